@@ -1,0 +1,318 @@
+//! The gate: every request is decided here, and only here can a [`Permit`] be made.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use cedar_policy::{Authorizer, Entities, EntityId, EntityTypeName, EntityUid, Request};
+
+use crate::action::Action;
+use crate::policies::{Policies, Schema};
+use crate::resource::{Context, Resource};
+
+/// Proof that the gate permitted `actions` on `resource`. Host operations take one and act on
+/// the resource it names, so they cannot touch anything the gate did not see.
+#[derive(Debug)]
+pub struct Permit {
+    resource: Resource,
+    actions: Vec<Action>,
+}
+
+impl Permit {
+    pub fn resource(&self) -> &Resource {
+        &self.resource
+    }
+
+    /// Whether this permit covers `action`.
+    pub fn allows(&self, action: Action) -> bool {
+        self.actions.contains(&action)
+    }
+}
+
+/// A refusal, with what a person needs to change the outcome.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Denied {
+    pub principal: String,
+    pub action: Action,
+    pub resource: Resource,
+    /// Names of the forbid policies that matched; empty when nothing permitted the request.
+    pub forbidden_by: Vec<String>,
+    /// Policies that failed to evaluate for this request (they count as not matching).
+    pub errors: Vec<String>,
+}
+
+impl fmt::Display for Denied {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} is not allowed to {} on {}: ",
+            self.principal, self.action, self.resource
+        )?;
+        if self.forbidden_by.is_empty() {
+            write!(
+                f,
+                "no policy permits it; add a permit for this action and resource to the policy"
+            )?;
+        } else {
+            write!(
+                f,
+                "forbidden by policy {}; a forbid overrides every permit",
+                self.forbidden_by.join(", ")
+            )?;
+        }
+        for e in &self.errors {
+            write!(f, "; policy error: {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Denied {}
+
+/// One decision as Cedar made it, for explanations and probes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decision {
+    pub permitted: bool,
+    /// Names of the policies that determined the decision.
+    pub policies: Vec<String>,
+    pub errors: Vec<String>,
+}
+
+/// How many requests were permitted and denied in this run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DecisionCounts {
+    pub permits: u64,
+    pub denies: u64,
+}
+
+/// Decides requests for one principal against one validated policy set.
+pub struct Gate {
+    schema: Schema,
+    policies: Policies,
+    principal: EntityUid,
+    principal_text: String,
+    action_uids: Vec<EntityUid>,
+    authorizer: Authorizer,
+    permits: AtomicU64,
+    denies: AtomicU64,
+}
+
+impl Gate {
+    /// A gate for `User::"<user>"`.
+    pub fn new(schema: Schema, policies: Policies, user: &str) -> Gate {
+        // "User" is a fixed, valid type name.
+        let user_type = EntityTypeName::from_str("User").unwrap_or_else(|_| unreachable!());
+        let principal = EntityUid::from_type_name_and_id(user_type, EntityId::new(user));
+        let action_uids = Action::ALL
+            .iter()
+            .map(|a| schema.action_entities[a.index()][0].uid())
+            .collect();
+        Gate {
+            principal_text: principal.to_string(),
+            schema,
+            policies,
+            principal,
+            action_uids,
+            authorizer: Authorizer::new(),
+            permits: AtomicU64::new(0),
+            denies: AtomicU64::new(0),
+        }
+    }
+
+    /// The principal as Cedar sees it, e.g. `User::"alice"`.
+    pub fn principal(&self) -> &str {
+        &self.principal_text
+    }
+
+    pub fn policies(&self) -> &Policies {
+        &self.policies
+    }
+
+    /// Permits `actions` on `resource` only if each one is permitted; stops at the first
+    /// denial.
+    pub fn authorize(&self, actions: &[Action], resource: &Resource) -> Result<Permit, Denied> {
+        self.authorize_in(actions, resource, &Context::Empty)
+    }
+
+    /// As [`Gate::authorize`], with a request context (e.g. a move's destination).
+    pub fn authorize_in(
+        &self,
+        actions: &[Action],
+        resource: &Resource,
+        context: &Context,
+    ) -> Result<Permit, Denied> {
+        for &action in actions {
+            let decision = self.decide(action, resource, context);
+            if decision.permitted {
+                self.permits.fetch_add(1, Ordering::Relaxed);
+            } else {
+                self.denies.fetch_add(1, Ordering::Relaxed);
+                return Err(Denied {
+                    principal: self.principal_text.clone(),
+                    action,
+                    resource: resource.clone(),
+                    forbidden_by: decision.policies,
+                    errors: decision.errors,
+                });
+            }
+        }
+        Ok(Permit {
+            resource: resource.clone(),
+            actions: actions.to_vec(),
+        })
+    }
+
+    /// Asks Cedar, over the slice of policies that can apply. Any failure to build the
+    /// request is a deny.
+    pub fn decide(&self, action: Action, resource: &Resource, context: &Context) -> Decision {
+        let Some(slice) = self.policies.index.slice(action, resource) else {
+            return Decision {
+                permitted: false,
+                policies: Vec::new(),
+                errors: Vec::new(),
+            };
+        };
+        let deny = |error: String| Decision {
+            permitted: false,
+            policies: Vec::new(),
+            errors: vec![error],
+        };
+        let request = match Request::new(
+            self.principal.clone(),
+            self.action_uids[action.index()].clone(),
+            resource.uid(),
+            context.to_cedar(),
+            None,
+        ) {
+            Ok(r) => r,
+            Err(e) => return deny(format!("cannot build the request: {e}")),
+        };
+        let mut entities = resource.entities();
+        entities.extend(self.schema.action_entities[action.index()].iter().cloned());
+        let entities = match Entities::from_entities(entities, None) {
+            Ok(e) => e,
+            Err(e) => return deny(format!("cannot build the entities: {e}")),
+        };
+        let response = self.authorizer.is_authorized(&request, &slice, &entities);
+        let permitted = response.decision() == cedar_policy::Decision::Allow;
+        Decision {
+            permitted,
+            policies: response
+                .diagnostics()
+                .reason()
+                .map(|id| self.policies.name(id))
+                .collect(),
+            errors: response
+                .diagnostics()
+                .errors()
+                .map(|e| e.to_string())
+                .collect(),
+        }
+    }
+
+    /// Counts of decisions made so far.
+    pub fn counts(&self) -> DecisionCounts {
+        DecisionCounts {
+            permits: self.permits.load(Ordering::Relaxed),
+            denies: self.denies.load(Ordering::Relaxed),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::path::AbsPath;
+
+    fn gate(policy: &str) -> Gate {
+        let schema = Schema::tollgate().unwrap();
+        let policies = Policies::parse("test.cedar", policy, &schema).unwrap();
+        Gate::new(schema, policies, "alice")
+    }
+
+    fn file(p: &str) -> Resource {
+        Resource::File(AbsPath::parse(p).unwrap())
+    }
+
+    #[test]
+    fn empty_policy_denies_everything() {
+        let g = gate("");
+        let d = g.authorize(&[Action::FsRead], &file("/tmp/x")).unwrap_err();
+        assert!(d.forbidden_by.is_empty());
+        assert!(d.to_string().contains("no policy permits it"), "{d}");
+    }
+
+    #[test]
+    fn dir_scope_covers_descendants_only() {
+        let g = gate(
+            r#"permit(principal, action == file_system::Action::"read", resource in file_system::Dir::"/var/log");"#,
+        );
+        assert!(g.authorize(&[Action::FsRead], &file("/var/log/app/a.log")).is_ok());
+        assert!(g.authorize(&[Action::FsRead], &file("/var/logs/a.log")).is_err());
+        assert!(g.authorize(&[Action::FsWrite], &file("/var/log/a.log")).is_err());
+    }
+
+    #[test]
+    fn safeio_action_group_matches_file_actions() {
+        let g = gate(
+            r#"permit(principal, action in file_system::Action::"SafeIO", resource in file_system::Dir::"/data");"#,
+        );
+        assert!(g
+            .authorize(&[Action::FsOpen, Action::FsRead, Action::FsWrite], &file("/data/x"))
+            .is_ok());
+    }
+
+    #[test]
+    fn forbid_beats_permit_and_is_named() {
+        let g = gate(
+            "permit(principal, action, resource);\n@id(\"no-secrets\")\nforbid(principal, action, resource in file_system::Dir::\"/etc/secrets\");",
+        );
+        let d = g.authorize(&[Action::FsRead], &file("/etc/secrets/k")).unwrap_err();
+        assert_eq!(d.forbidden_by, ["no-secrets"]);
+        assert!(g.authorize(&[Action::FsRead], &file("/etc/hosts")).is_ok());
+    }
+
+    #[test]
+    fn path_attribute_and_principal_are_visible_to_conditions() {
+        let g = gate(
+            r#"permit(principal == User::"alice", action, resource is file_system::File) when { resource.path like "*.log" };"#,
+        );
+        assert!(g.authorize(&[Action::FsRead], &file("/x/a.log")).is_ok());
+        assert!(g.authorize(&[Action::FsRead], &file("/x/a.txt")).is_err());
+    }
+
+    #[test]
+    fn move_context_carries_destination() {
+        let g = gate(
+            r#"permit(principal, action == file_system::Action::"move", resource) when { context.destination.parent_path == "/archive" };"#,
+        );
+        let to = |p: &str| Context::Move {
+            destination: AbsPath::parse(p).unwrap(),
+        };
+        assert!(g.authorize_in(&[Action::FsMove], &file("/a/x"), &to("/archive/x")).is_ok());
+        assert!(g.authorize_in(&[Action::FsMove], &file("/a/x"), &to("/tmp/x")).is_err());
+    }
+
+    #[test]
+    fn counts_every_decision() {
+        let g = gate(r#"permit(principal, action == file_system::Action::"open", resource);"#);
+        let _ = g.authorize(&[Action::FsOpen, Action::FsRead], &file("/a"));
+        assert_eq!(g.counts(), DecisionCounts { permits: 1, denies: 1 });
+    }
+
+    #[test]
+    fn slicing_gives_the_same_answer_as_the_whole_set() {
+        let mut text = String::new();
+        for i in 0..200 {
+            text.push_str(&format!(
+                "permit(principal, action == file_system::Action::\"read\", resource in file_system::Dir::\"/d{i}\");\n"
+            ));
+        }
+        text.push_str("forbid(principal, action, resource == file_system::File::\"/d7/secret\");\n");
+        let g = gate(&text);
+        assert!(g.authorize(&[Action::FsRead], &file("/d7/x")).is_ok());
+        assert!(g.authorize(&[Action::FsRead], &file("/d7/secret")).is_err());
+        assert!(g.authorize(&[Action::FsRead], &file("/d200/x")).is_err());
+        assert!(g.authorize(&[Action::FsRead], &file("/d199/a/b/c")).is_ok());
+    }
+}

@@ -1,0 +1,26 @@
+//! The gate between a script and the host.
+//!
+//! This crate holds Tollgate's Cedar schema, turns a host owner's policy file into a validated,
+//! indexed policy set, builds the Cedar entities for the resources a host operation is about to
+//! touch, and answers each request with a [`Permit`] or a [`Denied`]. A `Permit` can only be
+//! made here, and host operations require one, so code that reaches the host without asking
+//! does not compile.
+//!
+//! It must never touch the host itself: no file, process or network access happens in this
+//! crate beyond reading the policy file it is given. A policy that fails to load or validate is
+//! an error, never an empty (or permissive) policy set.
+
+mod action;
+mod error;
+mod gate;
+mod index;
+mod path;
+mod policies;
+mod resource;
+
+pub use action::Action;
+pub use error::{PolicyError, SourceLocation};
+pub use gate::{Decision, DecisionCounts, Denied, Gate, Permit};
+pub use path::{AbsPath, PathError};
+pub use policies::{Policies, Schema};
+pub use resource::{Context, Resource};

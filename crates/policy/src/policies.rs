@@ -1,0 +1,242 @@
+//! Loading a host owner's policy file: parse, refuse templates, validate against the schema,
+//! name every policy, and index the set for fast decisions.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::OnceLock;
+
+use cedar_policy::{Entity, PolicyId, PolicySet, ValidationMode, Validator};
+use miette::Diagnostic;
+
+use crate::action::Action;
+use crate::error::{PolicyError, SourceLocation};
+use crate::index::PolicyIndex;
+
+/// The text of Tollgate's Cedar schema, as shipped in `schema/tollgate.cedarschema`.
+pub const SCHEMA_SOURCE: &str = include_str!("../schema/tollgate.cedarschema");
+
+/// Tollgate's Cedar schema, parsed once per run.
+pub struct Schema {
+    pub(crate) cedar: cedar_policy::Schema,
+    /// For each action, its own entity and the group entities above it: the requests carry
+    /// them so that `action in file_system::Action::"SafeIO"` matches.
+    pub(crate) action_entities: Vec<Vec<Entity>>,
+}
+
+impl Schema {
+    /// Parses the built-in schema.
+    pub fn tollgate() -> Result<Schema, PolicyError> {
+        let (cedar, _warnings) = cedar_policy::Schema::from_cedarschema_str(SCHEMA_SOURCE)
+            .map_err(|e| PolicyError::Schema(e.to_string()))?;
+        let all = cedar
+            .action_entities()
+            .map_err(|e| PolicyError::Schema(e.to_string()))?;
+        let by_uid: HashMap<String, &Entity> =
+            all.iter().map(|e| (e.uid().to_string(), e)).collect();
+        let mut action_entities = Vec::with_capacity(Action::ALL.len());
+        for action in Action::ALL {
+            let own = by_uid.get(&action.to_string()).ok_or_else(|| {
+                PolicyError::Schema(format!("the schema does not declare {action}"))
+            })?;
+            let mut chain: Vec<Entity> = vec![(*own).clone()];
+            for group in all.ancestors(&own.uid()).into_iter().flatten() {
+                if let Some(e) = by_uid.get(&group.to_string()) {
+                    chain.push((*e).clone());
+                }
+            }
+            action_entities.push(chain);
+        }
+        Ok(Schema {
+            cedar,
+            action_entities,
+        })
+    }
+}
+
+/// A validated, indexed policy set and where it came from.
+pub struct Policies {
+    pub(crate) set: PolicySet,
+    pub(crate) index: PolicyIndex,
+    file: String,
+    text: String,
+    names: OnceLock<HashMap<PolicyId, String>>,
+}
+
+impl Policies {
+    /// Reads and validates a policy file.
+    pub fn load(path: &Path, schema: &Schema) -> Result<Policies, PolicyError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Read {
+            file: file.clone(),
+            source,
+        })?;
+        Policies::parse(&file, &text, schema)
+    }
+
+    /// Parses and validates policy text; `file` names it in errors and policy ids.
+    pub fn parse(file: &str, text: &str, schema: &Schema) -> Result<Policies, PolicyError> {
+        let set = PolicySet::from_str(text).map_err(|errs| PolicyError::Invalid {
+            problems: errs
+                .iter()
+                .map(|e| diagnostic_problem(file, text, e))
+                .collect(),
+        })?;
+        if set.templates().next().is_some() {
+            let msg = "policy templates are not supported: write a static policy (no ?principal or ?resource slots)";
+            return Err(PolicyError::Invalid {
+                problems: vec![(None, msg.to_owned())],
+            });
+        }
+        let result = Validator::new(schema.cedar.clone()).validate(&set, ValidationMode::Strict);
+        if !result.validation_passed() {
+            return Err(PolicyError::Invalid {
+                problems: result
+                    .validation_errors()
+                    .map(|e| diagnostic_problem(file, text, e))
+                    .collect(),
+            });
+        }
+        let index = PolicyIndex::build(&set, schema);
+        Ok(Policies {
+            set,
+            index,
+            file: file.to_owned(),
+            text: text.to_owned(),
+            names: OnceLock::new(),
+        })
+    }
+
+    /// The number of policies in the set.
+    pub fn len(&self) -> usize {
+        self.set.policies().count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The text the policies were parsed from.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The name a person uses for a policy: its `@id` annotation, else `file:line`.
+    pub fn name(&self, id: &PolicyId) -> String {
+        let names = self.names.get_or_init(|| self.compute_names());
+        names
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| format!("{}:{}", self.file, id))
+    }
+
+    fn compute_names(&self) -> HashMap<PolicyId, String> {
+        // The public API gives no source positions for policies, so ask the parser once.
+        // It assigns ids in the same order as `PolicySet::from_str`.
+        let mut lines: HashMap<String, usize> = HashMap::new();
+        if let Ok(core) = cedar_policy_core::parser::parse_policyset(&self.text) {
+            for p in core.policies() {
+                if let Some(loc) = p.loc() {
+                    let at = SourceLocation::at(&self.file, &self.text, loc.span.offset());
+                    lines.insert(p.id().to_string(), at.line);
+                }
+            }
+        }
+        self.set
+            .policies()
+            .map(|p| {
+                let name = match p.annotation("id") {
+                    Some(id) => id.to_owned(),
+                    None => match lines.get(&p.id().to_string()) {
+                        Some(line) => format!("{}:{}", self.file, line),
+                        None => format!("{}:{}", self.file, p.id()),
+                    },
+                };
+                (p.id().clone(), name)
+            })
+            .collect()
+    }
+}
+
+fn diagnostic_problem(
+    file: &str,
+    text: &str,
+    e: &dyn Diagnostic,
+) -> (Option<SourceLocation>, String) {
+    let loc = e
+        .labels()
+        .and_then(|mut labels| labels.next())
+        .map(|l| SourceLocation::at(file, text, l.offset()));
+    let mut msg = e.to_string();
+    if let Some(help) = e.help() {
+        msg.push_str(&format!(" (help: {help})"));
+    }
+    (loc, msg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema() -> Schema {
+        Schema::tollgate().unwrap()
+    }
+
+    fn problems(text: &str) -> Vec<(Option<SourceLocation>, String)> {
+        match Policies::parse("p.cedar", text, &schema()) {
+            Err(PolicyError::Invalid { problems }) => problems,
+            Err(e) => panic!("unexpected error {e}"),
+            Ok(_) => panic!("policy was accepted"),
+        }
+    }
+
+    #[test]
+    fn builtin_schema_parses_and_knows_every_action() {
+        let s = schema();
+        assert_eq!(s.action_entities.len(), Action::ALL.len());
+        let read = &s.action_entities[Action::FsRead.index()];
+        let uids: Vec<String> = read.iter().map(|e| e.uid().to_string()).collect();
+        assert!(uids.contains(&r#"file_system::Action::"SafeIO""#.to_owned()), "{uids:?}");
+    }
+
+    #[test]
+    fn misspelt_action_is_a_validation_error_with_line_and_column() {
+        let p = problems(
+            "permit(principal, action, resource);\n\npermit(principal, action == file_system::Action::\"raed\", resource);",
+        );
+        let (loc, msg) = &p[0];
+        let loc = loc.as_ref().expect("location");
+        assert_eq!((loc.line, loc.column > 1), (3, true), "{msg}");
+        assert!(msg.contains("raed"), "{msg}");
+    }
+
+    #[test]
+    fn misspelt_entity_type_is_a_validation_error() {
+        let p = problems(
+            "permit(principal, action, resource in file_system::Directory::\"/var\");",
+        );
+        assert!(p[0].1.contains("Directory"), "{:?}", p);
+        assert_eq!(p[0].0.as_ref().unwrap().line, 1);
+    }
+
+    #[test]
+    fn syntax_error_names_line_and_column() {
+        let p = problems("permit(principal, action, resource)\nforbid(");
+        assert!(p[0].0.is_some(), "{p:?}");
+    }
+
+    #[test]
+    fn templates_are_refused() {
+        let p = problems("permit(principal == ?principal, action, resource);");
+        assert!(p[0].1.contains("templates"));
+    }
+
+    #[test]
+    fn policies_are_named_by_id_annotation_or_line() {
+        let text = "@id(\"read-logs\")\npermit(principal, action, resource);\n\nforbid(principal, action, resource in file_system::Dir::\"/etc\");\n";
+        let p = Policies::parse("ops.cedar", text, &schema()).unwrap();
+        let mut names: Vec<String> = p.set.policies().map(|x| p.name(x.id())).collect();
+        names.sort();
+        assert_eq!(names, ["ops.cedar:4", "read-logs"]);
+    }
+}

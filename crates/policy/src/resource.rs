@@ -1,0 +1,169 @@
+//! What a request is about: the resource entity (with its parents) and the action's context.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::str::FromStr;
+use std::sync::OnceLock;
+
+use cedar_policy::{Entity, EntityId, EntityTypeName, EntityUid, RestrictedExpression};
+
+use crate::path::AbsPath;
+
+/// A resource a host operation wants to touch.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Resource {
+    File(AbsPath),
+    Dir(AbsPath),
+}
+
+/// The context of a request. Every action has an empty context except those listed here.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Context {
+    Empty,
+    /// `file_system::Action::"move"`: where the resource goes.
+    Move { destination: AbsPath },
+}
+
+struct TypeNames {
+    file: EntityTypeName,
+    dir: EntityTypeName,
+}
+
+fn type_names() -> &'static TypeNames {
+    static NAMES: OnceLock<TypeNames> = OnceLock::new();
+    NAMES.get_or_init(|| TypeNames {
+        // Both are literals that parse; the unit test `type_names_parse` guards them.
+        file: EntityTypeName::from_str("file_system::File").unwrap_or_else(|_| unreachable!()),
+        dir: EntityTypeName::from_str("file_system::Dir").unwrap_or_else(|_| unreachable!()),
+    })
+}
+
+impl Resource {
+    /// The Cedar entity type, e.g. `file_system::File`.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Resource::File(_) => "file_system::File",
+            Resource::Dir(_) => "file_system::Dir",
+        }
+    }
+
+    /// The entity id (for files and dirs, the absolute path).
+    pub fn id(&self) -> &str {
+        match self {
+            Resource::File(p) | Resource::Dir(p) => p.as_str(),
+        }
+    }
+
+    /// The path of a File or Dir resource.
+    pub fn path(&self) -> &AbsPath {
+        match self {
+            Resource::File(p) | Resource::Dir(p) => p,
+        }
+    }
+
+    pub(crate) fn uid(&self) -> EntityUid {
+        let names = type_names();
+        let ty = match self {
+            Resource::File(_) => &names.file,
+            Resource::Dir(_) => &names.dir,
+        };
+        EntityUid::from_type_name_and_id(ty.clone(), EntityId::new(self.id()))
+    }
+
+    /// The uids this resource is `in`: itself first, then its ancestors, as (type, id) pairs.
+    /// The policy index uses these to find the policies whose resource scope can match.
+    pub(crate) fn scope_keys(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        let own = std::iter::once((self.type_name(), self.id()));
+        let ancestors = self.path().ancestors().map(|a| ("file_system::Dir", a));
+        own.chain(ancestors)
+    }
+
+    /// The resource entity and every ancestor entity, each with its `path` attribute.
+    pub(crate) fn entities(&self) -> Vec<Entity> {
+        let names = type_names();
+        let path = self.path();
+        let mut out = Vec::with_capacity(8);
+        let own_parent = path.parent();
+        out.push(path_entity(self.uid(), path.as_str(), own_parent.as_ref().map(|p| p.as_str())));
+        let mut dirs = path.ancestors().peekable();
+        while let Some(dir) = dirs.next() {
+            let uid = EntityUid::from_type_name_and_id(names.dir.clone(), EntityId::new(dir));
+            out.push(path_entity(uid, dir, dirs.peek().copied()));
+        }
+        out
+    }
+}
+
+fn path_entity(uid: EntityUid, path: &str, parent: Option<&str>) -> Entity {
+    let parents: HashSet<EntityUid> = parent
+        .map(|p| EntityUid::from_type_name_and_id(type_names().dir.clone(), EntityId::new(p)))
+        .into_iter()
+        .collect();
+    let attrs = HashMap::from([(
+        "path".to_owned(),
+        RestrictedExpression::new_string(path.to_owned()),
+    )]);
+    // A string literal attribute cannot fail evaluation; only extension calls can.
+    Entity::new(uid, attrs, parents).unwrap_or_else(|_| unreachable!())
+}
+
+impl Context {
+    pub(crate) fn to_cedar(&self) -> cedar_policy::Context {
+        match self {
+            Context::Empty => cedar_policy::Context::empty(),
+            Context::Move { destination } => {
+                let parent = destination.parent().unwrap_or_else(AbsPath::root);
+                let record = RestrictedExpression::new_record([
+                    (
+                        "path".to_owned(),
+                        RestrictedExpression::new_string(destination.to_string()),
+                    ),
+                    (
+                        "name".to_owned(),
+                        RestrictedExpression::new_string(destination.file_name().to_owned()),
+                    ),
+                    (
+                        "parent_path".to_owned(),
+                        RestrictedExpression::new_string(parent.to_string()),
+                    ),
+                ]);
+                // Record keys are distinct and values are literals, so both steps succeed.
+                let record = record.unwrap_or_else(|_| unreachable!());
+                cedar_policy::Context::from_pairs([("destination".to_owned(), record)])
+                    .unwrap_or_else(|_| unreachable!())
+            }
+        }
+    }
+}
+
+impl fmt::Display for Resource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}::\"{}\"", self.type_name(), self.id().escape_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_names_parse() {
+        assert_eq!(type_names().file.to_string(), "file_system::File");
+        assert_eq!(type_names().dir.to_string(), "file_system::Dir");
+    }
+
+    #[test]
+    fn file_entity_chain_reaches_root() {
+        let r = Resource::File(AbsPath::parse("/var/log/a.log").unwrap());
+        let ids: Vec<String> = r.entities().iter().map(|e| e.uid().to_string()).collect();
+        assert_eq!(
+            ids,
+            [
+                r#"file_system::File::"/var/log/a.log""#,
+                r#"file_system::Dir::"/var/log""#,
+                r#"file_system::Dir::"/var""#,
+                r#"file_system::Dir::"/""#,
+            ]
+        );
+    }
+}
