@@ -1,10 +1,14 @@
 //! The gate: every request is decided here, and only here can a [`Permit`] be made.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use cedar_policy::{Authorizer, Entities, EntityId, EntityTypeName, EntityUid, Request};
+use cedar_policy_core::entities as core_entities;
+use cedar_policy_core::extensions::Extensions;
 
 use crate::action::Action;
 use crate::policies::{Policies, Schema};
@@ -95,7 +99,14 @@ pub struct Gate {
     authorizer: Authorizer,
     permits: AtomicU64,
     denies: AtomicU64,
+    /// Decisions already made in this run. The policy set and the entity data are fixed for
+    /// the life of a gate, so the same request always gets the same answer; scripts ask the
+    /// same questions over and over (a loop over a directory, a file read in a loop).
+    decided: Mutex<HashMap<(Action, Resource), Decision>>,
 }
+
+/// Bound on remembered decisions; past it the memory starts over.
+const MAX_REMEMBERED: usize = 1 << 16;
 
 impl Gate {
     /// A gate for `User::"<user>"`.
@@ -116,6 +127,7 @@ impl Gate {
             authorizer: Authorizer::new(),
             permits: AtomicU64::new(0),
             denies: AtomicU64::new(0),
+            decided: Mutex::new(HashMap::new()),
         }
     }
 
@@ -142,7 +154,7 @@ impl Gate {
         context: &Context,
     ) -> Result<Permit, Denied> {
         for &action in actions {
-            let decision = self.decide(action, resource, context);
+            let decision = self.decide_remembered(action, resource, context);
             if decision.permitted {
                 self.permits.fetch_add(1, Ordering::Relaxed);
             } else {
@@ -160,6 +172,27 @@ impl Gate {
             resource: resource.clone(),
             actions: actions.to_vec(),
         })
+    }
+
+    /// [`Gate::decide`], answered from memory when the same request (with an empty context)
+    /// was decided before.
+    fn decide_remembered(&self, action: Action, resource: &Resource, context: &Context) -> Decision {
+        if *context != Context::Empty {
+            return self.decide(action, resource, context);
+        }
+        let key = (action, resource.clone());
+        // A poisoned lock only means another thread panicked while holding it; the map is
+        // still a valid memo, so keep using it.
+        if let Some(d) = self.decided.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            return d.clone();
+        }
+        let decision = self.decide(action, resource, context);
+        let mut decided = self.decided.lock().unwrap_or_else(|p| p.into_inner());
+        if decided.len() >= MAX_REMEMBERED {
+            decided.clear();
+        }
+        decided.insert(key, decision.clone());
+        decision
     }
 
     /// Asks Cedar, over the slice of policies that can apply. Any failure to build the
@@ -187,10 +220,14 @@ impl Gate {
             Ok(r) => r,
             Err(e) => return deny(format!("cannot build the request: {e}")),
         };
-        let mut entities = resource.entities();
-        entities.extend(self.schema.action_entities[action.index()].iter().cloned());
-        let entities = match Entities::from_entities(entities, None) {
-            Ok(e) => e,
+        // The action's entity carries its groups as parents, so `action in SafeIO` holds.
+        let entities = match core_entities::Entities::from_entities(
+            [resource.entity(), self.schema.action_core[action.index()].clone()],
+            None::<&core_entities::NoEntitiesSchema>,
+            core_entities::TCComputation::AssumeAlreadyComputed,
+            Extensions::none(),
+        ) {
+            Ok(e) => Entities::from(e),
             Err(e) => return deny(format!("cannot build the entities: {e}")),
         };
         let response = self.authorizer.is_authorized(&request, &slice, &entities);

@@ -22,6 +22,9 @@ pub struct Schema {
     /// For each action, its own entity and the group entities above it: the requests carry
     /// them so that `action in file_system::Action::"SafeIO"` matches.
     pub(crate) action_entities: Vec<Vec<Entity>>,
+    /// For each action, its entity with its groups as (already closed) parents, in the form
+    /// the decision's entity store takes.
+    pub(crate) action_core: Vec<cedar_policy_core::ast::Entity>,
 }
 
 impl Schema {
@@ -47,9 +50,23 @@ impl Schema {
             }
             action_entities.push(chain);
         }
+        let action_core = action_entities
+            .iter()
+            .map(|chain| {
+                let groups = chain[1..].iter().map(|e| e.uid().into()).collect();
+                cedar_policy_core::ast::Entity::new_with_attr_partial_value(
+                    chain[0].uid().into(),
+                    [],
+                    std::collections::HashSet::new(),
+                    groups,
+                    [],
+                )
+            })
+            .collect();
         Ok(Schema {
             cedar,
             action_entities,
+            action_core,
         })
     }
 }

@@ -1,11 +1,13 @@
 //! What a request is about: the resource entity (with its parents) and the action's context.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::OnceLock;
 
-use cedar_policy::{Entity, EntityId, EntityTypeName, EntityUid, RestrictedExpression};
+use cedar_policy::{EntityId, EntityTypeName, EntityUid, RestrictedExpression};
+use cedar_policy_core::ast::{self, PartialValue};
+use smol_str::SmolStr;
 
 use crate::path::AbsPath;
 
@@ -78,33 +80,31 @@ impl Resource {
         own.chain(ancestors)
     }
 
-    /// The resource entity and every ancestor entity, each with its `path` attribute.
-    pub(crate) fn entities(&self) -> Vec<Entity> {
+    /// The resource entity, with its `path` attribute and every ancestor Dir as a parent.
+    ///
+    /// The ancestors are given directly, already transitively closed, so the entity store
+    /// needs no closure computation (it dominated the cost of a decision). Policies cannot
+    /// read an ancestor's attributes, only test membership with `in`, so the ancestors' own
+    /// entities are not needed.
+    pub(crate) fn entity(&self) -> ast::Entity {
         let names = type_names();
         let path = self.path();
-        let mut out = Vec::with_capacity(8);
-        let own_parent = path.parent();
-        out.push(path_entity(self.uid(), path.as_str(), own_parent.as_ref().map(|p| p.as_str())));
-        let mut dirs = path.ancestors().peekable();
-        while let Some(dir) = dirs.next() {
-            let uid = EntityUid::from_type_name_and_id(names.dir.clone(), EntityId::new(dir));
-            out.push(path_entity(uid, dir, dirs.peek().copied()));
-        }
-        out
+        let parents: HashSet<ast::EntityUID> = path
+            .ancestors()
+            .map(|dir| EntityUid::from_type_name_and_id(names.dir.clone(), EntityId::new(dir)).into())
+            .collect();
+        let attrs = [(
+            SmolStr::new_static("path"),
+            PartialValue::Value(ast::Value::from(path.as_str())),
+        )];
+        ast::Entity::new_with_attr_partial_value(
+            self.uid().into(),
+            attrs,
+            HashSet::new(),
+            parents,
+            [],
+        )
     }
-}
-
-fn path_entity(uid: EntityUid, path: &str, parent: Option<&str>) -> Entity {
-    let parents: HashSet<EntityUid> = parent
-        .map(|p| EntityUid::from_type_name_and_id(type_names().dir.clone(), EntityId::new(p)))
-        .into_iter()
-        .collect();
-    let attrs = HashMap::from([(
-        "path".to_owned(),
-        RestrictedExpression::new_string(path.to_owned()),
-    )]);
-    // A string literal attribute cannot fail evaluation; only extension calls can.
-    Entity::new(uid, attrs, parents).unwrap_or_else(|_| unreachable!())
 }
 
 impl Context {
@@ -153,17 +153,12 @@ mod tests {
     }
 
     #[test]
-    fn file_entity_chain_reaches_root() {
+    fn file_entity_has_every_ancestor_as_parent() {
         let r = Resource::File(AbsPath::parse("/var/log/a.log").unwrap());
-        let ids: Vec<String> = r.entities().iter().map(|e| e.uid().to_string()).collect();
-        assert_eq!(
-            ids,
-            [
-                r#"file_system::File::"/var/log/a.log""#,
-                r#"file_system::Dir::"/var/log""#,
-                r#"file_system::Dir::"/var""#,
-                r#"file_system::Dir::"/""#,
-            ]
-        );
+        let e = r.entity();
+        let mut parents: Vec<String> = e.ancestors().map(|p| p.eid().escaped().to_string()).collect();
+        parents.sort();
+        assert_eq!(parents, ["/", "/var", "/var/log"]);
+        assert!(e.get("path").is_some());
     }
 }

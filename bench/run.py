@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""Tollgate's benchmarks, side by side with AWS Rex when its binary is given.
+
+    python3 bench/run.py [--rex PATH] [--quick]
+
+Builds nothing: run `cargo build --release` first. Prints a Markdown report; the figures in
+bench/RESULTS.md come from this script. Every comparison runs both sides in the same
+invocation, interleaved, so machine noise hits both alike.
+"""
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TOLLGATE = os.path.join(ROOT, "target", "release", "tollgate")
+
+
+def tollgate_cmd(script, policy):
+    return [TOLLGATE, "run", script, "--policy", policy, "--timeout", "10m",
+            "--max-operations", "0"]
+
+
+def rex_cmd(rex, script, policy):
+    return [rex, "-s", script, "-p", policy]
+
+
+def timed(cmd):
+    start = time.perf_counter()
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    took = time.perf_counter() - start
+    if p.returncode != 0 or b'"SUCCESS"' not in p.stdout[:20000] and b"SUCCESS" not in p.stdout[-20000:]:
+        sys.exit(f"command failed: {' '.join(cmd)}\n{p.stdout[:2000]!r}\n{p.stderr[:2000]!r}")
+    return took
+
+
+def median_of(cmds, runs):
+    """Runs each command `runs` times, interleaved; returns the median seconds of each."""
+    samples = [[] for _ in cmds]
+    for _ in range(runs):
+        for i, c in enumerate(cmds):
+            samples[i].append(timed(c))
+    return [statistics.median(s) for s in samples]
+
+
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def policy_with(n_unrelated, root):
+    """One statement that permits reading below root, plus n unrelated ones."""
+    lines = [f'permit(principal, action in [file_system::Action::"open", file_system::Action::"read"], '
+             f'resource in file_system::Dir::"{root}");']
+    for i in range(n_unrelated):
+        lines.append(f'permit(principal, action == file_system::Action::"read", '
+                     f'resource in file_system::Dir::"/srv/unrelated/d{i}");')
+    return "\n".join(lines) + "\n"
+
+
+def bench_startup(work, rex, runs):
+    script = write(os.path.join(work, "trivial.rhai"), "1 + 1")
+    policy = write(os.path.join(work, "one.cedar"), policy_with(0, work))
+    cmds = [tollgate_cmd(script, policy)]
+    if rex:
+        cmds.append(rex_cmd(rex, script, policy))
+    meds = median_of(cmds, runs)
+    print("## Whole process, trivial script (median of %d)\n" % runs)
+    print("| runner | median |\n|---|---|")
+    print(f"| tollgate | {meds[0]*1000:.2f} ms |")
+    if rex:
+        print(f"| rex-runner | {meds[1]*1000:.2f} ms |")
+    print()
+
+
+def bench_cat(work, rex, runs, calls):
+    data = os.path.join(work, "data")
+    os.makedirs(data, exist_ok=True)
+    for i in range(1000):
+        write(os.path.join(data, f"f{i}.txt"), "a small file\n")
+    loops = {
+        "same file": f'for i in 0..{calls} {{ cat("{data}/f0.txt"); }}',
+        "1,000 distinct files": f'for i in 0..{calls} {{ cat(`{data}/f${{i % 1000}}.txt`); }}',
+    }
+    base = write(os.path.join(work, "empty-loop.rhai"), f"for i in 0..{calls} {{ }}")
+    print(f"## `cat` per call inside a script loop ({calls} calls, median of {runs} runs, "
+          "minus the same loop without the call)\n")
+    header = "| policy | loop | tollgate |" + (" rex-runner |" if rex else "")
+    print(header)
+    print("|---|---|---|" + ("---|" if rex else ""))
+    for n in (0, 100, 1000):
+        policy = write(os.path.join(work, f"p{n}.cedar"), policy_with(n, data))
+        for name, body in loops.items():
+            script = write(os.path.join(work, f"cat-{n}-{len(name)}.rhai"), body)
+            cmds = [tollgate_cmd(base, policy), tollgate_cmd(script, policy)]
+            if rex:
+                rex_calls = max(calls // 20, 50)
+                rex_body = body.replace(f"0..{calls}", f"0..{rex_calls}")
+                rex_script = write(os.path.join(work, f"rex-cat-{n}-{len(name)}.rhai"), rex_body)
+                rex_base = write(os.path.join(work, "rex-empty.rhai"), f"for i in 0..{rex_calls} {{ }}")
+                cmds += [rex_cmd(rex, rex_base, policy), rex_cmd(rex, rex_script, policy)]
+            meds = median_of(cmds, runs)
+            ours = (meds[1] - meds[0]) / calls * 1e6
+            row = f"| {n + 1} statements | {name} | {ours:.1f} µs |"
+            if rex:
+                theirs = (meds[3] - meds[2]) / rex_calls * 1e6
+                row += f" {theirs:.0f} µs |"
+            print(row)
+    print()
+
+
+def peak_rss_kib(cmd):
+    p = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return int(p.stderr.decode().strip().splitlines()[-1])
+
+
+def bench_text(work, rex, runs, size_mb):
+    log = os.path.join(work, "big.log")
+    line = b"2026-11-20T08:00:01Z INFO  api     request served route=/v1/orders status=200 took=12ms\n"
+    special = b"2026-11-20T08:00:02Z ERROR api     upstream timeout route=/v1/orders after=30s\n"
+    with open(log, "wb") as f:
+        block = (line * 99 + special) * 100
+        written = 0
+        while written < size_mb * 1_000_000:
+            f.write(block)
+            written += len(block)
+    policy = write(os.path.join(work, "text.cedar"), policy_with(0, work))
+    grep_script = write(os.path.join(work, "grep.rhai"), f'grep([grep::count], "timeout", "{log}")')
+    wc_script = write(os.path.join(work, "wc.rhai"), f'wc("{log}")')
+    empty = write(os.path.join(work, "empty.rhai"), "()")
+    subprocess.run(["cat", log], stdout=subprocess.DEVNULL)  # warm the page cache
+    cmds = [
+        ["grep", "-c", "timeout", log],
+        tollgate_cmd(grep_script, policy),
+        ["sh", "-c", f"cat {log} > /dev/null"],
+        tollgate_cmd(wc_script, policy),
+        tollgate_cmd(empty, policy),
+    ]
+    samples = [[] for _ in cmds]
+    for _ in range(runs):
+        for i, c in enumerate(cmds):
+            start = time.perf_counter()
+            subprocess.run(c, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            samples[i].append(time.perf_counter() - start)
+    if rex:
+        rex_samples = []
+        for _ in range(max(runs // 2, 1)):
+            start = time.perf_counter()
+            subprocess.run(rex_cmd(rex, grep_script, policy), stdout=subprocess.DEVNULL)
+            rex_samples.append(time.perf_counter() - start)
+    m = [statistics.median(s) for s in samples]
+    print(f"## Large file ({size_mb} MB log, page cache warm, median of {runs})\n")
+    print("| measurement | time | ratio | peak RSS |\n|---|---|---|---|")
+    print(f"| `grep -c timeout` (GNU grep) | {m[0]*1000:.0f} ms | 1.00 | |")
+    print(f"| tollgate `grep([grep::count], ...)` | {m[1]*1000:.0f} ms | {m[1]/m[0]:.2f}× grep -c | "
+          f"{peak_rss_kib(cmds[1])/1024:.1f} MiB |")
+    if rex:
+        r = statistics.median(rex_samples)
+        print(f"| rex-runner same script | {r*1000:.0f} ms | {r/m[0]:.2f}× grep -c | "
+              f"{peak_rss_kib(rex_cmd(rex, grep_script, policy))/1024:.1f} MiB |")
+    print(f"| read the file once (`cat > /dev/null`) | {m[2]*1000:.0f} ms | 1.00 | |")
+    print(f"| tollgate `wc(...)` | {m[3]*1000:.0f} ms | {m[3]/m[2]:.2f}× read | "
+          f"{peak_rss_kib(cmds[3])/1024:.1f} MiB |")
+    print(f"| tollgate empty script (process overhead) | {m[4]*1000:.1f} ms | | |")
+    print()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rex", help="path to rex-runner, to measure it side by side")
+    ap.add_argument("--quick", action="store_true", help="fewer runs, smaller files")
+    ap.add_argument("--only", choices=["startup", "cat", "text"])
+    a = ap.parse_args()
+    if not os.path.exists(TOLLGATE):
+        sys.exit("build first: cargo build --release")
+    if not os.path.exists("/usr/bin/time"):
+        sys.exit("needs /usr/bin/time (apt-get install time)")
+    runs = 5 if a.quick else 21
+    work = tempfile.mkdtemp(prefix="tollgate-bench-")
+    work = os.path.realpath(work)
+    try:
+        print(f"Machine: {os.cpu_count()} cores; command: python3 bench/run.py"
+              + (" --rex " + a.rex if a.rex else "") + (" --quick" if a.quick else "") + "\n")
+        if a.only in (None, "startup"):
+            bench_startup(work, a.rex, runs * 3)
+        if a.only in (None, "cat"):
+            bench_cat(work, a.rex, max(runs // 3, 3), 20000 if a.quick else 100000)
+        if a.only in (None, "text"):
+            bench_text(work, a.rex, max(runs // 3, 3), 50 if a.quick else 200)
+    finally:
+        shutil.rmtree(work)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+//! The `tollgate` binary: parses the command line, loads the policy and arguments, runs the
+//! script, prints the result and exits with a code that says how the run ended.
+//!
+//! It must never start a script before the policy has validated, and never exit 0 for a run
+//! that was denied or failed.
+
+mod exit;
+mod output;
+mod run;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+// Counting allocator: the engine compares live heap bytes with --max-memory.
+#[global_allocator]
+static ALLOC: tollgate_script::CountingAlloc = tollgate_script::CountingAlloc;
+
+#[derive(Parser)]
+#[command(name = "tollgate", version, about = "Run agent-written scripts under a host owner's Cedar policy")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a Rhai script under a Cedar policy.
+    Run(run::RunArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run(args) => run::main(args),
+    }
+}

@@ -1,0 +1,189 @@
+//! `tollgate run` end to end: policy validation, output format, exit codes, arguments, logs.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn permitted_read_returns_file_content_as_output() {
+    let s = Sandbox::new();
+    s.write("logs/app.log", "started\nready\n");
+    let r = s.run(READ_IN_ROOT, r#"cat("{ROOT}/logs/app.log")"#);
+    assert_eq!(r.ok(), "started\nready\n");
+    assert_eq!(r.json["status"], "SUCCESS");
+    assert!(r.json.get("error").is_none());
+}
+
+#[test]
+fn denied_read_exits_4_with_access_denied_naming_action_and_resource() {
+    let s = Sandbox::new();
+    let secret = s.write("secret.txt", "s3cret");
+    let r = s.run(
+        r#"permit(principal, action, resource in file_system::Dir::"{ROOT}/public");"#,
+        &format!(r#"cat("{secret}")"#),
+    );
+    assert_eq!(r.code, 4, "{:#}", r.json);
+    assert_eq!(r.json["status"], "ERROR");
+    assert_eq!(r.error_type(), "ACCESS_DENIED_EXCEPTION");
+    assert!(r.message().contains(r#"file_system::Action::"open""#), "{}", r.message());
+    assert!(r.message().contains("User::"), "{}", r.message());
+    assert!(!r.json.to_string().contains("s3cret"));
+}
+
+#[test]
+fn invalid_policy_is_a_validation_error_with_line_and_column_and_nothing_runs() {
+    let s = Sandbox::new();
+    let marker = s.path("ran.txt");
+    let r = s.run(
+        "permit(principal, action in file_system::Action::\"SafeIO\", resource);\n\npermit(principal, action == file_system::Action::\"wirte\", resource);",
+        &format!(r#"write("{marker}", "x")"#),
+    );
+    assert_eq!(r.code, 3, "{:#}", r.json);
+    assert_eq!(r.error_type(), "VALIDATION_EXCEPTION");
+    assert!(r.message().contains(":3:"), "{}", r.message());
+    assert!(r.message().contains("wirte"), "{}", r.message());
+    assert!(!exists(&marker), "the script ran despite an invalid policy");
+}
+
+#[test]
+fn misspelt_entity_type_is_a_validation_error() {
+    let s = Sandbox::new();
+    let r = s.run(
+        r#"permit(principal, action, resource in file_system::Folder::"/tmp");"#,
+        "1",
+    );
+    assert_eq!(r.code, 3);
+    assert!(r.message().contains("Folder"), "{}", r.message());
+}
+
+#[test]
+fn missing_policy_file_fails_closed() {
+    let r = run_binary(
+        &["run".into(), "-".into(), "--policy".into(), "/nonexistent/p.cedar".into()],
+        "1",
+    );
+    assert_eq!(r.code, 3);
+    assert!(r.message().contains("/nonexistent/p.cedar"));
+}
+
+#[test]
+fn forbid_overrides_permit() {
+    let s = Sandbox::new();
+    let f = s.write("etc/key", "k");
+    let r = s.run(
+        &format!("{ALL_IN_ROOT}\n@id(\"no-keys\")\nforbid(principal, action, resource == file_system::File::\"{{ROOT}}/etc/key\");"),
+        &format!(r#"cat("{f}")"#),
+    );
+    assert_eq!(r.code, 4);
+    assert!(r.message().contains("no-keys"), "{}", r.message());
+}
+
+#[test]
+fn safeio_action_group_permits_file_actions() {
+    let s = Sandbox::new();
+    let f = s.path("new.txt");
+    let r = s.run(ALL_IN_ROOT, &format!(r#"write("{f}", "hello"); cat("{f}")"#));
+    assert_eq!(r.ok(), "hello");
+}
+
+#[test]
+fn script_error_exits_5() {
+    let s = Sandbox::new();
+    let r = s.run(ALL_IN_ROOT, r#"throw "boom";"#);
+    assert_eq!(r.code, 5);
+    assert_eq!(r.error_type(), "SCRIPT_EXCEPTION");
+    assert!(r.message().contains("boom"));
+}
+
+#[test]
+fn script_syntax_error_is_a_validation_error() {
+    let s = Sandbox::new();
+    let r = s.run(ALL_IN_ROOT, "let x = ;");
+    assert_eq!(r.code, 3);
+    assert_eq!(r.error_type(), "VALIDATION_EXCEPTION");
+}
+
+#[test]
+fn denial_is_catchable_with_rex_kind() {
+    let s = Sandbox::new();
+    let r = s.run(
+        "",
+        r#"try { cat("/etc/hostname"); "read" } catch (e) { e.kind }"#,
+    );
+    assert_eq!(r.ok(), "PermissionDenied");
+}
+
+#[test]
+fn logs_carry_level_and_line_number_and_truncate_long_messages() {
+    let s = Sandbox::new();
+    let r = s.run(
+        "",
+        "info(\"first\");\nwarn(\"second\");\nerror(\"é\".pad(3000, \"é\") + \"\");\n1",
+    );
+    assert_eq!(r.ok(), "1");
+    let logs = r.json["logs"].as_array().unwrap();
+    assert_eq!(logs[0]["attributes"]["level"], "INFO");
+    assert_eq!(logs[0]["attributes"]["message"], "first");
+    assert_eq!(logs[0]["attributes"]["line_number"], 1);
+    assert_eq!(logs[1]["attributes"]["line_number"], 2);
+    assert!(logs[0]["attributes"]["timestamp"].as_str().unwrap().ends_with('Z'));
+    let long = logs[2]["attributes"]["message"].as_str().unwrap();
+    assert!(long.len() <= 4096 && long.ends_with("[truncated]"), "{}", long.len());
+}
+
+#[test]
+fn arguments_become_typed_variables() {
+    let s = Sandbox::new();
+    let args = s.write(
+        "args.json",
+        r#"{"name":{"stringValue":"a"},"n":{"integerValue":2},"xs":{"listValue":[{"longValue":5}]}}"#,
+    );
+    let r = s.run_with("", "name + (n * xs[0])", &["--args", &args]);
+    assert_eq!(r.ok(), "a10");
+}
+
+#[test]
+fn malformed_or_too_deep_arguments_are_validation_errors() {
+    let s = Sandbox::new();
+    let bad = s.write("bad.json", r#"{"x": {"stringValue": 5}}"#);
+    assert_eq!(s.run_with("", "1", &["--args", &bad]).code, 3);
+    let mut v = r#"{"integerValue":1}"#.to_owned();
+    for _ in 0..33 {
+        v = format!(r#"{{"listValue":[{v}]}}"#);
+    }
+    let deep = s.write("deep.json", &format!(r#"{{"x":{v}}}"#));
+    let r = s.run_with("", "1", &["--args", &deep]);
+    assert_eq!(r.code, 3);
+    assert!(r.message().contains("32"));
+    let huge = s.write("huge.json", &"[".repeat(1_000_000));
+    assert_eq!(s.run_with("", "1", &["--args", &huge]).code, 3);
+}
+
+#[test]
+fn human_output_renders_maps_and_lists_as_text() {
+    let s = Sandbox::new();
+    let r = s.run_with("", r#"#{hosts: ["a", "b"], count: 2}"#, &["--output", "human"]);
+    assert_eq!(r.code, 0);
+    let text = r.json.as_str().unwrap();
+    assert!(text.contains("count: 2"), "{text}");
+    assert!(text.contains("hosts:\n  - a\n  - b"), "{text}");
+}
+
+#[test]
+fn json_output_of_structures_is_json_text() {
+    let s = Sandbox::new();
+    let r = s.run("", r#"#{a: 1}"#);
+    assert_eq!(r.ok(), r#"{"a":1}"#);
+}
+
+#[test]
+fn script_file_path_works_as_well_as_stdin() {
+    let s = Sandbox::new();
+    let script = s.write("s.rhai", "40 + 2");
+    let policy = s.write("p.cedar", "");
+    let r = run_binary(
+        &["run".into(), script, "--policy".into(), policy],
+        "",
+    );
+    assert_eq!(r.ok(), "42");
+}

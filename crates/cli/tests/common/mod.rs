@@ -1,0 +1,161 @@
+//! Shared by the integration tests: a temp directory, a policy, and the real binary.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+/// What one run of `tollgate run` produced.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub json: Value,
+    pub stderr: String,
+    /// Peak resident set of the child, in KiB (from wait4's rusage).
+    pub max_rss_kib: i64,
+}
+
+impl Run {
+    pub fn output(&self) -> &str {
+        self.json["output"].as_str().unwrap_or("")
+    }
+
+    pub fn error_type(&self) -> &str {
+        self.json["error"]["error_type"].as_str().unwrap_or("")
+    }
+
+    pub fn message(&self) -> &str {
+        self.json["error"]["message"].as_str().unwrap_or("")
+    }
+
+    /// Asserts success and returns the output.
+    pub fn ok(&self) -> &str {
+        assert_eq!(self.code, 0, "run failed: {:#}", self.json);
+        self.output()
+    }
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        Sandbox {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// The sandbox's absolute path (no symlinks in it, so policies can name it).
+    pub fn root(&self) -> PathBuf {
+        self.dir.path().canonicalize().unwrap()
+    }
+
+    /// `root()/rel` as a string.
+    pub fn path(&self, rel: &str) -> String {
+        let root = self.root();
+        if rel.is_empty() {
+            root.display().to_string()
+        } else {
+            root.join(rel).display().to_string()
+        }
+    }
+
+    pub fn write(&self, rel: &str, content: &str) -> String {
+        let p = self.root().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, content).unwrap();
+        p.display().to_string()
+    }
+
+    /// Runs `script` under `policy` (with `{ROOT}` replaced by the sandbox path in both).
+    pub fn run(&self, policy: &str, script: &str) -> Run {
+        self.run_with(policy, script, &[])
+    }
+
+    pub fn run_with(&self, policy: &str, script: &str, extra: &[&str]) -> Run {
+        let root = self.path("");
+        let policy_path = self.root().join(".policy.cedar");
+        std::fs::write(&policy_path, policy.replace("{ROOT}", &root)).unwrap();
+        let mut args: Vec<String> = vec![
+            "run".into(),
+            "-".into(),
+            "--policy".into(),
+            policy_path.display().to_string(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        run_binary(&args, &script.replace("{ROOT}", &root))
+    }
+}
+
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_tollgate")
+}
+
+/// Runs the binary with `stdin` and measures its peak memory.
+pub fn run_binary(args: &[String], stdin: &str) -> Run {
+    let mut child = Command::new(binary())
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let pid = child.id() as i32;
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    use std::io::Read;
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let t = std::thread::spawn(move || {
+        let mut s = String::new();
+        err.read_to_string(&mut s).unwrap();
+        s
+    });
+    out.read_to_string(&mut stdout).unwrap();
+    stderr.push_str(&t.join().unwrap());
+    let (code, max_rss_kib) = wait_with_rusage(pid);
+    // The child has been reaped by wait4; stop std from waiting again.
+    std::mem::forget(child);
+    let json = serde_json::from_str(stdout.trim()).unwrap_or(Value::String(stdout.clone()));
+    Run {
+        code,
+        json,
+        stderr,
+        max_rss_kib,
+    }
+}
+
+fn wait_with_rusage(pid: i32) -> (i32, i64) {
+    let mut status = 0;
+    // SAFETY: an all-zero `rusage` is a valid value of this plain C struct.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: valid pointers to a status int and an rusage struct for wait4 to fill.
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(r, pid, "wait4 failed");
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        128 + libc::WTERMSIG(status)
+    };
+    (code, usage.ru_maxrss)
+}
+
+/// A policy that permits every file action below the sandbox.
+pub const ALL_IN_ROOT: &str =
+    r#"permit(principal, action in file_system::Action::"SafeIO", resource in file_system::Dir::"{ROOT}");"#;
+
+/// Read-only access below the sandbox: open, read, stat.
+pub const READ_IN_ROOT: &str = r#"permit(principal, action in [file_system::Action::"open", file_system::Action::"read", file_system::Action::"stat"], resource in file_system::Dir::"{ROOT}");"#;
+
+pub fn exists(p: &str) -> bool {
+    Path::new(p).symlink_metadata().is_ok()
+}

@@ -1,0 +1,67 @@
+//! What can go wrong in a host operation.
+
+use std::io;
+
+use tollgate_policy::{Denied, PathError};
+
+/// A failed host operation. A denial is one kind among others so that a script can catch it,
+/// but it always carries the full decision so the caller can report who, what and which policy.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    #[error("{0}")]
+    Denied(Box<Denied>),
+    #[error("{0}")]
+    Path(#[from] PathError),
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error("{path}: no such file or directory")]
+    NotFound { path: String },
+    #[error("{op} {path}: {source}")]
+    Io {
+        op: &'static str,
+        path: String,
+        source: io::Error,
+    },
+    /// A size limit (string, array, output) would be exceeded.
+    #[error("{what} exceeds the limit of {limit}; raise the limit or narrow the request")]
+    TooLarge { what: String, limit: String },
+    /// The run's time limit passed, or the run was stopped, while this operation ran.
+    #[error("the operation was interrupted: the run's time limit passed")]
+    Interrupted,
+}
+
+impl From<Denied> for HostError {
+    fn from(d: Denied) -> Self {
+        HostError::Denied(Box::new(d))
+    }
+}
+
+impl HostError {
+    /// An I/O failure on `path`, with not-found made its own kind.
+    pub fn io(op: &'static str, path: impl ToString, source: io::Error) -> HostError {
+        if source.kind() == io::ErrorKind::NotFound {
+            HostError::NotFound {
+                path: path.to_string(),
+            }
+        } else {
+            HostError::Io {
+                op,
+                path: path.to_string(),
+                source,
+            }
+        }
+    }
+
+    /// The `kind` a script sees when it catches this error (Rex's names where Rex has one).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            HostError::Denied(_) => "PermissionDenied",
+            HostError::Path(_) | HostError::InvalidInput(_) => "InvalidInput",
+            HostError::NotFound { .. } => "NotFound",
+            HostError::Io { .. } => "Io",
+            HostError::TooLarge { .. } | HostError::Interrupted => "ResourceLimitExceeded",
+        }
+    }
+}
+
+pub type HostResult<T> = Result<T, HostError>;

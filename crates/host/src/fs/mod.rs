@@ -1,0 +1,137 @@
+//! File operations. `root` resolves paths through descriptors; `text` holds the streaming
+//! readers behind cat, grep, tail, wc, sed and awk; `read`, `write` and `walk` are the
+//! commands, each asking the gate before it opens anything.
+
+mod read;
+mod root;
+
+pub mod text;
+mod walk;
+mod write;
+
+pub use read::{DirHandle, FileHandle};
+pub use root::Root;
+pub use walk::{DuOptions, DuReport, Entry, EntryKind, LsOptions};
+pub use write::{CpOptions, MvOptions, RmOptions, WriteMode};
+
+use std::io;
+use std::os::fd::OwnedFd;
+
+use tollgate_policy::{AbsPath, Action, Context, Permit, Resource};
+
+use crate::error::{HostError, HostResult};
+use crate::Host;
+use root::{is_link_error, OpenMode};
+
+/// A chain of symlinks longer than this is refused, as the kernel refuses (ELOOP).
+const MAX_LINK_HOPS: usize = 8;
+
+/// Whether a path is asked about as a File or a Dir entity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    File,
+    Dir,
+}
+
+impl Kind {
+    pub(crate) fn resource(self, path: AbsPath) -> Resource {
+        match self {
+            Kind::File => Resource::File(path),
+            Kind::Dir => Resource::Dir(path),
+        }
+    }
+}
+
+/// A descriptor the gate permitted, with the path it was opened at (the target, when a
+/// symlink was followed).
+pub(crate) struct Opened {
+    pub fd: OwnedFd,
+    pub path: AbsPath,
+}
+
+/// Parses a script-supplied path.
+pub(crate) fn parse_path(raw: &str) -> HostResult<AbsPath> {
+    Ok(AbsPath::parse(raw)?)
+}
+
+impl Host {
+    /// Authorizes `open` on the parent Dir and `actions` on the resource, then opens it. A
+    /// symlink on the way is followed only by authorizing the same request on the path it
+    /// stands for and opening that afresh, so link and target must both be permitted.
+    pub(crate) fn open_checked(
+        &self,
+        path: &AbsPath,
+        kind: Kind,
+        actions: &[Action],
+        mode: OpenMode,
+    ) -> HostResult<Opened> {
+        let mut path = path.clone();
+        for _ in 0..=MAX_LINK_HOPS {
+            self.interrupt.check()?;
+            if let Some(parent) = path.parent() {
+                self.gate.authorize(&[Action::FsOpen], &Resource::Dir(parent))?;
+            }
+            let permit = self.gate.authorize(actions, &kind.resource(path.clone()))?;
+            match self.root.open(&permit, mode) {
+                Ok(fd) => return Ok(Opened { fd, path }),
+                Err(e) if is_link_error(&e) => {
+                    if let Some(target) = self
+                        .root
+                        .find_link(&path)
+                        .map_err(|e| HostError::io("resolve", &path, e))?
+                    {
+                        path = target;
+                    }
+                }
+                Err(e) => return Err(open_error(&path, mode, e)),
+            }
+        }
+        Err(HostError::Io {
+            op: "open",
+            path: path.to_string(),
+            source: io::Error::other(format!("more than {MAX_LINK_HOPS} symlinks to follow")),
+        })
+    }
+
+    /// Authorizes `open` on the parent of `path` and opens that directory, for `*at` calls on
+    /// the last component. Does not follow a symlink in the parent chain.
+    pub(crate) fn open_parent_checked(&self, path: &AbsPath) -> HostResult<(OwnedFd, Permit)> {
+        let parent = path.parent().ok_or_else(|| {
+            HostError::InvalidInput("this operation cannot apply to '/' itself".to_owned())
+        })?;
+        let permit = self.gate.authorize(&[Action::FsOpen], &Resource::Dir(parent.clone()))?;
+        let fd = self
+            .root
+            .open(&permit, OpenMode::Dir)
+            .map_err(|e| open_error(&parent, OpenMode::Dir, e))?;
+        Ok((fd, permit))
+    }
+
+    /// Authorizes `actions` on `resource` with a context.
+    pub(crate) fn authorize_in(
+        &self,
+        actions: &[Action],
+        resource: Resource,
+        context: &Context,
+    ) -> HostResult<Permit> {
+        self.interrupt.check()?;
+        Ok(self.gate.authorize_in(actions, &resource, context)?)
+    }
+}
+
+fn open_error(path: &AbsPath, mode: OpenMode, e: io::Error) -> HostError {
+    if is_link_error(&e) {
+        return HostError::Io {
+            op: "open",
+            path: path.to_string(),
+            source: io::Error::other("a symlink on the path changed while it was being opened"),
+        };
+    }
+    let op = match mode {
+        OpenMode::Read | OpenMode::Dir | OpenMode::Touch => "open",
+        OpenMode::Append | OpenMode::Truncate | OpenMode::Overwrite | OpenMode::CreateNew => {
+            "open for writing"
+        }
+    };
+    HostError::io(op, path, e)
+}

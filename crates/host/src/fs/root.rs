@@ -1,0 +1,127 @@
+//! Path resolution through descriptors.
+//!
+//! Every path is opened relative to a descriptor of `/` with `openat2` and
+//! `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS`: the kernel resolves the
+//! whole path in one step and refuses if any component is a symlink, so a concurrent swap of
+//! a directory for a link cannot redirect the open. Because `AbsPath` has no `..` and no
+//! symlink is crossed, the object opened is the one at the path the gate saw.
+
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, ResolveFlags};
+use tollgate_policy::{AbsPath, Permit};
+
+/// How to open a resource.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum OpenMode {
+    /// Read a regular file's content. `O_NONBLOCK` keeps a FIFO from blocking the open; the
+    /// caller refuses anything that is not a regular file.
+    Read,
+    /// A directory, for listing and for `*at` calls relative to it.
+    Dir,
+    /// Write at the end; create when missing.
+    Append,
+    /// Replace the content; create when missing.
+    Truncate,
+    /// Replace the content of an existing file; never create.
+    Overwrite,
+    /// Create a file that must not exist yet.
+    CreateNew,
+    /// Open (creating when missing) without reading or writing, to set times.
+    Touch,
+}
+
+impl OpenMode {
+    fn flags(self) -> OFlags {
+        let base = OFlags::CLOEXEC | OFlags::NOCTTY;
+        base | match self {
+            OpenMode::Read => OFlags::RDONLY | OFlags::NONBLOCK,
+            OpenMode::Dir => OFlags::RDONLY | OFlags::DIRECTORY,
+            OpenMode::Append => OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE,
+            OpenMode::Truncate => OFlags::WRONLY | OFlags::TRUNC | OFlags::CREATE,
+            OpenMode::Overwrite => OFlags::WRONLY | OFlags::TRUNC,
+            OpenMode::CreateNew => OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL,
+            OpenMode::Touch => OFlags::RDONLY | OFlags::CREATE | OFlags::NONBLOCK,
+        }
+    }
+}
+
+const RESOLVE: ResolveFlags = ResolveFlags::BENEATH
+    .union(ResolveFlags::NO_SYMLINKS)
+    .union(ResolveFlags::NO_MAGICLINKS);
+
+/// A descriptor of `/`, the base of every resolution.
+pub struct Root {
+    fd: OwnedFd,
+}
+
+impl Root {
+    pub fn new() -> io::Result<Root> {
+        let fd = rustix::fs::open(
+            "/",
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        Ok(Root { fd })
+    }
+
+    /// Opens the permitted resource. `ELOOP` means a symlink (or magic link) lies on the way;
+    /// the caller may ask [`Root::find_link`] where it points and authorize that.
+    pub(crate) fn open(&self, permit: &Permit, mode: OpenMode) -> io::Result<OwnedFd> {
+        open_beneath(self.fd.as_fd(), permit.resource().path().relative(), mode)
+    }
+
+    /// Walks `path` one component at a time without following anything, and at the first
+    /// symlink returns the path it stands for: its target with the rest of `path` appended.
+    /// `None` when no component is a link (it may have been swapped back meanwhile).
+    pub(crate) fn find_link(&self, path: &AbsPath) -> io::Result<Option<AbsPath>> {
+        let parts: Vec<&str> = path.relative().split('/').filter(|p| *p != ".").collect();
+        let mut dir: Option<OwnedFd> = None;
+        let mut here = AbsPath::root();
+        for (i, name) in parts.iter().enumerate() {
+            let dir_fd = dir.as_ref().map_or(self.fd.as_fd(), |d| d.as_fd());
+            let st = rustix::fs::statat(dir_fd, *name, AtFlags::SYMLINK_NOFOLLOW)?;
+            if FileType::from_raw_mode(st.st_mode) == FileType::Symlink {
+                let target = rustix::fs::readlinkat(dir_fd, *name, Vec::new())?;
+                let target = target.to_string_lossy();
+                let mut joined = if target.starts_with('/') {
+                    target.into_owned()
+                } else {
+                    format!("{}/{}", here, target)
+                };
+                for rest in &parts[i + 1..] {
+                    joined.push('/');
+                    joined.push_str(rest);
+                }
+                return AbsPath::parse(&joined)
+                    .map(Some)
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()));
+            }
+            if i + 1 < parts.len() {
+                let next = rustix::fs::openat(
+                    dir_fd,
+                    *name,
+                    OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )?;
+                dir = Some(next);
+                here = here
+                    .join(name)
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Opens `relative` beneath `dir` without crossing any symlink.
+pub(crate) fn open_beneath(dir: BorrowedFd<'_>, relative: &str, mode: OpenMode) -> io::Result<OwnedFd> {
+    let fd = rustix::fs::openat2(dir, relative, mode.flags(), Mode::from_raw_mode(0o644), RESOLVE)?;
+    Ok(fd)
+}
+
+/// Whether an error from [`open_beneath`] means a symlink was in the way.
+pub(crate) fn is_link_error(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error())
+}

@@ -1,0 +1,304 @@
+//! Directory walks: ls, find_files, du. A walk descends only into real directories, opened
+//! beneath their parent's descriptor; a symlink is listed as a symlink and never entered.
+//! Every directory a walk reads is authorized (`read` and `stat`) before it is opened.
+
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use globset::GlobBuilder;
+use rustix::fs::{Dir, FileType};
+use tollgate_policy::{AbsPath, Action, Resource};
+
+use super::read::lstat_at;
+use super::root::{open_beneath, OpenMode};
+use super::{parse_path, Kind};
+use crate::error::{HostError, HostResult};
+use crate::Host;
+
+/// What kind of object an entry is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryKind {
+    File,
+    Dir,
+    Symlink,
+    Other,
+}
+
+impl EntryKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::File => "file",
+            EntryKind::Dir => "dir",
+            EntryKind::Symlink => "symlink",
+            EntryKind::Other => "other",
+        }
+    }
+
+    pub(crate) fn of_mode(mode: u32) -> EntryKind {
+        match FileType::from_raw_mode(mode) {
+            FileType::RegularFile => EntryKind::File,
+            FileType::Directory => EntryKind::Dir,
+            FileType::Symlink => EntryKind::Symlink,
+            _ => EntryKind::Other,
+        }
+    }
+}
+
+/// One directory entry with its metadata (from `lstat`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    /// Name relative to the listed directory (`sub/file` in a recursive listing).
+    pub name: String,
+    pub path: AbsPath,
+    pub kind: EntryKind,
+    pub size: u64,
+    /// Permission bits and type, as in `st_mode`.
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub nlink: u64,
+    pub inode: u64,
+    /// Seconds since the epoch.
+    pub mtime: i64,
+    /// Bytes of disk in use (`st_blocks * 512`).
+    pub disk_bytes: u64,
+}
+
+impl Entry {
+    pub(crate) fn from_stat(
+        name: &str,
+        path: &AbsPath,
+        st: &rustix::fs::Stat,
+    ) -> Entry {
+        Entry {
+            name: name.to_owned(),
+            path: path.clone(),
+            kind: EntryKind::of_mode(st.st_mode),
+            size: st.st_size as u64,
+            mode: st.st_mode,
+            uid: st.st_uid,
+            gid: st.st_gid,
+            nlink: st.st_nlink,
+            inode: st.st_ino,
+            mtime: st.st_mtime,
+            disk_bytes: (st.st_blocks as u64) * 512,
+        }
+    }
+
+    pub(crate) fn stat_at(dir: BorrowedFd<'_>, name: &str, path: &AbsPath) -> HostResult<Entry> {
+        let st = lstat_at(dir, name, path)?;
+        Ok(Entry::from_stat(name, path, &st))
+    }
+}
+
+/// Flags of `ls`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LsOptions {
+    pub all: bool,
+    pub long: bool,
+    pub recursive: bool,
+}
+
+/// Flags of `du`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DuOptions {
+    pub summarize: bool,
+    pub all_files: bool,
+    pub apparent_size: bool,
+    pub max_depth: Option<usize>,
+}
+
+/// The result of `du`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DuReport {
+    /// (path, bytes) for each reported directory (and file, with `all_files`), deepest first.
+    pub entries: Vec<(AbsPath, u64)>,
+    pub total_size_bytes: u64,
+    pub total_inode_count: u64,
+}
+
+impl Host {
+    /// Opens a directory for walking after `open` on its parent and `read` + `stat` on it.
+    fn open_walk_root(&self, raw_path: &str) -> HostResult<(OwnedFd, AbsPath)> {
+        let path = parse_path(raw_path)?;
+        let opened = self.open_checked(
+            &path,
+            Kind::Dir,
+            &[Action::FsRead, Action::FsStat],
+            OpenMode::Dir,
+        )?;
+        Ok((opened.fd, opened.path))
+    }
+
+    /// Authorizes and opens a subdirectory found during a walk, beneath its parent's
+    /// descriptor and without following links.
+    fn open_walk_child(&self, parent: BorrowedFd<'_>, name: &str, path: &AbsPath) -> HostResult<OwnedFd> {
+        self.authorize_in(
+            &[Action::FsRead, Action::FsStat],
+            Resource::Dir(path.clone()),
+            &tollgate_policy::Context::Empty,
+        )?;
+        open_beneath(parent, name, OpenMode::Dir).map_err(|e| HostError::io("open", path, e))
+    }
+
+    /// Reads one directory: (name, lstat) of each entry, sorted by name.
+    pub(crate) fn read_dir(&self, fd: BorrowedFd<'_>, path: &AbsPath) -> HostResult<Vec<(String, rustix::fs::Stat)>> {
+        let mut dir = Dir::read_from(fd).map_err(|e| HostError::io("list", path, e.into()))?;
+        let mut out = Vec::new();
+        while let Some(entry) = dir.read() {
+            self.interrupt.check()?;
+            let entry = entry.map_err(|e| HostError::io("list", path, e.into()))?;
+            let name = entry.file_name().to_string_lossy();
+            if name == "." || name == ".." {
+                continue;
+            }
+            let child = path.join(&name)?;
+            let st = lstat_at(fd, &name, &child)?;
+            out.push((name.into_owned(), st));
+            if out.len() > self.limits.max_items {
+                return Err(self.too_many_items(path));
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+
+    pub(crate) fn too_many_items(&self, path: &AbsPath) -> HostError {
+        HostError::TooLarge {
+            what: format!("the listing of {path}"),
+            limit: format!("{} entries", self.limits.max_items),
+        }
+    }
+
+    /// `ls`: the entries of a directory (recursively with `recursive`, hidden ones with `all`).
+    pub fn ls(&self, raw_path: &str, opts: LsOptions) -> HostResult<Vec<Entry>> {
+        let (fd, path) = self.open_walk_root(raw_path)?;
+        let mut out = Vec::new();
+        self.ls_into(fd.as_fd(), &path, "", opts, &mut out)?;
+        Ok(out)
+    }
+
+    fn ls_into(
+        &self,
+        fd: BorrowedFd<'_>,
+        path: &AbsPath,
+        prefix: &str,
+        opts: LsOptions,
+        out: &mut Vec<Entry>,
+    ) -> HostResult<()> {
+        for (name, st) in self.read_dir(fd, path)? {
+            if !opts.all && name.starts_with('.') {
+                continue;
+            }
+            let child = path.join(&name)?;
+            let shown = format!("{prefix}{name}");
+            let entry = Entry::from_stat(&shown, &child, &st);
+            let descend = opts.recursive && entry.kind == EntryKind::Dir;
+            out.push(entry);
+            if out.len() > self.limits.max_items {
+                return Err(self.too_many_items(path));
+            }
+            if descend {
+                let sub = self.open_walk_child(fd, &name, &child)?;
+                self.ls_into(sub.as_fd(), &child, &format!("{shown}/"), opts, out)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `find_files`: paths of entries whose name matches `glob`, in `dir` (and below it with
+    /// `recursive`).
+    pub fn find_files(&self, glob: &str, raw_dir: &str, recursive: bool) -> HostResult<Vec<String>> {
+        let matcher = GlobBuilder::new(glob)
+            .literal_separator(true)
+            .build()
+            .map_err(|e| HostError::InvalidInput(format!("invalid glob {glob:?}: {e}")))?
+            .compile_matcher();
+        let (fd, path) = self.open_walk_root(raw_dir)?;
+        let mut out = Vec::new();
+        self.find_into(fd.as_fd(), &path, &matcher, recursive, &mut out)?;
+        Ok(out)
+    }
+
+    fn find_into(
+        &self,
+        fd: BorrowedFd<'_>,
+        path: &AbsPath,
+        matcher: &globset::GlobMatcher,
+        recursive: bool,
+        out: &mut Vec<String>,
+    ) -> HostResult<()> {
+        for (name, st) in self.read_dir(fd, path)? {
+            let child = path.join(&name)?;
+            if matcher.is_match(&name) {
+                out.push(child.to_string());
+                if out.len() > self.limits.max_items {
+                    return Err(self.too_many_items(path));
+                }
+            }
+            if recursive && EntryKind::of_mode(st.st_mode) == EntryKind::Dir {
+                let sub = self.open_walk_child(fd, &name, &child)?;
+                self.find_into(sub.as_fd(), &child, matcher, recursive, out)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `du`: disk usage of a tree, per directory, never crossing a symlink.
+    pub fn du(&self, raw_path: &str, opts: DuOptions) -> HostResult<DuReport> {
+        let (fd, path) = self.open_walk_root(raw_path)?;
+        let mut report = DuReport::default();
+        let st = rustix::fs::fstat(&fd).map_err(|e| HostError::io("stat", &path, e.into()))?;
+        let own = size_of(&st, opts.apparent_size);
+        let total = own + self.du_into(fd.as_fd(), &path, 0, opts, &mut report)?;
+        report.total_inode_count += 1;
+        report.total_size_bytes = total;
+        report.entries.push((path, total));
+        if opts.summarize {
+            let last = report.entries.pop();
+            report.entries = last.into_iter().collect();
+        }
+        Ok(report)
+    }
+
+    fn du_into(
+        &self,
+        fd: BorrowedFd<'_>,
+        path: &AbsPath,
+        depth: usize,
+        opts: DuOptions,
+        report: &mut DuReport,
+    ) -> HostResult<u64> {
+        let mut total = 0;
+        let shown = |d: usize| opts.max_depth.is_none_or(|m| d <= m);
+        for (name, st) in self.read_dir(fd, path)? {
+            let child = path.join(&name)?;
+            let own = size_of(&st, opts.apparent_size);
+            report.total_inode_count += 1;
+            if EntryKind::of_mode(st.st_mode) == EntryKind::Dir {
+                let sub = self.open_walk_child(fd, &name, &child)?;
+                let size = own + self.du_into(sub.as_fd(), &child, depth + 1, opts, report)?;
+                if shown(depth + 1) {
+                    report.entries.push((child, size));
+                }
+                total += size;
+            } else {
+                if opts.all_files && shown(depth + 1) {
+                    report.entries.push((child, own));
+                }
+                total += own;
+            }
+            if report.entries.len() > self.limits.max_items {
+                return Err(self.too_many_items(path));
+            }
+        }
+        Ok(total)
+    }
+}
+
+fn size_of(st: &rustix::fs::Stat, apparent: bool) -> u64 {
+    if apparent {
+        st.st_size as u64
+    } else {
+        st.st_blocks as u64 * 512
+    }
+}

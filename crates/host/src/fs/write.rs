@@ -1,0 +1,370 @@
+//! Commands that change the file system: write, touch, mkdir, cp, mv, rm, and the in-place
+//! rewrite behind `sed -i`. Each asks for every resource it will change before changing any,
+//! and a failure part-way undoes what it can (a half-copied new file is removed).
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{self, Write};
+use std::os::fd::{AsFd, BorrowedFd};
+
+use rustix::fs::{AtFlags, Mode, RenameFlags, Timespec, Timestamps, UTIME_NOW};
+use tollgate_policy::{AbsPath, Action, Context, Resource};
+
+use super::read::lstat_at;
+use super::root::{open_beneath, OpenMode};
+use super::walk::EntryKind;
+use super::{parse_path, Kind};
+use crate::error::{HostError, HostResult};
+use crate::Host;
+
+/// How `write` treats existing content.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WriteMode {
+    /// Add to the end (the default). Never truncates, and needs no read permission.
+    #[default]
+    Append,
+    /// Replace the whole content.
+    Replace,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CpOptions {
+    /// Overwrite an existing destination.
+    pub force: bool,
+    /// Keep the source's mode and times.
+    pub preserve: bool,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MvOptions {
+    /// Keep an existing destination as `NAME~`.
+    pub backup: bool,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RmOptions {
+    /// A missing path is not an error.
+    pub force: bool,
+    /// Remove a directory and everything below it.
+    pub recursive: bool,
+}
+
+fn kind_of(mode: u32) -> Kind {
+    if EntryKind::of_mode(mode) == EntryKind::Dir {
+        Kind::Dir
+    } else {
+        Kind::File
+    }
+}
+
+impl Host {
+    /// `write`: needs `open` on the directory and `open` + `create` + `write` on the file.
+    pub fn write(&self, raw_path: &str, content: &str, mode: WriteMode) -> HostResult<()> {
+        let path = parse_path(raw_path)?;
+        let open_mode = match mode {
+            WriteMode::Append => OpenMode::Append,
+            WriteMode::Replace => OpenMode::Truncate,
+        };
+        let opened = self.open_checked(
+            &path,
+            Kind::File,
+            &[Action::FsOpen, Action::FsCreate, Action::FsWrite],
+            open_mode,
+        )?;
+        let mut file = File::from(opened.fd);
+        file.write_all(content.as_bytes())
+            .map_err(|e| HostError::io("write", &opened.path, e))
+    }
+
+    /// The rewrite behind `sed -i`: replaces an existing file's content. Needs `open` +
+    /// `write` (the caller has already read it with `read`).
+    pub fn overwrite(&self, raw_path: &str, content: &str) -> HostResult<()> {
+        let path = parse_path(raw_path)?;
+        let opened = self.open_checked(
+            &path,
+            Kind::File,
+            &[Action::FsOpen, Action::FsWrite],
+            OpenMode::Overwrite,
+        )?;
+        File::from(opened.fd)
+            .write_all(content.as_bytes())
+            .map_err(|e| HostError::io("write", &opened.path, e))
+    }
+
+    /// `touch`: creates the file if missing and sets its times to now. Needs `open` on the
+    /// directory and `open` + `create` on the file.
+    pub fn touch(&self, raw_path: &str) -> HostResult<()> {
+        let path = parse_path(raw_path)?;
+        let opened = self.open_checked(
+            &path,
+            Kind::File,
+            &[Action::FsOpen, Action::FsCreate],
+            OpenMode::Touch,
+        )?;
+        let now = Timespec {
+            tv_sec: 0,
+            tv_nsec: UTIME_NOW,
+        };
+        rustix::fs::futimens(
+            &opened.fd,
+            &Timestamps {
+                last_access: now,
+                last_modification: now,
+            },
+        )
+        .map_err(|e| HostError::io("touch", &opened.path, e.into()))
+    }
+
+    /// `mkdir`: needs `open` on the parent and `create` on each directory it makes. With
+    /// `parents`, missing ancestors are made first, nearest-existing first.
+    pub fn mkdir(&self, raw_path: &str, parents: bool) -> HostResult<()> {
+        let path = parse_path(raw_path)?;
+        self.mkdir_path(&path, parents)
+    }
+
+    fn mkdir_path(&self, path: &AbsPath, parents: bool) -> HostResult<()> {
+        if path.is_root() {
+            return if parents {
+                Ok(())
+            } else {
+                Err(HostError::InvalidInput("'/' already exists".to_owned()))
+            };
+        }
+        let parent_fd = match self.open_parent_checked(path) {
+            Err(HostError::NotFound { .. }) if parents => {
+                let parent = path.parent().unwrap_or_else(AbsPath::root);
+                self.mkdir_path(&parent, true)?;
+                self.open_parent_checked(path)?.0
+            }
+            other => other?.0,
+        };
+        self.authorize_in(&[Action::FsCreate], Resource::Dir(path.clone()), &Context::Empty)?;
+        match rustix::fs::mkdirat(&parent_fd, path.file_name(), Mode::from_raw_mode(0o755)) {
+            Ok(()) => Ok(()),
+            Err(rustix::io::Errno::EXIST) if parents => {
+                let st = lstat_at(parent_fd.as_fd(), path.file_name(), path)?;
+                if EntryKind::of_mode(st.st_mode) == EntryKind::Dir {
+                    Ok(())
+                } else {
+                    Err(HostError::InvalidInput(format!(
+                        "{path} exists and is not a directory"
+                    )))
+                }
+            }
+            Err(rustix::io::Errno::EXIST) => Err(HostError::InvalidInput(format!(
+                "{path} already exists; use mkdir::parents to accept an existing directory"
+            ))),
+            Err(e) => Err(HostError::io("mkdir", path, e.into())),
+        }
+    }
+
+    /// `cp`: needs read on the source and `open` + `create` + `write` on the destination. A
+    /// destination that is a directory receives the file under the source's name. A new file
+    /// that fails to copy completely is removed.
+    pub fn cp(&self, raw_src: &str, raw_dst: &str, opts: CpOptions) -> HostResult<()> {
+        let mut from = self.open_read(raw_src)?;
+        let src = parse_path(raw_src)?;
+        let mut dst = parse_path(raw_dst)?;
+        let (dst_dir, _) = self.open_parent_checked(&dst)?;
+        if let Ok(st) = lstat_at(dst_dir.as_fd(), dst.file_name(), &dst) {
+            if EntryKind::of_mode(st.st_mode) == EntryKind::Dir {
+                dst = dst.join(src.file_name())?;
+            }
+        }
+        let mode = if opts.force {
+            OpenMode::Truncate
+        } else {
+            OpenMode::CreateNew
+        };
+        let opened = self
+            .open_checked(
+                &dst,
+                Kind::File,
+                &[Action::FsOpen, Action::FsCreate, Action::FsWrite],
+                mode,
+            )
+            .map_err(|e| match e {
+                HostError::Io { source, .. } if source.kind() == io::ErrorKind::AlreadyExists => {
+                    HostError::InvalidInput(format!(
+                        "{dst} already exists; use cp::force to overwrite it"
+                    ))
+                }
+                other => other,
+            })?;
+        let mut to = File::from(opened.fd);
+        let copied = io::copy(&mut from, &mut to).and_then(|_| {
+            if opts.preserve {
+                preserve_metadata(&from, &to)
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(e) = copied {
+            if mode == OpenMode::CreateNew {
+                // Best effort: the file is ours (O_EXCL created it) and incomplete.
+                if let Ok((dir, _)) = self.open_parent_checked(&opened.path) {
+                    let _ = rustix::fs::unlinkat(&dir, opened.path.file_name(), AtFlags::empty());
+                }
+            }
+            return Err(HostError::io("copy to", &opened.path, e));
+        }
+        Ok(())
+    }
+
+    /// `mv`: needs `move` on the source (context: the destination) and `create` on the
+    /// destination. Replacing an existing destination also needs `delete` on it, or with
+    /// `backup`, `move` and `create` to keep it as `NAME~`. Returns a line describing the move.
+    pub fn mv(&self, raw_src: &str, raw_dst: &str, opts: MvOptions) -> HostResult<String> {
+        let src = parse_path(raw_src)?;
+        let mut dst = parse_path(raw_dst)?;
+        let (src_dir, _) = self.open_parent_checked(&src)?;
+        let src_kind = kind_of(lstat_at(src_dir.as_fd(), src.file_name(), &src)?.st_mode);
+        let (mut dst_dir, _) = self.open_parent_checked(&dst)?;
+        let mut existing = lstat_at(dst_dir.as_fd(), dst.file_name(), &dst).ok();
+        if existing.as_ref().map(|st| kind_of(st.st_mode)) == Some(Kind::Dir) {
+            dst = dst.join(src.file_name())?;
+            dst_dir = self.open_parent_checked(&dst)?.0;
+            existing = lstat_at(dst_dir.as_fd(), dst.file_name(), &dst).ok();
+        }
+        self.authorize_in(
+            &[Action::FsMove],
+            src_kind.resource(src.clone()),
+            &Context::Move {
+                destination: dst.clone(),
+            },
+        )?;
+        self.authorize_in(&[Action::FsCreate], src_kind.resource(dst.clone()), &Context::Empty)?;
+        let mut flags = RenameFlags::NOREPLACE;
+        if let Some(st) = existing {
+            let dst_kind = kind_of(st.st_mode);
+            if opts.backup {
+                let backup = dst
+                    .parent()
+                    .unwrap_or_else(AbsPath::root)
+                    .join(&format!("{}~", dst.file_name()))?;
+                self.authorize_in(
+                    &[Action::FsMove],
+                    dst_kind.resource(dst.clone()),
+                    &Context::Move {
+                        destination: backup.clone(),
+                    },
+                )?;
+                self.authorize_in(&[Action::FsCreate], dst_kind.resource(backup.clone()), &Context::Empty)?;
+                rustix::fs::renameat(&dst_dir, dst.file_name(), &dst_dir, backup.file_name())
+                    .map_err(|e| HostError::io("back up", &dst, e.into()))?;
+            } else {
+                self.authorize_in(&[Action::FsDelete], dst_kind.resource(dst.clone()), &Context::Empty)?;
+                flags = RenameFlags::empty();
+            }
+        }
+        rustix::fs::renameat_with(&src_dir, src.file_name(), &dst_dir, dst.file_name(), flags)
+            .map_err(|e| HostError::io("move", &src, e.into()))?;
+        Ok(format!("renamed '{src}' -> '{dst}'"))
+    }
+
+    /// `rm`: needs `delete` on what it removes. With `recursive`, every entry below is
+    /// authorized before anything is deleted, so a forbidden descendant leaves the tree whole.
+    /// Symlinks are removed, never followed. Returns how many entries were removed.
+    pub fn rm(&self, raw_path: &str, opts: RmOptions) -> HostResult<u64> {
+        let path = parse_path(raw_path)?;
+        let (dir, _) = match self.open_parent_checked(&path) {
+            Err(HostError::NotFound { .. }) if opts.force => return Ok(0),
+            other => other?,
+        };
+        let st = match lstat_at(dir.as_fd(), path.file_name(), &path) {
+            Err(HostError::NotFound { .. }) if opts.force => return Ok(0),
+            other => other?,
+        };
+        let kind = kind_of(st.st_mode);
+        self.authorize_in(&[Action::FsDelete], kind.resource(path.clone()), &Context::Empty)?;
+        if kind == Kind::File {
+            rustix::fs::unlinkat(&dir, path.file_name(), AtFlags::empty())
+                .map_err(|e| HostError::io("remove", &path, e.into()))?;
+            return Ok(1);
+        }
+        if !opts.recursive {
+            return Err(HostError::InvalidInput(format!(
+                "{path} is a directory; use rm::recursive to remove it and its contents"
+            )));
+        }
+        let top = open_beneath(dir.as_fd(), path.file_name(), OpenMode::Dir)
+            .map_err(|e| HostError::io("open", &path, e))?;
+        let mut permitted = HashSet::new();
+        self.authorize_tree(top.as_fd(), &path, &mut permitted)?;
+        let removed = self.remove_tree(top.as_fd(), &path, &mut permitted)?;
+        rustix::fs::unlinkat(&dir, path.file_name(), AtFlags::REMOVEDIR)
+            .map_err(|e| HostError::io("remove", &path, e.into()))?;
+        Ok(removed + 1)
+    }
+
+    /// First pass of `rm -r`: `delete` on every entry, without removing anything.
+    fn authorize_tree(
+        &self,
+        fd: BorrowedFd<'_>,
+        path: &AbsPath,
+        permitted: &mut HashSet<AbsPath>,
+    ) -> HostResult<()> {
+        for (name, st) in self.read_dir(fd, path)? {
+            let child = path.join(&name)?;
+            let kind = kind_of(st.st_mode);
+            self.authorize_in(&[Action::FsDelete], kind.resource(child.clone()), &Context::Empty)?;
+            if kind == Kind::Dir {
+                let sub = open_beneath(fd, &name, OpenMode::Dir)
+                    .map_err(|e| HostError::io("open", &child, e))?;
+                self.authorize_tree(sub.as_fd(), &child, permitted)?;
+            }
+            permitted.insert(child);
+            if permitted.len() > self.limits.max_items {
+                return Err(self.too_many_items(path));
+            }
+        }
+        Ok(())
+    }
+
+    /// Second pass of `rm -r`, depth first. An entry that appeared after the first pass is
+    /// authorized on the spot.
+    fn remove_tree(
+        &self,
+        fd: BorrowedFd<'_>,
+        path: &AbsPath,
+        permitted: &mut HashSet<AbsPath>,
+    ) -> HostResult<u64> {
+        let mut removed = 0;
+        for (name, st) in self.read_dir(fd, path)? {
+            let child = path.join(&name)?;
+            let kind = kind_of(st.st_mode);
+            if !permitted.contains(&child) {
+                self.authorize_in(&[Action::FsDelete], kind.resource(child.clone()), &Context::Empty)?;
+            }
+            let flags = if kind == Kind::Dir {
+                let sub = open_beneath(fd, &name, OpenMode::Dir)
+                    .map_err(|e| HostError::io("open", &child, e))?;
+                removed += self.remove_tree(sub.as_fd(), &child, permitted)?;
+                AtFlags::REMOVEDIR
+            } else {
+                AtFlags::empty()
+            };
+            rustix::fs::unlinkat(fd, name.as_str(), flags)
+                .map_err(|e| HostError::io("remove", &child, e.into()))?;
+            removed += 1;
+        }
+        Ok(removed)
+    }
+}
+
+fn preserve_metadata(from: &File, to: &File) -> io::Result<()> {
+    let st = rustix::fs::fstat(from.as_fd())?;
+    rustix::fs::fchmod(to.as_fd(), Mode::from_raw_mode(st.st_mode & 0o7777))?;
+    let times = Timestamps {
+        last_access: Timespec {
+            tv_sec: st.st_atime,
+            tv_nsec: st.st_atime_nsec as _,
+        },
+        last_modification: Timespec {
+            tv_sec: st.st_mtime,
+            tv_nsec: st.st_mtime_nsec as _,
+        },
+    };
+    rustix::fs::futimens(to.as_fd(), &times)?;
+    Ok(())
+}

@@ -1,0 +1,72 @@
+//! Tollgate's host operations.
+//!
+//! Each operation here names the resources it will touch, asks the [`Gate`] for each of them,
+//! and only then makes a system call, on a descriptor resolved beneath `/` without following
+//! symlinks. Results are plain Rust values; turning them into script values is the script
+//! crate's job.
+//!
+//! This crate must never make a system call about a resource before the gate has permitted
+//! it, never follow a symlink the policy has not seen, and never read or build a value larger
+//! than the run's [`Limits`].
+
+mod error;
+pub mod fs;
+mod interrupt;
+
+use tollgate_policy::Gate;
+
+pub use error::{HostError, HostResult};
+pub use interrupt::Interrupt;
+
+/// Size bounds that host operations enforce while they work, so that a result is refused
+/// before it is built rather than after.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Largest string an operation may return (file content, a joined result).
+    pub max_string_bytes: usize,
+    /// Largest number of items (lines, entries, matches) an operation may return.
+    pub max_items: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_string_bytes: 16 << 20,
+            max_items: 1_000_000,
+        }
+    }
+}
+
+/// Everything a host operation needs: the gate, the root descriptor, the limits, and the stop
+/// flag.
+pub struct Host {
+    gate: Gate,
+    root: fs::Root,
+    limits: Limits,
+    interrupt: Interrupt,
+}
+
+impl Host {
+    /// Opens `/` as the root of every path resolution.
+    pub fn new(gate: Gate, limits: Limits, interrupt: Interrupt) -> HostResult<Host> {
+        let root = fs::Root::new().map_err(|e| HostError::io("open", "/", e))?;
+        Ok(Host {
+            gate,
+            root,
+            limits,
+            interrupt,
+        })
+    }
+
+    pub fn gate(&self) -> &Gate {
+        &self.gate
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    pub fn interrupt(&self) -> &Interrupt {
+        &self.interrupt
+    }
+}

@@ -1,0 +1,130 @@
+//! Tollgate's script runtime.
+//!
+//! Builds a Rhai engine with every limit set, the SDK functions bound to the host operations,
+//! and nothing else: no `eval`, no module imports, no file or network access of Rhai's own.
+//! Runs one script against one [`Host`] and reports its output, error and logs.
+//!
+//! This crate must never give a script a way to the host that does not go through
+//! `tollgate_host` (and so through the gate), and never let a script outrun its limits.
+
+mod args;
+mod bindings;
+mod error;
+mod limits;
+mod logs;
+mod memory;
+mod value;
+
+use std::rc::Rc;
+use std::sync::mpsc;
+use std::thread;
+
+use rhai::packages::{Package, StandardPackage};
+use rhai::{Dynamic, Engine, Scope};
+use tollgate_host::{Host, Interrupt};
+use tollgate_policy::DecisionCounts;
+
+pub use args::{parse_args, MAX_DEPTH as MAX_ARGS_DEPTH};
+pub use error::{ErrorType, RunError};
+pub use limits::Limits;
+pub use logs::LogEntry;
+pub use memory::{allocated, CountingAlloc};
+pub use value::{human_text, output_text};
+
+/// What a run produced.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The script's final value (absent when the run failed).
+    pub value: Option<Dynamic>,
+    pub error: Option<RunError>,
+    pub logs: Vec<LogEntry>,
+    pub decisions: DecisionCounts,
+}
+
+/// Compiles and runs `script` with the variables in `scope`.
+pub fn run(host: Host, script: &str, mut scope: Scope<'static>, limits: Limits) -> Outcome {
+    let interrupt = host.interrupt().clone();
+    let host = Rc::new(host);
+    let sink = Rc::new(logs::LogSink::new(limits.max_output));
+    let engine = build_engine(Rc::clone(&host), Rc::clone(&sink), &limits, interrupt.clone());
+
+    let finish = |value: Option<Dynamic>, error: Option<RunError>| Outcome {
+        value,
+        error,
+        logs: sink.finish(),
+        decisions: host.gate().counts(),
+    };
+
+    let ast = match engine.compile_with_scope(&scope, script) {
+        Ok(ast) => ast,
+        Err(e) => {
+            let msg = format!("the script does not compile: {e}");
+            return finish(None, Some(RunError::new(ErrorType::Validation, msg)));
+        }
+    };
+
+    let stop = watchdog(limits.timeout, interrupt);
+    let result = engine.eval_ast_with_scope::<Dynamic>(&mut scope, &ast);
+    drop(stop);
+
+    match result {
+        Ok(v) => {
+            let size = output_text(&v).len();
+            if size > limits.max_output {
+                let msg = format!(
+                    "the result is {size} bytes, more than --max-output ({} bytes); return less or raise the limit",
+                    limits.max_output
+                );
+                finish(None, Some(RunError::new(ErrorType::ResourceLimit, msg)))
+            } else {
+                finish(Some(v), None)
+            }
+        }
+        Err(e) => finish(None, Some(error::classify(&e, &limits))),
+    }
+}
+
+/// Raises `interrupt` when `timeout` passes, unless the returned sender is dropped first.
+fn watchdog(timeout: std::time::Duration, interrupt: Interrupt) -> mpsc::Sender<()> {
+    let (tx, rx) = mpsc::channel::<()>();
+    thread::spawn(move || {
+        if let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(timeout) {
+            interrupt.raise();
+        }
+    });
+    tx
+}
+
+fn build_engine(
+    host: Rc<Host>,
+    sink: Rc<logs::LogSink>,
+    limits: &Limits,
+    interrupt: Interrupt,
+) -> Engine {
+    // A raw engine has no module resolver (so `import` finds nothing) and no I/O of its own.
+    let mut engine = Engine::new_raw();
+    engine.register_global_module(StandardPackage::new().as_shared_module());
+    engine
+        .disable_symbol("eval")
+        .set_strict_variables(true)
+        .set_max_operations(limits.max_operations)
+        .set_max_string_size(limits.max_string_size)
+        .set_max_array_size(limits.max_array_size)
+        .set_max_map_size(limits.max_map_size)
+        .set_max_call_levels(limits.max_call_depth)
+        .set_max_expr_depths(limits.max_expr_depth, limits.max_expr_depth)
+        .set_max_modules(0);
+    let max_memory = limits.max_memory;
+    engine.on_progress(move |_| {
+        if interrupt.is_raised() {
+            Some(error::STOP_TIME.into())
+        } else if memory::allocated() > max_memory {
+            Some(error::STOP_MEMORY.into())
+        } else {
+            None
+        }
+    });
+    bindings::register_logging(&mut engine, sink);
+    bindings::register(&mut engine, host);
+    engine
+}

@@ -1,0 +1,95 @@
+//! Turning the script's final value into output text: JSON-compatible text for the `output`
+//! field, and a readable rendering for `--output human`.
+
+use rhai::{Dynamic, Map};
+
+/// The `output` field: strings as they are, `()` as nothing, anything else as JSON.
+pub fn output_text(value: &Dynamic) -> String {
+    if value.is_unit() {
+        return String::new();
+    }
+    if let Some(s) = value.read_lock::<rhai::ImmutableString>() {
+        return s.to_string();
+    }
+    serde_json::to_string(value).unwrap_or_else(|_| value.to_string())
+}
+
+/// A readable rendering: maps as `key: value` lines, arrays as `- item` lines, nested values
+/// indented beneath their key.
+pub fn human_text(value: &Dynamic) -> String {
+    let mut out = String::new();
+    render(value, 0, &mut out);
+    while out.ends_with('\n') {
+        out.pop();
+    }
+    out
+}
+
+fn render(value: &Dynamic, indent: usize, out: &mut String) {
+    let pad = "  ".repeat(indent);
+    if let Some(map) = value.read_lock::<Map>() {
+        if map.is_empty() {
+            out.push_str(&format!("{pad}(empty)\n"));
+        }
+        for (k, v) in map.iter() {
+            if is_scalar(v) {
+                out.push_str(&format!("{pad}{k}: {}\n", scalar(v)));
+            } else {
+                out.push_str(&format!("{pad}{k}:\n"));
+                render(v, indent + 1, out);
+            }
+        }
+    } else if let Some(arr) = value.read_lock::<rhai::Array>() {
+        if arr.is_empty() {
+            out.push_str(&format!("{pad}(empty)\n"));
+        }
+        for v in arr.iter() {
+            if is_scalar(v) {
+                out.push_str(&format!("{pad}- {}\n", scalar(v)));
+            } else {
+                out.push_str(&format!("{pad}-\n"));
+                render(v, indent + 1, out);
+            }
+        }
+    } else {
+        for line in scalar(value).lines() {
+            out.push_str(&format!("{pad}{line}\n"));
+        }
+    }
+}
+
+fn is_scalar(v: &Dynamic) -> bool {
+    !(v.is_map() || v.is_array())
+}
+
+fn scalar(v: &Dynamic) -> String {
+    if v.is_unit() {
+        String::new()
+    } else {
+        v.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_is_json_for_structures_and_raw_for_strings() {
+        assert_eq!(output_text(&Dynamic::from("a\"b".to_owned())), "a\"b");
+        assert_eq!(output_text(&Dynamic::from(3_i64)), "3");
+        let arr: rhai::Array = vec![Dynamic::from(1_i64), Dynamic::from("x".to_owned())];
+        assert_eq!(output_text(&Dynamic::from_array(arr)), r#"[1,"x"]"#);
+        assert_eq!(output_text(&Dynamic::UNIT), "");
+    }
+
+    #[test]
+    fn human_rendering_indents_nested_values() {
+        let mut inner = Map::new();
+        inner.insert("size".into(), Dynamic::from(10_i64));
+        let mut m = Map::new();
+        m.insert("a.log".into(), Dynamic::from_map(inner));
+        m.insert("count".into(), Dynamic::from(2_i64));
+        assert_eq!(human_text(&Dynamic::from_map(m)), "a.log:\n  size: 10\ncount: 2");
+    }
+}
