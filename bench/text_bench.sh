@@ -110,18 +110,20 @@ echo "building the bench binary (first run compiles tollgate-host in release)" >
 CARGO_TARGET_DIR="$work/target" cargo build --release --quiet --manifest-path "$work/Cargo.toml"
 bin="$work/target/release/tollgate-text-bench"
 
-# best and median wall time over $runs runs, in ms
+# best and median wall time over $runs runs, in ms, and the command's output
 timed() {
-    local label=$1
+    local label=$1 times
     shift
-    for _ in $(seq "$runs"); do
+    times=$(for _ in $(seq "$runs"); do
         local start end
         start=$(date +%s%N)
         "$@" >"$out"
         end=$(date +%s%N)
         echo $(((end - start) / 1000))
-    done | sort -n | awk -v label="$label" -v result="$(head -c 80 "$out" | tr '\n' ' ')" \
-        '{ t[NR] = $1 } END { printf "%-34s best %7.1f ms  median %7.1f ms  -> %s\n", label, t[1] / 1000, t[int((NR + 1) / 2)] / 1000, result }'
+    done | sort -n)
+    awk -v label="$label" -v result="$(head -c 80 "$out" | tr '\n' ' ')" \
+        '{ t[NR] = $1 } END { printf "%-30s best %7.1f ms  median %7.1f ms  -> %s\n", label, t[1] / 1000, t[int((NR + 1) / 2)] / 1000, result }' \
+        <<<"$times"
 }
 
 peak_rss() {
@@ -129,12 +131,12 @@ peak_rss() {
     shift
     if [[ -x /usr/bin/time ]]; then
         /usr/bin/time -f "%M" -o "$work/rss.txt" "$@" >"$out"
-        printf "%-34s peak RSS %6d KiB\n" "$label" "$(cat "$work/rss.txt")"
+        printf "%-30s peak RSS %6d KiB\n" "$label" "$(cat "$work/rss.txt")"
     fi
 }
 
 cat "$log" >/dev/null # warm the page cache: every command below reads cached data
-echo "== $(du -h "$log" | cut -f1) log, $runs runs each, warm page cache"
+echo "== $(du -hL "$log" | cut -f1) log, $runs runs each, warm page cache"
 timed "cat file > /dev/null" sh -c "cat '$log' >/dev/null"
 timed "read loop, 256 KiB buffer" "$bin" read "$log"
 timed "LC_ALL=C wc" env LC_ALL=C wc "$log"

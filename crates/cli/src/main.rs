@@ -17,7 +17,11 @@ use clap::{Parser, Subcommand};
 static ALLOC: tollgate_script::CountingAlloc = tollgate_script::CountingAlloc;
 
 #[derive(Parser)]
-#[command(name = "tollgate", version, about = "Run agent-written scripts under a host owner's Cedar policy")]
+#[command(
+    name = "tollgate",
+    version,
+    about = "Run agent-written scripts under a host owner's Cedar policy"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

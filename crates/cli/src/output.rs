@@ -57,7 +57,10 @@ pub fn print(
         Format::Human => {
             let mut err = std::io::stderr().lock();
             for l in logs {
-                let line = l.line_number.map(|n| format!(" line {n}")).unwrap_or_default();
+                let line = l
+                    .line_number
+                    .map(|n| format!(" line {n}"))
+                    .unwrap_or_default();
                 let _ = writeln!(err, "[{}{}] {}", l.level, line, l.message);
             }
             if let Some(e) = error {

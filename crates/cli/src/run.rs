@@ -116,7 +116,8 @@ fn prepare(
         }
         None => rhai::Scope::new(),
     };
-    let schema = Schema::tollgate().map_err(|e| RunError::new(ErrorType::Internal, e.to_string()))?;
+    let schema =
+        Schema::tollgate().map_err(|e| RunError::new(ErrorType::Internal, e.to_string()))?;
     let policies = Policies::load(&args.policy, &schema).map_err(|e| match e {
         PolicyError::Schema(_) => RunError::new(ErrorType::Internal, e.to_string()),
         _ => invalid(format!("the policy is invalid, so nothing ran:\n{e}")),
@@ -144,7 +145,8 @@ fn read_script(source: &str, max: usize) -> Result<String, String> {
 }
 
 fn read_bounded(path: &Path, max: usize) -> Result<String, String> {
-    let file = std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let file =
+        std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut text = String::new();
     file.take(max as u64 + 1)
         .read_to_string(&mut text)

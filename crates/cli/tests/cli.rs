@@ -25,7 +25,11 @@ fn denied_read_exits_4_with_access_denied_naming_action_and_resource() {
     assert_eq!(r.code, 4, "{:#}", r.json);
     assert_eq!(r.json["status"], "ERROR");
     assert_eq!(r.error_type(), "ACCESS_DENIED_EXCEPTION");
-    assert!(r.message().contains(r#"file_system::Action::"open""#), "{}", r.message());
+    assert!(
+        r.message().contains(r#"file_system::Action::"open""#),
+        "{}",
+        r.message()
+    );
     assert!(r.message().contains("User::"), "{}", r.message());
     assert!(!r.json.to_string().contains("s3cret"));
 }
@@ -59,7 +63,12 @@ fn misspelt_entity_type_is_a_validation_error() {
 #[test]
 fn missing_policy_file_fails_closed() {
     let r = run_binary(
-        &["run".into(), "-".into(), "--policy".into(), "/nonexistent/p.cedar".into()],
+        &[
+            "run".into(),
+            "-".into(),
+            "--policy".into(),
+            "/nonexistent/p.cedar".into(),
+        ],
         "1",
     );
     assert_eq!(r.code, 3);
@@ -82,7 +91,10 @@ fn forbid_overrides_permit() {
 fn safeio_action_group_permits_file_actions() {
     let s = Sandbox::new();
     let f = s.path("new.txt");
-    let r = s.run(ALL_IN_ROOT, &format!(r#"write("{f}", "hello"); cat("{f}")"#));
+    let r = s.run(
+        ALL_IN_ROOT,
+        &format!(r#"write("{f}", "hello"); cat("{f}")"#),
+    );
     assert_eq!(r.ok(), "hello");
 }
 
@@ -108,7 +120,7 @@ fn denial_is_catchable_with_rex_kind() {
     let s = Sandbox::new();
     let r = s.run(
         "",
-        r#"try { cat("/etc/hostname"); "read" } catch (e) { e.kind }"#,
+        r#"let kind = "none"; try { cat("/etc/hostname"); } catch (e) { kind = e.kind; } kind"#,
     );
     assert_eq!(r.ok(), "PermissionDenied");
 }
@@ -118,7 +130,7 @@ fn logs_carry_level_and_line_number_and_truncate_long_messages() {
     let s = Sandbox::new();
     let r = s.run(
         "",
-        "info(\"first\");\nwarn(\"second\");\nerror(\"é\".pad(3000, \"é\") + \"\");\n1",
+        "info(\"first\");\nwarn(\"second\");\nlet s = \"\"; for i in 0..3000 { s += \"é\"; }\nerror(s);\n1",
     );
     assert_eq!(r.ok(), "1");
     let logs = r.json["logs"].as_array().unwrap();
@@ -126,9 +138,16 @@ fn logs_carry_level_and_line_number_and_truncate_long_messages() {
     assert_eq!(logs[0]["attributes"]["message"], "first");
     assert_eq!(logs[0]["attributes"]["line_number"], 1);
     assert_eq!(logs[1]["attributes"]["line_number"], 2);
-    assert!(logs[0]["attributes"]["timestamp"].as_str().unwrap().ends_with('Z'));
+    assert!(logs[0]["attributes"]["timestamp"]
+        .as_str()
+        .unwrap()
+        .ends_with('Z'));
     let long = logs[2]["attributes"]["message"].as_str().unwrap();
-    assert!(long.len() <= 4096 && long.ends_with("[truncated]"), "{}", long.len());
+    assert!(
+        long.len() <= 4096 && long.ends_with("[truncated]"),
+        "{}",
+        long.len()
+    );
 }
 
 #[test]
@@ -162,7 +181,11 @@ fn malformed_or_too_deep_arguments_are_validation_errors() {
 #[test]
 fn human_output_renders_maps_and_lists_as_text() {
     let s = Sandbox::new();
-    let r = s.run_with("", r#"#{hosts: ["a", "b"], count: 2}"#, &["--output", "human"]);
+    let r = s.run_with(
+        "",
+        r#"#{hosts: ["a", "b"], count: 2}"#,
+        &["--output", "human"],
+    );
     assert_eq!(r.code, 0);
     let text = r.json.as_str().unwrap();
     assert!(text.contains("count: 2"), "{text}");
@@ -181,9 +204,6 @@ fn script_file_path_works_as_well_as_stdin() {
     let s = Sandbox::new();
     let script = s.write("s.rhai", "40 + 2");
     let policy = s.write("p.cedar", "");
-    let r = run_binary(
-        &["run".into(), script, "--policy".into(), policy],
-        "",
-    );
+    let r = run_binary(&["run".into(), script, "--policy".into(), policy], "");
     assert_eq!(r.ok(), "42");
 }

@@ -22,7 +22,10 @@ fn logs() -> Sandbox {
 #[test]
 fn cat_with_number_flag() {
     let s = logs();
-    let r = s.run(READ_IN_ROOT, r#"cat([cat::number], "{ROOT}/logs/data.csv")"#);
+    let r = s.run(
+        READ_IN_ROOT,
+        r#"cat([cat::number], "{ROOT}/logs/data.csv")"#,
+    );
     assert!(r.ok().starts_with("     1\talice,10,eu\n"), "{}", r.ok());
 }
 
@@ -30,10 +33,19 @@ fn cat_with_number_flag() {
 fn grep_flags_shape_the_result() {
     let s = logs();
     let r = s.run(READ_IN_ROOT, r#"grep("ERROR", "{ROOT}/logs/app.log")"#);
-    assert_eq!(json(&r), serde_json::json!(["ERROR disk full", "ERROR net down"]));
-    let r = s.run(READ_IN_ROOT, r#"grep([grep::ignore_case, grep::count], "info", "{ROOT}/logs/app.log")"#);
+    assert_eq!(
+        json(&r),
+        serde_json::json!(["ERROR disk full", "ERROR net down"])
+    );
+    let r = s.run(
+        READ_IN_ROOT,
+        r#"grep([grep::ignore_case, grep::count], "info", "{ROOT}/logs/app.log")"#,
+    );
     assert_eq!(json(&r), serde_json::json!(["2"]));
-    let r = s.run(READ_IN_ROOT, r#"grep([grep::invert, grep::max_count(1)], "ERROR", "{ROOT}/logs/app.log")"#);
+    let r = s.run(
+        READ_IN_ROOT,
+        r#"grep([grep::invert, grep::max_count(1)], "ERROR", "{ROOT}/logs/app.log")"#,
+    );
     assert_eq!(json(&r), serde_json::json!(["INFO start"]));
 }
 
@@ -41,16 +53,30 @@ fn grep_flags_shape_the_result() {
 fn tail_default_n_and_range() {
     let s = logs();
     let r = s.run(READ_IN_ROOT, r#"tail([tail::n(2)], "{ROOT}/logs/app.log")"#);
-    assert!(r.ok().starts_with("ERROR net down\nWARN slow"), "{}", r.ok());
-    let r = s.run(READ_IN_ROOT, r#"tail([tail::range(2, 3)], "{ROOT}/logs/app.log")"#);
-    assert!(r.ok().starts_with("ERROR disk full\ninfo lower"), "{}", r.ok());
+    assert!(
+        r.ok().starts_with("ERROR net down\nWARN slow"),
+        "{}",
+        r.ok()
+    );
+    let r = s.run(
+        READ_IN_ROOT,
+        r#"tail([tail::range(2, 3)], "{ROOT}/logs/app.log")"#,
+    );
+    assert!(
+        r.ok().starts_with("ERROR disk full\ninfo lower"),
+        "{}",
+        r.ok()
+    );
 }
 
 #[test]
 fn wc_counts_and_selects() {
     let s = logs();
     let r = s.run(READ_IN_ROOT, r#"wc("{ROOT}/logs/app.log")"#);
-    assert_eq!(json(&r), serde_json::json!({"lines": 5, "words": 11, "bytes": 61}));
+    assert_eq!(
+        json(&r),
+        serde_json::json!({"lines": 5, "words": 12, "bytes": 63})
+    );
     let r = s.run(READ_IN_ROOT, r#"wc([wc::lines], "{ROOT}/logs/app.log")"#);
     assert_eq!(json(&r), serde_json::json!({"lines": 5}));
 }
@@ -58,11 +84,20 @@ fn wc_counts_and_selects() {
 #[test]
 fn sed_replaces_and_in_place_needs_write() {
     let s = logs();
-    let r = s.run(READ_IN_ROOT, r#"sed([sed::all], "ERROR", "E", "{ROOT}/logs/app.log")"#);
+    let r = s.run(
+        READ_IN_ROOT,
+        r#"sed([sed::all], "ERROR", "E", "{ROOT}/logs/app.log")"#,
+    );
     assert!(r.ok().contains("E disk full") && r.ok().contains("E net down"));
-    let r = s.run(READ_IN_ROOT, r#"sed([sed::in_place], "ERROR", "E", "{ROOT}/logs/app.log")"#);
+    let r = s.run(
+        READ_IN_ROOT,
+        r#"sed([sed::in_place], "ERROR", "E", "{ROOT}/logs/app.log")"#,
+    );
     assert_eq!(r.code, 4, "in-place without write must be denied");
-    let r = s.run(ALL_IN_ROOT, r#"sed([sed::in_place, sed::regex], "^WARN (.*)$", "W:$1", "{ROOT}/logs/app.log")"#);
+    let r = s.run(
+        ALL_IN_ROOT,
+        r#"sed([sed::in_place, sed::regex], "^WARN (.*)$", "W:$1", "{ROOT}/logs/app.log")"#,
+    );
     assert_eq!(r.code, 0, "{:#}", r.json);
     let text = std::fs::read_to_string(s.path("logs/app.log")).unwrap();
     assert!(text.contains("W:slow"), "{text}");
@@ -76,9 +111,15 @@ fn awk_commands() {
     assert_eq!(r.ok(), "22.0");
     let r = s.run(READ_IN_ROOT, &format!(r#"awk_field(1, ",", "{csv}")"#));
     assert_eq!(json(&r), serde_json::json!(["alice", "bob", "carol"]));
-    let r = s.run(READ_IN_ROOT, &format!(r#"awk_count_unique(3, ",", "{csv}")"#));
+    let r = s.run(
+        READ_IN_ROOT,
+        &format!(r#"awk_count_unique(3, ",", "{csv}")"#),
+    );
     assert_eq!(json(&r), serde_json::json!({"eu": 2, "us": 1}));
-    let r = s.run(READ_IN_ROOT, &format!(r#"awk_filter_field(3, ",", "^us$", "{csv}")"#));
+    let r = s.run(
+        READ_IN_ROOT,
+        &format!(r#"awk_filter_field(3, ",", "^us$", "{csv}")"#),
+    );
     assert_eq!(json(&r), serde_json::json!(["bob,5,us"]));
     let r = s.run(READ_IN_ROOT, &format!(r#"awk_filter("^c", "{csv}")"#));
     assert_eq!(json(&r), serde_json::json!(["carol,7,eu"]));
@@ -96,11 +137,17 @@ fn ls_lists_entries_by_name_with_flags() {
     assert_eq!(v["app.log"]["type"], "file");
     assert_eq!(v["sub"]["type"], "dir");
     assert!(v.get(".hidden").is_none());
-    let r = s.run(READ_IN_ROOT, r#"ls([ls::all, ls::long, ls::recursive], "{ROOT}/logs")"#);
+    let r = s.run(
+        READ_IN_ROOT,
+        r#"ls([ls::all, ls::long, ls::recursive], "{ROOT}/logs")"#,
+    );
     let v = json(&r);
     assert!(v.get(".hidden").is_some());
     assert_eq!(v["sub/inner.txt"]["size"], 1);
-    assert!(v["app.log"]["permissions"].as_str().unwrap().starts_with("-rw"));
+    assert!(v["app.log"]["permissions"]
+        .as_str()
+        .unwrap()
+        .starts_with("-rw"));
 }
 
 #[test]
@@ -120,17 +167,23 @@ fn find_files_matches_names_recursively() {
     s.write("logs/old/2024.log", "x");
     let r = s.run(READ_IN_ROOT, r#"find_files("*.log", "{ROOT}/logs")"#);
     assert_eq!(json(&r).as_array().unwrap().len(), 1);
-    let r = s.run(READ_IN_ROOT, r#"find_files([glob::recursive], "*.log", "{ROOT}/logs")"#);
+    let r = s.run(
+        READ_IN_ROOT,
+        r#"find_files([glob::recursive], "*.log", "{ROOT}/logs")"#,
+    );
     assert_eq!(json(&r).as_array().unwrap().len(), 2);
 }
 
 #[test]
 fn du_totals_sizes_and_inodes() {
     let s = logs();
-    let r = s.run(READ_IN_ROOT, r#"du([du::summarize, du::apparent_size], "{ROOT}/logs")"#);
+    let r = s.run(
+        READ_IN_ROOT,
+        r#"du([du::summarize, du::apparent_size], "{ROOT}/logs")"#,
+    );
     let v = json(&r);
     assert_eq!(v["total_inode_count"], 3);
-    assert!(v["total_size_bytes"].as_i64().unwrap() >= 61 + 35);
+    assert!(v["total_size_bytes"].as_i64().unwrap() >= 63 + 32);
     assert_eq!(v["entries"].as_array().unwrap().len(), 1);
 }
 
@@ -140,7 +193,7 @@ fn stat_describes_a_file() {
     let r = s.run(READ_IN_ROOT, r#"stat("{ROOT}/logs/data.csv")"#);
     let v = json(&r);
     assert_eq!(v["type"], "file");
-    assert_eq!(v["size"], 35);
+    assert_eq!(v["size"], 32);
 }
 
 #[test]
@@ -199,7 +252,10 @@ permit(principal, action == file_system::Action::"move", resource in file_system
     let r = s.run(policy, r#"mv("{ROOT}/in/x", "{ROOT}/elsewhere/x")"#);
     assert_eq!(r.code, 4, "{:#}", r.json);
     assert!(exists(&s.path("in/x")));
-    let r = s.run(policy, r#"mv([mv::verbose], "{ROOT}/in/x", "{ROOT}/archive/x")"#);
+    let r = s.run(
+        policy,
+        r#"mv([mv::verbose], "{ROOT}/in/x", "{ROOT}/archive/x")"#,
+    );
     assert!(r.ok().contains("archive/x"));
     assert!(exists(&s.path("archive/x")));
 }

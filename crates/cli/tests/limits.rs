@@ -22,7 +22,11 @@ fn infinite_loop_stops_at_the_time_limit() {
 #[test]
 fn operation_limit_stops_a_busy_script() {
     let s = Sandbox::new();
-    let r = s.run_with("", "let x = 0; loop { x += 1; }", &["--max-operations", "10000"]);
+    let r = s.run_with(
+        "",
+        "let x = 0; loop { x += 1; }",
+        &["--max-operations", "10000"],
+    );
     assert_eq!(r.code, 6);
     assert!(r.message().contains("--max-operations"), "{}", r.message());
 }
@@ -37,7 +41,11 @@ fn doubling_string_bomb_stops_under_the_memory_cap() {
     );
     assert_eq!(r.code, 6, "{:#}", r.json);
     assert_eq!(r.error_type(), "RESOURCE_LIMIT_EXCEEDED");
-    assert!(r.max_rss_kib < (128 + 64) * 1024, "peak RSS {} KiB", r.max_rss_kib);
+    assert!(
+        r.max_rss_kib < (128 + 64) * 1024,
+        "peak RSS {} KiB",
+        r.max_rss_kib
+    );
 }
 
 #[test]
@@ -49,7 +57,11 @@ fn many_large_strings_stop_at_the_memory_cap() {
         &["--max-memory", "128MiB", "--max-string-size", "16MiB"],
     );
     assert_eq!(r.code, 6, "{:#}", r.json);
-    assert!(r.max_rss_kib < (128 + 64) * 1024, "peak RSS {} KiB", r.max_rss_kib);
+    assert!(
+        r.max_rss_kib < (128 + 64) * 1024,
+        "peak RSS {} KiB",
+        r.max_rss_kib
+    );
 }
 
 #[test]
@@ -85,9 +97,17 @@ fn huge_result_is_refused_not_written() {
 #[test]
 fn array_and_map_size_limits_apply() {
     let s = Sandbox::new();
-    let r = s.run_with("", "let a = []; loop { a.push(1); }", &["--max-array-size", "1000"]);
+    let r = s.run_with(
+        "",
+        "let a = []; loop { a.push(1); }",
+        &["--max-array-size", "1000"],
+    );
     assert_eq!(r.code, 6);
-    let r = s.run_with("", "let m = #{}; let i = 0; loop { m[`k${i}`] = i; i += 1; }", &["--max-map-size", "1000"]);
+    let r = s.run_with(
+        "",
+        "let m = #{}; let i = 0; loop { m[`k${i}`] = i; i += 1; }",
+        &["--max-map-size", "1000"],
+    );
     assert_eq!(r.code, 6);
 }
 
@@ -111,6 +131,10 @@ fn import_of_modules_from_disk_is_unavailable() {
 fn cat_of_a_file_above_the_string_limit_is_refused() {
     let s = Sandbox::new();
     s.write("big.txt", &"x".repeat(2 << 20));
-    let r = s.run_with(READ_IN_ROOT, r#"cat("{ROOT}/big.txt")"#, &["--max-string-size", "1MiB"]);
+    let r = s.run_with(
+        READ_IN_ROOT,
+        r#"cat("{ROOT}/big.txt")"#,
+        &["--max-string-size", "1MiB"],
+    );
     assert_eq!(r.code, 6, "{:#}", r.json);
 }

@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
 use cedar_policy::{Authorizer, Entities, EntityId, EntityTypeName, EntityUid, Request};
 use cedar_policy_core::entities as core_entities;
@@ -176,14 +176,24 @@ impl Gate {
 
     /// [`Gate::decide`], answered from memory when the same request (with an empty context)
     /// was decided before.
-    fn decide_remembered(&self, action: Action, resource: &Resource, context: &Context) -> Decision {
+    fn decide_remembered(
+        &self,
+        action: Action,
+        resource: &Resource,
+        context: &Context,
+    ) -> Decision {
         if *context != Context::Empty {
             return self.decide(action, resource, context);
         }
         let key = (action, resource.clone());
         // A poisoned lock only means another thread panicked while holding it; the map is
         // still a valid memo, so keep using it.
-        if let Some(d) = self.decided.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        if let Some(d) = self
+            .decided
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+        {
             return d.clone();
         }
         let decision = self.decide(action, resource, context);
@@ -222,7 +232,10 @@ impl Gate {
         };
         // The action's entity carries its groups as parents, so `action in SafeIO` holds.
         let entities = match core_entities::Entities::from_entities(
-            [resource.entity(), self.schema.action_core[action.index()].clone()],
+            [
+                resource.entity(),
+                self.schema.action_core[action.index()].clone(),
+            ],
             None::<&core_entities::NoEntitiesSchema>,
             core_entities::TCComputation::AssumeAlreadyComputed,
             Extensions::none(),
@@ -284,9 +297,15 @@ mod tests {
         let g = gate(
             r#"permit(principal, action == file_system::Action::"read", resource in file_system::Dir::"/var/log");"#,
         );
-        assert!(g.authorize(&[Action::FsRead], &file("/var/log/app/a.log")).is_ok());
-        assert!(g.authorize(&[Action::FsRead], &file("/var/logs/a.log")).is_err());
-        assert!(g.authorize(&[Action::FsWrite], &file("/var/log/a.log")).is_err());
+        assert!(g
+            .authorize(&[Action::FsRead], &file("/var/log/app/a.log"))
+            .is_ok());
+        assert!(g
+            .authorize(&[Action::FsRead], &file("/var/logs/a.log"))
+            .is_err());
+        assert!(g
+            .authorize(&[Action::FsWrite], &file("/var/log/a.log"))
+            .is_err());
     }
 
     #[test]
@@ -295,7 +314,10 @@ mod tests {
             r#"permit(principal, action in file_system::Action::"SafeIO", resource in file_system::Dir::"/data");"#,
         );
         assert!(g
-            .authorize(&[Action::FsOpen, Action::FsRead, Action::FsWrite], &file("/data/x"))
+            .authorize(
+                &[Action::FsOpen, Action::FsRead, Action::FsWrite],
+                &file("/data/x")
+            )
             .is_ok());
     }
 
@@ -304,7 +326,9 @@ mod tests {
         let g = gate(
             "permit(principal, action, resource);\n@id(\"no-secrets\")\nforbid(principal, action, resource in file_system::Dir::\"/etc/secrets\");",
         );
-        let d = g.authorize(&[Action::FsRead], &file("/etc/secrets/k")).unwrap_err();
+        let d = g
+            .authorize(&[Action::FsRead], &file("/etc/secrets/k"))
+            .unwrap_err();
         assert_eq!(d.forbidden_by, ["no-secrets"]);
         assert!(g.authorize(&[Action::FsRead], &file("/etc/hosts")).is_ok());
     }
@@ -326,15 +350,25 @@ mod tests {
         let to = |p: &str| Context::Move {
             destination: AbsPath::parse(p).unwrap(),
         };
-        assert!(g.authorize_in(&[Action::FsMove], &file("/a/x"), &to("/archive/x")).is_ok());
-        assert!(g.authorize_in(&[Action::FsMove], &file("/a/x"), &to("/tmp/x")).is_err());
+        assert!(g
+            .authorize_in(&[Action::FsMove], &file("/a/x"), &to("/archive/x"))
+            .is_ok());
+        assert!(g
+            .authorize_in(&[Action::FsMove], &file("/a/x"), &to("/tmp/x"))
+            .is_err());
     }
 
     #[test]
     fn counts_every_decision() {
         let g = gate(r#"permit(principal, action == file_system::Action::"open", resource);"#);
         let _ = g.authorize(&[Action::FsOpen, Action::FsRead], &file("/a"));
-        assert_eq!(g.counts(), DecisionCounts { permits: 1, denies: 1 });
+        assert_eq!(
+            g.counts(),
+            DecisionCounts {
+                permits: 1,
+                denies: 1
+            }
+        );
     }
 
     #[test]
@@ -345,7 +379,9 @@ mod tests {
                 "permit(principal, action == file_system::Action::\"read\", resource in file_system::Dir::\"/d{i}\");\n"
             ));
         }
-        text.push_str("forbid(principal, action, resource == file_system::File::\"/d7/secret\");\n");
+        text.push_str(
+            "forbid(principal, action, resource == file_system::File::\"/d7/secret\");\n",
+        );
         let g = gate(&text);
         assert!(g.authorize(&[Action::FsRead], &file("/d7/x")).is_ok());
         assert!(g.authorize(&[Action::FsRead], &file("/d7/secret")).is_err());

@@ -165,8 +165,14 @@ mod tests {
 
     #[test]
     fn rejects_relative_nul_and_empty() {
-        assert!(matches!(AbsPath::parse("var/log"), Err(PathError::Relative(_))));
-        assert!(matches!(AbsPath::parse("../etc"), Err(PathError::Relative(_))));
+        assert!(matches!(
+            AbsPath::parse("var/log"),
+            Err(PathError::Relative(_))
+        ));
+        assert!(matches!(
+            AbsPath::parse("../etc"),
+            Err(PathError::Relative(_))
+        ));
         assert!(matches!(AbsPath::parse("/etc\0/x"), Err(PathError::Nul(_))));
         assert!(matches!(AbsPath::parse(""), Err(PathError::Empty)));
     }

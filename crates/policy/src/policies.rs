@@ -213,7 +213,10 @@ mod tests {
         assert_eq!(s.action_entities.len(), Action::ALL.len());
         let read = &s.action_entities[Action::FsRead.index()];
         let uids: Vec<String> = read.iter().map(|e| e.uid().to_string()).collect();
-        assert!(uids.contains(&r#"file_system::Action::"SafeIO""#.to_owned()), "{uids:?}");
+        assert!(
+            uids.contains(&r#"file_system::Action::"SafeIO""#.to_owned()),
+            "{uids:?}"
+        );
     }
 
     #[test]
@@ -229,9 +232,8 @@ mod tests {
 
     #[test]
     fn misspelt_entity_type_is_a_validation_error() {
-        let p = problems(
-            "permit(principal, action, resource in file_system::Directory::\"/var\");",
-        );
+        let p =
+            problems("permit(principal, action, resource in file_system::Directory::\"/var\");");
         assert!(p[0].1.contains("Directory"), "{:?}", p);
         assert_eq!(p[0].0.as_ref().unwrap().line, 1);
     }

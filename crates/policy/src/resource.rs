@@ -23,7 +23,9 @@ pub enum Resource {
 pub enum Context {
     Empty,
     /// `file_system::Action::"move"`: where the resource goes.
-    Move { destination: AbsPath },
+    Move {
+        destination: AbsPath,
+    },
 }
 
 struct TypeNames {
@@ -91,7 +93,9 @@ impl Resource {
         let path = self.path();
         let parents: HashSet<ast::EntityUID> = path
             .ancestors()
-            .map(|dir| EntityUid::from_type_name_and_id(names.dir.clone(), EntityId::new(dir)).into())
+            .map(|dir| {
+                EntityUid::from_type_name_and_id(names.dir.clone(), EntityId::new(dir)).into()
+            })
             .collect();
         let attrs = [(
             SmolStr::new_static("path"),
@@ -138,7 +142,12 @@ impl Context {
 
 impl fmt::Display for Resource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}::\"{}\"", self.type_name(), self.id().escape_default())
+        write!(
+            f,
+            "{}::\"{}\"",
+            self.type_name(),
+            self.id().escape_default()
+        )
     }
 }
 
@@ -156,7 +165,10 @@ mod tests {
     fn file_entity_has_every_ancestor_as_parent() {
         let r = Resource::File(AbsPath::parse("/var/log/a.log").unwrap());
         let e = r.entity();
-        let mut parents: Vec<String> = e.ancestors().map(|p| p.eid().escaped().to_string()).collect();
+        let mut parents: Vec<String> = e
+            .ancestors()
+            .map(|p| p.eid().escaped().to_string())
+            .collect();
         parents.sort();
         assert_eq!(parents, ["/", "/var", "/var/log"]);
         assert!(e.get("path").is_some());

@@ -24,7 +24,8 @@ pub fn parse_args(text: &str) -> Result<Scope<'static>, RunError> {
                 "argument name {name:?} is not a valid variable name"
             )));
         }
-        let value = typed_value(typed, 1).map_err(|e| invalid(format!("argument {name:?}: {e}")))?;
+        let value =
+            typed_value(typed, 1).map_err(|e| invalid(format!("argument {name:?}: {e}")))?;
         scope.push_dynamic(name.clone(), value);
     }
     Ok(scope)
@@ -131,6 +132,9 @@ mod tests {
         assert!(err.message.contains("deeper than 32"), "{}", err.message);
         // Extremely deep input is refused by the JSON parser, not by a stack overflow.
         let deep = "[".repeat(100_000);
-        assert_eq!(parse_args(&deep).unwrap_err().error_type, ErrorType::Validation);
+        assert_eq!(
+            parse_args(&deep).unwrap_err().error_type,
+            ErrorType::Validation
+        );
     }
 }

@@ -46,7 +46,12 @@ pub fn run(host: Host, script: &str, mut scope: Scope<'static>, limits: Limits) 
     let interrupt = host.interrupt().clone();
     let host = Rc::new(host);
     let sink = Rc::new(logs::LogSink::new(limits.max_output));
-    let engine = build_engine(Rc::clone(&host), Rc::clone(&sink), &limits, interrupt.clone());
+    let engine = build_engine(
+        Rc::clone(&host),
+        Rc::clone(&sink),
+        &limits,
+        interrupt.clone(),
+    );
 
     let finish = |value: Option<Dynamic>, error: Option<RunError>| Outcome {
         value,

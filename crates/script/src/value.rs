@@ -90,6 +90,9 @@ mod tests {
         let mut m = Map::new();
         m.insert("a.log".into(), Dynamic::from_map(inner));
         m.insert("count".into(), Dynamic::from(2_i64));
-        assert_eq!(human_text(&Dynamic::from_map(m)), "a.log:\n  size: 10\ncount: 2");
+        assert_eq!(
+            human_text(&Dynamic::from_map(m)),
+            "a.log:\n  size: 10\ncount: 2"
+        );
     }
 }

@@ -150,8 +150,7 @@ fn wait_with_rusage(pid: i32) -> (i32, i64) {
 }
 
 /// A policy that permits every file action below the sandbox.
-pub const ALL_IN_ROOT: &str =
-    r#"permit(principal, action in file_system::Action::"SafeIO", resource in file_system::Dir::"{ROOT}");"#;
+pub const ALL_IN_ROOT: &str = r#"permit(principal, action in file_system::Action::"SafeIO", resource in file_system::Dir::"{ROOT}");"#;
 
 /// Read-only access below the sandbox: open, read, stat.
 pub const READ_IN_ROOT: &str = r#"permit(principal, action in [file_system::Action::"open", file_system::Action::"read", file_system::Action::"stat"], resource in file_system::Dir::"{ROOT}");"#;

@@ -55,7 +55,8 @@ pub(crate) fn parse_path(raw: &str) -> HostResult<AbsPath> {
 }
 
 impl Host {
-    /// Authorizes `open` on the parent Dir and `actions` on the resource, then opens it. A
+    /// Authorizes `actions` on the resource (and, for a file, `open` on its directory), then
+    /// opens it. A
     /// symlink on the way is followed only by authorizing the same request on the path it
     /// stands for and opening that afresh, so link and target must both be permitted.
     pub(crate) fn open_checked(
@@ -68,8 +69,14 @@ impl Host {
         let mut path = path.clone();
         for _ in 0..=MAX_LINK_HOPS {
             self.interrupt.check()?;
-            if let Some(parent) = path.parent() {
-                self.gate.authorize(&[Action::FsOpen], &Resource::Dir(parent))?;
+            // A file is reached through its directory, which needs `open`; a directory
+            // itself is authorized by `actions` alone (as in Rex, listing /var/log needs
+            // nothing on /var).
+            if kind == Kind::File {
+                if let Some(parent) = path.parent() {
+                    self.gate
+                        .authorize(&[Action::FsOpen], &Resource::Dir(parent))?;
+                }
             }
             let permit = self.gate.authorize(actions, &kind.resource(path.clone()))?;
             match self.root.open(&permit, mode) {
@@ -99,7 +106,9 @@ impl Host {
         let parent = path.parent().ok_or_else(|| {
             HostError::InvalidInput("this operation cannot apply to '/' itself".to_owned())
         })?;
-        let permit = self.gate.authorize(&[Action::FsOpen], &Resource::Dir(parent.clone()))?;
+        let permit = self
+            .gate
+            .authorize(&[Action::FsOpen], &Resource::Dir(parent.clone()))?;
         let fd = self
             .root
             .open(&permit, OpenMode::Dir)

@@ -40,7 +40,9 @@ impl Host {
     pub fn stat(&self, raw_path: &str) -> HostResult<Entry> {
         let path = parse_path(raw_path)?;
         if path.is_root() {
-            let permit = self.gate.authorize(&[Action::FsStat], &Resource::Dir(path.clone()))?;
+            let permit = self
+                .gate
+                .authorize(&[Action::FsStat], &Resource::Dir(path.clone()))?;
             let fd = self
                 .root
                 .open(&permit, OpenMode::Dir)
@@ -49,7 +51,8 @@ impl Host {
             return Ok(Entry::from_stat("/", &path, &st));
         }
         let (dir, _) = self.open_parent_checked(&path)?;
-        self.gate.authorize(&[Action::FsStat], &Resource::File(path.clone()))?;
+        self.gate
+            .authorize(&[Action::FsStat], &Resource::File(path.clone()))?;
         Entry::stat_at(dir.as_fd(), path.file_name(), &path)
     }
 
@@ -73,7 +76,9 @@ impl Host {
         } else {
             &[Action::FsOpen]
         };
-        let permit = self.gate.authorize(actions, &Resource::File(path.clone()))?;
+        let permit = self
+            .gate
+            .authorize(actions, &Resource::File(path.clone()))?;
         debug_assert_eq!(permit.resource().path(), &path);
         let fd = open_beneath(dir.fd.as_fd(), name, OpenMode::Read).map_err(|e| {
             if is_link_error(&e) {

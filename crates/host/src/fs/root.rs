@@ -116,8 +116,19 @@ impl Root {
 }
 
 /// Opens `relative` beneath `dir` without crossing any symlink.
-pub(crate) fn open_beneath(dir: BorrowedFd<'_>, relative: &str, mode: OpenMode) -> io::Result<OwnedFd> {
-    let fd = rustix::fs::openat2(dir, relative, mode.flags(), Mode::from_raw_mode(0o644), RESOLVE)?;
+pub(crate) fn open_beneath(
+    dir: BorrowedFd<'_>,
+    relative: &str,
+    mode: OpenMode,
+) -> io::Result<OwnedFd> {
+    // openat2 refuses a mode unless the call can create.
+    let create_mode = match mode {
+        OpenMode::Append | OpenMode::Truncate | OpenMode::CreateNew | OpenMode::Touch => {
+            Mode::from_raw_mode(0o644)
+        }
+        OpenMode::Read | OpenMode::Dir | OpenMode::Overwrite => Mode::empty(),
+    };
+    let fd = rustix::fs::openat2(dir, relative, mode.flags(), create_mode, RESOLVE)?;
     Ok(fd)
 }
 

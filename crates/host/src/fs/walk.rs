@@ -64,11 +64,7 @@ pub struct Entry {
 }
 
 impl Entry {
-    pub(crate) fn from_stat(
-        name: &str,
-        path: &AbsPath,
-        st: &rustix::fs::Stat,
-    ) -> Entry {
+    pub(crate) fn from_stat(name: &str, path: &AbsPath, st: &rustix::fs::Stat) -> Entry {
         Entry {
             name: name.to_owned(),
             path: path.clone(),
@@ -131,7 +127,12 @@ impl Host {
 
     /// Authorizes and opens a subdirectory found during a walk, beneath its parent's
     /// descriptor and without following links.
-    fn open_walk_child(&self, parent: BorrowedFd<'_>, name: &str, path: &AbsPath) -> HostResult<OwnedFd> {
+    fn open_walk_child(
+        &self,
+        parent: BorrowedFd<'_>,
+        name: &str,
+        path: &AbsPath,
+    ) -> HostResult<OwnedFd> {
         self.authorize_in(
             &[Action::FsRead, Action::FsStat],
             Resource::Dir(path.clone()),
@@ -141,7 +142,11 @@ impl Host {
     }
 
     /// Reads one directory: (name, lstat) of each entry, sorted by name.
-    pub(crate) fn read_dir(&self, fd: BorrowedFd<'_>, path: &AbsPath) -> HostResult<Vec<(String, rustix::fs::Stat)>> {
+    pub(crate) fn read_dir(
+        &self,
+        fd: BorrowedFd<'_>,
+        path: &AbsPath,
+    ) -> HostResult<Vec<(String, rustix::fs::Stat)>> {
         let mut dir = Dir::read_from(fd).map_err(|e| HostError::io("list", path, e.into()))?;
         let mut out = Vec::new();
         while let Some(entry) = dir.read() {
@@ -207,7 +212,12 @@ impl Host {
 
     /// `find_files`: paths of entries whose name matches `glob`, in `dir` (and below it with
     /// `recursive`).
-    pub fn find_files(&self, glob: &str, raw_dir: &str, recursive: bool) -> HostResult<Vec<String>> {
+    pub fn find_files(
+        &self,
+        glob: &str,
+        raw_dir: &str,
+        recursive: bool,
+    ) -> HostResult<Vec<String>> {
         let matcher = GlobBuilder::new(glob)
             .literal_separator(true)
             .build()

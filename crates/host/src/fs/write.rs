@@ -138,7 +138,11 @@ impl Host {
             }
             other => other?.0,
         };
-        self.authorize_in(&[Action::FsCreate], Resource::Dir(path.clone()), &Context::Empty)?;
+        self.authorize_in(
+            &[Action::FsCreate],
+            Resource::Dir(path.clone()),
+            &Context::Empty,
+        )?;
         match rustix::fs::mkdirat(&parent_fd, path.file_name(), Mode::from_raw_mode(0o755)) {
             Ok(()) => Ok(()),
             Err(rustix::io::Errno::EXIST) if parents => {
@@ -233,7 +237,11 @@ impl Host {
                 destination: dst.clone(),
             },
         )?;
-        self.authorize_in(&[Action::FsCreate], src_kind.resource(dst.clone()), &Context::Empty)?;
+        self.authorize_in(
+            &[Action::FsCreate],
+            src_kind.resource(dst.clone()),
+            &Context::Empty,
+        )?;
         let mut flags = RenameFlags::NOREPLACE;
         if let Some(st) = existing {
             let dst_kind = kind_of(st.st_mode);
@@ -249,11 +257,19 @@ impl Host {
                         destination: backup.clone(),
                     },
                 )?;
-                self.authorize_in(&[Action::FsCreate], dst_kind.resource(backup.clone()), &Context::Empty)?;
+                self.authorize_in(
+                    &[Action::FsCreate],
+                    dst_kind.resource(backup.clone()),
+                    &Context::Empty,
+                )?;
                 rustix::fs::renameat(&dst_dir, dst.file_name(), &dst_dir, backup.file_name())
                     .map_err(|e| HostError::io("back up", &dst, e.into()))?;
             } else {
-                self.authorize_in(&[Action::FsDelete], dst_kind.resource(dst.clone()), &Context::Empty)?;
+                self.authorize_in(
+                    &[Action::FsDelete],
+                    dst_kind.resource(dst.clone()),
+                    &Context::Empty,
+                )?;
                 flags = RenameFlags::empty();
             }
         }
@@ -276,7 +292,11 @@ impl Host {
             other => other?,
         };
         let kind = kind_of(st.st_mode);
-        self.authorize_in(&[Action::FsDelete], kind.resource(path.clone()), &Context::Empty)?;
+        self.authorize_in(
+            &[Action::FsDelete],
+            kind.resource(path.clone()),
+            &Context::Empty,
+        )?;
         if kind == Kind::File {
             rustix::fs::unlinkat(&dir, path.file_name(), AtFlags::empty())
                 .map_err(|e| HostError::io("remove", &path, e.into()))?;
@@ -307,7 +327,11 @@ impl Host {
         for (name, st) in self.read_dir(fd, path)? {
             let child = path.join(&name)?;
             let kind = kind_of(st.st_mode);
-            self.authorize_in(&[Action::FsDelete], kind.resource(child.clone()), &Context::Empty)?;
+            self.authorize_in(
+                &[Action::FsDelete],
+                kind.resource(child.clone()),
+                &Context::Empty,
+            )?;
             if kind == Kind::Dir {
                 let sub = open_beneath(fd, &name, OpenMode::Dir)
                     .map_err(|e| HostError::io("open", &child, e))?;
@@ -334,7 +358,11 @@ impl Host {
             let child = path.join(&name)?;
             let kind = kind_of(st.st_mode);
             if !permitted.contains(&child) {
-                self.authorize_in(&[Action::FsDelete], kind.resource(child.clone()), &Context::Empty)?;
+                self.authorize_in(
+                    &[Action::FsDelete],
+                    kind.resource(child.clone()),
+                    &Context::Empty,
+                )?;
             }
             let flags = if kind == Kind::Dir {
                 let sub = open_beneath(fd, &name, OpenMode::Dir)

@@ -110,7 +110,9 @@ pub(crate) fn register(engine: &mut Engine) {
         engine.register_static_module(name, module.into());
     }
     engine.register_type_with_name::<Flag>("Flag");
-    engine.register_fn("to_string", |f: &mut Flag| format!("{}::{}", f.command, f.name));
+    engine.register_fn("to_string", |f: &mut Flag| {
+        format!("{}::{}", f.command, f.name)
+    });
 }
 
 /// The flags of `command` found in `values`; anything else is an error naming the module.
@@ -120,13 +122,15 @@ pub(crate) fn parse(command: &str, values: &rhai::Array) -> Result<Vec<Flag>, Bo
         .map(|v| match v.clone().try_cast::<Flag>() {
             Some(f) if f.command == command => Ok(f),
             Some(f) => Err(bad_flag(command, &format!("{}::{}", f.command, f.name))),
-            None => Err(bad_flag(command, &v.type_name().to_string())),
+            None => Err(bad_flag(command, v.type_name())),
         })
         .collect()
 }
 
 fn bad_flag(command: &str, got: &str) -> Box<EvalAltResult> {
-    let msg = format!("{command} takes flags from the {command} module (e.g. [{command}::...]); got {got}");
+    let msg = format!(
+        "{command} takes flags from the {command} module (e.g. [{command}::...]); got {got}"
+    );
     EvalAltResult::ErrorRuntime(
         Dynamic::from_map(super::error_map("InvalidInput", &msg)),
         Position::NONE,

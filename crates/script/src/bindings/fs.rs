@@ -40,7 +40,11 @@ const TWO: &[(&str, Cmd2)] = &[
     ("mv", mv),
     ("find_files", find_files),
     ("awk_filter", |h, _, pattern, path| {
-        lines(text::awk_filter(&mut h.open_read(path).map_err(host_error)?, pattern, &h.text_ctx()))
+        lines(text::awk_filter(
+            &mut h.open_read(path).map_err(host_error)?,
+            pattern,
+            &h.text_ctx(),
+        ))
     }),
 ];
 
@@ -60,7 +64,9 @@ pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
         let h = Rc::clone(&host);
         engine.register_fn(name, move |a: &str| f(&h, &[], a));
         let h = Rc::clone(&host);
-        engine.register_fn(name, move |fl: Array, a: &str| f(&h, &flags::parse(module, &fl)?, a));
+        engine.register_fn(name, move |fl: Array, a: &str| {
+            f(&h, &flags::parse(module, &fl)?, a)
+        });
     }
     for &(name, f) in TWO {
         let module = flag_module(name);
@@ -80,9 +86,13 @@ pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
         });
     }
     register_awk_fields(engine, &host);
-    engine.register_fn("awk_split", |t: &str, delim: &str| strings(text::awk_split(t, delim)));
+    engine.register_fn("awk_split", |t: &str, delim: &str| {
+        strings(text::awk_split(t, delim))
+    });
     engine.register_fn("seq", |a: i64, b: i64| seq(&[], a, b));
-    engine.register_fn("seq", |fl: Array, a: i64, b: i64| seq(&flags::parse("seq", &fl)?, a, b));
+    engine.register_fn("seq", |fl: Array, a: i64, b: i64| {
+        seq(&flags::parse("seq", &fl)?, a, b)
+    });
 }
 
 /// The awk commands that take a field number and a delimiter.
@@ -93,34 +103,54 @@ fn register_awk_fields(engine: &mut Engine, host: &Rc<Host>) {
         lines(text::awk_field(&mut f, field(n)?, delim, &h.text_ctx()))
     });
     let h = Rc::clone(host);
-    engine.register_fn("awk_filter_field", move |n: i64, delim: &str, pattern: &str, path: &str| {
-        let mut f = h.open_read(path).map_err(host_error)?;
-        lines(text::awk_filter_field(&mut f, field(n)?, delim, pattern, &h.text_ctx()))
-    });
+    engine.register_fn(
+        "awk_filter_field",
+        move |n: i64, delim: &str, pattern: &str, path: &str| {
+            let mut f = h.open_read(path).map_err(host_error)?;
+            lines(text::awk_filter_field(
+                &mut f,
+                field(n)?,
+                delim,
+                pattern,
+                &h.text_ctx(),
+            ))
+        },
+    );
     let h = Rc::clone(host);
-    engine.register_fn("awk_filter_range", move |start: i64, end: i64, path: &str| {
-        let mut f = h.open_read(path).map_err(host_error)?;
-        let line = |n: i64| {
-            u64::try_from(n).map_err(|_| invalid(format!("line numbers start at 1, got {n}")))
-        };
-        lines(text::awk_filter_range(&mut f, line(start)?, line(end)?, &h.text_ctx()))
-    });
+    engine.register_fn(
+        "awk_filter_range",
+        move |start: i64, end: i64, path: &str| {
+            let mut f = h.open_read(path).map_err(host_error)?;
+            let line = |n: i64| {
+                u64::try_from(n).map_err(|_| invalid(format!("line numbers start at 1, got {n}")))
+            };
+            lines(text::awk_filter_range(
+                &mut f,
+                line(start)?,
+                line(end)?,
+                &h.text_ctx(),
+            ))
+        },
+    );
     let h = Rc::clone(host);
     engine.register_fn("awk_sum", move |n: i64, delim: &str, path: &str| {
         let mut f = h.open_read(path).map_err(host_error)?;
         text::awk_sum(&mut f, field(n)?, delim, &h.text_ctx()).map_err(host_error)
     });
     let h = Rc::clone(host);
-    engine.register_fn("awk_count_unique", move |n: i64, delim: &str, path: &str| -> Result<Dynamic> {
-        let mut f = h.open_read(path).map_err(host_error)?;
-        let counts = text::awk_count_unique(&mut f, field(n)?, delim, &h.text_ctx())
-            .map_err(host_error)?;
-        let map: Map = counts
-            .into_iter()
-            .map(|(k, v)| (k.into(), Dynamic::from(v)))
-            .collect();
-        Ok(Dynamic::from_map(map))
-    });
+    engine.register_fn(
+        "awk_count_unique",
+        move |n: i64, delim: &str, path: &str| -> Result<Dynamic> {
+            let mut f = h.open_read(path).map_err(host_error)?;
+            let counts = text::awk_count_unique(&mut f, field(n)?, delim, &h.text_ctx())
+                .map_err(host_error)?;
+            let map: Map = counts
+                .into_iter()
+                .map(|(k, v)| (k.into(), Dynamic::from(v)))
+                .collect();
+            Ok(Dynamic::from_map(map))
+        },
+    );
 }
 
 fn field(n: i64) -> Result<usize> {
@@ -162,7 +192,8 @@ fn grep(h: &Host, fl: &[Flag], pattern: &str, path: &str) -> Result<Dynamic> {
 
 fn tail(h: &Host, fl: &[Flag], path: &str) -> Result<Dynamic> {
     let non_negative = |v: i64| {
-        u64::try_from(v).map_err(|_| invalid(format!("tail takes line numbers of 0 or more, got {v}")))
+        u64::try_from(v)
+            .map_err(|_| invalid(format!("tail takes line numbers of 0 or more, got {v}")))
     };
     let range = if let Some([a, b]) = flags::value(fl, "range") {
         TailRange::Range(non_negative(a)?, non_negative(b)?)
@@ -214,7 +245,10 @@ fn entry_map(e: &Entry, long: bool) -> Dynamic {
     m.insert("type".into(), Dynamic::from(e.kind.as_str().to_owned()));
     m.insert("size".into(), Dynamic::from(e.size as i64));
     if long {
-        m.insert("mode".into(), Dynamic::from(format!("{:o}", e.mode & 0o7777)));
+        m.insert(
+            "mode".into(),
+            Dynamic::from(format!("{:o}", e.mode & 0o7777)),
+        );
         m.insert("permissions".into(), Dynamic::from(permissions(e)));
         m.insert("uid".into(), Dynamic::from(i64::from(e.uid)));
         m.insert("gid".into(), Dynamic::from(i64::from(e.gid)));
@@ -259,7 +293,9 @@ fn ls(h: &Host, fl: &[Flag], path: &str) -> Result<Dynamic> {
 }
 
 fn stat(h: &Host, _: &[Flag], path: &str) -> Result<Dynamic> {
-    h.stat(path).map(|e| entry_map(&e, true)).map_err(host_error)
+    h.stat(path)
+        .map(|e| entry_map(&e, true))
+        .map_err(host_error)
 }
 
 fn find_files(h: &Host, fl: &[Flag], glob: &str, dir: &str) -> Result<Dynamic> {
@@ -272,7 +308,8 @@ fn find_files(h: &Host, fl: &[Flag], glob: &str, dir: &str) -> Result<Dynamic> {
 fn du(h: &Host, fl: &[Flag], path: &str) -> Result<Dynamic> {
     let max_depth = match flags::value(fl, "max_depth") {
         Some([d, _]) => Some(
-            usize::try_from(d).map_err(|_| invalid(format!("du::max_depth must be 0 or more, got {d}")))?,
+            usize::try_from(d)
+                .map_err(|_| invalid(format!("du::max_depth must be 0 or more, got {d}")))?,
         ),
         None => None,
     };
@@ -295,8 +332,14 @@ fn du(h: &Host, fl: &[Flag], path: &str) -> Result<Dynamic> {
         .collect();
     let mut m = Map::new();
     m.insert("entries".into(), Dynamic::from_array(entries));
-    m.insert("total_size_bytes".into(), Dynamic::from(report.total_size_bytes as i64));
-    m.insert("total_inode_count".into(), Dynamic::from(report.total_inode_count as i64));
+    m.insert(
+        "total_size_bytes".into(),
+        Dynamic::from(report.total_size_bytes as i64),
+    );
+    m.insert(
+        "total_inode_count".into(),
+        Dynamic::from(report.total_inode_count as i64),
+    );
     Ok(Dynamic::from_map(m))
 }
 
@@ -316,7 +359,8 @@ fn touch(h: &Host, _: &[Flag], path: &str) -> Result<Dynamic> {
 }
 
 fn mkdir(h: &Host, fl: &[Flag], path: &str) -> Result<Dynamic> {
-    h.mkdir(path, flags::has(fl, "parents")).map_err(host_error)?;
+    h.mkdir(path, flags::has(fl, "parents"))
+        .map_err(host_error)?;
     Ok(Dynamic::UNIT)
 }
 
@@ -366,6 +410,8 @@ fn seq(fl: &[Flag], a: i64, b: i64) -> Result<Dynamic> {
             "seq would produce {count} numbers; at most 1000000 are allowed"
         )));
     }
-    let items: Array = (0..count as i64).map(|i| Dynamic::from(a + i * step)).collect();
+    let items: Array = (0..count as i64)
+        .map(|i| Dynamic::from(a + i * step))
+        .collect();
     Ok(Dynamic::from_array(items))
 }

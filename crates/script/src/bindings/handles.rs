@@ -45,9 +45,10 @@ pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
         .register_type_with_name::<File>("File");
 
     engine.register_fn("DirConfig", DirConfigBuilder::default);
-    engine.register_fn("path", |b: &mut DirConfigBuilder, p: &str| DirConfigBuilder {
-        path: Some(p.to_owned()),
-        ..b.clone()
+    engine.register_fn("path", |_: &mut DirConfigBuilder, p: &str| {
+        DirConfigBuilder {
+            path: Some(p.to_owned()),
+        }
     });
     engine.register_fn("build", |b: &mut DirConfigBuilder| match &b.path {
         Some(path) => Ok(DirConfig { path: path.clone() }),
@@ -58,21 +59,26 @@ pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
     engine.register_fn("OpenDirOptions", || OpenDirOptions);
     engine.register_fn("build", |o: &mut OpenDirOptions| o.clone());
     engine.register_fn("OpenFileOptions", OpenFileOptions::default);
-    engine.register_fn("read", |_: &mut OpenFileOptions, read: bool| OpenFileOptions {
-        read,
+    engine.register_fn("read", |_: &mut OpenFileOptions, read: bool| {
+        OpenFileOptions { read }
     });
     engine.register_fn("build", |o: &mut OpenFileOptions| o.clone());
 
     let h = Rc::clone(&host);
     engine.register_fn("open", move |c: &mut DirConfig, _: OpenDirOptions| {
-        h.open_dir(&c.path).map(|d| Dir(Rc::new(d))).map_err(host_error)
-    });
-    let h = Rc::clone(&host);
-    engine.register_fn("open_file", move |d: &mut Dir, name: &str, o: OpenFileOptions| {
-        h.open_file(&d.0, name, o.read)
-            .map(|f| File(Rc::new(RefCell::new(f))))
+        h.open_dir(&c.path)
+            .map(|d| Dir(Rc::new(d)))
             .map_err(host_error)
     });
+    let h = Rc::clone(&host);
+    engine.register_fn(
+        "open_file",
+        move |d: &mut Dir, name: &str, o: OpenFileOptions| {
+            h.open_file(&d.0, name, o.read)
+                .map(|f| File(Rc::new(RefCell::new(f))))
+                .map_err(host_error)
+        },
+    );
     let h = host;
     engine.register_fn("read", move |f: &mut File| {
         h.read_handle(&mut f.0.borrow_mut()).map_err(host_error)
