@@ -13,8 +13,13 @@ use crate::action::Action;
 use crate::error::{PolicyError, SourceLocation};
 use crate::index::PolicyIndex;
 
-/// The text of Tollgate's Cedar schema, as shipped in `schema/tollgate.cedarschema`.
+/// The text of Tollgate's Cedar schema, as shipped in `schema/tollgate.cedarschema`. This is
+/// the source of truth, written for people.
 pub const SCHEMA_SOURCE: &str = include_str!("../schema/tollgate.cedarschema");
+
+/// The same schema in Cedar's JSON form, which is what a run loads: parsing the human syntax
+/// took most of a trivial run's start-up time. A unit test keeps the two identical.
+const SCHEMA_JSON: &str = include_str!("../schema/tollgate.cedarschema.json");
 
 /// Tollgate's Cedar schema, parsed once per run.
 pub struct Schema {
@@ -30,7 +35,7 @@ pub struct Schema {
 impl Schema {
     /// Parses the built-in schema.
     pub fn tollgate() -> Result<Schema, PolicyError> {
-        let (cedar, _warnings) = cedar_policy::Schema::from_cedarschema_str(SCHEMA_SOURCE)
+        let cedar = cedar_policy::Schema::from_json_str(SCHEMA_JSON)
             .map_err(|e| PolicyError::Schema(e.to_string()))?;
         let all = cedar
             .action_entities()
@@ -205,6 +210,28 @@ mod tests {
             Err(e) => panic!("unexpected error {e}"),
             Ok(_) => panic!("policy was accepted"),
         }
+    }
+
+    /// Set TOLLGATE_WRITE_SCHEMA_JSON=1 to regenerate the JSON after editing the schema.
+    #[test]
+    fn json_schema_is_the_cedarschema_converted() {
+        let (fragment, _) = cedar_policy::SchemaFragment::from_cedarschema_str(SCHEMA_SOURCE)
+            .expect("the .cedarschema file parses");
+        let expected = fragment.to_json_value().expect("converts to JSON");
+        if std::env::var_os("TOLLGATE_WRITE_SCHEMA_JSON").is_some() {
+            let path = concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/schema/tollgate.cedarschema.json"
+            );
+            let text = serde_json::to_string_pretty(&expected).unwrap() + "\n";
+            std::fs::write(path, text).unwrap();
+            return;
+        }
+        let shipped: serde_json::Value = serde_json::from_str(SCHEMA_JSON).unwrap();
+        assert_eq!(
+            shipped, expected,
+            "schema/tollgate.cedarschema.json is stale: rerun this test with TOLLGATE_WRITE_SCHEMA_JSON=1"
+        );
     }
 
     #[test]

@@ -32,7 +32,7 @@ fn render(value: &Dynamic, indent: usize, out: &mut String) {
             out.push_str(&format!("{pad}(empty)\n"));
         }
         for (k, v) in map.iter() {
-            if is_scalar(v) {
+            if is_scalar(v) && !scalar(v).contains('\n') {
                 out.push_str(&format!("{pad}{k}: {}\n", scalar(v)));
             } else {
                 out.push_str(&format!("{pad}{k}:\n"));
@@ -44,7 +44,7 @@ fn render(value: &Dynamic, indent: usize, out: &mut String) {
             out.push_str(&format!("{pad}(empty)\n"));
         }
         for v in arr.iter() {
-            if is_scalar(v) {
+            if is_scalar(v) && !scalar(v).contains('\n') {
                 out.push_str(&format!("{pad}- {}\n", scalar(v)));
             } else {
                 out.push_str(&format!("{pad}-\n"));
@@ -62,11 +62,13 @@ fn is_scalar(v: &Dynamic) -> bool {
     !(v.is_map() || v.is_array())
 }
 
+/// A scalar as text, without the trailing newline a line read from a file keeps; a value
+/// with several lines is rendered as an indented block under its key.
 fn scalar(v: &Dynamic) -> String {
     if v.is_unit() {
         String::new()
     } else {
-        v.to_string()
+        v.to_string().trim_end_matches('\n').to_owned()
     }
 }
 
