@@ -169,6 +169,8 @@ def bench_text(work, rex, runs, size_mb):
     print(f"| read the file once (`dd bs=256K of=/dev/null`) | {m[2]*1000:.0f} ms | 1.00 | |")
     print(f"| tollgate `wc(...)` | {m[3]*1000:.0f} ms | {m[3]/m[2]:.2f}× read | "
           f"{peak_rss_kib(cmds[3])/1024:.1f} MiB |")
+    print(f"| tollgate `wc(...)` minus the empty script | {(m[3]-m[4])*1000:.0f} ms | "
+          f"{(m[3]-m[4])/m[2]:.2f}× read | |")
     print(f"| tollgate empty script (process overhead) | {m[4]*1000:.1f} ms | | |")
     print()
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::Args;
 use tollgate_host::{Host, Interrupt};
-use tollgate_policy::{Gate, Policies, PolicyError, Schema};
+use tollgate_policy::{Gate, Policies, PolicyError};
 use tollgate_script::{ErrorType, Limits, RunError};
 
 use crate::exit;
@@ -116,9 +116,7 @@ fn prepare(
         }
         None => rhai::Scope::new(),
     };
-    let schema =
-        Schema::tollgate().map_err(|e| RunError::new(ErrorType::Internal, e.to_string()))?;
-    let policies = Policies::load(&args.policy, &schema).map_err(|e| match e {
+    let (schema, policies) = Policies::load_with_schema(&args.policy).map_err(|e| match e {
         PolicyError::Schema(_) => RunError::new(ErrorType::Internal, e.to_string()),
         _ => invalid(format!("the policy is invalid, so nothing ran:\n{e}")),
     })?;

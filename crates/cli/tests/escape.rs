@@ -250,3 +250,21 @@ fn race(swap_directory: bool) {
         "reads ok/failed: {counts:?}"
     );
 }
+
+#[test]
+fn fifos_are_refused_without_blocking() {
+    let s = sandbox();
+    let fifo = std::ffi::CString::new(s.path("allowed/pipe")).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    let start = std::time::Instant::now();
+    for script in [
+        r#"cat("{ROOT}/allowed/pipe")"#,
+        r#"write("{ROOT}/allowed/pipe", "x")"#,
+    ] {
+        let r = s.run_with(ALLOWED_ONLY, script, &["--timeout", "20s"]);
+        assert_eq!(r.code, 5, "{script}: {:#}", r.json);
+        assert!(r.message().contains("not a regular file") || r.message().contains("No such device"), "{}", r.message());
+    }
+    assert!(start.elapsed() < std::time::Duration::from_secs(10));
+}

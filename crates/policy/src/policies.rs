@@ -88,28 +88,38 @@ pub struct Policies {
 impl Policies {
     /// Reads and validates a policy file.
     pub fn load(path: &Path, schema: &Schema) -> Result<Policies, PolicyError> {
-        let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Read {
-            file: file.clone(),
-            source,
-        })?;
+        let (file, text) = read(path)?;
         Policies::parse(&file, &text, schema)
+    }
+
+    /// Parses the built-in schema and reads a policy file at the same time: each parse is
+    /// most of a short run's start-up, and they meet only at validation.
+    pub fn load_with_schema(path: &Path) -> Result<(Schema, Policies), PolicyError> {
+        let schema = std::thread::spawn(Schema::tollgate);
+        let parsed = read(path).and_then(|(file, text)| {
+            let set = parse_set(&file, &text)?;
+            Ok((file, text, set))
+        });
+        let schema = schema
+            .join()
+            .map_err(|_| PolicyError::Schema("the schema parser panicked".to_owned()))??;
+        let (file, text, set) = parsed?;
+        let policies = Policies::validated(set, &file, &text, &schema)?;
+        Ok((schema, policies))
     }
 
     /// Parses and validates policy text; `file` names it in errors and policy ids.
     pub fn parse(file: &str, text: &str, schema: &Schema) -> Result<Policies, PolicyError> {
-        let set = PolicySet::from_str(text).map_err(|errs| PolicyError::Invalid {
-            problems: errs
-                .iter()
-                .map(|e| diagnostic_problem(file, text, e))
-                .collect(),
-        })?;
-        if set.templates().next().is_some() {
-            let msg = "policy templates are not supported: write a static policy (no ?principal or ?resource slots)";
-            return Err(PolicyError::Invalid {
-                problems: vec![(None, msg.to_owned())],
-            });
-        }
+        let set = parse_set(file, text)?;
+        Policies::validated(set, file, text, schema)
+    }
+
+    fn validated(
+        set: PolicySet,
+        file: &str,
+        text: &str,
+        schema: &Schema,
+    ) -> Result<Policies, PolicyError> {
         let result = Validator::new(schema.cedar.clone()).validate(&set, ValidationMode::Strict);
         if !result.validation_passed() {
             return Err(PolicyError::Invalid {
@@ -178,6 +188,32 @@ impl Policies {
             })
             .collect()
     }
+}
+
+fn read(path: &Path) -> Result<(String, String), PolicyError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Read {
+        file: file.clone(),
+        source,
+    })?;
+    Ok((file, text))
+}
+
+/// Parses policy text into a set of static policies.
+fn parse_set(file: &str, text: &str) -> Result<PolicySet, PolicyError> {
+    let set = PolicySet::from_str(text).map_err(|errs| PolicyError::Invalid {
+        problems: errs
+            .iter()
+            .map(|e| diagnostic_problem(file, text, e))
+            .collect(),
+    })?;
+    if set.templates().next().is_some() {
+        let msg = "policy templates are not supported: write a static policy (no ?principal or ?resource slots)";
+        return Err(PolicyError::Invalid {
+            problems: vec![(None, msg.to_owned())],
+        });
+    }
+    Ok(set)
 }
 
 fn diagnostic_problem(

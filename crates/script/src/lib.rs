@@ -75,9 +75,11 @@ pub fn run(host: Host, script: &str, mut scope: Scope<'static>, limits: Limits) 
     match result {
         Ok(v) => {
             let size = output_text(&v).len();
-            if size > limits.max_output {
+            let room = limits.max_output.saturating_sub(sink.used());
+            if size > room {
                 let msg = format!(
-                    "the result is {size} bytes, more than --max-output ({} bytes); return less or raise the limit",
+                    "the result is {size} bytes and the log {} bytes, more than --max-output ({} bytes) together; return less or raise the limit",
+                    sink.used(),
                     limits.max_output
                 );
                 finish(None, Some(RunError::new(ErrorType::ResourceLimit, msg)))

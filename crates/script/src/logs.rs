@@ -22,6 +22,7 @@ pub struct LogEntry {
 /// grow the output without bound.
 pub(crate) struct LogSink {
     entries: RefCell<Vec<LogEntry>>,
+    max_bytes: usize,
     budget: RefCell<usize>,
     dropped: RefCell<u64>,
 }
@@ -30,6 +31,7 @@ impl LogSink {
     pub(crate) fn new(max_bytes: usize) -> LogSink {
         LogSink {
             entries: RefCell::new(Vec::new()),
+            max_bytes,
             budget: RefCell::new(max_bytes),
             dropped: RefCell::new(0),
         }
@@ -50,6 +52,11 @@ impl LogSink {
             message,
             line_number,
         });
+    }
+
+    /// Bytes of the output budget the log has taken so far.
+    pub(crate) fn used(&self) -> usize {
+        self.max_bytes - *self.budget.borrow()
     }
 
     /// The entries, with a closing warning if some were dropped.

@@ -135,8 +135,8 @@ impl FileHandle {
     }
 }
 
-/// Only regular files are read: a FIFO would block and a device may never end.
-fn regular_file(fd: OwnedFd, path: &AbsPath) -> HostResult<File> {
+/// Only regular files are read or written: a FIFO would block and a device may never end.
+pub(crate) fn regular_file(fd: OwnedFd, path: &AbsPath) -> HostResult<File> {
     let st = rustix::fs::fstat(&fd).map_err(|e| HostError::io("stat", path, e.into()))?;
     match FileType::from_raw_mode(st.st_mode) {
         FileType::RegularFile => Ok(File::from(fd)),
@@ -144,7 +144,7 @@ fn regular_file(fd: OwnedFd, path: &AbsPath) -> HostResult<File> {
             "{path} is a directory; use ls to list it"
         ))),
         other => Err(HostError::InvalidInput(format!(
-            "{path} is not a regular file ({other:?}); only regular files can be read"
+            "{path} is not a regular file ({other:?}); only regular files can be read or written"
         ))),
     }
 }

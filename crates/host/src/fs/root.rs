@@ -15,8 +15,7 @@ use tollgate_policy::{AbsPath, Permit};
 /// How to open a resource.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum OpenMode {
-    /// Read a regular file's content. `O_NONBLOCK` keeps a FIFO from blocking the open; the
-    /// caller refuses anything that is not a regular file.
+    /// Read a regular file's content.
     Read,
     /// A directory, for listing and for `*at` calls relative to it.
     Dir,
@@ -34,9 +33,11 @@ pub(crate) enum OpenMode {
 
 impl OpenMode {
     fn flags(self) -> OFlags {
-        let base = OFlags::CLOEXEC | OFlags::NOCTTY;
+        // NONBLOCK keeps a FIFO from blocking the open (reading or writing); it changes
+        // nothing for regular files, and callers refuse anything else.
+        let base = OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK;
         base | match self {
-            OpenMode::Read => OFlags::RDONLY | OFlags::NONBLOCK,
+            OpenMode::Read => OFlags::RDONLY,
             OpenMode::Dir => OFlags::RDONLY | OFlags::DIRECTORY,
             OpenMode::Append => OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE,
             OpenMode::Truncate => OFlags::WRONLY | OFlags::TRUNC | OFlags::CREATE,

@@ -10,7 +10,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 use rustix::fs::{AtFlags, Mode, RenameFlags, Timespec, Timestamps, UTIME_NOW};
 use tollgate_policy::{AbsPath, Action, Context, Resource};
 
-use super::read::lstat_at;
+use super::read::{lstat_at, regular_file};
 use super::root::{open_beneath, OpenMode};
 use super::walk::EntryKind;
 use super::{parse_path, Kind};
@@ -71,8 +71,8 @@ impl Host {
             &[Action::FsOpen, Action::FsCreate, Action::FsWrite],
             open_mode,
         )?;
-        let mut file = File::from(opened.fd);
-        file.write_all(content.as_bytes())
+        regular_file(opened.fd, &opened.path)?
+            .write_all(content.as_bytes())
             .map_err(|e| HostError::io("write", &opened.path, e))
     }
 
@@ -86,7 +86,7 @@ impl Host {
             &[Action::FsOpen, Action::FsWrite],
             OpenMode::Overwrite,
         )?;
-        File::from(opened.fd)
+        regular_file(opened.fd, &opened.path)?
             .write_all(content.as_bytes())
             .map_err(|e| HostError::io("write", &opened.path, e))
     }
@@ -195,7 +195,7 @@ impl Host {
                 }
                 other => other,
             })?;
-        let mut to = File::from(opened.fd);
+        let mut to = regular_file(opened.fd, &opened.path)?;
         let copied = io::copy(&mut from, &mut to).and_then(|_| {
             if opts.preserve {
                 preserve_metadata(&from, &to)
