@@ -74,6 +74,12 @@ pub fn run(host: Host, script: &str, mut scope: Scope<'static>, limits: Limits) 
 
     match result {
         Ok(v) => {
+            // Rhai checks sizes as most values are built, but not on every path (an indexed
+            // assignment can grow a map past its limit); the result is checked in full.
+            if let Some(what) = value::oversized(&v, &limits) {
+                let msg = format!("the result holds {what}; return less or raise the limit");
+                return finish(None, Some(RunError::new(ErrorType::ResourceLimit, msg)));
+            }
             let size = output_text(&v).len();
             let room = limits.max_output.saturating_sub(sink.used());
             if size > room {

@@ -14,6 +14,40 @@ pub fn output_text(value: &Dynamic) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| value.to_string())
 }
 
+/// The first part of `value` that breaks a size limit, described for an error message.
+pub(crate) fn oversized(value: &Dynamic, limits: &crate::Limits) -> Option<String> {
+    if let Some(map) = value.read_lock::<Map>() {
+        if map.len() > limits.max_map_size {
+            return Some(format!(
+                "a map of {} entries, more than --max-map-size ({})",
+                map.len(),
+                limits.max_map_size
+            ));
+        }
+        return map.values().find_map(|v| oversized(v, limits));
+    }
+    if let Some(arr) = value.read_lock::<rhai::Array>() {
+        if arr.len() > limits.max_array_size {
+            return Some(format!(
+                "an array of {} elements, more than --max-array-size ({})",
+                arr.len(),
+                limits.max_array_size
+            ));
+        }
+        return arr.iter().find_map(|v| oversized(v, limits));
+    }
+    if let Some(s) = value.read_lock::<rhai::ImmutableString>() {
+        if s.len() > limits.max_string_size {
+            return Some(format!(
+                "a string of {} bytes, more than --max-string-size ({})",
+                s.len(),
+                limits.max_string_size
+            ));
+        }
+    }
+    None
+}
+
 /// A readable rendering: maps as `key: value` lines, arrays as `- item` lines, nested values
 /// indented beneath their key.
 pub fn human_text(value: &Dynamic) -> String {
