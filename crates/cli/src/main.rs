@@ -4,6 +4,7 @@
 //! It must never start a script before the policy has validated, and never exit 0 for a run
 //! that was denied or failed.
 
+mod audit;
 mod exit;
 mod output;
 mod run;
@@ -31,11 +32,15 @@ struct Cli {
 enum Command {
     /// Run a Rhai script under a Cedar policy.
     Run(run::RunArgs),
+    /// Inspect, verify and prove the audit trail.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => run::main(args),
+        Command::Audit(cmd) => audit::main(cmd),
     }
 }

@@ -4,13 +4,17 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::str::FromStr;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use clap::Args;
+use sha2::{Digest, Sha256};
+use tollgate_audit::{AuditLog, Event, SyncMode};
 use tollgate_host::{Host, Interrupt};
-use tollgate_policy::{Gate, Policies, PolicyError};
+use tollgate_policy::{Gate, Policies, PolicyError, SCHEMA_SOURCE};
 use tollgate_script::{ErrorType, Limits, RunError};
 
+use crate::audit::GateRecorder;
 use crate::exit;
 use crate::output::{self, Format};
 
@@ -54,6 +58,24 @@ pub struct RunArgs {
     /// Limit on the nesting of one expression.
     #[arg(long, default_value_t = Limits::default().max_expr_depth)]
     max_expr_depth: usize,
+    /// The audit log directory. Default: $TOLLGATE_AUDIT_LOG, else `audit_log` in the config
+    /// file ($TOLLGATE_CONFIG or /etc/tollgate/config.json), else /var/log/tollgate/audit
+    /// (root) or ~/.local/state/tollgate/audit. Created with a new signing key if missing.
+    #[arg(long, value_name = "DIR")]
+    audit_log: Option<PathBuf>,
+    /// Run without an audit trail.
+    #[arg(long, conflicts_with = "audit_log")]
+    no_audit: bool,
+    /// When records reach the disk: per batch (at checkpoints and the end of the run) or
+    /// after every record.
+    #[arg(long, value_enum, default_value = "batch")]
+    audit_sync: AuditSync,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum AuditSync {
+    Batch,
+    Every,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -82,9 +104,9 @@ impl RunArgs {
 }
 
 pub fn main(args: RunArgs) -> ExitCode {
+    let started = Instant::now();
     let limits = args.limits();
-    let prepared = prepare(&args, &limits);
-    let (host, script, scope) = match prepared {
+    let (host, script, scope, audit) = match prepare(&args, &limits) {
         Ok(p) => p,
         Err(e) => {
             output::print(args.output, None, Some(&e), &[]);
@@ -92,39 +114,124 @@ pub fn main(args: RunArgs) -> ExitCode {
         }
     };
     let outcome = tollgate_script::run(host, &script, scope, limits);
-    output::print(
-        args.output,
-        outcome.value.as_ref(),
-        outcome.error.as_ref(),
-        &outcome.logs,
-    );
-    exit::exit_code(outcome.error.map(|e| e.error_type))
+    let mut error = outcome.error;
+    if let Some(audit) = audit {
+        let end = Event::RunEnd {
+            status: if error.is_some() { "ERROR" } else { "SUCCESS" }.to_owned(),
+            error_type: error.as_ref().map(|e| e.error_type.to_string()),
+            duration_ms: started.elapsed().as_millis() as u64,
+            permits: outcome.decisions.permits,
+            denies: outcome.decisions.denies,
+        };
+        let recorded = audit
+            .log
+            .append(&audit.run, end)
+            .and_then(|_| audit.log.checkpoint());
+        if let Err(e) = recorded {
+            let msg = format!("the run's end could not be written to the audit log: {e}");
+            error.get_or_insert(RunError::new(ErrorType::Internal, msg));
+        }
+    }
+    let value = if error.is_some() { None } else { outcome.value };
+    output::print(args.output, value.as_ref(), error.as_ref(), &outcome.logs);
+    exit::exit_code(error.map(|e| e.error_type))
+}
+
+/// The run's handle on the audit log, for its end record.
+struct RunAudit {
+    log: Arc<AuditLog>,
+    run: String,
 }
 
 /// Everything that must succeed before the script may start: the script text, the
-/// arguments, the policy, the principal and the root descriptor.
+/// arguments, the policy, the principal, the audit log and the root descriptor.
 fn prepare(
     args: &RunArgs,
     limits: &Limits,
-) -> Result<(Host, String, rhai::Scope<'static>), RunError> {
+) -> Result<(Host, String, rhai::Scope<'static>, Option<RunAudit>), RunError> {
     let invalid = |msg: String| RunError::new(ErrorType::Validation, msg);
     let script = read_script(&args.script, limits.max_string_size).map_err(invalid)?;
-    let scope = match &args.args {
+    let (scope, args_text) = match &args.args {
         Some(path) => {
             let text = read_bounded(path, limits.max_string_size).map_err(invalid)?;
-            tollgate_script::parse_args(&text)?
+            (tollgate_script::parse_args(&text)?, text)
         }
-        None => rhai::Scope::new(),
+        None => (rhai::Scope::new(), String::new()),
     };
     let (schema, policies) = Policies::load_with_schema(&args.policy).map_err(|e| match e {
         PolicyError::Schema(_) => RunError::new(ErrorType::Internal, e.to_string()),
         _ => invalid(format!("the policy is invalid, so nothing ran:\n{e}")),
     })?;
     let user = current_user().map_err(|e| RunError::new(ErrorType::Internal, e))?;
-    let gate = Gate::new(schema, policies, &user);
+    let mut gate = Gate::new(schema, policies, &user);
+    let mut audit = None;
+    if !args.no_audit {
+        let recorder = start_audit(args, limits, &script, &args_text, &gate)?;
+        audit = Some(RunAudit {
+            log: Arc::clone(&recorder.log),
+            run: recorder.run.clone(),
+        });
+        gate = gate.with_log(Box::new(recorder));
+    }
     let host = Host::new(gate, limits.host(), Interrupt::new())
         .map_err(|e| RunError::new(ErrorType::Internal, e.to_string()))?;
-    Ok((host, script, scope))
+    Ok((host, script, scope, audit))
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Opens (creating if needed) the audit log and records the run's start. Any failure means
+/// the run does not start.
+fn start_audit(
+    args: &RunArgs,
+    limits: &Limits,
+    script: &str,
+    args_text: &str,
+    gate: &Gate,
+) -> Result<GateRecorder, RunError> {
+    let fail = |msg: String| {
+        RunError::new(
+            ErrorType::AccessDenied,
+            format!("the audit log is not available, so nothing ran: {msg}"),
+        )
+    };
+    let dir = match &args.audit_log {
+        Some(d) => d.clone(),
+        None => crate::audit::default_dir().map_err(fail)?,
+    };
+    tollgate_audit::init(&dir, None).map_err(|e| fail(e.to_string()))?;
+    let sync = match args.audit_sync {
+        AuditSync::Batch => SyncMode::Batch,
+        AuditSync::Every => SyncMode::Every,
+    };
+    let log = Arc::new(AuditLog::open(&dir, sync).map_err(|e| fail(e.to_string()))?);
+    let run = crate::audit::new_run_id();
+    let start = Event::RunStart {
+        principal: gate.principal().to_owned(),
+        script_sha256: sha256_hex(script.as_bytes()),
+        policy_sha256: sha256_hex(gate.policies().text().as_bytes()),
+        schema_version: format!("sha256:{}", &sha256_hex(SCHEMA_SOURCE.as_bytes())[..16]),
+        args_sha256: sha256_hex(args_text.as_bytes()),
+        limits: serde_json::json!({
+            "timeout_ms": limits.timeout.as_millis() as u64,
+            "max_memory": limits.max_memory,
+            "max_operations": limits.max_operations,
+            "max_output": limits.max_output,
+            "max_string_size": limits.max_string_size,
+            "max_array_size": limits.max_array_size,
+            "max_map_size": limits.max_map_size,
+            "max_call_depth": limits.max_call_depth,
+            "max_expr_depth": limits.max_expr_depth,
+        }),
+        tollgate_version: env!("CARGO_PKG_VERSION").to_owned(),
+    };
+    log.append(&run, start).map_err(|e| fail(e.to_string()))?;
+    Ok(GateRecorder { log, run })
 }
 
 fn read_script(source: &str, max: usize) -> Result<String, String> {

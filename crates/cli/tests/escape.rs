@@ -264,7 +264,11 @@ fn fifos_are_refused_without_blocking() {
     ] {
         let r = s.run_with(ALLOWED_ONLY, script, &["--timeout", "20s"]);
         assert_eq!(r.code, 5, "{script}: {:#}", r.json);
-        assert!(r.message().contains("not a regular file") || r.message().contains("No such device"), "{}", r.message());
+        assert!(
+            r.message().contains("not a regular file") || r.message().contains("No such device"),
+            "{}",
+            r.message()
+        );
     }
     assert!(start.elapsed() < std::time::Duration::from_secs(10));
 }

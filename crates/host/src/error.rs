@@ -30,9 +30,9 @@ pub enum HostError {
     Interrupted,
 }
 
-impl From<Denied> for HostError {
-    fn from(d: Denied) -> Self {
-        HostError::Denied(Box::new(d))
+impl From<Box<Denied>> for HostError {
+    fn from(d: Box<Denied>) -> Self {
+        HostError::Denied(d)
     }
 }
 

@@ -43,6 +43,28 @@ pub struct Denied {
     pub forbidden_by: Vec<String>,
     /// Policies that failed to evaluate for this request (they count as not matching).
     pub errors: Vec<String>,
+    /// Set when the decision could not be written to the decision log: then the answer is
+    /// deny, whatever the policy said.
+    pub unrecorded: Option<String>,
+}
+
+/// Where the gate writes each decision before it takes effect (the audit trail).
+pub trait DecisionLog {
+    /// Records one decision. An error means it was not recorded, and the gate denies.
+    fn record(&self, entry: &DecisionEntry<'_>) -> Result<(), String>;
+}
+
+/// One decision, as handed to the [`DecisionLog`].
+#[derive(Debug)]
+pub struct DecisionEntry<'a> {
+    pub principal: &'a str,
+    pub action: Action,
+    pub resource: &'a Resource,
+    pub permitted: bool,
+    /// Names of the policies that determined it.
+    pub policies: &'a [String],
+    /// For a denial, the message the caller will see.
+    pub error: Option<String>,
 }
 
 impl fmt::Display for Denied {
@@ -52,6 +74,12 @@ impl fmt::Display for Denied {
             "{} is not allowed to {} on {}: ",
             self.principal, self.action, self.resource
         )?;
+        if let Some(e) = &self.unrecorded {
+            return write!(
+                f,
+                "the decision could not be written to the audit log ({e}), so it is denied; fix the audit log (disk space, permissions, lock) and run again"
+            );
+        }
         if self.forbidden_by.is_empty() {
             write!(
                 f,
@@ -103,6 +131,7 @@ pub struct Gate {
     /// the life of a gate, so the same request always gets the same answer; scripts ask the
     /// same questions over and over (a loop over a directory, a file read in a loop).
     decided: Mutex<HashMap<(Action, Resource), Decision>>,
+    log: Option<Box<dyn DecisionLog>>,
 }
 
 /// Bound on remembered decisions; past it the memory starts over.
@@ -128,7 +157,14 @@ impl Gate {
             permits: AtomicU64::new(0),
             denies: AtomicU64::new(0),
             decided: Mutex::new(HashMap::new()),
+            log: None,
         }
+    }
+
+    /// Writes every decision to `log` before it takes effect; a failed write denies.
+    pub fn with_log(mut self, log: Box<dyn DecisionLog>) -> Gate {
+        self.log = Some(log);
+        self
     }
 
     /// The principal as Cedar sees it, e.g. `User::"alice"`.
@@ -142,7 +178,11 @@ impl Gate {
 
     /// Permits `actions` on `resource` only if each one is permitted; stops at the first
     /// denial.
-    pub fn authorize(&self, actions: &[Action], resource: &Resource) -> Result<Permit, Denied> {
+    pub fn authorize(
+        &self,
+        actions: &[Action],
+        resource: &Resource,
+    ) -> Result<Permit, Box<Denied>> {
         self.authorize_in(actions, resource, &Context::Empty)
     }
 
@@ -152,21 +192,42 @@ impl Gate {
         actions: &[Action],
         resource: &Resource,
         context: &Context,
-    ) -> Result<Permit, Denied> {
+    ) -> Result<Permit, Box<Denied>> {
         for &action in actions {
             let decision = self.decide_remembered(action, resource, context);
-            if decision.permitted {
-                self.permits.fetch_add(1, Ordering::Relaxed);
-            } else {
-                self.denies.fetch_add(1, Ordering::Relaxed);
-                return Err(Denied {
-                    principal: self.principal_text.clone(),
+            let mut denied = (!decision.permitted).then(|| Denied {
+                principal: self.principal_text.clone(),
+                action,
+                resource: resource.clone(),
+                forbidden_by: decision.policies.clone(),
+                errors: decision.errors.clone(),
+                unrecorded: None,
+            });
+            if let Some(log) = &self.log {
+                let entry = DecisionEntry {
+                    principal: &self.principal_text,
                     action,
-                    resource: resource.clone(),
-                    forbidden_by: decision.policies,
-                    errors: decision.errors,
-                });
+                    resource,
+                    permitted: decision.permitted,
+                    policies: &decision.policies,
+                    error: denied.as_ref().map(|d| d.to_string()),
+                };
+                if let Err(e) = log.record(&entry) {
+                    denied = Some(Denied {
+                        principal: self.principal_text.clone(),
+                        action,
+                        resource: resource.clone(),
+                        forbidden_by: Vec::new(),
+                        errors: Vec::new(),
+                        unrecorded: Some(e),
+                    });
+                }
             }
+            if let Some(d) = denied {
+                self.denies.fetch_add(1, Ordering::Relaxed);
+                return Err(Box::new(d));
+            }
+            self.permits.fetch_add(1, Ordering::Relaxed);
         }
         Ok(Permit {
             resource: resource.clone(),
@@ -356,6 +417,53 @@ mod tests {
         assert!(g
             .authorize_in(&[Action::FsMove], &file("/a/x"), &to("/tmp/x"))
             .is_err());
+    }
+
+    struct Recorder {
+        seen: std::sync::Mutex<Vec<(Action, bool)>>,
+        fail: bool,
+    }
+
+    impl DecisionLog for std::sync::Arc<Recorder> {
+        fn record(&self, e: &DecisionEntry<'_>) -> Result<(), String> {
+            if self.fail {
+                return Err("disk full".to_owned());
+            }
+            self.seen.lock().unwrap().push((e.action, e.permitted));
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn every_decision_is_logged_before_it_is_returned() {
+        let rec = std::sync::Arc::new(Recorder {
+            seen: Default::default(),
+            fail: false,
+        });
+        let g = gate(r#"permit(principal, action == file_system::Action::"open", resource);"#)
+            .with_log(Box::new(rec.clone()));
+        let _ = g.authorize(&[Action::FsOpen, Action::FsRead], &file("/a"));
+        let _ = g.authorize(&[Action::FsOpen], &file("/a"));
+        assert_eq!(
+            *rec.seen.lock().unwrap(),
+            [
+                (Action::FsOpen, true),
+                (Action::FsRead, false),
+                (Action::FsOpen, true)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_decision_that_cannot_be_logged_is_denied() {
+        let rec = std::sync::Arc::new(Recorder {
+            seen: Default::default(),
+            fail: true,
+        });
+        let g = gate("permit(principal, action, resource);").with_log(Box::new(rec));
+        let d = g.authorize(&[Action::FsRead], &file("/a")).unwrap_err();
+        assert_eq!(d.unrecorded.as_deref(), Some("disk full"));
+        assert!(d.to_string().contains("audit log"), "{d}");
     }
 
     #[test]

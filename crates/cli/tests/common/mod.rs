@@ -9,6 +9,8 @@ use serde_json::Value;
 
 pub struct Sandbox {
     pub dir: tempfile::TempDir,
+    /// The audit log of the sandbox's runs, outside the directory the policies open up.
+    pub audit: tempfile::TempDir,
 }
 
 /// What one run of `tollgate run` produced.
@@ -45,6 +47,7 @@ impl Sandbox {
     pub fn new() -> Sandbox {
         Sandbox {
             dir: tempfile::tempdir().unwrap(),
+            audit: tempfile::tempdir().unwrap(),
         }
     }
 
@@ -85,8 +88,43 @@ impl Sandbox {
             "--policy".into(),
             policy_path.display().to_string(),
         ];
+        if !extra
+            .iter()
+            .any(|a| *a == "--audit-log" || *a == "--no-audit")
+        {
+            args.push("--audit-log".into());
+            args.push(self.audit_dir());
+        }
         args.extend(extra.iter().map(|s| s.to_string()));
         run_binary(&args, &script.replace("{ROOT}", &root))
+    }
+
+    pub fn audit_dir(&self) -> String {
+        self.audit.path().join("log").display().to_string()
+    }
+
+    /// Runs `tollgate audit ARGS...` and returns (exit code, stdout, stderr).
+    pub fn audit(&self, args: &[&str]) -> (i32, String, String) {
+        let out = Command::new(binary())
+            .arg("audit")
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// The audit records as JSON values, in order.
+    pub fn records(&self) -> Vec<Value> {
+        let (code, out, err) =
+            self.audit(&["show", "--dir", &self.audit_dir(), "--output", "json"]);
+        assert_eq!(code, 0, "{err}");
+        out.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
     }
 }
 

@@ -1,0 +1,25 @@
+//! Tollgate's audit trail.
+//!
+//! Every gate decision, and the start and end of every run, is appended here before it takes
+//! effect. Records are canonical JSON lines; an RFC 6962 Merkle tree over them is committed to
+//! by signed checkpoints (C2SP tlog-checkpoint), so an edited, removed, inserted or reordered
+//! record, a forged checkpoint and a rollback can each be detected, and one record can be
+//! proven to an auditor without handing over the log.
+//!
+//! This crate must never report success for a record it did not write: an append that fails
+//! is an error, and the caller denies.
+
+pub mod checkpoint;
+mod log;
+pub mod merkle;
+mod read;
+mod record;
+
+pub use log::{
+    host_name, init, read_config, read_verifier, AuditError, AuditLog, LogConfig, SyncMode,
+};
+pub use read::{
+    check_proof, checkpoints, consistency, latest_checkpoint, prove, scan, verify, Proof, Scanned,
+    VerifyReport,
+};
+pub use record::{write_canonical, Event, Record};

@@ -1,0 +1,618 @@
+//! The audit log on disk: segments of records, signed checkpoints, and the writer that appends
+//! to them safely from several processes at once.
+//!
+//! Layout of a log directory:
+//!
+//! ```text
+//! config.json          origin, signing key path, segment size, checkpoint interval
+//! verifier.vkey        the public key that verifies checkpoints
+//! signing.key          the private key (mode 0600), unless init was given another path
+//! lock                 flock(2) target: one appender at a time, across processes
+//! state.json           where the last checkpoint left the tree (to resume without a rescan)
+//! segments/NNNNNN.jsonl  records, one canonical JSON object per line
+//! checkpoints/SIZE.note  signed checkpoints (C2SP tlog-checkpoint), one file each
+//! ```
+//!
+//! A writer takes the lock for each append, first reads whatever other writers added since
+//! its last append (so sequence numbers and the tree stay one), writes the line, and lets go.
+//! A line is written with one `write` to an `O_APPEND` file before the decision it records
+//! takes effect; `fdatasync` comes per batch (every checkpoint, and at the end of a run) or
+//! per record with [`SyncMode::Every`]. A writer killed mid-line leaves a torn final line:
+//! the next writer cuts it off and records a [`Event::Repair`], so no complete record is
+//! ever lost and the log still verifies.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime};
+
+use rustix::fs::FlockOperation;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::checkpoint::{Checkpoint, SigningKey, Verifier};
+use crate::merkle::{leaf_hash, CompactTree, Hash};
+use crate::record::{Event, Record};
+
+/// How long an append waits for another writer's lock before it fails (and so denies).
+const LOCK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why the log could not do what was asked. Every one of these denies the decision at hand.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error("audit log {path}: {what}: {source}")]
+    Io {
+        what: &'static str,
+        path: String,
+        source: io::Error,
+    },
+    #[error("audit log {0} is not initialized; run `tollgate audit init --dir {0}`")]
+    NotInitialized(String),
+    #[error("audit log {path}: {message}")]
+    Corrupt { path: String, message: String },
+    #[error("audit log {0}: another writer held the lock for more than 5 s")]
+    LockTimeout(String),
+    #[error("audit log {path}: bad signing key: {message}")]
+    Key { path: String, message: String },
+}
+
+fn io_err<'p>(what: &'static str, path: &'p Path) -> impl FnOnce(io::Error) -> AuditError + 'p {
+    move |source| AuditError::Io {
+        what,
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// When records reach the disk.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SyncMode {
+    /// `fdatasync` at every checkpoint and at the end of a run (group commit).
+    #[default]
+    Batch,
+    /// `fdatasync` after every record.
+    Every,
+}
+
+/// The settings of a log, fixed at `init`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LogConfig {
+    /// The checkpoint origin line, e.g. `tollgate/web-1/audit`.
+    pub origin: String,
+    /// Path of the signing key file.
+    pub key: PathBuf,
+    /// A segment is closed once it grows past this many bytes.
+    pub segment_bytes: u64,
+    /// A checkpoint is written every this many records (and at the end of every run).
+    pub checkpoint_every: u64,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct State {
+    segment: u64,
+    offset: u64,
+    size: u64,
+    frontier: Vec<String>,
+    prev: String,
+}
+
+/// Paths inside a log directory.
+pub(crate) struct Layout {
+    pub dir: PathBuf,
+}
+
+impl Layout {
+    pub fn config(&self) -> PathBuf {
+        self.dir.join("config.json")
+    }
+    pub fn vkey(&self) -> PathBuf {
+        self.dir.join("verifier.vkey")
+    }
+    fn lock(&self) -> PathBuf {
+        self.dir.join("lock")
+    }
+    fn state(&self) -> PathBuf {
+        self.dir.join("state.json")
+    }
+    pub fn segment(&self, index: u64) -> PathBuf {
+        self.dir.join("segments").join(segment_name(index))
+    }
+    pub fn checkpoints(&self) -> PathBuf {
+        self.dir.join("checkpoints")
+    }
+}
+
+pub(crate) fn segment_name(index: u64) -> String {
+    format!("{index:06}.jsonl")
+}
+
+pub(crate) fn hex(h: &Hash) -> String {
+    h.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<Hash> {
+    if s.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, chunk) in s.as_bytes().chunks(2).enumerate() {
+        out[i] = u8::from_str_radix(std::str::from_utf8(chunk).ok()?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// Reads a log's config.
+pub fn read_config(dir: &Path) -> Result<LogConfig, AuditError> {
+    let layout = Layout {
+        dir: dir.to_owned(),
+    };
+    let text = fs::read_to_string(layout.config()).map_err(|e| {
+        if e.kind() == io::ErrorKind::NotFound {
+            AuditError::NotInitialized(dir.display().to_string())
+        } else {
+            io_err("read config", dir)(e)
+        }
+    })?;
+    serde_json::from_str(&text).map_err(|e| AuditError::Corrupt {
+        path: layout.config().display().to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// The verifier key of a log, as written at init.
+pub fn read_verifier(dir: &Path) -> Result<Verifier, AuditError> {
+    let path = Layout {
+        dir: dir.to_owned(),
+    }
+    .vkey();
+    let text = fs::read_to_string(&path).map_err(io_err("read verifier key", &path))?;
+    Verifier::from_vkey(text.trim()).map_err(|e| AuditError::Key {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// This machine's host name.
+pub fn host_name() -> String {
+    rustix::system::uname()
+        .nodename()
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Creates a log directory and its signing key. With `key_path`, the key lives there (and is
+/// created if missing) so that it can sit outside the reach of the runtime's policy.
+pub fn init(dir: &Path, key_path: Option<&Path>) -> Result<LogConfig, AuditError> {
+    let layout = Layout {
+        dir: dir.to_owned(),
+    };
+    if layout.config().exists() {
+        return read_config(dir);
+    }
+    for sub in [dir.to_owned(), dir.join("segments"), layout.checkpoints()] {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&sub)
+            .map_err(io_err("create directory", &sub))?;
+    }
+    // Several first runs may initialize at once: one does it, the others find it done.
+    let lock = open_lock(&layout)?;
+    let _held = acquire(&lock, dir)?;
+    if layout.config().exists() {
+        return read_config(dir);
+    }
+    let host = host_name();
+    let key_path = key_path
+        .map(Path::to_owned)
+        .unwrap_or_else(|| dir.join("signing.key"));
+    let key = if key_path.exists() {
+        load_key(&key_path)?
+    } else {
+        let key =
+            SigningKey::generate(&format!("tollgate-{host}")).map_err(|e| AuditError::Key {
+                path: key_path.display().to_string(),
+                message: e.to_string(),
+            })?;
+        write_private(&key_path, key.to_file_text().as_bytes())?;
+        key
+    };
+    write_atomic(
+        &layout.vkey(),
+        format!("{}\n", key.verifier().to_vkey()).as_bytes(),
+    )?;
+    let config = LogConfig {
+        origin: format!("tollgate/{host}/audit"),
+        key: key_path,
+        segment_bytes: 64 << 20,
+        checkpoint_every: 4096,
+    };
+    let text = serde_json::to_string_pretty(&config).map_err(|e| AuditError::Corrupt {
+        path: layout.config().display().to_string(),
+        message: e.to_string(),
+    })?;
+    File::create(layout.segment(1)).map_err(io_err("create segment", &layout.segment(1)))?;
+    write_atomic(&layout.config(), text.as_bytes())?;
+    Ok(config)
+}
+
+fn load_key(path: &Path) -> Result<SigningKey, AuditError> {
+    let text = fs::read_to_string(path).map_err(io_err("read signing key", path))?;
+    SigningKey::from_file_text(text.trim()).map_err(|e| AuditError::Key {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), AuditError> {
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io_err("create signing key", path))?;
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .map_err(io_err("write signing key", path))
+}
+
+/// Writes a whole file by rename, so readers see the old or the new content, never a mix.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), AuditError> {
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let mut f = File::create(&tmp).map_err(io_err("write", &tmp))?;
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .map_err(io_err("write", &tmp))?;
+    fs::rename(&tmp, path).map_err(io_err("rename", path))
+}
+
+/// An open log that this process appends to.
+pub struct AuditLog {
+    layout: Layout,
+    config: LogConfig,
+    key: SigningKey,
+    host: String,
+    sync: SyncMode,
+    lock: File,
+    writer: Mutex<Writer>,
+}
+
+struct Writer {
+    segment: File,
+    segment_index: u64,
+    offset: u64,
+    tree: CompactTree,
+    prev: Hash,
+    unsynced: u64,
+}
+
+/// Takes the cross-process lock, waiting up to [`LOCK_TIMEOUT`] for another writer.
+fn acquire<'f>(lock: &'f File, dir: &Path) -> Result<Locked<'f>, AuditError> {
+    let deadline = Instant::now() + LOCK_TIMEOUT;
+    loop {
+        match rustix::fs::flock(lock, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => return Ok(Locked(lock)),
+            Err(rustix::io::Errno::WOULDBLOCK) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Err(rustix::io::Errno::WOULDBLOCK) => {
+                return Err(AuditError::LockTimeout(dir.display().to_string()))
+            }
+            Err(e) => return Err(io_err("lock", dir)(e.into())),
+        }
+    }
+}
+
+fn open_lock(layout: &Layout) -> Result<File, AuditError> {
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(layout.lock())
+        .map_err(io_err("open lock", &layout.lock()))
+}
+
+/// Holds the cross-process lock; releases it on drop.
+struct Locked<'a>(&'a File);
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        let _ = rustix::fs::flock(self.0, FlockOperation::Unlock);
+    }
+}
+
+impl AuditLog {
+    /// Opens an initialized log for appending, repairing a torn final line if a writer died.
+    pub fn open(dir: &Path, sync: SyncMode) -> Result<AuditLog, AuditError> {
+        let config = read_config(dir)?;
+        let key = load_key(&config.key)?;
+        let layout = Layout {
+            dir: dir.to_owned(),
+        };
+        let lock = open_lock(&layout)?;
+        let state: State = match fs::read_to_string(layout.state()) {
+            Ok(text) => serde_json::from_str(&text).map_err(|e| AuditError::Corrupt {
+                path: layout.state().display().to_string(),
+                message: e.to_string(),
+            })?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => State {
+                segment: 1,
+                ..State::default()
+            },
+            Err(e) => return Err(io_err("read state", dir)(e)),
+        };
+        let frontier: Option<Vec<Hash>> = state.frontier.iter().map(|h| unhex(h)).collect();
+        let corrupt_state = || AuditError::Corrupt {
+            path: layout.state().display().to_string(),
+            message: "the saved tree state does not parse; verify the log".to_owned(),
+        };
+        let tree = CompactTree::from_frontier(state.size, frontier.ok_or_else(corrupt_state)?)
+            .map_err(|_| corrupt_state())?;
+        let prev = if state.prev.is_empty() {
+            [0u8; 32]
+        } else {
+            unhex(&state.prev).ok_or_else(corrupt_state)?
+        };
+        let segment = open_segment(&layout.segment(state.segment))?;
+        let log = AuditLog {
+            host: host_name(),
+            layout,
+            config,
+            key,
+            sync,
+            lock,
+            writer: Mutex::new(Writer {
+                segment,
+                segment_index: state.segment,
+                offset: state.offset,
+                tree,
+                prev,
+                unsynced: 0,
+            }),
+        };
+        {
+            let mut w = log.writer()?;
+            let _held = log.take_lock()?;
+            log.catch_up(&mut w)?;
+        }
+        Ok(log)
+    }
+
+    pub fn config(&self) -> &LogConfig {
+        &self.config
+    }
+
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    fn writer(&self) -> Result<std::sync::MutexGuard<'_, Writer>, AuditError> {
+        // A panic while appending leaves the writer's position unknown: fail closed.
+        self.writer.lock().map_err(|_| AuditError::Corrupt {
+            path: self.layout.dir.display().to_string(),
+            message: "a previous append panicked; reopen the log".to_owned(),
+        })
+    }
+
+    fn take_lock(&self) -> Result<Locked<'_>, AuditError> {
+        acquire(&self.lock, &self.layout.dir)
+    }
+
+    /// Appends one record and returns its sequence number. When this returns `Ok`, the line
+    /// is in the file (in the page cache, or on disk with [`SyncMode::Every`]).
+    pub fn append(&self, run: &str, event: Event) -> Result<u64, AuditError> {
+        let mut w = self.writer()?;
+        let _held = self.take_lock()?;
+        let len = w
+            .segment
+            .metadata()
+            .map_err(io_err("stat segment", &self.layout.dir))?
+            .len();
+        if len != w.offset {
+            self.catch_up(&mut w)?;
+        }
+        let seq = self.write_record(&mut w, run, event)?;
+        if self.sync == SyncMode::Every {
+            self.sync_segment(&mut w)?;
+        }
+        if w.offset > self.config.segment_bytes {
+            self.rotate(&mut w)?;
+        }
+        if w.tree.len() % self.config.checkpoint_every == 0 {
+            self.checkpoint_locked(&mut w)?;
+        }
+        Ok(seq)
+    }
+
+    /// Syncs and writes a checkpoint covering everything appended so far (end of a run).
+    pub fn checkpoint(&self) -> Result<Checkpoint, AuditError> {
+        let mut w = self.writer()?;
+        let _held = self.take_lock()?;
+        self.catch_up(&mut w)?;
+        self.checkpoint_locked(&mut w)
+    }
+
+    fn write_record(&self, w: &mut Writer, run: &str, event: Event) -> Result<u64, AuditError> {
+        let seq = w.tree.len();
+        let record = Record {
+            seq,
+            time: humantime::format_rfc3339_micros(SystemTime::now()).to_string(),
+            host: self.host.clone(),
+            run: run.to_owned(),
+            prev: if seq == 0 {
+                String::new()
+            } else {
+                hex(&w.prev)
+            },
+            event,
+        };
+        let mut line = record.to_line().map_err(|e| AuditError::Corrupt {
+            path: self.layout.dir.display().to_string(),
+            message: format!("cannot encode a record: {e}"),
+        })?;
+        let leaf = leaf_hash(line.as_bytes());
+        line.push('\n');
+        let path = self.layout.segment(w.segment_index);
+        if let Err(e) = w.segment.write_all(line.as_bytes()) {
+            // Take back a partial line so the log stays well formed; if even that fails the
+            // next writer repairs it.
+            let _ = w.segment.set_len(w.offset);
+            return Err(io_err("append", &path)(e));
+        }
+        w.tree.push(leaf);
+        w.prev = leaf;
+        w.offset += line.len() as u64;
+        w.unsynced += 1;
+        Ok(seq)
+    }
+
+    fn sync_segment(&self, w: &mut Writer) -> Result<(), AuditError> {
+        if w.unsynced > 0 {
+            w.segment
+                .sync_data()
+                .map_err(io_err("sync", &self.layout.segment(w.segment_index)))?;
+            w.unsynced = 0;
+        }
+        Ok(())
+    }
+
+    /// Reads what other writers appended since our last look; cuts off a torn final line.
+    fn catch_up(&self, w: &mut Writer) -> Result<(), AuditError> {
+        loop {
+            let path = self.layout.segment(w.segment_index);
+            let mut reader = File::open(&path).map_err(io_err("open segment", &path))?;
+            reader
+                .seek(SeekFrom::Start(w.offset))
+                .map_err(io_err("read segment", &path))?;
+            let mut rest = Vec::new();
+            reader
+                .read_to_end(&mut rest)
+                .map_err(io_err("read segment", &path))?;
+            let mut next_segment = None;
+            let mut consumed = 0usize;
+            while let Some(end) = rest[consumed..].iter().position(|&b| b == b'\n') {
+                let line = &rest[consumed..consumed + end];
+                let record = parse_line(line).map_err(|message| AuditError::Corrupt {
+                    path: path.display().to_string(),
+                    message: format!("at byte {}: {message}", w.offset + consumed as u64),
+                })?;
+                if record.seq != w.tree.len() {
+                    return Err(AuditError::Corrupt {
+                        path: path.display().to_string(),
+                        message: format!(
+                            "record at byte {} has sequence number {}, expected {}",
+                            w.offset + consumed as u64,
+                            record.seq,
+                            w.tree.len()
+                        ),
+                    });
+                }
+                let leaf = leaf_hash(line);
+                w.tree.push(leaf);
+                w.prev = leaf;
+                consumed += end + 1;
+                if let Event::Rotate { next } = &record.event {
+                    next_segment = Some(next.clone());
+                    break;
+                }
+            }
+            w.offset += consumed as u64;
+            if let Some(next) = next_segment {
+                w.segment_index =
+                    next.trim_end_matches(".jsonl")
+                        .parse()
+                        .map_err(|_| AuditError::Corrupt {
+                            path: path.display().to_string(),
+                            message: format!("rotation names an invalid segment {next:?}"),
+                        })?;
+                w.segment = open_segment(&self.layout.segment(w.segment_index))?;
+                w.offset = 0;
+                continue;
+            }
+            let torn = &rest[consumed..];
+            if !torn.is_empty() {
+                // A writer died mid-line. Cut the partial line off and say so in the log.
+                w.segment
+                    .set_len(w.offset)
+                    .map_err(io_err("repair segment", &path))?;
+                let torn_sha256 = hex(&Sha256::digest(torn).into());
+                let event = Event::Repair {
+                    torn_bytes: torn.len() as u64,
+                    torn_sha256,
+                };
+                self.write_record(w, "", event)?;
+                self.sync_segment(w)?;
+            }
+            return Ok(());
+        }
+    }
+
+    fn rotate(&self, w: &mut Writer) -> Result<(), AuditError> {
+        let next_index = w.segment_index + 1;
+        let next_path = self.layout.segment(next_index);
+        let next = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&next_path)
+            .map_err(io_err("create segment", &next_path))?;
+        self.write_record(
+            w,
+            "",
+            Event::Rotate {
+                next: segment_name(next_index),
+            },
+        )?;
+        self.sync_segment(w)?;
+        w.segment = next;
+        w.segment_index = next_index;
+        w.offset = 0;
+        Ok(())
+    }
+
+    fn checkpoint_locked(&self, w: &mut Writer) -> Result<Checkpoint, AuditError> {
+        self.sync_segment(w)?;
+        let checkpoint = Checkpoint {
+            origin: self.config.origin.clone(),
+            size: w.tree.len(),
+            root: w.tree.root(),
+            extensions: Vec::new(),
+        };
+        let note = checkpoint.sign(&self.key).map_err(|e| AuditError::Key {
+            path: self.config.key.display().to_string(),
+            message: e.to_string(),
+        })?;
+        let path = self
+            .layout
+            .checkpoints()
+            .join(format!("{:020}.note", checkpoint.size));
+        write_atomic(&path, note.as_bytes())?;
+        let state = State {
+            segment: w.segment_index,
+            offset: w.offset,
+            size: w.tree.len(),
+            frontier: w.tree.frontier().iter().map(hex).collect(),
+            prev: hex(&w.prev),
+        };
+        let text = serde_json::to_string(&state).map_err(|e| AuditError::Corrupt {
+            path: self.layout.state().display().to_string(),
+            message: e.to_string(),
+        })?;
+        write_atomic(&self.layout.state(), text.as_bytes())?;
+        Ok(checkpoint)
+    }
+}
+
+fn open_segment(path: &Path) -> Result<File, AuditError> {
+    OpenOptions::new()
+        .append(true)
+        .open(path)
+        .map_err(io_err("open segment", path))
+}
+
+/// Parses one line as a record.
+pub(crate) fn parse_line(line: &[u8]) -> Result<Record, String> {
+    let text = std::str::from_utf8(line).map_err(|_| "the line is not UTF-8".to_owned())?;
+    Record::parse(text).map_err(|e| format!("the line is not a valid record: {e}"))
+}

@@ -1,0 +1,464 @@
+//! `tollgate audit ...`, where the audit log lives, and the adapter that lets the gate write
+//! its decisions into the log.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use clap::{Args, Subcommand, ValueEnum};
+use tollgate_audit::{AuditLog, Event, Proof, Record};
+use tollgate_policy::{DecisionEntry, DecisionLog};
+
+/// Where `tollgate run` audits when `--audit-log` is not given: `$TOLLGATE_AUDIT_LOG`, else
+/// `audit_log` in the config file (`$TOLLGATE_CONFIG`, default `/etc/tollgate/config.json`),
+/// else `/var/log/tollgate/audit` for root and `~/.local/state/tollgate/audit` for others.
+pub fn default_dir() -> Result<PathBuf, String> {
+    if let Some(dir) = std::env::var_os("TOLLGATE_AUDIT_LOG") {
+        return Ok(PathBuf::from(dir));
+    }
+    let config = std::env::var_os("TOLLGATE_CONFIG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/etc/tollgate/config.json"));
+    match std::fs::read_to_string(&config) {
+        Ok(text) => {
+            let value: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| format!("config file {}: {e}", config.display()))?;
+            if let Some(dir) = value.get("audit_log").and_then(|v| v.as_str()) {
+                return Ok(PathBuf::from(dir));
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("config file {}: {e}", config.display())),
+    }
+    if nix::unistd::geteuid().is_root() {
+        return Ok(PathBuf::from("/var/log/tollgate/audit"));
+    }
+    let state = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+        .ok_or("neither XDG_STATE_HOME nor HOME is set; pass --audit-log")?;
+    Ok(state.join("tollgate/audit"))
+}
+
+/// Writes the gate's decisions for one run.
+pub struct GateRecorder {
+    pub log: Arc<AuditLog>,
+    pub run: String,
+}
+
+impl DecisionLog for GateRecorder {
+    fn record(&self, e: &DecisionEntry<'_>) -> Result<(), String> {
+        let event = Event::Decision {
+            principal: e.principal.to_owned(),
+            action: e.action.to_string(),
+            resource_type: e.resource.type_name().to_owned(),
+            resource_id: e.resource.id().to_owned(),
+            decision: if e.permitted { "permit" } else { "deny" }.to_owned(),
+            policies: e.policies.to_vec(),
+            error: e.error.clone(),
+        };
+        self.log
+            .append(&self.run, event)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// A run id unique on this host: start time and pid.
+pub fn new_run_id() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    format!("{nanos:x}-{:x}", std::process::id())
+}
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// Create the log and the host's signing key (mode 0600).
+    Init {
+        #[command(flatten)]
+        dir: DirArg,
+        /// Keep the signing key at this path (created if missing), e.g. outside the
+        /// directories the runtime's policy can reach.
+        #[arg(long)]
+        key: Option<PathBuf>,
+    },
+    /// Recompute the tree and check every record and checkpoint; names the first bad one.
+    Verify {
+        #[command(flatten)]
+        dir: DirArg,
+        /// A checkpoint saved earlier, elsewhere: detects a rollback to an older state.
+        #[arg(long)]
+        trusted: Option<PathBuf>,
+        /// The verifier key to trust instead of the log's own `verifier.vkey`.
+        #[arg(long)]
+        key: Option<PathBuf>,
+    },
+    /// Print an inclusion proof for record SEQ against the newest checkpoint.
+    Prove {
+        seq: u64,
+        #[command(flatten)]
+        dir: DirArg,
+    },
+    /// Print a consistency proof from the first OLD_SIZE records to the newest checkpoint.
+    Consistency {
+        old_size: u64,
+        #[command(flatten)]
+        dir: DirArg,
+    },
+    /// Check a proof (from `prove` or `consistency`) with only the verifier key.
+    CheckProof {
+        /// The proof file, or `-` for standard input.
+        proof: PathBuf,
+        /// The verifier key (`verifier.vkey`).
+        #[arg(long)]
+        key: PathBuf,
+        /// For a consistency proof: the older checkpoint you kept.
+        #[arg(long)]
+        old: Option<PathBuf>,
+    },
+    /// List records, filtered.
+    Show(ShowArgs),
+    /// Export records for a SIEM.
+    Export {
+        #[command(flatten)]
+        dir: DirArg,
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: ExportFormat,
+        /// Keep running and print new records as they are appended.
+        #[arg(long)]
+        follow: bool,
+    },
+}
+
+#[derive(Args)]
+pub struct DirArg {
+    /// The log directory (default: see `tollgate run --help`).
+    #[arg(long = "dir", value_name = "DIR")]
+    dir: Option<PathBuf>,
+}
+
+impl DirArg {
+    fn resolve(&self) -> Result<PathBuf, String> {
+        match &self.dir {
+            Some(d) => Ok(d.clone()),
+            None => default_dir(),
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct ShowArgs {
+    #[command(flatten)]
+    dir: DirArg,
+    #[arg(long)]
+    run: Option<String>,
+    #[arg(long)]
+    principal: Option<String>,
+    /// e.g. `read` or `file_system::Action::"read"`.
+    #[arg(long)]
+    action: Option<String>,
+    /// A resource id, e.g. a path.
+    #[arg(long)]
+    resource: Option<String>,
+    #[arg(long, value_enum)]
+    decision: Option<DecisionFilter>,
+    /// RFC 3339 time, inclusive.
+    #[arg(long)]
+    since: Option<String>,
+    /// RFC 3339 time, exclusive.
+    #[arg(long)]
+    until: Option<String>,
+    #[arg(long, value_enum, default_value = "human")]
+    output: ShowFormat,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum DecisionFilter {
+    Permit,
+    Deny,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ShowFormat {
+    Json,
+    Human,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    Jsonl,
+    Syslog,
+}
+
+pub fn main(cmd: AuditCommand) -> ExitCode {
+    match execute(cmd) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tollgate audit: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn read_text(path: &Path) -> Result<String, String> {
+    if path == Path::new("-") {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|e| e.to_string())?;
+        return Ok(s);
+    }
+    std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+fn verifier_from(path: &Path) -> Result<tollgate_audit::checkpoint::Verifier, String> {
+    tollgate_audit::checkpoint::Verifier::from_vkey(read_text(path)?.trim())
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn execute(cmd: AuditCommand) -> Result<(), String> {
+    let s = |e: tollgate_audit::AuditError| e.to_string();
+    match cmd {
+        AuditCommand::Init { dir, key } => {
+            let dir = dir.resolve()?;
+            let config = tollgate_audit::init(&dir, key.as_deref()).map_err(s)?;
+            println!(
+                "audit log ready at {} (origin {}, signing key {})",
+                dir.display(),
+                config.origin,
+                config.key.display()
+            );
+        }
+        AuditCommand::Verify { dir, trusted, key } => {
+            let dir = dir.resolve()?;
+            let verifier = match key {
+                Some(k) => verifier_from(&k)?,
+                None => tollgate_audit::read_verifier(&dir).map_err(s)?,
+            };
+            let trusted = trusted.map(|p| read_text(&p)).transpose()?;
+            let report = tollgate_audit::verify(&dir, &verifier, trusted.as_deref()).map_err(s)?;
+            println!(
+                "ok: {} records, {} checkpoints verified{}",
+                report.records,
+                report.checkpoints,
+                if report.unsigned_tail > 0 {
+                    format!(
+                        "; the last {} records are not yet under a checkpoint",
+                        report.unsigned_tail
+                    )
+                } else {
+                    String::new()
+                }
+            );
+        }
+        AuditCommand::Prove { seq, dir } => {
+            let dir = dir.resolve()?;
+            let verifier = tollgate_audit::read_verifier(&dir).map_err(s)?;
+            let proof = tollgate_audit::prove(&dir, &verifier, seq).map_err(s)?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&proof).map_err(|e| e.to_string())?
+            );
+        }
+        AuditCommand::Consistency { old_size, dir } => {
+            let dir = dir.resolve()?;
+            let verifier = tollgate_audit::read_verifier(&dir).map_err(s)?;
+            let proof = tollgate_audit::consistency(&dir, &verifier, old_size).map_err(s)?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&proof).map_err(|e| e.to_string())?
+            );
+        }
+        AuditCommand::CheckProof { proof, key, old } => {
+            let verifier = verifier_from(&key)?;
+            let proof: Proof = serde_json::from_str(&read_text(&proof)?)
+                .map_err(|e| format!("not a proof document: {e}"))?;
+            let old = old.map(|p| read_text(&p)).transpose()?;
+            let cp = tollgate_audit::check_proof(&proof, &verifier, old.as_deref())?;
+            println!(
+                "ok: proof holds against checkpoint {} at {} records",
+                cp.origin, cp.size
+            );
+        }
+        AuditCommand::Show(args) => show(args)?,
+        AuditCommand::Export {
+            dir,
+            format,
+            follow,
+        } => export(&dir.resolve()?, format, follow)?,
+    }
+    Ok(())
+}
+
+fn show(args: ShowArgs) -> Result<(), String> {
+    let dir = args.dir.resolve()?;
+    let since = args.since.as_deref().map(parse_time).transpose()?;
+    let until = args.until.as_deref().map(parse_time).transpose()?;
+    let mut out = std::io::stdout().lock();
+    tollgate_audit::scan(&dir, |rec| {
+        let r = &rec.record;
+        if !matches(&args, r, since, until) {
+            return Ok(());
+        }
+        let line = match args.output {
+            ShowFormat::Json => rec.line.to_owned(),
+            ShowFormat::Human => human(r),
+        };
+        // A closed stdout ends the listing quietly.
+        let _ = writeln!(out, "{line}");
+        Ok(())
+    })
+    .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+fn parse_time(s: &str) -> Result<SystemTime, String> {
+    humantime::parse_rfc3339_weak(s).map_err(|e| format!("{s:?} is not an RFC 3339 time: {e}"))
+}
+
+/// Whether a record passes `show`'s filters. The action, resource and decision filters keep
+/// only decisions; the principal filter keeps decisions and run starts of that principal.
+fn matches(a: &ShowArgs, r: &Record, since: Option<SystemTime>, until: Option<SystemTime>) -> bool {
+    if a.run.as_ref().is_some_and(|run| &r.run != run) {
+        return false;
+    }
+    if since.is_some() || until.is_some() {
+        let Ok(t) = humantime::parse_rfc3339_weak(&r.time) else {
+            return false;
+        };
+        if since.is_some_and(|s| t < s) || until.is_some_and(|u| t >= u) {
+            return false;
+        }
+    }
+    let same_principal = |p: &String| {
+        a.principal
+            .as_ref()
+            .is_none_or(|want| p == want || *p == format!("User::\"{want}\""))
+    };
+    match &r.event {
+        Event::Decision {
+            principal,
+            action,
+            resource_id,
+            decision,
+            ..
+        } => {
+            same_principal(principal)
+                && a.action
+                    .as_ref()
+                    .is_none_or(|want| action == want || action.ends_with(&format!("::\"{want}\"")))
+                && a.resource.as_ref().is_none_or(|res| resource_id == res)
+                && a.decision.is_none_or(|d| {
+                    decision
+                        == match d {
+                            DecisionFilter::Permit => "permit",
+                            DecisionFilter::Deny => "deny",
+                        }
+                })
+        }
+        _ if a.action.is_some() || a.resource.is_some() || a.decision.is_some() => false,
+        Event::RunStart { principal, .. } => same_principal(principal),
+        _ => a.principal.is_none(),
+    }
+}
+
+fn human(r: &Record) -> String {
+    let what = match &r.event {
+        Event::Decision {
+            principal,
+            action,
+            resource_type,
+            resource_id,
+            decision,
+            policies,
+            ..
+        } => format!(
+            "{decision:<6} {principal} {action} {resource_type}::{resource_id:?}{}",
+            if policies.is_empty() {
+                String::new()
+            } else {
+                format!(" by {}", policies.join(", "))
+            }
+        ),
+        Event::RunStart {
+            principal,
+            script_sha256,
+            ..
+        } => format!(
+            "start  {principal} script {}",
+            &script_sha256[..script_sha256.len().min(16)]
+        ),
+        Event::RunEnd {
+            status,
+            error_type,
+            duration_ms,
+            permits,
+            denies,
+        } => format!(
+            "end    {status}{} after {duration_ms} ms, {permits} permits, {denies} denies",
+            error_type
+                .as_ref()
+                .map(|t| format!(" ({t})"))
+                .unwrap_or_default()
+        ),
+        Event::Repair { torn_bytes, .. } => {
+            format!("repair cut off a torn line of {torn_bytes} bytes")
+        }
+        Event::Rotate { next } => format!("rotate continued in {next}"),
+    };
+    format!("{:>6} {} {} {}", r.seq, r.time, r.run, what)
+}
+
+/// RFC 5424: facility 13 (log audit), severity 6 (info) for permits and 4 (warning) for
+/// denies; the record itself is the message.
+fn syslog_line(r: &Record, line: &str) -> String {
+    let severity = match &r.event {
+        Event::Decision { decision, .. } if decision == "deny" => 4,
+        _ => 6,
+    };
+    let kind = match &r.event {
+        Event::Decision { .. } => "decision",
+        Event::RunStart { .. } => "run_start",
+        Event::RunEnd { .. } => "run_end",
+        Event::Repair { .. } => "repair",
+        Event::Rotate { .. } => "rotate",
+    };
+    format!(
+        "<{}>1 {} {} tollgate {} {} [tollgate@32473 seq=\"{}\" run=\"{}\"] {}",
+        13 * 8 + severity,
+        r.time,
+        r.host,
+        std::process::id(),
+        kind,
+        r.seq,
+        r.run,
+        line
+    )
+}
+
+fn export(dir: &Path, format: ExportFormat, follow: bool) -> Result<(), String> {
+    let mut printed = 0u64;
+    loop {
+        let mut out = std::io::stdout().lock();
+        let mut broken = false;
+        tollgate_audit::scan(dir, |rec| {
+            if rec.index >= printed && !broken {
+                let text = match format {
+                    ExportFormat::Jsonl => rec.line.to_owned(),
+                    ExportFormat::Syslog => syslog_line(&rec.record, rec.line),
+                };
+                broken = writeln!(out, "{text}").is_err();
+                printed = rec.index + 1;
+            }
+            Ok(())
+        })
+        .map_err(|e| e.to_string())?;
+        let _ = out.flush();
+        if !follow || broken {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
