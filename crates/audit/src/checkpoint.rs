@@ -1,5 +1,5 @@
-//! Signed checkpoints: a C2SP tlog-checkpoint body (https://c2sp.org/tlog-checkpoint) in a
-//! C2SP signed note (https://c2sp.org/signed-note) with an Ed25519 signature, and the text
+//! Signed checkpoints: a C2SP tlog-checkpoint body (<https://c2sp.org/tlog-checkpoint>) in a
+//! C2SP signed note (<https://c2sp.org/signed-note>) with an Ed25519 signature, and the text
 //! forms of the keys: the signed-note verifier key ("vkey", section "Verifier keys" of the
 //! signed-note spec) and the private key form of golang.org/x/mod/sumdb/note.
 //!
@@ -74,7 +74,10 @@ pub enum CheckpointError {
     TooFewLines(usize),
     #[error("checkpoint {what} {reason}")]
     InvalidLine { what: String, reason: &'static str },
-    #[error("checkpoint tree size {0:?} is not a decimal number below 2^64 without sign or leading zeros")]
+    #[error(
+        "checkpoint tree size {0:?} is not a decimal number below 2^64 without sign or \
+         leading zeros"
+    )]
     InvalidSize(String),
     #[error("checkpoint root hash {0:?} is not standard padded base64")]
     InvalidRootEncoding(String),

@@ -129,7 +129,13 @@ pub(crate) fn segment_name(index: u64) -> String {
 }
 
 pub(crate) fn hex(h: &Hash) -> String {
-    h.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(64);
+    for b in h {
+        out.push(DIGITS[(b >> 4) as usize] as char);
+        out.push(DIGITS[(b & 15) as usize] as char);
+    }
+    out
 }
 
 fn unhex(s: &str) -> Option<Hash> {
@@ -286,6 +292,8 @@ struct Writer {
     tree: CompactTree,
     prev: Hash,
     unsynced: u64,
+    /// Tree size at the last checkpoint this writer wrote.
+    checkpointed: u64,
 }
 
 /// Takes the cross-process lock, waiting up to [`LOCK_TIMEOUT`] for another writer.
@@ -370,6 +378,7 @@ impl AuditLog {
                 tree,
                 prev,
                 unsynced: 0,
+                checkpointed: state.size,
             }),
         };
         {
@@ -403,6 +412,12 @@ impl AuditLog {
     /// Appends one record and returns its sequence number. When this returns `Ok`, the line
     /// is in the file (in the page cache, or on disk with [`SyncMode::Every`]).
     pub fn append(&self, run: &str, event: Event) -> Result<u64, AuditError> {
+        self.append_all(run, vec![event])
+    }
+
+    /// Appends records together, with one write, and returns the first one's sequence
+    /// number: all of them are in the log when this returns `Ok`, none if it fails.
+    pub fn append_all(&self, run: &str, events: Vec<Event>) -> Result<u64, AuditError> {
         let mut w = self.writer()?;
         let _held = self.take_lock()?;
         let len = w
@@ -413,17 +428,19 @@ impl AuditLog {
         if len != w.offset {
             self.catch_up(&mut w)?;
         }
-        let seq = self.write_record(&mut w, run, event)?;
+        let first = self.write_records(&mut w, run, events)?;
         if self.sync == SyncMode::Every {
             self.sync_segment(&mut w)?;
         }
         if w.offset > self.config.segment_bytes {
             self.rotate(&mut w)?;
         }
-        if w.tree.len() % self.config.checkpoint_every == 0 {
+        if w.tree.len() / self.config.checkpoint_every
+            > w.checkpointed / self.config.checkpoint_every
+        {
             self.checkpoint_locked(&mut w)?;
         }
-        Ok(seq)
+        Ok(first)
     }
 
     /// Syncs and writes a checkpoint covering everything appended so far (end of a run).
@@ -434,38 +451,46 @@ impl AuditLog {
         self.checkpoint_locked(&mut w)
     }
 
-    fn write_record(&self, w: &mut Writer, run: &str, event: Event) -> Result<u64, AuditError> {
-        let seq = w.tree.len();
-        let record = Record {
-            seq,
-            time: humantime::format_rfc3339_micros(SystemTime::now()).to_string(),
-            host: self.host.clone(),
-            run: run.to_owned(),
-            prev: if seq == 0 {
-                String::new()
-            } else {
-                hex(&w.prev)
-            },
-            event,
-        };
-        let mut line = record.to_line().map_err(|e| AuditError::Corrupt {
-            path: self.layout.dir.display().to_string(),
-            message: format!("cannot encode a record: {e}"),
-        })?;
-        let leaf = leaf_hash(line.as_bytes());
-        line.push('\n');
+    /// Writes records at the end of the current segment with one `write`; on failure the
+    /// partial tail is cut off so the log stays well formed (if even that fails, the next
+    /// writer repairs it).
+    fn write_records(
+        &self,
+        w: &mut Writer,
+        run: &str,
+        events: Vec<Event>,
+    ) -> Result<u64, AuditError> {
+        let first = w.tree.len();
+        let time = humantime::format_rfc3339_micros(SystemTime::now()).to_string();
+        let mut buf = String::with_capacity(512 * events.len());
+        let mut leaves = Vec::with_capacity(events.len());
+        let mut prev = w.prev;
+        for (i, event) in events.into_iter().enumerate() {
+            let seq = first + i as u64;
+            let record = Record {
+                seq,
+                time: time.clone(),
+                host: self.host.clone(),
+                run: run.to_owned(),
+                prev: if seq == 0 { String::new() } else { hex(&prev) },
+                event,
+            };
+            let line = record.to_line();
+            prev = leaf_hash(line.as_bytes());
+            leaves.push(prev);
+            buf.push_str(&line);
+            buf.push('\n');
+        }
         let path = self.layout.segment(w.segment_index);
-        if let Err(e) = w.segment.write_all(line.as_bytes()) {
-            // Take back a partial line so the log stays well formed; if even that fails the
-            // next writer repairs it.
+        if let Err(e) = w.segment.write_all(buf.as_bytes()) {
             let _ = w.segment.set_len(w.offset);
             return Err(io_err("append", &path)(e));
         }
-        w.tree.push(leaf);
-        w.prev = leaf;
-        w.offset += line.len() as u64;
-        w.unsynced += 1;
-        Ok(seq)
+        w.unsynced += leaves.len() as u64;
+        w.tree.extend(leaves);
+        w.prev = prev;
+        w.offset += buf.len() as u64;
+        Ok(first)
     }
 
     fn sync_segment(&self, w: &mut Writer) -> Result<(), AuditError> {
@@ -542,7 +567,7 @@ impl AuditLog {
                     torn_bytes: torn.len() as u64,
                     torn_sha256,
                 };
-                self.write_record(w, "", event)?;
+                self.write_records(w, "", vec![event])?;
                 self.sync_segment(w)?;
             }
             return Ok(());
@@ -557,12 +582,12 @@ impl AuditLog {
             .append(true)
             .open(&next_path)
             .map_err(io_err("create segment", &next_path))?;
-        self.write_record(
+        self.write_records(
             w,
             "",
-            Event::Rotate {
+            vec![Event::Rotate {
                 next: segment_name(next_index),
-            },
+            }],
         )?;
         self.sync_segment(w)?;
         w.segment = next;
@@ -600,6 +625,7 @@ impl AuditLog {
             message: e.to_string(),
         })?;
         write_atomic(&self.layout.state(), text.as_bytes())?;
+        w.checkpointed = checkpoint.size;
         Ok(checkpoint)
     }
 }

@@ -49,18 +49,21 @@ pub struct GateRecorder {
 }
 
 impl DecisionLog for GateRecorder {
-    fn record(&self, e: &DecisionEntry<'_>) -> Result<(), String> {
-        let event = Event::Decision {
-            principal: e.principal.to_owned(),
-            action: e.action.to_string(),
-            resource_type: e.resource.type_name().to_owned(),
-            resource_id: e.resource.id().to_owned(),
-            decision: if e.permitted { "permit" } else { "deny" }.to_owned(),
-            policies: e.policies.to_vec(),
-            error: e.error.clone(),
-        };
+    fn record(&self, entries: &[DecisionEntry<'_>]) -> Result<(), String> {
+        let events = entries
+            .iter()
+            .map(|e| Event::Decision {
+                principal: e.principal.to_owned(),
+                action: e.action.to_string(),
+                resource_type: e.resource.type_name().to_owned(),
+                resource_id: e.resource.id().to_owned(),
+                decision: if e.permitted { "permit" } else { "deny" }.to_owned(),
+                policies: e.policies.clone(),
+                error: e.error.clone(),
+            })
+            .collect();
         self.log
-            .append(&self.run, event)
+            .append_all(&self.run, events)
             .map(|_| ())
             .map_err(|e| e.to_string())
     }

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use cedar_policy::{Authorizer, Entities, EntityId, EntityTypeName, EntityUid, Request};
+use cedar_policy::{Authorizer, Entities, EntityId, EntityTypeName, EntityUid};
 use cedar_policy_core::entities as core_entities;
 use cedar_policy_core::extensions::Extensions;
 
@@ -50,8 +50,17 @@ pub struct Denied {
 
 /// Where the gate writes each decision before it takes effect (the audit trail).
 pub trait DecisionLog {
-    /// Records one decision. An error means it was not recorded, and the gate denies.
-    fn record(&self, entry: &DecisionEntry<'_>) -> Result<(), String>;
+    /// Records the decisions of one request, in order, all or none. An error means they were
+    /// not recorded, and the gate denies.
+    fn record(&self, entries: &[DecisionEntry<'_>]) -> Result<(), String>;
+}
+
+/// One request to the gate: actions on a resource, in a context.
+#[derive(Clone, Copy, Debug)]
+pub struct Request<'a> {
+    pub actions: &'a [Action],
+    pub resource: &'a Resource,
+    pub context: &'a Context,
 }
 
 /// One decision, as handed to the [`DecisionLog`].
@@ -62,7 +71,7 @@ pub struct DecisionEntry<'a> {
     pub resource: &'a Resource,
     pub permitted: bool,
     /// Names of the policies that determined it.
-    pub policies: &'a [String],
+    pub policies: Vec<String>,
     /// For a denial, the message the caller will see.
     pub error: Option<String>,
 }
@@ -193,46 +202,85 @@ impl Gate {
         resource: &Resource,
         context: &Context,
     ) -> Result<Permit, Box<Denied>> {
-        for &action in actions {
-            let decision = self.decide_remembered(action, resource, context);
-            let mut denied = (!decision.permitted).then(|| Denied {
-                principal: self.principal_text.clone(),
-                action,
-                resource: resource.clone(),
-                forbidden_by: decision.policies.clone(),
-                errors: decision.errors.clone(),
-                unrecorded: None,
-            });
-            if let Some(log) = &self.log {
-                let entry = DecisionEntry {
+        self.authorize_all(&[Request {
+            actions,
+            resource,
+            context,
+        }])
+    }
+
+    /// Decides several requests that one operation needs (e.g. `open` on a directory, then
+    /// `open` + `read` on a file in it), stopping at the first deny, and writes all their
+    /// decisions to the log in one append before answering. The permit is for the last
+    /// request.
+    pub fn authorize_all(&self, requests: &[Request<'_>]) -> Result<Permit, Box<Denied>> {
+        let mut entries = Vec::new();
+        let mut denied = None;
+        'requests: for r in requests {
+            for &action in r.actions {
+                let decision = self.decide_remembered(action, r.resource, r.context);
+                let mut entry = DecisionEntry {
                     principal: &self.principal_text,
                     action,
-                    resource,
+                    resource: r.resource,
                     permitted: decision.permitted,
-                    policies: &decision.policies,
-                    error: denied.as_ref().map(|d| d.to_string()),
+                    policies: decision.policies,
+                    error: None,
                 };
-                if let Err(e) = log.record(&entry) {
-                    denied = Some(Denied {
+                if !decision.permitted {
+                    let d = Denied {
                         principal: self.principal_text.clone(),
                         action,
-                        resource: resource.clone(),
-                        forbidden_by: Vec::new(),
-                        errors: Vec::new(),
-                        unrecorded: Some(e),
-                    });
+                        resource: r.resource.clone(),
+                        forbidden_by: entry.policies.clone(),
+                        errors: decision.errors,
+                        unrecorded: None,
+                    };
+                    entry.error = Some(d.to_string());
+                    entries.push(entry);
+                    denied = Some(d);
+                    break 'requests;
                 }
+                entries.push(entry);
             }
-            if let Some(d) = denied {
-                self.denies.fetch_add(1, Ordering::Relaxed);
-                return Err(Box::new(d));
-            }
-            self.permits.fetch_add(1, Ordering::Relaxed);
         }
+        if let (Some(log), Some(last)) = (&self.log, entries.last()) {
+            if let Err(e) = log.record(&entries) {
+                denied = Some(Denied {
+                    principal: self.principal_text.clone(),
+                    action: last.action,
+                    resource: last.resource.clone(),
+                    forbidden_by: Vec::new(),
+                    errors: Vec::new(),
+                    unrecorded: Some(e),
+                });
+            }
+        }
+        let permits = entries.iter().filter(|e| e.permitted).count() as u64;
+        self.permits.fetch_add(permits, Ordering::Relaxed);
+        if let Some(d) = denied {
+            self.denies.fetch_add(1, Ordering::Relaxed);
+            return Err(Box::new(d));
+        }
+        let last = requests
+            .last()
+            .ok_or_else(|| Box::new(self.empty_request()))?;
         Ok(Permit {
-            resource: resource.clone(),
-            actions: actions.to_vec(),
+            resource: last.resource.clone(),
+            actions: last.actions.to_vec(),
         })
+    }
+
+    /// An empty list of requests permits nothing.
+    fn empty_request(&self) -> Denied {
+        Denied {
+            principal: self.principal_text.clone(),
+            action: Action::FsOpen,
+            resource: Resource::Dir(crate::path::AbsPath::root()),
+            forbidden_by: Vec::new(),
+            errors: vec!["no request was made".to_owned()],
+            unrecorded: None,
+        }
     }
 
     /// [`Gate::decide`], answered from memory when the same request (with an empty context)
@@ -281,7 +329,7 @@ impl Gate {
             policies: Vec::new(),
             errors: vec![error],
         };
-        let request = match Request::new(
+        let request = match cedar_policy::Request::new(
             self.principal.clone(),
             self.action_uids[action.index()].clone(),
             resource.uid(),
@@ -425,11 +473,12 @@ mod tests {
     }
 
     impl DecisionLog for std::sync::Arc<Recorder> {
-        fn record(&self, e: &DecisionEntry<'_>) -> Result<(), String> {
+        fn record(&self, entries: &[DecisionEntry<'_>]) -> Result<(), String> {
             if self.fail {
                 return Err("disk full".to_owned());
             }
-            self.seen.lock().unwrap().push((e.action, e.permitted));
+            let mut seen = self.seen.lock().unwrap();
+            seen.extend(entries.iter().map(|e| (e.action, e.permitted)));
             Ok(())
         }
     }

@@ -20,7 +20,9 @@ mod resource;
 
 pub use action::Action;
 pub use error::{PolicyError, SourceLocation};
-pub use gate::{Decision, DecisionCounts, DecisionEntry, DecisionLog, Denied, Gate, Permit};
+pub use gate::{
+    Decision, DecisionCounts, DecisionEntry, DecisionLog, Denied, Gate, Permit, Request,
+};
 pub use path::{AbsPath, PathError};
 pub use policies::{Policies, Schema, SCHEMA_SOURCE};
 pub use resource::{Context, Resource};

@@ -17,7 +17,7 @@ pub use write::{CpOptions, MvOptions, RmOptions, WriteMode};
 use std::io;
 use std::os::fd::OwnedFd;
 
-use tollgate_policy::{AbsPath, Action, Context, Permit, Resource};
+use tollgate_policy::{AbsPath, Action, Context, Permit, Request, Resource};
 
 use crate::error::{HostError, HostResult};
 use crate::Host;
@@ -71,14 +71,26 @@ impl Host {
             self.interrupt.check()?;
             // A file is reached through its directory, which needs `open`; a directory
             // itself is authorized by `actions` alone (as in Rex, listing /var/log needs
-            // nothing on /var).
-            if kind == Kind::File {
-                if let Some(parent) = path.parent() {
-                    self.gate
-                        .authorize(&[Action::FsOpen], &Resource::Dir(parent))?;
-                }
+            // nothing on /var). Both are decided, and logged, together.
+            let resource = kind.resource(path.clone());
+            let parent = path
+                .parent()
+                .filter(|_| kind == Kind::File)
+                .map(Resource::Dir);
+            let mut requests = Vec::with_capacity(2);
+            if let Some(parent) = &parent {
+                requests.push(Request {
+                    actions: &[Action::FsOpen],
+                    resource: parent,
+                    context: &Context::Empty,
+                });
             }
-            let permit = self.gate.authorize(actions, &kind.resource(path.clone()))?;
+            requests.push(Request {
+                actions,
+                resource: &resource,
+                context: &Context::Empty,
+            });
+            let permit = self.gate.authorize_all(&requests)?;
             match self.root.open(&permit, mode) {
                 Ok(fd) => return Ok(Opened { fd, path }),
                 Err(e) if is_link_error(&e) => {
