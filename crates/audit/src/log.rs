@@ -25,7 +25,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use rustix::fs::FlockOperation;
@@ -38,6 +38,11 @@ use crate::record::{Event, Record};
 
 /// How long an append waits for another writer's lock before it fails (and so denies).
 const LOCK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a writer keeps the cross-process lock through a burst of appends. Keeping it
+/// saves two `flock` calls and a `stat` per append; another writer waits at most about this
+/// long, and an idle writer lets go after it (see [`AuditLog::open`]).
+const HOLD: Duration = Duration::from_millis(1);
 
 /// Why the log could not do what was asked. Every one of these denies the decision at hand.
 #[derive(Debug, thiserror::Error)]
@@ -206,7 +211,17 @@ pub fn init(dir: &Path, key_path: Option<&Path>) -> Result<LogConfig, AuditError
     }
     // Several first runs may initialize at once: one does it, the others find it done.
     let lock = open_lock(&layout)?;
-    let _held = acquire(&lock, dir)?;
+    acquire(&lock, dir)?;
+    let result = init_locked(dir, &layout, key_path);
+    release(&lock);
+    result
+}
+
+fn init_locked(
+    dir: &Path,
+    layout: &Layout,
+    key_path: Option<&Path>,
+) -> Result<LogConfig, AuditError> {
     if layout.config().exists() {
         return read_config(dir);
     }
@@ -294,16 +309,19 @@ struct Writer {
     unsynced: u64,
     /// Tree size at the last checkpoint this writer wrote.
     checkpointed: u64,
+    /// When this writer took the cross-process lock, while it holds it.
+    held_since: Option<Instant>,
+    last_append: Instant,
 }
 
 /// Takes the cross-process lock, waiting up to [`LOCK_TIMEOUT`] for another writer.
-fn acquire<'f>(lock: &'f File, dir: &Path) -> Result<Locked<'f>, AuditError> {
+fn acquire(lock: &File, dir: &Path) -> Result<(), AuditError> {
     let deadline = Instant::now() + LOCK_TIMEOUT;
     loop {
         match rustix::fs::flock(lock, FlockOperation::NonBlockingLockExclusive) {
-            Ok(()) => return Ok(Locked(lock)),
+            Ok(()) => return Ok(()),
             Err(rustix::io::Errno::WOULDBLOCK) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(1));
+                std::thread::sleep(Duration::from_micros(200));
             }
             Err(rustix::io::Errno::WOULDBLOCK) => {
                 return Err(AuditError::LockTimeout(dir.display().to_string()))
@@ -311,6 +329,12 @@ fn acquire<'f>(lock: &'f File, dir: &Path) -> Result<Locked<'f>, AuditError> {
             Err(e) => return Err(io_err("lock", dir)(e.into())),
         }
     }
+}
+
+fn release(lock: &File) {
+    // Unlocking a lock we hold cannot fail in a way we could act on; closing the file would
+    // release it anyway.
+    let _ = rustix::fs::flock(lock, FlockOperation::Unlock);
 }
 
 fn open_lock(layout: &Layout) -> Result<File, AuditError> {
@@ -322,18 +346,9 @@ fn open_lock(layout: &Layout) -> Result<File, AuditError> {
         .map_err(io_err("open lock", &layout.lock()))
 }
 
-/// Holds the cross-process lock; releases it on drop.
-struct Locked<'a>(&'a File);
-
-impl Drop for Locked<'_> {
-    fn drop(&mut self) {
-        let _ = rustix::fs::flock(self.0, FlockOperation::Unlock);
-    }
-}
-
 impl AuditLog {
     /// Opens an initialized log for appending, repairing a torn final line if a writer died.
-    pub fn open(dir: &Path, sync: SyncMode) -> Result<AuditLog, AuditError> {
+    pub fn open(dir: &Path, sync: SyncMode) -> Result<Arc<AuditLog>, AuditError> {
         let config = read_config(dir)?;
         let key = load_key(&config.key)?;
         let layout = Layout {
@@ -364,7 +379,7 @@ impl AuditLog {
             unhex(&state.prev).ok_or_else(corrupt_state)?
         };
         let segment = open_segment(&layout.segment(state.segment))?;
-        let log = AuditLog {
+        let log = Arc::new(AuditLog {
             host: host_name(),
             layout,
             config,
@@ -379,13 +394,23 @@ impl AuditLog {
                 prev,
                 unsynced: 0,
                 checkpointed: state.size,
+                held_since: None,
+                last_append: Instant::now(),
             }),
-        };
+        });
         {
             let mut w = log.writer()?;
-            let _held = log.take_lock()?;
-            log.catch_up(&mut w)?;
+            log.lock_for_append(&mut w)?;
+            log.unlock(&mut w);
         }
+        // Lets go of the lock when this writer has been idle for HOLD, so that a run busy
+        // with something else (a long grep) does not keep other runs from the log.
+        let weak = Arc::downgrade(&log);
+        std::thread::spawn(move || loop {
+            std::thread::sleep(HOLD);
+            let Some(log) = weak.upgrade() else { return };
+            log.unlock_if_idle();
+        });
         Ok(log)
     }
 
@@ -405,8 +430,43 @@ impl AuditLog {
         })
     }
 
-    fn take_lock(&self) -> Result<Locked<'_>, AuditError> {
-        acquire(&self.lock, &self.layout.dir)
+    /// Takes the cross-process lock unless this writer holds it already, and then reads what
+    /// other writers appended meanwhile.
+    fn lock_for_append(&self, w: &mut Writer) -> Result<(), AuditError> {
+        if w.held_since.is_some() {
+            return Ok(());
+        }
+        acquire(&self.lock, &self.layout.dir)?;
+        w.held_since = Some(Instant::now());
+        let caught_up = w
+            .segment
+            .metadata()
+            .map_err(io_err("stat segment", &self.layout.dir))
+            .and_then(|m| {
+                if m.len() != w.offset {
+                    self.catch_up(w)
+                } else {
+                    Ok(())
+                }
+            });
+        if caught_up.is_err() {
+            self.unlock(w);
+        }
+        caught_up
+    }
+
+    fn unlock_if_idle(&self) {
+        if let Ok(mut w) = self.writer.try_lock() {
+            if w.held_since.is_some() && w.last_append.elapsed() >= HOLD {
+                self.unlock(&mut w);
+            }
+        }
+    }
+
+    fn unlock(&self, w: &mut Writer) {
+        if w.held_since.take().is_some() {
+            release(&self.lock);
+        }
     }
 
     /// Appends one record and returns its sequence number. When this returns `Ok`, the line
@@ -419,36 +479,44 @@ impl AuditLog {
     /// number: all of them are in the log when this returns `Ok`, none if it fails.
     pub fn append_all(&self, run: &str, events: Vec<Event>) -> Result<u64, AuditError> {
         let mut w = self.writer()?;
-        let _held = self.take_lock()?;
-        let len = w
-            .segment
-            .metadata()
-            .map_err(io_err("stat segment", &self.layout.dir))?
-            .len();
-        if len != w.offset {
-            self.catch_up(&mut w)?;
+        self.lock_for_append(&mut w)?;
+        let result = self.append_locked(&mut w, run, events);
+        w.last_append = Instant::now();
+        if result.is_err() || w.held_since.is_some_and(|t| t.elapsed() >= HOLD) {
+            self.unlock(&mut w);
         }
-        let first = self.write_records(&mut w, run, events)?;
+        result
+    }
+
+    fn append_locked(
+        &self,
+        w: &mut Writer,
+        run: &str,
+        events: Vec<Event>,
+    ) -> Result<u64, AuditError> {
+        let first = self.write_records(w, run, events)?;
         if self.sync == SyncMode::Every {
-            self.sync_segment(&mut w)?;
+            self.sync_segment(w)?;
         }
         if w.offset > self.config.segment_bytes {
-            self.rotate(&mut w)?;
+            self.rotate(w)?;
         }
         if w.tree.len() / self.config.checkpoint_every
             > w.checkpointed / self.config.checkpoint_every
         {
-            self.checkpoint_locked(&mut w)?;
+            self.checkpoint_locked(w)?;
         }
         Ok(first)
     }
 
-    /// Syncs and writes a checkpoint covering everything appended so far (end of a run).
+    /// Syncs and writes a checkpoint covering everything appended so far (end of a run),
+    /// and lets go of the lock.
     pub fn checkpoint(&self) -> Result<Checkpoint, AuditError> {
         let mut w = self.writer()?;
-        let _held = self.take_lock()?;
-        self.catch_up(&mut w)?;
-        self.checkpoint_locked(&mut w)
+        self.lock_for_append(&mut w)?;
+        let result = self.checkpoint_locked(&mut w);
+        self.unlock(&mut w);
+        result
     }
 
     /// Writes records at the end of the current segment with one `write`; on failure the

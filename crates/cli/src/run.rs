@@ -209,7 +209,7 @@ fn start_audit(
         AuditSync::Batch => SyncMode::Batch,
         AuditSync::Every => SyncMode::Every,
     };
-    let log = Arc::new(AuditLog::open(&dir, sync).map_err(|e| fail(e.to_string()))?);
+    let log = AuditLog::open(&dir, sync).map_err(|e| fail(e.to_string()))?;
     let run = crate::audit::new_run_id();
     let start = Event::RunStart {
         principal: gate.principal().to_owned(),
