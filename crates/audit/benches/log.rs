@@ -28,7 +28,7 @@ fn main() {
         .unwrap_or(1_000_000);
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("log");
-    tollgate_audit::init(&path, None).expect("init");
+    tollgate_audit::init(&path, &Default::default()).expect("init");
     let log = AuditLog::open(&path, SyncMode::Batch).expect("open");
     let start = Instant::now();
     for i in 0..n {

@@ -16,7 +16,8 @@ mod read;
 mod record;
 
 pub use log::{
-    host_name, init, read_config, read_verifier, AuditError, AuditLog, LogConfig, SyncMode,
+    host_name, init, read_config, read_verifier, AuditError, AuditLog, InitOptions, LogConfig,
+    SyncMode,
 };
 pub use read::{
     check_proof, checkpoints, consistency, latest_checkpoint, prove, scan, verify, Proof, Scanned,

@@ -193,9 +193,28 @@ pub fn host_name() -> String {
         .into_owned()
 }
 
-/// Creates a log directory and its signing key. With `key_path`, the key lives there (and is
-/// created if missing) so that it can sit outside the reach of the runtime's policy.
-pub fn init(dir: &Path, key_path: Option<&Path>) -> Result<LogConfig, AuditError> {
+/// Choices made once, at `init`.
+#[derive(Clone, Debug)]
+pub struct InitOptions {
+    /// Where the signing key lives (created if missing); default `DIR/signing.key`. A path
+    /// outside the directories the runtime's policy can reach keeps scripts from it.
+    pub key: Option<PathBuf>,
+    pub segment_bytes: u64,
+    pub checkpoint_every: u64,
+}
+
+impl Default for InitOptions {
+    fn default() -> Self {
+        InitOptions {
+            key: None,
+            segment_bytes: 64 << 20,
+            checkpoint_every: 4096,
+        }
+    }
+}
+
+/// Creates a log directory and its signing key; an existing log is left as it is.
+pub fn init(dir: &Path, options: &InitOptions) -> Result<LogConfig, AuditError> {
     let layout = Layout {
         dir: dir.to_owned(),
     };
@@ -212,7 +231,7 @@ pub fn init(dir: &Path, key_path: Option<&Path>) -> Result<LogConfig, AuditError
     // Several first runs may initialize at once: one does it, the others find it done.
     let lock = open_lock(&layout)?;
     acquire(&lock, dir)?;
-    let result = init_locked(dir, &layout, key_path);
+    let result = init_locked(dir, &layout, options);
     release(&lock);
     result
 }
@@ -220,14 +239,21 @@ pub fn init(dir: &Path, key_path: Option<&Path>) -> Result<LogConfig, AuditError
 fn init_locked(
     dir: &Path,
     layout: &Layout,
-    key_path: Option<&Path>,
+    options: &InitOptions,
 ) -> Result<LogConfig, AuditError> {
     if layout.config().exists() {
         return read_config(dir);
     }
     let host = host_name();
-    let key_path = key_path
-        .map(Path::to_owned)
+    if options.segment_bytes == 0 || options.checkpoint_every == 0 {
+        return Err(AuditError::Corrupt {
+            path: dir.display().to_string(),
+            message: "segment size and checkpoint interval must be at least 1".to_owned(),
+        });
+    }
+    let key_path = options
+        .key
+        .clone()
         .unwrap_or_else(|| dir.join("signing.key"));
     let key = if key_path.exists() {
         load_key(&key_path)?
@@ -247,8 +273,8 @@ fn init_locked(
     let config = LogConfig {
         origin: format!("tollgate/{host}/audit"),
         key: key_path,
-        segment_bytes: 64 << 20,
-        checkpoint_every: 4096,
+        segment_bytes: options.segment_bytes,
+        checkpoint_every: options.checkpoint_every,
     };
     let text = serde_json::to_string_pretty(&config).map_err(|e| AuditError::Corrupt {
         path: layout.config().display().to_string(),

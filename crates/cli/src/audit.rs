@@ -88,6 +88,12 @@ pub enum AuditCommand {
         /// directories the runtime's policy can reach.
         #[arg(long)]
         key: Option<PathBuf>,
+        /// Start a new segment once one grows past this size, e.g. `64MiB`.
+        #[arg(long, default_value = "64MiB", value_parser = parse_size)]
+        segment_size: u64,
+        /// Write a signed checkpoint every this many records (and at the end of every run).
+        #[arg(long, default_value_t = 4096)]
+        checkpoint_every: u64,
     },
     /// Recompute the tree and check every record and checkpoint; names the first bad one.
     Verify {
@@ -207,6 +213,12 @@ pub fn main(cmd: AuditCommand) -> ExitCode {
     }
 }
 
+fn parse_size(s: &str) -> Result<u64, String> {
+    s.parse::<bytesize::ByteSize>()
+        .map(|b| b.as_u64())
+        .map_err(|e| format!("{e} (e.g. 64MiB)"))
+}
+
 fn read_text(path: &Path) -> Result<String, String> {
     if path == Path::new("-") {
         let mut s = String::new();
@@ -224,9 +236,19 @@ fn verifier_from(path: &Path) -> Result<tollgate_audit::checkpoint::Verifier, St
 fn execute(cmd: AuditCommand) -> Result<(), String> {
     let s = |e: tollgate_audit::AuditError| e.to_string();
     match cmd {
-        AuditCommand::Init { dir, key } => {
+        AuditCommand::Init {
+            dir,
+            key,
+            segment_size,
+            checkpoint_every,
+        } => {
             let dir = dir.resolve()?;
-            let config = tollgate_audit::init(&dir, key.as_deref()).map_err(s)?;
+            let options = tollgate_audit::InitOptions {
+                key,
+                segment_bytes: segment_size,
+                checkpoint_every,
+            };
+            let config = tollgate_audit::init(&dir, &options).map_err(s)?;
             println!(
                 "audit log ready at {} (origin {}, signing key {})",
                 dir.display(),

@@ -204,7 +204,7 @@ fn start_audit(
         Some(d) => d.clone(),
         None => crate::audit::default_dir().map_err(fail)?,
     };
-    tollgate_audit::init(&dir, None).map_err(|e| fail(e.to_string()))?;
+    tollgate_audit::init(&dir, &Default::default()).map_err(|e| fail(e.to_string()))?;
     let sync = match args.audit_sync {
         AuditSync::Batch => SyncMode::Batch,
         AuditSync::Every => SyncMode::Every,

@@ -321,3 +321,69 @@ fn export_writes_jsonl_and_rfc5424_syslog() {
         .lines()
         .any(|l| l.starts_with("<108>1 ") && l.contains("deny")));
 }
+
+#[test]
+fn segments_rotate_by_size_and_still_verify_as_one_log() {
+    let s = Sandbox::new();
+    s.write("a.txt", "a");
+    let dir = s.audit_dir();
+    let (code, _, err) = s.audit(&[
+        "init",
+        "--dir",
+        &dir,
+        "--segment-size",
+        "4KiB",
+        "--checkpoint-every",
+        "7",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    for _ in 0..3 {
+        let r = s.run(READ_IN_ROOT, r#"for i in 0..10 { cat("{ROOT}/a.txt"); } 1"#);
+        assert_eq!(r.code, 0, "{:#}", r.json);
+    }
+    let segments = fs::read_dir(format!("{dir}/segments")).unwrap().count();
+    assert!(segments > 3, "only {segments} segments");
+    let checkpoints = fs::read_dir(format!("{dir}/checkpoints")).unwrap().count();
+    assert!(checkpoints > 10, "only {checkpoints} checkpoints");
+    let (code, out) = verify(&s, &[]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(s.records().len(), 3 * (2 + 30) + segments - 1);
+    // A segment slipped in that the rotation chain does not name is caught.
+    fs::write(format!("{dir}/segments/999999.jsonl"), "").unwrap();
+    let (code, out) = verify(&s, &[]);
+    assert_ne!(code, 0);
+    assert!(out.contains("999999"), "{out}");
+}
+
+#[test]
+fn export_follow_streams_new_records() {
+    let s = busy_log();
+    let dir = s.audit_dir();
+    let mut child = std::process::Command::new(binary())
+        .args(["audit", "export", "--dir", &dir, "--follow"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // If the records never come, end the follower so the test fails instead of hanging.
+    let pid = child.id() as i32;
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(30));
+        // SAFETY: sending a signal to a pid has no memory-safety effects.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    });
+    let before = s.records().len();
+    s.run(READ_IN_ROOT, "1");
+    let after = s.records().len();
+    assert!(after > before);
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut seen = 0;
+    let mut line = String::new();
+    while seen < after {
+        line.clear();
+        assert!(std::io::BufRead::read_line(&mut stdout, &mut line).unwrap() > 0);
+        seen += 1;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(line.contains("run_end"), "{line}");
+}
