@@ -20,9 +20,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOLLGATE = os.path.join(ROOT, "target", "release", "tollgate")
 
 
-def tollgate_cmd(script, policy):
-    return [TOLLGATE, "run", script, "--policy", policy, "--timeout", "10m",
-            "--max-operations", "0"]
+def tollgate_cmd(script, policy, audit=None):
+    """`audit`: None for no audit trail, else (log dir, sync mode)."""
+    cmd = [TOLLGATE, "run", script, "--policy", policy, "--timeout", "10m",
+           "--max-operations", "0"]
+    if audit is None:
+        return cmd + ["--no-audit"]
+    return cmd + ["--audit-log", audit[0], "--audit-sync", audit[1]]
 
 
 def rex_cmd(rex, script, policy):
@@ -114,6 +118,36 @@ def bench_cat(work, rex, runs, calls):
     print()
 
 
+def bench_audit(work, runs, calls):
+    data = os.path.join(work, "audit-data")
+    os.makedirs(data, exist_ok=True)
+    write(os.path.join(data, "f.txt"), "a small file\n")
+    policy = write(os.path.join(work, "audit.cedar"), policy_with(0, data))
+    log = os.path.join(work, "audit-log")
+    loop = write(os.path.join(work, "audit-cat.rhai"), f'for i in 0..{calls} {{ cat("{data}/f.txt"); }}')
+    base = write(os.path.join(work, "audit-empty.rhai"), f"for i in 0..{calls} {{ }}")
+    every_calls = max(calls // 50, 100)
+    loop_every = write(os.path.join(work, "audit-cat-every.rhai"),
+                       f'for i in 0..{every_calls} {{ cat("{data}/f.txt"); }}')
+    base_every = write(os.path.join(work, "audit-empty-every.rhai"), f"for i in 0..{every_calls} {{ }}")
+    cmds = [
+        tollgate_cmd(base, policy), tollgate_cmd(loop, policy),
+        tollgate_cmd(base, policy, (log, "batch")), tollgate_cmd(loop, policy, (log, "batch")),
+        tollgate_cmd(base_every, policy, (log, "every")), tollgate_cmd(loop_every, policy, (log, "every")),
+    ]
+    m = median_of(cmds, runs)
+    off = (m[1] - m[0]) / calls * 1e6
+    batch = (m[3] - m[2]) / calls * 1e6
+    every = (m[5] - m[4]) / every_calls * 1e6
+    print(f"## Audit trail: `cat` per call with and without auditing ({calls} calls, "
+          f"median of {runs}; each cat makes 3 decisions)\n")
+    print("| audit | per cat | per decision, over no audit | vs no audit |\n|---|---|---|---|")
+    print(f"| off (`--no-audit`) | {off:.1f} µs | | 1.00× |")
+    print(f"| on, group commit (default) | {batch:.1f} µs | {(batch - off) / 3:.1f} µs | {batch / off:.2f}× |")
+    print(f"| on, `--audit-sync every` | {every:.1f} µs | {(every - off) / 3:.1f} µs | {every / off:.1f}× |")
+    print()
+
+
 def peak_rss_kib(cmd):
     p = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     return int(p.stderr.decode().strip().splitlines()[-1])
@@ -179,7 +213,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rex", help="path to rex-runner, to measure it side by side")
     ap.add_argument("--quick", action="store_true", help="fewer runs, smaller files")
-    ap.add_argument("--only", choices=["startup", "cat", "text"])
+    ap.add_argument("--only", choices=["startup", "cat", "text", "audit"])
     a = ap.parse_args()
     if not os.path.exists(TOLLGATE):
         sys.exit("build first: cargo build --release")
@@ -195,6 +229,8 @@ def main():
             bench_startup(work, a.rex, runs * 3)
         if a.only in (None, "cat"):
             bench_cat(work, a.rex, max(runs // 3, 3), 20000 if a.quick else 100000)
+        if a.only in (None, "audit"):
+            bench_audit(work, max(runs // 3, 3), 20000 if a.quick else 100000)
         if a.only in (None, "text"):
             bench_text(work, a.rex, max(runs // 3, 3), 50 if a.quick else 200)
     finally:
