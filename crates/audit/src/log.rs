@@ -13,8 +13,9 @@
 //! checkpoints/SIZE.note  signed checkpoints (C2SP tlog-checkpoint), one file each
 //! ```
 //!
-//! A writer takes the lock for each append, first reads whatever other writers added since
-//! its last append (so sequence numbers and the tree stay one), writes the line, and lets go.
+//! A writer takes the lock to append, first reads whatever other writers added while it did
+//! not hold it (so sequence numbers and the tree stay one), and writes its lines; it keeps
+//! the lock through a burst of appends and lets go after a millisecond of holding or idling.
 //! A line is written with one `write` to an `O_APPEND` file before the decision it records
 //! takes effect; `fdatasync` comes per batch (every checkpoint, and at the end of a run) or
 //! per record with [`SyncMode::Every`]. A writer killed mid-line leaves a torn final line:

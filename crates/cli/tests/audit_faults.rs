@@ -22,6 +22,22 @@ fn permitted_writes(records: &[Value]) -> Vec<String> {
         .collect()
 }
 
+/// Checks that each file in `out/` has a permitted `write` in the log; returns how many.
+fn assert_every_write_was_recorded(s: &Sandbox, records: &[Value]) -> usize {
+    let recorded = permitted_writes(records);
+    let written: Vec<String> = fs::read_dir(s.path("out"))
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .collect();
+    for f in &written {
+        assert!(
+            recorded.contains(f),
+            "{f} was written without a permit record"
+        );
+    }
+    written.len()
+}
+
 const WRITE_LOOP: &str = r#"for i in 0..100000 { write(`{ROOT}/out/f${i}`, "x"); } 1"#;
 
 #[test]
@@ -75,22 +91,8 @@ fn a_full_file_system_stops_the_run_and_nothing_is_done_unrecorded() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    let recorded = permitted_writes(&records);
-    let written: Vec<String> = fs::read_dir(s.path("out"))
-        .unwrap()
-        .map(|e| e.unwrap().path().display().to_string())
-        .collect();
-    assert!(
-        written.len() > 10,
-        "the file system filled too early: {}",
-        written.len()
-    );
-    for f in &written {
-        assert!(
-            recorded.contains(f),
-            "{f} was written without a permit record"
-        );
-    }
+    let written = assert_every_write_was_recorded(&s, &records);
+    assert!(written > 10, "the file system filled too early: {written}");
 }
 
 /// Kills runs at random moments, many times; the log must verify (once the next writer has
@@ -128,18 +130,7 @@ fn writers_killed_at_random_points_leave_a_verifiable_log() {
     let (code, out, err) = s.audit(&["verify", "--dir", &s.audit_dir()]);
     assert_eq!(code, 0, "{out}{err}");
     let records = s.records();
-    let recorded = permitted_writes(&records);
-    let written: Vec<String> = fs::read_dir(s.path("out"))
-        .unwrap()
-        .map(|e| e.unwrap().path().display().to_string())
-        .collect();
-    assert!(!written.is_empty());
-    for f in &written {
-        assert!(
-            recorded.contains(f),
-            "{f} was written without a permit record"
-        );
-    }
+    assert!(assert_every_write_was_recorded(&s, &records) > 0);
 }
 
 #[test]
