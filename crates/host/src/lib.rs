@@ -12,6 +12,8 @@
 mod error;
 pub mod fs;
 mod interrupt;
+pub mod process;
+pub mod system;
 
 use tollgate_policy::Gate;
 

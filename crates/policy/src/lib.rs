@@ -25,4 +25,4 @@ pub use gate::{
 };
 pub use path::{AbsPath, PathError};
 pub use policies::{Policies, Schema, SCHEMA_SOURCE};
-pub use resource::{Context, Resource};
+pub use resource::{Context, ProcessInfo, Resource};

@@ -16,6 +16,34 @@ use crate::path::AbsPath;
 pub enum Resource {
     File(AbsPath),
     Dir(AbsPath),
+    /// `process_system::Process`, id = pid as text.
+    Process(ProcessInfo),
+    /// `sysinfo::Sysinfo`: memory, load, uptime, kernel messages, processor count.
+    Sysinfo,
+    /// `sysinfo::Uname`: kernel name, release, machine, host name.
+    Uname,
+}
+
+/// The attributes a policy sees of a process.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ProcessInfo {
+    pub pid: u32,
+    pub id: String,
+    pub name: String,
+    pub username: String,
+    pub command: String,
+}
+
+impl ProcessInfo {
+    pub fn new(pid: u32, name: String, username: String, command: String) -> ProcessInfo {
+        ProcessInfo {
+            pid,
+            id: pid.to_string(),
+            name,
+            username,
+            command,
+        }
+    }
 }
 
 /// The context of a request. Every action has an empty context except those listed here.
@@ -31,15 +59,26 @@ pub enum Context {
 struct TypeNames {
     file: EntityTypeName,
     dir: EntityTypeName,
+    process: EntityTypeName,
+    sysinfo: EntityTypeName,
+    uname: EntityTypeName,
 }
 
 fn type_names() -> &'static TypeNames {
     static NAMES: OnceLock<TypeNames> = OnceLock::new();
+    // Each is a literal that parses; the unit test `type_names_parse` guards them.
+    let parse = |s: &str| EntityTypeName::from_str(s).unwrap_or_else(|_| unreachable!());
     NAMES.get_or_init(|| TypeNames {
-        // Both are literals that parse; the unit test `type_names_parse` guards them.
-        file: EntityTypeName::from_str("file_system::File").unwrap_or_else(|_| unreachable!()),
-        dir: EntityTypeName::from_str("file_system::Dir").unwrap_or_else(|_| unreachable!()),
+        file: parse("file_system::File"),
+        dir: parse("file_system::Dir"),
+        process: parse("process_system::Process"),
+        sysinfo: parse("sysinfo::Sysinfo"),
+        uname: parse("sysinfo::Uname"),
     })
+}
+
+fn string(v: &str) -> PartialValue {
+    PartialValue::Value(ast::Value::from(v))
 }
 
 impl Resource {
@@ -48,20 +87,27 @@ impl Resource {
         match self {
             Resource::File(_) => "file_system::File",
             Resource::Dir(_) => "file_system::Dir",
+            Resource::Process(_) => "process_system::Process",
+            Resource::Sysinfo => "sysinfo::Sysinfo",
+            Resource::Uname => "sysinfo::Uname",
         }
     }
 
-    /// The entity id (for files and dirs, the absolute path).
+    /// The entity id (for files and dirs, the absolute path; for a process, its pid).
     pub fn id(&self) -> &str {
         match self {
             Resource::File(p) | Resource::Dir(p) => p.as_str(),
+            Resource::Process(p) => &p.id,
+            Resource::Sysinfo => "sysinfo",
+            Resource::Uname => "uname",
         }
     }
 
     /// The path of a File or Dir resource.
-    pub fn path(&self) -> &AbsPath {
+    pub fn path(&self) -> Option<&AbsPath> {
         match self {
-            Resource::File(p) | Resource::Dir(p) => p,
+            Resource::File(p) | Resource::Dir(p) => Some(p),
+            _ => None,
         }
     }
 
@@ -70,6 +116,9 @@ impl Resource {
         let ty = match self {
             Resource::File(_) => &names.file,
             Resource::Dir(_) => &names.dir,
+            Resource::Process(_) => &names.process,
+            Resource::Sysinfo => &names.sysinfo,
+            Resource::Uname => &names.uname,
         };
         EntityUid::from_type_name_and_id(ty.clone(), EntityId::new(self.id()))
     }
@@ -78,7 +127,11 @@ impl Resource {
     /// The policy index uses these to find the policies whose resource scope can match.
     pub(crate) fn scope_keys(&self) -> impl Iterator<Item = (&'static str, &str)> {
         let own = std::iter::once((self.type_name(), self.id()));
-        let ancestors = self.path().ancestors().map(|a| ("file_system::Dir", a));
+        let ancestors = self
+            .path()
+            .into_iter()
+            .flat_map(|p| p.ancestors())
+            .map(|a| ("file_system::Dir", a));
         own.chain(ancestors)
     }
 
@@ -90,17 +143,21 @@ impl Resource {
     /// entities are not needed.
     pub(crate) fn entity(&self) -> ast::Entity {
         let names = type_names();
-        let path = self.path();
-        let parents: HashSet<ast::EntityUID> = path
-            .ancestors()
-            .map(|dir| {
-                EntityUid::from_type_name_and_id(names.dir.clone(), EntityId::new(dir)).into()
-            })
-            .collect();
-        let attrs = [(
-            SmolStr::new_static("path"),
-            PartialValue::Value(ast::Value::from(path.as_str())),
-        )];
+        let mut parents: HashSet<ast::EntityUID> = HashSet::new();
+        let attrs: Vec<(SmolStr, PartialValue)> = match self {
+            Resource::File(path) | Resource::Dir(path) => {
+                parents.extend(path.ancestors().map(|dir| {
+                    EntityUid::from_type_name_and_id(names.dir.clone(), EntityId::new(dir)).into()
+                }));
+                vec![(SmolStr::new_static("path"), string(path.as_str()))]
+            }
+            Resource::Process(p) => vec![
+                (SmolStr::new_static("name"), string(&p.name)),
+                (SmolStr::new_static("username"), string(&p.username)),
+                (SmolStr::new_static("command"), string(&p.command)),
+            ],
+            Resource::Sysinfo | Resource::Uname => Vec::new(),
+        };
         ast::Entity::new_with_attr_partial_value(
             self.uid().into(),
             attrs,
@@ -157,8 +214,12 @@ mod tests {
 
     #[test]
     fn type_names_parse() {
-        assert_eq!(type_names().file.to_string(), "file_system::File");
-        assert_eq!(type_names().dir.to_string(), "file_system::Dir");
+        let n = type_names();
+        assert_eq!(n.file.to_string(), "file_system::File");
+        assert_eq!(n.dir.to_string(), "file_system::Dir");
+        assert_eq!(n.process.to_string(), "process_system::Process");
+        assert_eq!(n.sysinfo.to_string(), "sysinfo::Sysinfo");
+        assert_eq!(n.uname.to_string(), "sysinfo::Uname");
     }
 
     #[test]

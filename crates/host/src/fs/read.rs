@@ -79,7 +79,7 @@ impl Host {
         let permit = self
             .gate
             .authorize(actions, &Resource::File(path.clone()))?;
-        debug_assert_eq!(permit.resource().path(), &path);
+        debug_assert_eq!(permit.resource().path(), Some(&path));
         let fd = open_beneath(dir.fd.as_fd(), name, OpenMode::Read).map_err(|e| {
             if is_link_error(&e) {
                 HostError::InvalidInput(format!(

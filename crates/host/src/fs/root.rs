@@ -70,7 +70,10 @@ impl Root {
     /// Opens the permitted resource. `ELOOP` means a symlink (or magic link) lies on the way;
     /// the caller may ask [`Root::find_link`] where it points and authorize that.
     pub(crate) fn open(&self, permit: &Permit, mode: OpenMode) -> io::Result<OwnedFd> {
-        open_beneath(self.fd.as_fd(), permit.resource().path().relative(), mode)
+        let path = permit.resource().path().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "the permit is not for a path")
+        })?;
+        open_beneath(self.fd.as_fd(), path.relative(), mode)
     }
 
     /// Walks `path` one component at a time without following anything, and at the first

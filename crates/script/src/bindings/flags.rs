@@ -40,6 +40,15 @@ const SWITCHES: &[(&str, &str, &[&str])] = &[
     ("du", "summarize", &["s"]),
     ("du", "all_files", &["a"]),
     ("du", "apparent_size", &[]),
+    ("kill", "TERM", &[]),
+    ("kill", "KILL", &[]),
+    ("kill", "HUP", &[]),
+    ("kill", "INT", &[]),
+    ("kill", "QUIT", &[]),
+    ("kill", "USR1", &[]),
+    ("kill", "USR2", &[]),
+    ("kill", "STOP", &[]),
+    ("kill", "CONT", &[]),
 ];
 
 /// Flags that take one number: (module, canonical name, aliases).

@@ -5,6 +5,7 @@ mod flags;
 mod fs;
 mod handles;
 mod logging;
+mod system;
 
 use std::rc::Rc;
 
@@ -64,5 +65,6 @@ pub(crate) fn invalid(message: impl AsRef<str>) -> Box<EvalAltResult> {
 pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
     flags::register(engine);
     fs::register(engine, Rc::clone(&host));
+    system::register(engine, Rc::clone(&host));
     handles::register(engine, host);
 }

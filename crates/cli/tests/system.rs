@@ -1,0 +1,156 @@
+//! Processes and system information, gated: real child processes, real /proc.
+
+mod common;
+
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::Value;
+
+/// A process to look at and signal; killed on drop if still running.
+struct Sleeper(Child);
+
+impl Sleeper {
+    fn start() -> Sleeper {
+        Sleeper(Command::new("sleep").arg("300").spawn().unwrap())
+    }
+
+    fn pid(&self) -> u32 {
+        self.0.id()
+    }
+
+    /// Waits up to 5 s for the process to end; returns the signal that ended it.
+    fn ended_by(&mut self) -> Option<i32> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Some(status) = self.0.try_wait().unwrap() {
+                return std::os::unix::process::ExitStatusExt::signal(&status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    fn running(&mut self) -> bool {
+        self.0.try_wait().unwrap().is_none()
+    }
+}
+
+impl Drop for Sleeper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+const LIST_SLEEPERS: &str = r#"permit(principal, action == process_system::Action::"list", resource is process_system::Process) when { resource.name == "sleep" };"#;
+
+#[test]
+fn ps_lists_only_the_processes_the_policy_permits() {
+    let sleeper = Sleeper::start();
+    let s = Sandbox::new();
+    let r = s.run(LIST_SLEEPERS, "ps()");
+    let list: Vec<Value> = serde_json::from_str(r.ok()).unwrap();
+    assert!(!list.is_empty());
+    assert!(list.iter().all(|p| p["name"] == "sleep"), "{list:?}");
+    let mine = list
+        .iter()
+        .find(|p| p["pid"] == sleeper.pid())
+        .expect("the child is listed");
+    for field in [
+        "ppid",
+        "user",
+        "command",
+        "state",
+        "cpu",
+        "rss",
+        "start_time",
+    ] {
+        assert!(mine.get(field).is_some(), "no {field}: {mine}");
+    }
+    assert_eq!(mine["command"], "sleep 300");
+    assert_eq!(s.run("", "ps()").ok(), "[]");
+}
+
+#[test]
+fn kill_sends_term_to_a_permitted_process() {
+    let mut sleeper = Sleeper::start();
+    let s = Sandbox::new();
+    let policy = r#"permit(principal, action == process_system::Action::"kill", resource is process_system::Process) when { resource.name == "sleep" };"#;
+    let r = s.run(policy, &format!("kill({})", sleeper.pid()));
+    assert_eq!(r.code, 0, "{:#}", r.json);
+    assert_eq!(sleeper.ended_by(), Some(libc::SIGTERM));
+}
+
+#[test]
+fn kill_is_denied_and_the_process_lives() {
+    let mut sleeper = Sleeper::start();
+    let s = Sandbox::new();
+    let r = s.run(
+        LIST_SLEEPERS,
+        &format!("kill([kill::KILL], {})", sleeper.pid()),
+    );
+    assert_eq!(r.code, 4, "{:#}", r.json);
+    assert!(
+        r.message().contains(r#"process_system::Action::"kill""#),
+        "{}",
+        r.message()
+    );
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(sleeper.running());
+}
+
+#[test]
+fn hup_and_int_need_interrupt_not_kill() {
+    let mut sleeper = Sleeper::start();
+    let s = Sandbox::new();
+    let kill_only = r#"permit(principal, action == process_system::Action::"kill", resource);"#;
+    let r = s.run(kill_only, &format!("kill([kill::HUP], {})", sleeper.pid()));
+    assert_eq!(r.code, 4);
+    assert!(r.message().contains("interrupt"), "{}", r.message());
+    let interrupt =
+        r#"permit(principal, action == process_system::Action::"interrupt", resource);"#;
+    let r = s.run(interrupt, &format!("kill([kill::HUP], {})", sleeper.pid()));
+    assert_eq!(r.code, 0, "{:#}", r.json);
+    assert_eq!(sleeper.ended_by(), Some(libc::SIGHUP));
+}
+
+#[test]
+fn kill_refuses_bad_input_with_its_error() {
+    let s = Sandbox::new();
+    let all = r#"permit(principal, action in process_system::Action::"ProcessAction", resource);"#;
+    let r = s.run(all, "kill(999999999)");
+    assert_eq!(r.code, 5);
+    assert!(r.message().contains("no such"), "{}", r.message());
+    let r = s.run(all, "kill(-1)");
+    assert_eq!(r.code, 5);
+    assert!(r.message().contains("not a process id"), "{}", r.message());
+    let r = s.run(all, "kill([kill::BOGUS], 1)");
+    assert_ne!(r.code, 0);
+    let r = s.run(all, "kill([ls::all], 1)");
+    assert_eq!(r.code, 5);
+    assert!(r.message().contains("kill module"), "{}", r.message());
+}
+
+#[test]
+fn system_information_is_gated_per_entity() {
+    let s = Sandbox::new();
+    let uname =
+        r#"permit(principal, action == sysinfo::Action::"list", resource is sysinfo::Uname);"#;
+    let r = s.run(uname, "uname()");
+    let u: Value = serde_json::from_str(r.ok()).unwrap();
+    assert_eq!(u["sysname"], "Linux");
+    assert!(!s.run(uname, "hostname()").ok().is_empty());
+    assert_eq!(s.run(uname, "free()").code, 4, "free needs list on Sysinfo");
+    let sys =
+        r#"permit(principal, action == sysinfo::Action::"list", resource is sysinfo::Sysinfo);"#;
+    let free: Value = serde_json::from_str(s.run(sys, "free()").ok()).unwrap();
+    assert!(free["total_bytes"].as_i64().unwrap() > 0);
+    assert!(free["available_bytes"].as_i64().unwrap() <= free["total_bytes"].as_i64().unwrap());
+    assert!(s.run(sys, "nproc()").ok().parse::<i64>().unwrap() >= 1);
+    assert!(s.run(sys, "uptime()").ok().parse::<f64>().unwrap() > 0.0);
+    let load: Value = serde_json::from_str(s.run(sys, "loadavg()").ok()).unwrap();
+    assert!(load["fifteen"].as_f64().unwrap() >= 0.0);
+    assert_eq!(s.run(sys, "uname()").code, 4, "uname needs list on Uname");
+}

@@ -1,0 +1,198 @@
+//! Processes: `ps` lists only the processes the policy lets the principal see, and `kill`
+//! signals one through a pidfd, so a pid that was recycled after the check is never hit.
+//!
+//! Reading `/proc` to learn a process's name, owner and command is how the request is built
+//! (the attributes a policy decides on); the signal, the only effect on the host, is sent
+//! after the decision.
+
+use std::collections::HashMap;
+use std::fs;
+
+use rustix::process::{Pid, PidfdFlags, Signal};
+use tollgate_policy::{Action, ProcessInfo, Resource};
+
+use crate::error::{HostError, HostResult};
+use crate::Host;
+
+/// One process, as `ps()` returns it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProcessEntry {
+    pub pid: u32,
+    pub ppid: u32,
+    pub uid: u32,
+    pub user: String,
+    pub name: String,
+    pub command: String,
+    /// One letter, as in `ps` (R running, S sleeping, Z zombie, ...).
+    pub state: String,
+    /// User plus system CPU time, in seconds.
+    pub cpu_seconds: f64,
+    pub rss_bytes: u64,
+    /// Seconds since the epoch.
+    pub start_time: u64,
+}
+
+/// The signals `kill` can send, by the names of the `kill::` flag module.
+pub const SIGNALS: &[(&str, Signal)] = &[
+    ("TERM", Signal::TERM),
+    ("KILL", Signal::KILL),
+    ("HUP", Signal::HUP),
+    ("INT", Signal::INT),
+    ("QUIT", Signal::QUIT),
+    ("USR1", Signal::USR1),
+    ("USR2", Signal::USR2),
+    ("STOP", Signal::STOP),
+    ("CONT", Signal::CONT),
+];
+
+/// Reads one process from /proc; `None` if it is gone.
+fn read_process(pid: u32, users: &mut HashMap<u32, String>) -> Option<(ProcessEntry, u64)> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The name is in parentheses and may itself contain spaces or parentheses.
+    let open = stat.find('(')?;
+    let close = stat.rfind(')')?;
+    let name = stat[open + 1..close].to_owned();
+    let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
+    let field = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
+    // Field numbers from proc(5), minus the two before the fields slice (pid and comm).
+    let state = fields.first()?.to_string();
+    let ppid = field(1)? as u32;
+    let ticks = rustix::param::clock_ticks_per_second().max(1);
+    let cpu_seconds = (field(11)? + field(12)?) as f64 / ticks as f64;
+    let start_ticks = field(19)?;
+    let rss_pages = field(21)?;
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let uid: u32 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|u| u.parse().ok())?;
+    let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let command = cmdline
+        .split(|&b| b == 0)
+        .filter(|a| !a.is_empty())
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let user = users
+        .entry(uid)
+        .or_insert_with(|| {
+            nix::unistd::User::from_uid(uid.into())
+                .ok()
+                .flatten()
+                .map(|u| u.name)
+                .unwrap_or_else(|| uid.to_string())
+        })
+        .clone();
+    let boot = boot_time().unwrap_or(0);
+    Some((
+        ProcessEntry {
+            pid,
+            ppid,
+            uid,
+            user,
+            name,
+            command,
+            state,
+            cpu_seconds,
+            rss_bytes: rss_pages * rustix::param::page_size() as u64,
+            start_time: boot + start_ticks / ticks,
+        },
+        start_ticks,
+    ))
+}
+
+fn boot_time() -> Option<u64> {
+    let stat = fs::read_to_string("/proc/stat").ok()?;
+    stat.lines()
+        .find_map(|l| l.strip_prefix("btime "))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+fn resource(p: &ProcessEntry) -> Resource {
+    Resource::Process(ProcessInfo::new(
+        p.pid,
+        p.name.clone(),
+        p.user.clone(),
+        p.command.clone(),
+    ))
+}
+
+impl Host {
+    /// `ps()`: every process the policy permits `process_system::Action::"list"` on.
+    /// Processes it does not are left out (their denials are still recorded).
+    pub fn ps(&self) -> HostResult<Vec<ProcessEntry>> {
+        let mut users = HashMap::new();
+        let mut out = Vec::new();
+        let dir = fs::read_dir("/proc").map_err(|e| HostError::io("list", "/proc", e))?;
+        let mut pids: Vec<u32> = dir
+            .flatten()
+            .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse().ok()))
+            .collect();
+        pids.sort_unstable();
+        for pid in pids {
+            self.interrupt.check()?;
+            let Some((entry, _)) = read_process(pid, &mut users) else {
+                continue;
+            };
+            match self.gate.authorize(&[Action::ProcList], &resource(&entry)) {
+                Ok(_) => out.push(entry),
+                // A decision that could not be recorded stops the listing: fail closed.
+                Err(d) if d.unrecorded.is_some() => return Err(d.into()),
+                Err(_) => {}
+            }
+            if out.len() > self.limits.max_items {
+                return Err(HostError::TooLarge {
+                    what: "the process list".to_owned(),
+                    limit: format!("{} entries", self.limits.max_items),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// `kill(pid)`: sends `signal` (by its `kill::` name) to `pid`. Needs
+    /// `process_system::Action::"kill"`, or `"interrupt"` for HUP and INT, on the process.
+    pub fn kill(&self, pid: i64, signal: &str) -> HostResult<()> {
+        let sig = SIGNALS
+            .iter()
+            .find(|(name, _)| *name == signal)
+            .map(|(_, s)| *s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = SIGNALS.iter().map(|(n, _)| *n).collect();
+                HostError::InvalidInput(format!(
+                    "unknown signal {signal:?}; use one of kill::{}",
+                    names.join(", kill::")
+                ))
+            })?;
+        let pid = u32::try_from(pid)
+            .ok()
+            .filter(|p| *p > 0)
+            .ok_or_else(|| HostError::InvalidInput(format!("{pid} is not a process id")))?;
+        let not_found = || HostError::NotFound {
+            path: format!("process {pid}"),
+        };
+        let (entry, started) = read_process(pid, &mut HashMap::new()).ok_or_else(not_found)?;
+        let action = if matches!(signal, "HUP" | "INT") {
+            Action::ProcInterrupt
+        } else {
+            Action::ProcKill
+        };
+        self.gate.authorize(&[action], &resource(&entry))?;
+        let raw = Pid::from_raw(pid as i32).ok_or_else(not_found)?;
+        let pidfd =
+            rustix::process::pidfd_open(raw, PidfdFlags::empty()).map_err(|_| not_found())?;
+        // The pidfd pins one process. If the pid now names another one (the first exited
+        // and the number was reused), its start time differs: refuse.
+        match read_process(pid, &mut HashMap::new()) {
+            Some((_, now)) if now == started => {}
+            _ => {
+                return Err(HostError::InvalidInput(format!(
+                    "process {pid} exited after it was checked; nothing was signalled"
+                )))
+            }
+        }
+        rustix::process::pidfd_send_signal(&pidfd, sig)
+            .map_err(|e| HostError::io("signal", format!("process {pid}"), e.into()))
+    }
+}
