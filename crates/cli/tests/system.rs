@@ -154,3 +154,59 @@ fn system_information_is_gated_per_entity() {
     assert!(load["fifteen"].as_f64().unwrap() >= 0.0);
     assert_eq!(s.run(sys, "uname()").code, 4, "uname needs list on Uname");
 }
+
+#[test]
+fn df_reports_only_mounts_the_policy_lets_you_stat() {
+    let s = Sandbox::new();
+    let root_only = r#"
+permit(principal, action == file_system::Action::"read", resource == file_system::File::"/proc/mounts");
+permit(principal, action == file_system::Action::"stat", resource == file_system::Dir::"/");
+"#;
+    let mounts: Vec<Value> = serde_json::from_str(s.run(root_only, "df()").ok()).unwrap();
+    assert_eq!(mounts.len(), 1, "{mounts:?}");
+    assert_eq!(mounts[0]["mount_point"], "/");
+    assert!(mounts[0]["size_bytes"].as_i64().unwrap() > 0);
+    assert!(mounts[0]["used_bytes"].as_i64().unwrap() <= mounts[0]["size_bytes"].as_i64().unwrap());
+    let r = s.run("", "df()");
+    assert_eq!(
+        r.code, 4,
+        "reading the mount table needs read on /proc/mounts"
+    );
+}
+
+#[test]
+fn lsblk_and_iostat_need_read_on_the_kernel_tables() {
+    let s = Sandbox::new();
+    let policy = r#"
+permit(principal, action == file_system::Action::"read", resource == file_system::Dir::"/sys/block");
+permit(principal, action == file_system::Action::"read", resource == file_system::File::"/proc/diskstats");
+"#;
+    let devices: Vec<Value> = serde_json::from_str(s.run(policy, "lsblk()").ok()).unwrap();
+    assert!(devices
+        .iter()
+        .all(|d| d["name"].is_string() && d["size_bytes"].is_i64()));
+    let stats: Vec<Value> = serde_json::from_str(s.run(policy, "iostat()").ok()).unwrap();
+    assert!(stats
+        .iter()
+        .all(|d| d["device"].is_string() && d["read_bytes"].is_i64()));
+    assert_eq!(s.run("", "lsblk()").code, 4);
+    assert_eq!(s.run("", "iostat()").code, 4);
+}
+
+#[test]
+fn resolve_is_checked_per_host_name() {
+    let s = Sandbox::new();
+    let policy = r#"permit(principal, action == sysinfo::Action::"resolve_hostname", resource == sysinfo::Hostname::"localhost");"#;
+    let addrs: Vec<Value> =
+        serde_json::from_str(s.run(policy, r#"resolve("LocalHost")"#).ok()).unwrap();
+    assert!(
+        addrs.iter().any(|a| a == "127.0.0.1" || a == "::1"),
+        "{addrs:?}"
+    );
+    let r = s.run(policy, r#"resolve("example.com")"#);
+    assert_eq!(r.code, 4);
+    assert!(r.message().contains("sysinfo::Hostname"), "{}", r.message());
+    let r = s.run(policy, r#"resolve("bad host!")"#);
+    assert_eq!(r.code, 5);
+    assert!(r.message().contains("not a host name"), "{}", r.message());
+}

@@ -117,6 +117,35 @@ impl Host {
             .ok_or_else(|| malformed("/proc/uptime"))
     }
 
+    /// `resolve(host)`: the addresses of a host name, after
+    /// `sysinfo::Action::"resolve_hostname"` on `sysinfo::Hostname::"<host>"`.
+    pub fn resolve(&self, host: &str) -> HostResult<Vec<String>> {
+        let valid = !host.is_empty()
+            && host.len() <= 253
+            && host.split('.').all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            });
+        if !valid {
+            return Err(HostError::InvalidInput(format!(
+                "{host:?} is not a host name (letters, digits, '-' and '.', at most 253 characters)"
+            )));
+        }
+        self.interrupt.check()?;
+        let name = host.to_ascii_lowercase();
+        self.gate.authorize(
+            &[Action::SysinfoResolveHostname],
+            &Resource::Hostname(name.clone()),
+        )?;
+        let addrs = std::net::ToSocketAddrs::to_socket_addrs(&(name.as_str(), 0))
+            .map_err(|e| HostError::io("resolve", &name, e))?;
+        let mut out: Vec<String> = addrs.map(|a| a.ip().to_string()).collect();
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
     pub fn loadavg(&self) -> HostResult<LoadAverage> {
         self.allow_list(Resource::Sysinfo)?;
         let text = read("/proc/loadavg")?;

@@ -22,6 +22,8 @@ pub enum Resource {
     Sysinfo,
     /// `sysinfo::Uname`: kernel name, release, machine, host name.
     Uname,
+    /// `sysinfo::Hostname`, id and `hostname` = the name to resolve.
+    Hostname(String),
 }
 
 /// The attributes a policy sees of a process.
@@ -62,6 +64,7 @@ struct TypeNames {
     process: EntityTypeName,
     sysinfo: EntityTypeName,
     uname: EntityTypeName,
+    hostname: EntityTypeName,
 }
 
 fn type_names() -> &'static TypeNames {
@@ -74,6 +77,7 @@ fn type_names() -> &'static TypeNames {
         process: parse("process_system::Process"),
         sysinfo: parse("sysinfo::Sysinfo"),
         uname: parse("sysinfo::Uname"),
+        hostname: parse("sysinfo::Hostname"),
     })
 }
 
@@ -90,6 +94,7 @@ impl Resource {
             Resource::Process(_) => "process_system::Process",
             Resource::Sysinfo => "sysinfo::Sysinfo",
             Resource::Uname => "sysinfo::Uname",
+            Resource::Hostname(_) => "sysinfo::Hostname",
         }
     }
 
@@ -100,6 +105,7 @@ impl Resource {
             Resource::Process(p) => &p.id,
             Resource::Sysinfo => "sysinfo",
             Resource::Uname => "uname",
+            Resource::Hostname(h) => h,
         }
     }
 
@@ -119,6 +125,7 @@ impl Resource {
             Resource::Process(_) => &names.process,
             Resource::Sysinfo => &names.sysinfo,
             Resource::Uname => &names.uname,
+            Resource::Hostname(_) => &names.hostname,
         };
         EntityUid::from_type_name_and_id(ty.clone(), EntityId::new(self.id()))
     }
@@ -156,6 +163,7 @@ impl Resource {
                 (SmolStr::new_static("username"), string(&p.username)),
                 (SmolStr::new_static("command"), string(&p.command)),
             ],
+            Resource::Hostname(h) => vec![(SmolStr::new_static("hostname"), string(h))],
             Resource::Sysinfo | Resource::Uname => Vec::new(),
         };
         ast::Entity::new_with_attr_partial_value(
@@ -220,6 +228,7 @@ mod tests {
         assert_eq!(n.process.to_string(), "process_system::Process");
         assert_eq!(n.sysinfo.to_string(), "sysinfo::Sysinfo");
         assert_eq!(n.uname.to_string(), "sysinfo::Uname");
+        assert_eq!(n.hostname.to_string(), "sysinfo::Hostname");
     }
 
     #[test]

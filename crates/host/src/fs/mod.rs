@@ -21,7 +21,8 @@ use tollgate_policy::{AbsPath, Action, Context, Permit, Request, Resource};
 
 use crate::error::{HostError, HostResult};
 use crate::Host;
-use root::{is_link_error, OpenMode};
+use root::is_link_error;
+pub(crate) use root::OpenMode;
 
 /// A chain of symlinks longer than this is refused, as the kernel refuses (ELOOP).
 const MAX_LINK_HOPS: usize = 8;

@@ -85,6 +85,14 @@ pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
     });
     let h = Rc::clone(&host);
     engine.register_fn("uptime", move || h.uptime().map_err(host_error));
+    let h = Rc::clone(&host);
+    engine.register_fn("resolve", move |name: &str| {
+        let addrs = h.resolve(name).map_err(host_error)?;
+        Ok::<_, Box<rhai::EvalAltResult>>(Dynamic::from_array(
+            addrs.into_iter().map(Dynamic::from).collect(),
+        ))
+    });
+    register_disks(engine, &host);
     let h = host;
     engine.register_fn("loadavg", move || {
         let l = h.loadavg().map_err(host_error)?;
@@ -93,5 +101,72 @@ pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
             ("five", Dynamic::from(l.five)),
             ("fifteen", Dynamic::from(l.fifteen)),
         ]))
+    });
+}
+
+fn register_disks(engine: &mut Engine, host: &Rc<Host>) {
+    let n = |v: u64| Dynamic::from(v as i64);
+    let h = Rc::clone(host);
+    engine.register_fn("df", move || {
+        let mounts = h.df().map_err(host_error)?;
+        let items: Array = mounts
+            .into_iter()
+            .map(|m| {
+                let pct = if m.size_bytes == 0 {
+                    0.0
+                } else {
+                    m.used_bytes as f64 * 100.0 / m.size_bytes as f64
+                };
+                map([
+                    ("filesystem", Dynamic::from(m.filesystem)),
+                    ("mount_point", Dynamic::from(m.mount_point)),
+                    ("type", Dynamic::from(m.fs_type)),
+                    ("size_bytes", n(m.size_bytes)),
+                    ("used_bytes", n(m.used_bytes)),
+                    ("available_bytes", n(m.available_bytes)),
+                    ("use_percent", Dynamic::from(pct)),
+                    ("inodes", n(m.inodes)),
+                    ("inodes_free", n(m.inodes_free)),
+                ])
+            })
+            .collect();
+        Ok::<_, Box<rhai::EvalAltResult>>(Dynamic::from_array(items))
+    });
+    let h = Rc::clone(host);
+    engine.register_fn("lsblk", move || {
+        let devices = h.lsblk().map_err(host_error)?;
+        let items: Array = devices
+            .into_iter()
+            .map(|d| {
+                map([
+                    ("name", Dynamic::from(d.name)),
+                    ("size_bytes", n(d.size_bytes)),
+                    ("removable", Dynamic::from(d.removable)),
+                    ("read_only", Dynamic::from(d.read_only)),
+                ])
+            })
+            .collect();
+        Ok::<_, Box<rhai::EvalAltResult>>(Dynamic::from_array(items))
+    });
+    let h = Rc::clone(host);
+    engine.register_fn("iostat", move || {
+        let stats = h.iostat().map_err(host_error)?;
+        let items: Array = stats
+            .into_iter()
+            .map(|s| {
+                map([
+                    ("device", Dynamic::from(s.device)),
+                    ("reads_completed", n(s.reads_completed)),
+                    ("read_bytes", n(s.sectors_read * 512)),
+                    ("read_ms", n(s.read_ms)),
+                    ("writes_completed", n(s.writes_completed)),
+                    ("written_bytes", n(s.sectors_written * 512)),
+                    ("write_ms", n(s.write_ms)),
+                    ("io_in_progress", n(s.io_in_progress)),
+                    ("io_ms", n(s.io_ms)),
+                ])
+            })
+            .collect();
+        Ok::<_, Box<rhai::EvalAltResult>>(Dynamic::from_array(items))
     });
 }
