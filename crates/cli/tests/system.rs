@@ -13,7 +13,20 @@ struct Sleeper(Child);
 
 impl Sleeper {
     fn start() -> Sleeper {
-        Sleeper(Command::new("sleep").arg("300").spawn().unwrap())
+        use std::os::unix::process::CommandExt;
+        let mut cmd = Command::new("sleep");
+        cmd.arg("300");
+        // A test runner started under nohup or in the background passes on ignored HUP or
+        // INT; the child must react to them as a normal process does.
+        // SAFETY: signal(2) is async-signal-safe, as pre_exec requires.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::signal(libc::SIGHUP, libc::SIG_DFL);
+                libc::signal(libc::SIGINT, libc::SIG_DFL);
+                Ok(())
+            });
+        }
+        Sleeper(cmd.spawn().unwrap())
     }
 
     fn pid(&self) -> u32 {
