@@ -42,7 +42,9 @@ pub fn default_dir() -> Result<PathBuf, String> {
     Ok(state.join("tollgate/audit"))
 }
 
-/// Writes the gate's decisions for one run.
+/// One run's handle on the audit log: the gate writes its decisions through it, and the
+/// run its start and end.
+#[derive(Clone)]
 pub struct GateRecorder {
     pub log: Arc<AuditLog>,
     pub run: String,

@@ -4,7 +4,6 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
@@ -137,18 +136,12 @@ pub fn main(args: RunArgs) -> ExitCode {
     exit::exit_code(error.map(|e| e.error_type))
 }
 
-/// The run's handle on the audit log, for its end record.
-struct RunAudit {
-    log: Arc<AuditLog>,
-    run: String,
-}
-
 /// Everything that must succeed before the script may start: the script text, the
 /// arguments, the policy, the principal, the audit log and the root descriptor.
 fn prepare(
     args: &RunArgs,
     limits: &Limits,
-) -> Result<(Host, String, rhai::Scope<'static>, Option<RunAudit>), RunError> {
+) -> Result<(Host, String, rhai::Scope<'static>, Option<GateRecorder>), RunError> {
     let invalid = |msg: String| RunError::new(ErrorType::Validation, msg);
     let script = read_script(&args.script, limits.max_string_size).map_err(invalid)?;
     let (scope, args_text) = match &args.args {
@@ -167,10 +160,7 @@ fn prepare(
     let mut audit = None;
     if !args.no_audit {
         let recorder = start_audit(args, limits, &script, &args_text, &gate)?;
-        audit = Some(RunAudit {
-            log: Arc::clone(&recorder.log),
-            run: recorder.run.clone(),
-        });
+        audit = Some(recorder.clone());
         gate = gate.with_log(Box::new(recorder));
     }
     let host = Host::new(gate, limits.host(), Interrupt::new())
