@@ -147,25 +147,66 @@ fn kill_refuses_bad_input_with_its_error() {
 }
 
 #[test]
-fn system_information_is_gated_per_entity() {
+fn system_information_needs_list_on_sysinfo_or_read_on_its_kernel_file() {
     let s = Sandbox::new();
-    let uname =
-        r#"permit(principal, action == sysinfo::Action::"list", resource is sysinfo::Uname);"#;
-    let r = s.run(uname, "uname()");
-    let u: Value = serde_json::from_str(r.ok()).unwrap();
-    assert_eq!(u["sysname"], "Linux");
-    assert!(!s.run(uname, "hostname()").ok().is_empty());
-    assert_eq!(s.run(uname, "free()").code, 4, "free needs list on Sysinfo");
     let sys =
         r#"permit(principal, action == sysinfo::Action::"list", resource is sysinfo::Sysinfo);"#;
-    let free: Value = serde_json::from_str(s.run(sys, "free()").ok()).unwrap();
+    let u: Value = serde_json::from_str(s.run(sys, "uname()").ok()).unwrap();
+    assert_eq!(u["sysname"], "Linux");
+    assert!(!s.run(sys, "hostname()").ok().is_empty());
+    assert!(s.run(sys, "nproc()").ok().parse::<i64>().unwrap() >= 1);
+    assert_eq!(
+        s.run(sys, "free()").code,
+        4,
+        "free needs read on /proc/meminfo"
+    );
+    let files = r#"permit(principal, action == file_system::Action::"read", resource in file_system::Dir::"/proc");"#;
+    let free: Value = serde_json::from_str(s.run(files, "free()").ok()).unwrap();
     assert!(free["total_bytes"].as_i64().unwrap() > 0);
     assert!(free["available_bytes"].as_i64().unwrap() <= free["total_bytes"].as_i64().unwrap());
-    assert!(s.run(sys, "nproc()").ok().parse::<i64>().unwrap() >= 1);
-    assert!(s.run(sys, "uptime()").ok().parse::<f64>().unwrap() > 0.0);
-    let load: Value = serde_json::from_str(s.run(sys, "loadavg()").ok()).unwrap();
+    assert!(s.run(files, "uptime()").ok().parse::<f64>().unwrap() > 0.0);
+    let load: Value = serde_json::from_str(s.run(files, "loadavg()").ok()).unwrap();
     assert!(load["fifteen"].as_f64().unwrap() >= 0.0);
-    assert_eq!(s.run(sys, "uname()").code, 4, "uname needs list on Uname");
+    assert_eq!(
+        s.run(files, "uname()").code,
+        4,
+        "uname needs list on Sysinfo"
+    );
+}
+
+#[test]
+fn sysctl_keys_are_read_and_written_as_their_proc_sys_files() {
+    let s = Sandbox::new();
+    let read = r#"permit(principal, action in [file_system::Action::"open", file_system::Action::"read"], resource in file_system::Dir::"/proc/sys/kernel");"#;
+    assert_eq!(s.run(read, r#"sysctl_read("kernel.ostype")"#).ok(), "Linux");
+    let r = s.run(read, r#"sysctl_read("vm.swappiness")"#);
+    assert_eq!(r.code, 4, "{:#}", r.json);
+    let r = s.run(read, r#"sysctl_read("kernel/../../etc/passwd")"#);
+    assert_eq!(r.code, 5);
+    assert!(r.message().contains("not a sysctl key"), "{}", r.message());
+    // Writing needs write: denied here, and the value is unchanged.
+    let before = std::fs::read_to_string("/proc/sys/kernel/domainname").unwrap();
+    let r = s.run(
+        read,
+        r#"sysctl_write("kernel.domainname", "tollgate-test")"#,
+    );
+    assert_eq!(r.code, 4, "{:#}", r.json);
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/kernel/domainname").unwrap(),
+        before
+    );
+}
+
+#[test]
+fn dmesg_needs_read_on_dev_kmsg() {
+    let s = Sandbox::new();
+    let r = s.run("", "dmesg()");
+    assert_eq!(r.code, 4);
+    assert!(r.message().contains("/dev/kmsg"), "{}", r.message());
+    let policy = r#"permit(principal, action == file_system::Action::"read", resource == file_system::File::"/dev/kmsg");"#;
+    let r = s.run(policy, "dmesg()");
+    assert_eq!(r.code, 0, "{:#}", r.json);
+    assert!(serde_json::from_str::<Vec<String>>(r.output()).is_ok());
 }
 
 #[test]

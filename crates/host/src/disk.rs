@@ -67,16 +67,6 @@ fn unescape(field: &str) -> String {
 }
 
 impl Host {
-    /// Reads a kernel table after `read` on it. These are fixed paths the kernel provides
-    /// (and `/proc/mounts` is itself a link into `/proc/self`), so they are read directly.
-    fn read_table(&self, path: &str) -> HostResult<String> {
-        self.interrupt.check()?;
-        let file = AbsPath::parse(path)?;
-        self.gate
-            .authorize(&[Action::FsRead], &Resource::File(file))?;
-        fs::read_to_string(path).map_err(|e| HostError::io("read", path, e))
-    }
-
     /// `df()`: usage of every mounted file system whose mount point the policy lets the
     /// principal `stat`.
     pub fn df(&self) -> HostResult<Vec<Mount>> {

@@ -1,10 +1,14 @@
-//! System information: uname, host name, processor count, memory, uptime, load. Each reads
-//! after `sysinfo::Action::"list"` is permitted on `sysinfo::Uname` (kernel and host name)
-//! or `sysinfo::Sysinfo` (everything else).
+//! System information. As in Rex: uname, host name and processor count need
+//! `sysinfo::Action::"list"` on `sysinfo::Sysinfo`; what is read from a kernel file (memory,
+//! uptime, load, kernel messages, sysctl keys) needs `read` on that file; `resolve` needs
+//! `resolve_hostname` on the name; writing a sysctl key needs `open` + `write` on its file.
 
 use std::fs;
 
-use tollgate_policy::{Action, Resource};
+use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
+
+use tollgate_policy::{AbsPath, Action, Resource};
 
 use crate::error::{HostError, HostResult};
 use crate::Host;
@@ -40,6 +44,22 @@ pub struct LoadAverage {
     pub fifteen: f64,
 }
 
+/// The /proc/sys file of a sysctl key such as `net.ipv4.ip_forward`.
+fn sysctl_path(key: &str) -> HostResult<String> {
+    let valid = !key.is_empty()
+        && key.split('.').all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        });
+    if !valid {
+        return Err(HostError::InvalidInput(format!(
+            "{key:?} is not a sysctl key (dot-separated names, e.g. vm.swappiness)"
+        )));
+    }
+    Ok(format!("/proc/sys/{}", key.replace('.', "/")))
+}
+
 fn read(path: &str) -> HostResult<String> {
     fs::read_to_string(path).map_err(|e| HostError::io("read", path, e))
 }
@@ -53,14 +73,25 @@ fn malformed(path: &str) -> HostError {
 }
 
 impl Host {
-    fn allow_list(&self, resource: Resource) -> HostResult<()> {
+    fn allow_sysinfo(&self) -> HostResult<()> {
         self.interrupt.check()?;
-        self.gate.authorize(&[Action::SysinfoList], &resource)?;
+        self.gate
+            .authorize(&[Action::SysinfoList], &Resource::Sysinfo)?;
         Ok(())
     }
 
+    /// Reads a kernel table after `read` on it. These are fixed paths the kernel provides
+    /// (`/proc/mounts` is itself a link into `/proc/self`), so they are read directly.
+    pub(crate) fn read_table(&self, path: &str) -> HostResult<String> {
+        self.interrupt.check()?;
+        let file = AbsPath::parse(path)?;
+        self.gate
+            .authorize(&[Action::FsRead], &Resource::File(file))?;
+        read(path)
+    }
+
     pub fn uname(&self) -> HostResult<Uname> {
-        self.allow_list(Resource::Uname)?;
+        self.allow_sysinfo()?;
         let u = rustix::system::uname();
         let text = |s: &std::ffi::CStr| s.to_string_lossy().into_owned();
         Ok(Uname {
@@ -77,15 +108,14 @@ impl Host {
     }
 
     pub fn nproc(&self) -> HostResult<u64> {
-        self.allow_list(Resource::Sysinfo)?;
+        self.allow_sysinfo()?;
         std::thread::available_parallelism()
             .map(|n| n.get() as u64)
             .map_err(|e| HostError::io("count processors", "/sys", e))
     }
 
     pub fn free(&self) -> HostResult<Memory> {
-        self.allow_list(Resource::Sysinfo)?;
-        let text = read("/proc/meminfo")?;
+        let text = self.read_table("/proc/meminfo")?;
         let kib = |key: &str| {
             text.lines()
                 .find_map(|l| l.strip_prefix(key))
@@ -109,8 +139,7 @@ impl Host {
 
     /// Seconds since boot.
     pub fn uptime(&self) -> HostResult<f64> {
-        self.allow_list(Resource::Sysinfo)?;
-        read("/proc/uptime")?
+        self.read_table("/proc/uptime")?
             .split_whitespace()
             .next()
             .and_then(|v| v.parse().ok())
@@ -146,9 +175,58 @@ impl Host {
         Ok(out)
     }
 
+    /// `sysctl_read(key)`: a file read of its /proc/sys file (`open` on the directory,
+    /// `open` + `read` on the file).
+    pub fn sysctl_read(&self, key: &str) -> HostResult<String> {
+        let mut file = self.open_read(&sysctl_path(key)?)?;
+        let text = crate::fs::text::cat(&mut file, false, &self.text_ctx())?;
+        Ok(text.trim_end_matches('\n').to_owned())
+    }
+
+    /// `sysctl_write(key, value)`: replaces the value (`open` + `write` on its file).
+    pub fn sysctl_write(&self, key: &str, value: &str) -> HostResult<()> {
+        self.overwrite(&sysctl_path(key)?, value)
+    }
+
+    /// `dmesg()`: the kernel's message buffer, after `read` on `/dev/kmsg`; at most
+    /// `max_items` of the newest messages.
+    pub fn dmesg(&self) -> HostResult<Vec<String>> {
+        const KMSG: &str = "/dev/kmsg";
+        self.interrupt.check()?;
+        self.gate
+            .authorize(&[Action::FsRead], &Resource::File(AbsPath::parse(KMSG)?))?;
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+            .open(KMSG)
+            .map_err(|e| HostError::io("open", KMSG, e))?;
+        let mut out = std::collections::VecDeque::new();
+        // Each read returns one record: "priority,sequence,microseconds,flags;message".
+        let mut buf = vec![0u8; 8192];
+        loop {
+            self.interrupt.check()?;
+            match file.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    let record = String::from_utf8_lossy(&buf[..n]);
+                    let message = record.split_once(';').map_or(&*record, |(_, m)| m);
+                    let first_line = message.lines().next().unwrap_or("").to_owned();
+                    out.push_back(first_line);
+                    if out.len() > self.limits.max_items {
+                        out.pop_front();
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                // A record overwritten while we read it: skip to the next.
+                Err(e) if e.raw_os_error() == Some(rustix::io::Errno::PIPE.raw_os_error()) => {}
+                Err(e) => return Err(HostError::io("read", KMSG, e)),
+            }
+        }
+        Ok(out.into())
+    }
+
     pub fn loadavg(&self) -> HostResult<LoadAverage> {
-        self.allow_list(Resource::Sysinfo)?;
-        let text = read("/proc/loadavg")?;
+        let text = self.read_table("/proc/loadavg")?;
         let v: Vec<f64> = text
             .split_whitespace()
             .take(3)

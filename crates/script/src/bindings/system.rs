@@ -92,6 +92,21 @@ pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
             addrs.into_iter().map(Dynamic::from).collect(),
         ))
     });
+    let h = Rc::clone(&host);
+    engine.register_fn("sysctl_read", move |key: &str| {
+        h.sysctl_read(key).map_err(host_error)
+    });
+    let h = Rc::clone(&host);
+    engine.register_fn("sysctl_write", move |key: &str, value: &str| {
+        h.sysctl_write(key, value).map_err(host_error)
+    });
+    let h = Rc::clone(&host);
+    engine.register_fn("dmesg", move || {
+        let lines = h.dmesg().map_err(host_error)?;
+        Ok::<_, Box<rhai::EvalAltResult>>(Dynamic::from_array(
+            lines.into_iter().map(Dynamic::from).collect(),
+        ))
+    });
     register_disks(engine, &host);
     let h = host;
     engine.register_fn("loadavg", move || {
