@@ -38,6 +38,22 @@ fn assert_every_write_was_recorded(s: &Sandbox, records: &[Value]) -> usize {
     written.len()
 }
 
+/// Starts `tollgate run SCRIPT --policy POLICY` on the sandbox's audit log, in the background.
+fn spawn_run(s: &Sandbox, script: &str, policy: &str) -> std::process::Child {
+    Command::new(binary())
+        .args([
+            "run",
+            script,
+            "--policy",
+            policy,
+            "--audit-log",
+            &s.audit_dir(),
+        ])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 const WRITE_LOOP: &str = r#"for i in 0..100000 { write(`{ROOT}/out/f${i}`, "x"); } 1"#;
 
 #[test]
@@ -105,18 +121,7 @@ fn writers_killed_at_random_points_leave_a_verifiable_log() {
     let script = s.write("s.rhai", &WRITE_LOOP.replace("{ROOT}", &s.path("")));
     let mut seed = 0x9e37_79b9_7f4a_7c15u64;
     for _ in 0..25 {
-        let mut child = Command::new(binary())
-            .args([
-                "run",
-                &script,
-                "--policy",
-                &policy,
-                "--audit-log",
-                &s.audit_dir(),
-            ])
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_run(&s, &script, &policy);
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
@@ -142,22 +147,7 @@ fn concurrent_runs_share_one_log_safely() {
         "s.rhai",
         &r#"for i in 0..200 { cat("{ROOT}/a.txt"); } 1"#.replace("{ROOT}", &s.path("")),
     );
-    let children: Vec<_> = (0..4)
-        .map(|_| {
-            Command::new(binary())
-                .args([
-                    "run",
-                    &script,
-                    "--policy",
-                    &policy,
-                    "--audit-log",
-                    &s.audit_dir(),
-                ])
-                .stdout(Stdio::null())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
+    let children: Vec<_> = (0..4).map(|_| spawn_run(&s, &script, &policy)).collect();
     for mut c in children {
         assert!(c.wait().unwrap().success());
     }
