@@ -8,6 +8,7 @@
 //! verifier.vkey        the public key that verifies checkpoints
 //! signing.key          the private key (mode 0600), unless init was given another path
 //! lock                 flock(2) target: one appender at a time, across processes
+//! waiting              flock(2) target: writers waiting for `lock` (keeps it fair)
 //! state.json           where the last checkpoint left the tree (to resume without a rescan)
 //! segments/NNNNNN.jsonl  records, one canonical JSON object per line
 //! checkpoints/SIZE.note  signed checkpoints (C2SP tlog-checkpoint), one file each
@@ -18,7 +19,8 @@
 //! the lock through a burst of appends and lets go after a millisecond of holding or idling.
 //! A line is written with one `write` to an `O_APPEND` file before the decision it records
 //! takes effect; `fdatasync` comes per batch (every checkpoint, and at the end of a run) or
-//! per record with [`SyncMode::Every`]. A writer killed mid-line leaves a torn final line:
+//! per record with [`SyncMode::Every`], after the lock is released, since on a busy disk it
+//! can take seconds. A writer killed mid-line leaves a torn final line:
 //! the next writer cuts it off and records a [`Event::Repair`], so no complete record is
 //! ever lost and the log still verifies.
 
@@ -44,6 +46,9 @@ const LOCK_TIMEOUT: Duration = Duration::from_secs(5);
 /// saves two `flock` calls and a `stat` per append; another writer waits at most about this
 /// long, and an idle writer lets go after it (see [`AuditLog::open`]).
 const HOLD: Duration = Duration::from_millis(1);
+
+/// How long a writer that ended a burst waits at most for a waiting writer to take its turn.
+const GIVE_WAY: Duration = Duration::from_millis(20);
 
 /// Why the log could not do what was asked. Every one of these denies the decision at hand.
 #[derive(Debug, thiserror::Error)]
@@ -230,10 +235,10 @@ pub fn init(dir: &Path, options: &InitOptions) -> Result<LogConfig, AuditError> 
             .map_err(io_err("create directory", &sub))?;
     }
     // Several first runs may initialize at once: one does it, the others find it done.
-    let lock = open_lock(&layout)?;
-    acquire(&lock, dir)?;
+    let lock = Lock::open(&layout)?;
+    lock.acquire()?;
     let result = init_locked(dir, &layout, options);
-    release(&lock);
+    lock.release();
     result
 }
 
@@ -323,7 +328,7 @@ pub struct AuditLog {
     key: SigningKey,
     host: String,
     sync: SyncMode,
-    lock: File,
+    lock: Lock,
     writer: Mutex<Writer>,
 }
 
@@ -333,44 +338,87 @@ struct Writer {
     offset: u64,
     tree: CompactTree,
     prev: Hash,
-    unsynced: u64,
     /// Tree size at the last checkpoint this writer wrote.
     checkpointed: u64,
     /// When this writer took the cross-process lock, while it holds it.
     held_since: Option<Instant>,
+    /// When this writer ended a burst while another was waiting, until it has given way.
+    gave_way: Option<Instant>,
     last_append: Instant,
 }
 
-/// Takes the cross-process lock, waiting up to [`LOCK_TIMEOUT`] for another writer.
-fn acquire(lock: &File, dir: &Path) -> Result<(), AuditError> {
-    let deadline = Instant::now() + LOCK_TIMEOUT;
-    loop {
-        match rustix::fs::flock(lock, FlockOperation::NonBlockingLockExclusive) {
-            Ok(()) => return Ok(()),
-            Err(rustix::io::Errno::WOULDBLOCK) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_micros(200));
+/// The cross-process lock, and beside it a queue that makes it fair: `flock` hands the lock
+/// to whoever asks first after it is released, and a writer in a burst asks again within
+/// microseconds, so without the queue a polling waiter could starve until it times out.
+/// Waiters hold a shared lock on `waiting`; a writer that ends a burst while someone waits
+/// gives way until another writer has appended (see [`AuditLog::give_way`]).
+struct Lock {
+    file: File,
+    waiting: File,
+    dir: PathBuf,
+}
+
+impl Lock {
+    fn open(layout: &Layout) -> Result<Lock, AuditError> {
+        let open = |path: PathBuf| {
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .mode(0o600)
+                .open(&path)
+                .map_err(io_err("open lock", &path))
+        };
+        Ok(Lock {
+            file: open(layout.lock())?,
+            waiting: open(layout.dir.join("waiting"))?,
+            dir: layout.dir.clone(),
+        })
+    }
+
+    /// Takes the lock, waiting up to [`LOCK_TIMEOUT`] for another writer.
+    fn acquire(&self) -> Result<(), AuditError> {
+        let deadline = Instant::now() + LOCK_TIMEOUT;
+        let mut queued = false;
+        let result = loop {
+            match rustix::fs::flock(&self.file, FlockOperation::NonBlockingLockExclusive) {
+                Ok(()) => break Ok(()),
+                Err(rustix::io::Errno::WOULDBLOCK) if Instant::now() < deadline => {
+                    // Fails only while a holder is checking the queue; the next round retries.
+                    if !queued {
+                        queued =
+                            rustix::fs::flock(&self.waiting, FlockOperation::NonBlockingLockShared)
+                                .is_ok();
+                    }
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+                Err(rustix::io::Errno::WOULDBLOCK) => {
+                    break Err(AuditError::LockTimeout(self.dir.display().to_string()))
+                }
+                Err(e) => break Err(io_err("lock", &self.dir)(e.into())),
             }
-            Err(rustix::io::Errno::WOULDBLOCK) => {
-                return Err(AuditError::LockTimeout(dir.display().to_string()))
+        };
+        if queued {
+            let _ = rustix::fs::flock(&self.waiting, FlockOperation::Unlock);
+        }
+        result
+    }
+
+    fn release(&self) {
+        // Unlocking a lock we hold cannot fail in a way we could act on; closing the file
+        // would release it anyway.
+        let _ = rustix::fs::flock(&self.file, FlockOperation::Unlock);
+    }
+
+    /// Whether another writer is waiting for the lock.
+    fn contended(&self) -> bool {
+        match rustix::fs::flock(&self.waiting, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => {
+                let _ = rustix::fs::flock(&self.waiting, FlockOperation::Unlock);
+                false
             }
-            Err(e) => return Err(io_err("lock", dir)(e.into())),
+            Err(_) => true,
         }
     }
-}
-
-fn release(lock: &File) {
-    // Unlocking a lock we hold cannot fail in a way we could act on; closing the file would
-    // release it anyway.
-    let _ = rustix::fs::flock(lock, FlockOperation::Unlock);
-}
-
-fn open_lock(layout: &Layout) -> Result<File, AuditError> {
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(layout.lock())
-        .map_err(io_err("open lock", &layout.lock()))
 }
 
 impl AuditLog {
@@ -381,7 +429,7 @@ impl AuditLog {
         let layout = Layout {
             dir: dir.to_owned(),
         };
-        let lock = open_lock(&layout)?;
+        let lock = Lock::open(&layout)?;
         let state: State = match fs::read_to_string(layout.state()) {
             Ok(text) => serde_json::from_str(&text).map_err(|e| AuditError::Corrupt {
                 path: layout.state().display().to_string(),
@@ -419,9 +467,9 @@ impl AuditLog {
                 offset: state.offset,
                 tree,
                 prev,
-                unsynced: 0,
                 checkpointed: state.size,
                 held_since: None,
+                gave_way: None,
                 last_append: Instant::now(),
             }),
         });
@@ -463,7 +511,8 @@ impl AuditLog {
         if w.held_since.is_some() {
             return Ok(());
         }
-        acquire(&self.lock, &self.layout.dir)?;
+        self.give_way(w);
+        self.lock.acquire()?;
         w.held_since = Some(Instant::now());
         let caught_up = w
             .segment
@@ -482,6 +531,21 @@ impl AuditLog {
         caught_up
     }
 
+    /// After a burst that kept another writer waiting, lets that writer append before this
+    /// one asks for the lock again: until the segment grows, nobody waits any more, or
+    /// [`GIVE_WAY`] has passed (a waiter may be descheduled).
+    fn give_way(&self, w: &mut Writer) {
+        let Some(since) = w.gave_way.take() else {
+            return;
+        };
+        while since.elapsed() < GIVE_WAY
+            && w.segment.metadata().is_ok_and(|m| m.len() == w.offset)
+            && self.lock.contended()
+        {
+            std::thread::sleep(Duration::from_micros(100));
+        }
+    }
+
     fn unlock_if_idle(&self) {
         if let Ok(mut w) = self.writer.try_lock() {
             if w.held_since.is_some() && w.last_append.elapsed() >= HOLD {
@@ -492,7 +556,7 @@ impl AuditLog {
 
     fn unlock(&self, w: &mut Writer) {
         if w.held_since.take().is_some() {
-            release(&self.lock);
+            self.lock.release();
         }
     }
 
@@ -509,31 +573,45 @@ impl AuditLog {
         self.lock_for_append(&mut w)?;
         let result = self.append_locked(&mut w, run, events);
         w.last_append = Instant::now();
-        if result.is_err() || w.held_since.is_some_and(|t| t.elapsed() >= HOLD) {
+        let (first, due) = match result {
+            Ok(done) => done,
+            Err(e) => {
+                self.unlock(&mut w);
+                return Err(e);
+            }
+        };
+        // Syncing can take seconds on a busy disk: never make other writers wait for it.
+        let syncs = self.sync == SyncMode::Every || due.is_some();
+        if syncs || w.held_since.is_some_and(|t| t.elapsed() >= HOLD) {
+            if self.lock.contended() {
+                w.gave_way = Some(Instant::now());
+            }
             self.unlock(&mut w);
         }
-        result
+        if let Some(due) = due {
+            self.publish(&w, due)?;
+        } else if self.sync == SyncMode::Every {
+            self.sync_segment(&w)?;
+        }
+        Ok(first)
     }
 
+    /// Writes the records, rotates a full segment, and takes a checkpoint when one is due
+    /// (to be published once the lock is released).
     fn append_locked(
         &self,
         w: &mut Writer,
         run: &str,
         events: Vec<Event>,
-    ) -> Result<u64, AuditError> {
+    ) -> Result<(u64, Option<Due>), AuditError> {
         let first = self.write_records(w, run, events)?;
-        if self.sync == SyncMode::Every {
-            self.sync_segment(w)?;
-        }
         if w.offset > self.config.segment_bytes {
             self.rotate(w)?;
         }
-        if w.tree.len() / self.config.checkpoint_every
-            > w.checkpointed / self.config.checkpoint_every
-        {
-            self.checkpoint_locked(w)?;
-        }
-        Ok(first)
+        let due = (w.tree.len() / self.config.checkpoint_every
+            > w.checkpointed / self.config.checkpoint_every)
+            .then(|| self.take_checkpoint(w));
+        Ok((first, due))
     }
 
     /// Syncs and writes a checkpoint covering everything appended so far (end of a run),
@@ -541,9 +619,9 @@ impl AuditLog {
     pub fn checkpoint(&self) -> Result<Checkpoint, AuditError> {
         let mut w = self.writer()?;
         self.lock_for_append(&mut w)?;
-        let result = self.checkpoint_locked(&mut w);
+        let due = self.take_checkpoint(&mut w);
         self.unlock(&mut w);
-        result
+        self.publish(&w, due)
     }
 
     /// Writes records at the end of the current segment with one `write`; on failure the
@@ -581,21 +659,17 @@ impl AuditLog {
             let _ = w.segment.set_len(w.offset);
             return Err(io_err("append", &path)(e));
         }
-        w.unsynced += leaves.len() as u64;
         w.tree.extend(leaves);
         w.prev = prev;
         w.offset += buf.len() as u64;
         Ok(first)
     }
 
-    fn sync_segment(&self, w: &mut Writer) -> Result<(), AuditError> {
-        if w.unsynced > 0 {
-            w.segment
-                .sync_data()
-                .map_err(io_err("sync", &self.layout.segment(w.segment_index)))?;
-            w.unsynced = 0;
-        }
-        Ok(())
+    /// Syncs the current segment: this writer's records and any other writer's before them.
+    fn sync_segment(&self, w: &Writer) -> Result<(), AuditError> {
+        w.segment
+            .sync_data()
+            .map_err(io_err("sync", &self.layout.segment(w.segment_index)))
     }
 
     /// Reads what other writers appended since our last look; cuts off a torn final line.
@@ -691,38 +765,58 @@ impl AuditLog {
         Ok(())
     }
 
-    fn checkpoint_locked(&self, w: &mut Writer) -> Result<Checkpoint, AuditError> {
+    /// Notes the tree and the position the log has reached, under the lock.
+    fn take_checkpoint(&self, w: &mut Writer) -> Due {
+        w.checkpointed = w.tree.len();
+        Due {
+            checkpoint: Checkpoint {
+                origin: self.config.origin.clone(),
+                size: w.tree.len(),
+                root: w.tree.root(),
+                extensions: Vec::new(),
+            },
+            state: State {
+                segment: w.segment_index,
+                offset: w.offset,
+                size: w.tree.len(),
+                frontier: w.tree.frontier().iter().map(hex).collect(),
+                prev: hex(&w.prev),
+            },
+        }
+    }
+
+    /// Makes a checkpoint's records durable, then signs and writes it and the saved state.
+    /// Runs without the cross-process lock: the records it covers are already in place, the
+    /// note is named by its size, and a state file that another writer overwrites with an
+    /// older one still describes a prefix of the log, which `open` catches up from.
+    fn publish(&self, w: &Writer, due: Due) -> Result<Checkpoint, AuditError> {
+        // Segments before this one were synced when they were rotated.
         self.sync_segment(w)?;
-        let checkpoint = Checkpoint {
-            origin: self.config.origin.clone(),
-            size: w.tree.len(),
-            root: w.tree.root(),
-            extensions: Vec::new(),
-        };
-        let note = checkpoint.sign(&self.key).map_err(|e| AuditError::Key {
-            path: self.config.key.display().to_string(),
-            message: e.to_string(),
-        })?;
+        let note = due
+            .checkpoint
+            .sign(&self.key)
+            .map_err(|e| AuditError::Key {
+                path: self.config.key.display().to_string(),
+                message: e.to_string(),
+            })?;
         let path = self
             .layout
             .checkpoints()
-            .join(format!("{:020}.note", checkpoint.size));
+            .join(format!("{:020}.note", due.checkpoint.size));
         write_atomic(&path, note.as_bytes())?;
-        let state = State {
-            segment: w.segment_index,
-            offset: w.offset,
-            size: w.tree.len(),
-            frontier: w.tree.frontier().iter().map(hex).collect(),
-            prev: hex(&w.prev),
-        };
-        let text = serde_json::to_string(&state).map_err(|e| AuditError::Corrupt {
+        let text = serde_json::to_string(&due.state).map_err(|e| AuditError::Corrupt {
             path: self.layout.state().display().to_string(),
             message: e.to_string(),
         })?;
         write_atomic(&self.layout.state(), text.as_bytes())?;
-        w.checkpointed = checkpoint.size;
-        Ok(checkpoint)
+        Ok(due.checkpoint)
     }
+}
+
+/// A checkpoint taken under the lock and not yet published.
+struct Due {
+    checkpoint: Checkpoint,
+    state: State,
 }
 
 fn open_segment(path: &Path) -> Result<File, AuditError> {

@@ -22,13 +22,24 @@ fn permitted_writes(records: &[Value]) -> Vec<String> {
         .collect()
 }
 
-/// Checks that each file in `out/` has a permitted `write` in the log; returns how many.
+/// The files under `dir`, at any depth.
+fn files_under(dir: &std::path::Path) -> Vec<String> {
+    let mut files = Vec::new();
+    for e in fs::read_dir(dir).unwrap() {
+        let path = e.unwrap().path();
+        if path.is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            files.push(path.display().to_string());
+        }
+    }
+    files
+}
+
+/// Checks that each file under `out/` has a permitted `write` in the log; returns how many.
 fn assert_every_write_was_recorded(s: &Sandbox, records: &[Value]) -> usize {
     let recorded = permitted_writes(records);
-    let written: Vec<String> = fs::read_dir(s.path("out"))
-        .unwrap()
-        .map(|e| e.unwrap().path().display().to_string())
-        .collect();
+    let written = files_under(std::path::Path::new(&s.path("out")));
     for f in &written {
         assert!(
             recorded.contains(f),
@@ -116,16 +127,37 @@ fn a_full_file_system_stops_the_run_and_nothing_is_done_unrecorded() {
 #[test]
 fn writers_killed_at_random_points_leave_a_verifiable_log() {
     let s = Sandbox::new();
-    fs::create_dir_all(s.path("out")).unwrap();
     let policy = s.write("p.cedar", &ALL_IN_ROOT.replace("{ROOT}", &s.path("")));
-    let script = s.write("s.rhai", &WRITE_LOOP.replace("{ROOT}", &s.path("")));
     let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-    for _ in 0..25 {
+    for run in 0..24 {
+        // Each run writes into a directory of its own, so that we can tell when it has begun
+        // writing however slow start-up is on this machine.
+        let out = format!("out/{run}");
+        fs::create_dir_all(s.path(&out)).unwrap();
+        let script = s.write(
+            &format!("s{run}.rhai"),
+            &WRITE_LOOP.replace("{ROOT}/out", &s.path(&out)),
+        );
         let mut child = spawn_run(&s, &script, &policy);
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
-        std::thread::sleep(Duration::from_micros(2_000 + seed % 40_000));
+        if run % 2 == 1 {
+            // Half the kills land mid-write: wait for the first file, then a little more.
+            let dir = s.path(&out);
+            let start = std::time::Instant::now();
+            while fs::read_dir(&dir).unwrap().next().is_none() {
+                assert!(
+                    start.elapsed() < Duration::from_secs(60),
+                    "run {run} never wrote"
+                );
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            std::thread::sleep(Duration::from_micros(seed % 10_000));
+        } else {
+            // The others land anywhere, start-up included.
+            std::thread::sleep(Duration::from_micros(2_000 + seed % 40_000));
+        }
         child.kill().unwrap();
         child.wait().unwrap();
     }
@@ -135,7 +167,7 @@ fn writers_killed_at_random_points_leave_a_verifiable_log() {
     let (code, out, err) = s.audit(&["verify", "--dir", &s.audit_dir()]);
     assert_eq!(code, 0, "{out}{err}");
     let records = s.records();
-    assert!(assert_every_write_was_recorded(&s, &records) > 0);
+    assert!(assert_every_write_was_recorded(&s, &records) >= 12);
 }
 
 #[test]
