@@ -24,6 +24,13 @@ pub enum Resource {
     Uname,
     /// `sysinfo::Hostname`, id and `hostname` = the name to resolve.
     Hostname(String),
+    /// `systemd::Service`, id and `name` = the unit name (e.g. `nginx.service`).
+    Service(String),
+    /// `systemd::Systemd`: the service manager itself (daemon_reload).
+    Systemd,
+    /// `network::url`, id and `url` = the canonical URL (scheme, lower-case host, explicit
+    /// port, path); the caller canonicalizes.
+    Url(String),
 }
 
 /// The attributes a policy sees of a process.
@@ -65,6 +72,9 @@ struct TypeNames {
     sysinfo: EntityTypeName,
     uname: EntityTypeName,
     hostname: EntityTypeName,
+    service: EntityTypeName,
+    systemd: EntityTypeName,
+    url: EntityTypeName,
 }
 
 fn type_names() -> &'static TypeNames {
@@ -78,6 +88,9 @@ fn type_names() -> &'static TypeNames {
         sysinfo: parse("sysinfo::Sysinfo"),
         uname: parse("sysinfo::Uname"),
         hostname: parse("sysinfo::Hostname"),
+        service: parse("systemd::Service"),
+        systemd: parse("systemd::Systemd"),
+        url: parse("network::url"),
     })
 }
 
@@ -95,6 +108,9 @@ impl Resource {
             Resource::Sysinfo => "sysinfo::Sysinfo",
             Resource::Uname => "sysinfo::Uname",
             Resource::Hostname(_) => "sysinfo::Hostname",
+            Resource::Service(_) => "systemd::Service",
+            Resource::Systemd => "systemd::Systemd",
+            Resource::Url(_) => "network::url",
         }
     }
 
@@ -105,7 +121,8 @@ impl Resource {
             Resource::Process(p) => &p.id,
             Resource::Sysinfo => "sysinfo",
             Resource::Uname => "uname",
-            Resource::Hostname(h) => h,
+            Resource::Hostname(h) | Resource::Service(h) | Resource::Url(h) => h,
+            Resource::Systemd => "systemd",
         }
     }
 
@@ -126,6 +143,9 @@ impl Resource {
             Resource::Sysinfo => &names.sysinfo,
             Resource::Uname => &names.uname,
             Resource::Hostname(_) => &names.hostname,
+            Resource::Service(_) => &names.service,
+            Resource::Systemd => &names.systemd,
+            Resource::Url(_) => &names.url,
         };
         EntityUid::from_type_name_and_id(ty.clone(), EntityId::new(self.id()))
     }
@@ -164,7 +184,9 @@ impl Resource {
                 (SmolStr::new_static("command"), string(&p.command)),
             ],
             Resource::Hostname(h) => vec![(SmolStr::new_static("hostname"), string(h))],
-            Resource::Sysinfo | Resource::Uname => Vec::new(),
+            Resource::Service(name) => vec![(SmolStr::new_static("name"), string(name))],
+            Resource::Url(url) => vec![(SmolStr::new_static("url"), string(url))],
+            Resource::Sysinfo | Resource::Uname | Resource::Systemd => Vec::new(),
         };
         ast::Entity::new_with_attr_partial_value(
             self.uid().into(),
@@ -229,6 +251,9 @@ mod tests {
         assert_eq!(n.sysinfo.to_string(), "sysinfo::Sysinfo");
         assert_eq!(n.uname.to_string(), "sysinfo::Uname");
         assert_eq!(n.hostname.to_string(), "sysinfo::Hostname");
+        assert_eq!(n.service.to_string(), "systemd::Service");
+        assert_eq!(n.systemd.to_string(), "systemd::Systemd");
+        assert_eq!(n.url.to_string(), "network::url");
     }
 
     #[test]
