@@ -344,7 +344,9 @@ impl Gate {
             [
                 resource.entity(),
                 self.schema.action_core[action.index()].clone(),
-            ],
+            ]
+            .into_iter()
+            .chain(context.entities()),
             None::<&core_entities::NoEntitiesSchema>,
             core_entities::TCComputation::AssumeAlreadyComputed,
             Extensions::none(),
@@ -465,6 +467,55 @@ mod tests {
         assert!(g
             .authorize_in(&[Action::FsMove], &file("/a/x"), &to("/tmp/x"))
             .is_err());
+    }
+
+    #[test]
+    fn execute_context_tags_and_identities_are_visible_and_validate() {
+        use crate::execute::{ExecuteContext, Identity};
+        let g = gate(
+            r#"permit(principal, action == file_system::Action::"execute", resource == file_system::File::"/usr/sbin/iptables") when {
+                context.arguments.hasTag("-p") && context.arguments.getTag("-p") == "tcp" &&
+                context.environment.names.isEmpty() && context.user.uid == 0 && context.group.groupname == "root"
+            };"#,
+        );
+        let ask = |args: &[(&str, &str)]| {
+            let c = ExecuteContext {
+                arguments: args
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), Some(v.to_string())))
+                    .collect(),
+                environment: Vec::new(),
+                user: Identity {
+                    name: "root".into(),
+                    id: 0,
+                },
+                group: Identity {
+                    name: "root".into(),
+                    id: 0,
+                },
+            };
+            let bin = file("/usr/sbin/iptables");
+            let contexts: Vec<Context> = c
+                .views()
+                .unwrap()
+                .into_iter()
+                .map(|v| Context::Execute(Box::new(v)))
+                .collect();
+            let requests: Vec<Request> = contexts
+                .iter()
+                .map(|context| Request {
+                    actions: &[Action::FsExecute],
+                    resource: &bin,
+                    context,
+                })
+                .collect();
+            g.authorize_all(&requests).is_ok()
+        };
+        assert!(ask(&[("-p", "tcp")]));
+        assert!(!ask(&[("-p", "udp")]));
+        // The second value is checked too: it cannot hide behind the first.
+        assert!(!ask(&[("-p", "tcp"), ("-p", "udp")]));
+        assert!(!ask(&[]));
     }
 
     struct Recorder {

@@ -12,6 +12,7 @@
 
 mod action;
 mod error;
+pub mod execute;
 mod gate;
 mod index;
 mod path;

@@ -9,6 +9,7 @@ use cedar_policy::{EntityId, EntityTypeName, EntityUid, RestrictedExpression};
 use cedar_policy_core::ast::{self, PartialValue};
 use smol_str::SmolStr;
 
+use crate::execute::ExecuteView;
 use crate::path::AbsPath;
 
 /// A resource a host operation wants to touch.
@@ -63,6 +64,9 @@ pub enum Context {
     Move {
         destination: AbsPath,
     },
+    /// `file_system::Action::"execute"`: one view of the arguments, environment, user and
+    /// group (see [`crate::execute`]).
+    Execute(Box<ExecuteView>),
 }
 
 struct TypeNames {
@@ -199,9 +203,18 @@ impl Resource {
 }
 
 impl Context {
+    /// Entities the context refers to, which the request must carry.
+    pub(crate) fn entities(&self) -> Vec<ast::Entity> {
+        match self {
+            Context::Execute(view) => view.entities().into(),
+            Context::Empty | Context::Move { .. } => Vec::new(),
+        }
+    }
+
     pub(crate) fn to_cedar(&self) -> cedar_policy::Context {
         match self {
             Context::Empty => cedar_policy::Context::empty(),
+            Context::Execute(view) => view.to_cedar(),
             Context::Move { destination } => {
                 let parent = destination.parent().unwrap_or_else(AbsPath::root);
                 let record = RestrictedExpression::new_record([
