@@ -11,6 +11,7 @@ use cedar_policy_core::entities as core_entities;
 use cedar_policy_core::extensions::Extensions;
 
 use crate::action::Action;
+use crate::index::PathScopes;
 use crate::policies::{Policies, Schema};
 use crate::resource::{Context, Resource};
 
@@ -183,6 +184,12 @@ impl Gate {
 
     pub fn policies(&self) -> &Policies {
         &self.policies
+    }
+
+    /// Where the policies could permit any of `actions` on files (see
+    /// [`PathScopes`]): what a sandbox around a child process can be derived from.
+    pub fn permit_scopes(&self, actions: &[Action]) -> PathScopes {
+        self.policies.index.permit_scopes(actions)
     }
 
     /// Permits `actions` on `resource` only if each one is permitted; stops at the first
@@ -516,6 +523,25 @@ mod tests {
         // The second value is checked too: it cannot hide behind the first.
         assert!(!ask(&[("-p", "tcp"), ("-p", "udp")]));
         assert!(!ask(&[]));
+    }
+
+    #[test]
+    fn permit_scopes_cover_what_permits_name_and_widen_to_anywhere() {
+        let g = gate(
+            r#"permit(principal, action == file_system::Action::"write", resource in file_system::Dir::"/srv/out");
+               permit(principal, action in [file_system::Action::"create"], resource == file_system::File::"/tmp/note");
+               forbid(principal, action, resource in file_system::Dir::"/etc");
+               permit(principal, action == file_system::Action::"read", resource);"#,
+        );
+        let write = [Action::FsWrite, Action::FsCreate, Action::FsDelete];
+        assert_eq!(
+            g.permit_scopes(&write),
+            PathScopes::Only {
+                dirs: vec![AbsPath::parse("/srv/out").unwrap()],
+                files: vec![AbsPath::parse("/tmp/note").unwrap()],
+            }
+        );
+        assert_eq!(g.permit_scopes(&[Action::FsRead]), PathScopes::Anywhere);
     }
 
     struct Recorder {

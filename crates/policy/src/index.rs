@@ -10,9 +10,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use cedar_policy::{ActionConstraint, EntityUid, Policy, PolicySet, ResourceConstraint};
+use cedar_policy::{ActionConstraint, Effect, EntityUid, Policy, PolicySet, ResourceConstraint};
 
 use crate::action::Action;
+use crate::path::AbsPath;
 use crate::policies::Schema;
 use crate::resource::Resource;
 
@@ -105,6 +106,53 @@ impl PolicyIndex {
         let set = Arc::new(set);
         slices.insert(ids, Arc::clone(&set));
         Some(set)
+    }
+}
+
+/// Where a policy set could permit some actions on files: everywhere, or only on these
+/// paths (a `file_system::Dir` scope covers everything beneath it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PathScopes {
+    Anywhere,
+    Only {
+        dirs: Vec<AbsPath>,
+        files: Vec<AbsPath>,
+    },
+}
+
+impl PolicyIndex {
+    /// The resource scopes of the permit policies for `actions`, read off the policies'
+    /// scopes alone: conditions, principals and forbids are not considered, so the answer
+    /// covers at least everything the policies can permit.
+    pub(crate) fn permit_scopes(&self, actions: &[Action]) -> PathScopes {
+        let permits = |ids: &[u32]| {
+            ids.iter()
+                .any(|&i| self.policies[i as usize].effect() == Effect::Permit)
+        };
+        let (mut dirs, mut files) = (Vec::new(), Vec::new());
+        for action in actions {
+            let table = &self.per_action[action.index()];
+            if permits(&table.always) {
+                return PathScopes::Anywhere;
+            }
+            for (ty, ids) in &table.by_scope {
+                let list = match ty.as_str() {
+                    "file_system::Dir" => &mut dirs,
+                    "file_system::File" => &mut files,
+                    _ => continue,
+                };
+                for (id, policies) in ids {
+                    if let (true, Ok(path)) = (permits(policies), AbsPath::parse(id)) {
+                        list.push(path);
+                    }
+                }
+            }
+        }
+        for list in [&mut dirs, &mut files] {
+            list.sort();
+            list.dedup();
+        }
+        PathScopes::Only { dirs, files }
     }
 }
 

@@ -24,6 +24,7 @@ pub use error::{PolicyError, SourceLocation};
 pub use gate::{
     Decision, DecisionCounts, DecisionEntry, DecisionLog, Denied, Gate, Permit, Request,
 };
+pub use index::PathScopes;
 pub use path::{AbsPath, PathError};
 pub use policies::{Policies, Schema, SCHEMA_SOURCE};
 pub use resource::{Context, ProcessInfo, Resource};
