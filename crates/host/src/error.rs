@@ -25,6 +25,9 @@ pub enum HostError {
     /// A size limit (string, array, output) would be exceeded.
     #[error("{what} exceeds the limit of {limit}; raise the limit or narrow the request")]
     TooLarge { what: String, limit: String },
+    /// An operation's own time limit passed (e.g. a binary that ran too long was killed).
+    #[error("{0}")]
+    TimedOut(String),
     /// The run's time limit passed, or the run was stopped, while this operation ran.
     #[error("the operation was interrupted: the run's time limit passed")]
     Interrupted,
@@ -60,6 +63,7 @@ impl HostError {
             HostError::NotFound { .. } => "NotFound",
             HostError::Io { .. } => "Io",
             HostError::TooLarge { .. } | HostError::Interrupted => "ResourceLimitExceeded",
+            HostError::TimedOut(_) => "TimedOut",
         }
     }
 }

@@ -11,6 +11,7 @@
 
 pub mod disk;
 mod error;
+pub mod exec;
 pub mod fs;
 mod interrupt;
 pub mod process;

@@ -67,6 +67,19 @@ impl Host {
         actions: &[Action],
         mode: OpenMode,
     ) -> HostResult<Opened> {
+        self.open_checked_in(path, kind, actions, &[Context::Empty], mode)
+    }
+
+    /// As [`Host::open_checked`], asking `actions` on the resource once in each of `contexts`
+    /// (all must be permitted).
+    pub(crate) fn open_checked_in(
+        &self,
+        path: &AbsPath,
+        kind: Kind,
+        actions: &[Action],
+        contexts: &[Context],
+        mode: OpenMode,
+    ) -> HostResult<Opened> {
         let mut path = path.clone();
         for _ in 0..=MAX_LINK_HOPS {
             self.interrupt.check()?;
@@ -78,7 +91,7 @@ impl Host {
                 .parent()
                 .filter(|_| kind == Kind::File)
                 .map(Resource::Dir);
-            let mut requests = Vec::with_capacity(2);
+            let mut requests = Vec::with_capacity(1 + contexts.len());
             if let Some(parent) = &parent {
                 requests.push(Request {
                     actions: &[Action::FsOpen],
@@ -86,11 +99,11 @@ impl Host {
                     context: &Context::Empty,
                 });
             }
-            requests.push(Request {
+            requests.extend(contexts.iter().map(|context| Request {
                 actions,
                 resource: &resource,
-                context: &Context::Empty,
-            });
+                context,
+            }));
             let permit = self.gate.authorize_all(&requests)?;
             match self.root.open(&permit, mode) {
                 Ok(fd) => return Ok(Opened { fd, path }),
@@ -150,7 +163,7 @@ fn open_error(path: &AbsPath, mode: OpenMode, e: io::Error) -> HostError {
         };
     }
     let op = match mode {
-        OpenMode::Read | OpenMode::Dir | OpenMode::Touch => "open",
+        OpenMode::Read | OpenMode::Dir | OpenMode::Touch | OpenMode::Exec => "open",
         OpenMode::Append | OpenMode::Truncate | OpenMode::Overwrite | OpenMode::CreateNew => {
             "open for writing"
         }

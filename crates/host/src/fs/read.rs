@@ -133,6 +133,10 @@ impl FileHandle {
     pub fn path(&self) -> &AbsPath {
         &self.path
     }
+
+    pub(crate) fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        std::os::fd::AsFd::as_fd(&self.file)
+    }
 }
 
 /// Only regular files are read or written: a FIFO would block and a device may never end.

@@ -29,10 +29,16 @@ pub(crate) enum OpenMode {
     CreateNew,
     /// Open (creating when missing) without reading or writing, to set times.
     Touch,
+    /// A reference to a binary, to run with `execveat`; no read or write access.
+    Exec,
 }
 
 impl OpenMode {
     fn flags(self) -> OFlags {
+        if self == OpenMode::Exec {
+            // openat2 refuses O_PATH with any flag beyond these.
+            return OFlags::PATH | OFlags::CLOEXEC;
+        }
         // NONBLOCK keeps a FIFO from blocking the open (reading or writing); it changes
         // nothing for regular files, and callers refuse anything else.
         let base = OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK;
@@ -44,6 +50,7 @@ impl OpenMode {
             OpenMode::Overwrite => OFlags::WRONLY | OFlags::TRUNC,
             OpenMode::CreateNew => OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL,
             OpenMode::Touch => OFlags::RDONLY | OFlags::CREATE | OFlags::NONBLOCK,
+            OpenMode::Exec => OFlags::PATH,
         }
     }
 }
@@ -130,7 +137,7 @@ pub(crate) fn open_beneath(
         OpenMode::Append | OpenMode::Truncate | OpenMode::CreateNew | OpenMode::Touch => {
             Mode::from_raw_mode(0o644)
         }
-        OpenMode::Read | OpenMode::Dir | OpenMode::Overwrite => Mode::empty(),
+        OpenMode::Read | OpenMode::Dir | OpenMode::Overwrite | OpenMode::Exec => Mode::empty(),
     };
     let fd = rustix::fs::openat2(dir, relative, mode.flags(), create_mode, RESOLVE)?;
     Ok(fd)

@@ -9,6 +9,7 @@ use rhai::Engine;
 use tollgate_host::fs::{DirHandle, FileHandle};
 use tollgate_host::Host;
 
+use super::exec::{self, ExecuteOptions};
 use super::{host_error, invalid};
 
 #[derive(Clone, Debug, Default)]
@@ -79,8 +80,14 @@ pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
                 .map_err(host_error)
         },
     );
-    let h = host;
+    let h = Rc::clone(&host);
     engine.register_fn("read", move |f: &mut File| {
         h.read_handle(&mut f.0.borrow_mut()).map_err(host_error)
+    });
+    let h = host;
+    engine.register_fn("execute", move |f: &mut File, o: ExecuteOptions| {
+        h.execute_handle(&f.0.borrow(), &o.for_host(&h))
+            .map(exec::result)
+            .map_err(host_error)
     });
 }

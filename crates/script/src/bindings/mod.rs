@@ -1,6 +1,7 @@
 //! Bindings: the script functions and what they call. Each area has one module; every
 //! function reaches the host only through `tollgate_host`, which asks the gate first.
 
+mod exec;
 mod flags;
 mod fs;
 mod handles;
@@ -66,5 +67,6 @@ pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
     flags::register(engine);
     fs::register(engine, Rc::clone(&host));
     system::register(engine, Rc::clone(&host));
+    exec::register(engine, Rc::clone(&host));
     handles::register(engine, host);
 }
