@@ -46,7 +46,11 @@ pub const SIGNALS: &[(&str, Signal)] = &[
 ];
 
 /// Reads one process from /proc; `None` if it is gone.
-fn read_process(pid: u32, users: &mut HashMap<u32, String>) -> Option<(ProcessEntry, u64)> {
+fn read_process(
+    pid: u32,
+    users: &mut HashMap<u32, String>,
+    boot: u64,
+) -> Option<(ProcessEntry, u64)> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The name is in parentheses and may itself contain spaces or parentheses.
     let open = stat.find('(')?;
@@ -84,7 +88,6 @@ fn read_process(pid: u32, users: &mut HashMap<u32, String>) -> Option<(ProcessEn
                 .unwrap_or_else(|| uid.to_string())
         })
         .clone();
-    let boot = boot_time().unwrap_or(0);
     Some((
         ProcessEntry {
             pid,
@@ -102,6 +105,7 @@ fn read_process(pid: u32, users: &mut HashMap<u32, String>) -> Option<(ProcessEn
     ))
 }
 
+/// Seconds since the epoch at boot; read once per listing (/proc/stat is costly to build).
 fn boot_time() -> Option<u64> {
     let stat = fs::read_to_string("/proc/stat").ok()?;
     stat.lines()
@@ -123,6 +127,7 @@ impl Host {
     /// Processes it does not are left out (their denials are still recorded).
     pub fn ps(&self) -> HostResult<Vec<ProcessEntry>> {
         let mut users = HashMap::new();
+        let boot = boot_time().unwrap_or(0);
         let mut out = Vec::new();
         let dir = fs::read_dir("/proc").map_err(|e| HostError::io("list", "/proc", e))?;
         let mut pids: Vec<u32> = dir
@@ -132,7 +137,7 @@ impl Host {
         pids.sort_unstable();
         for pid in pids {
             self.interrupt.check()?;
-            let Some((entry, _)) = read_process(pid, &mut users) else {
+            let Some((entry, _)) = read_process(pid, &mut users, boot) else {
                 continue;
             };
             match self.gate.authorize(&[Action::ProcList], &resource(&entry)) {
@@ -172,7 +177,7 @@ impl Host {
         let not_found = || HostError::NotFound {
             path: format!("process {pid}"),
         };
-        let (entry, started) = read_process(pid, &mut HashMap::new()).ok_or_else(not_found)?;
+        let (entry, started) = read_process(pid, &mut HashMap::new(), 0).ok_or_else(not_found)?;
         let action = if matches!(signal, "HUP" | "INT") {
             Action::ProcInterrupt
         } else {
@@ -184,7 +189,7 @@ impl Host {
             rustix::process::pidfd_open(raw, PidfdFlags::empty()).map_err(|_| not_found())?;
         // The pidfd pins one process. If the pid now names another one (the first exited
         // and the number was reused), its start time differs: refuse.
-        match read_process(pid, &mut HashMap::new()) {
+        match read_process(pid, &mut HashMap::new(), 0) {
             Some((_, now)) if now == started => {}
             _ => {
                 return Err(HostError::InvalidInput(format!(
