@@ -48,8 +48,9 @@ pub(crate) fn oversized(value: &Dynamic, limits: &crate::Limits) -> Option<Strin
     None
 }
 
-/// A readable rendering: maps as `key: value` lines, arrays as `- item` lines, nested values
-/// indented beneath their key.
+/// A readable rendering: a list of flat maps (processes, mounts, sockets) or a map of flat
+/// maps (directory entries) as an aligned table; other maps as aligned `key: value` lines,
+/// arrays as `- item` lines, nested values indented beneath their key.
 pub fn human_text(value: &Dynamic) -> String {
     let mut out = String::new();
     render(value, 0, &mut out);
@@ -65,9 +66,20 @@ fn render(value: &Dynamic, indent: usize, out: &mut String) {
         if map.is_empty() {
             out.push_str(&format!("{pad}(empty)\n"));
         }
+        let rows: Option<Vec<(String, Map)>> = map
+            .iter()
+            .map(|(k, v)| flat_map(v).map(|m| (k.to_string(), m)))
+            .collect();
+        if let Some(rows) = rows.filter(|r| !r.is_empty()) {
+            let (keys, maps): (Vec<String>, Vec<Map>) = rows.into_iter().unzip();
+            table(Some(&keys), &maps, &pad, out);
+            return;
+        }
+        let width = map.keys().map(|k| k.chars().count()).max().unwrap_or(0);
         for (k, v) in map.iter() {
             if is_scalar(v) && !scalar(v).contains('\n') {
-                out.push_str(&format!("{pad}{k}: {}\n", scalar(v)));
+                let gap = " ".repeat(width - k.chars().count());
+                out.push_str(&format!("{pad}{k}:{gap} {}\n", scalar(v)));
             } else {
                 out.push_str(&format!("{pad}{k}:\n"));
                 render(v, indent + 1, out);
@@ -76,6 +88,11 @@ fn render(value: &Dynamic, indent: usize, out: &mut String) {
     } else if let Some(arr) = value.read_lock::<rhai::Array>() {
         if arr.is_empty() {
             out.push_str(&format!("{pad}(empty)\n"));
+        }
+        let rows: Option<Vec<Map>> = arr.iter().map(flat_map).collect();
+        if let Some(rows) = rows.filter(|r| !r.is_empty()) {
+            table(None, &rows, &pad, out);
+            return;
         }
         for v in arr.iter() {
             if is_scalar(v) && !scalar(v).contains('\n') {
@@ -89,6 +106,68 @@ fn render(value: &Dynamic, indent: usize, out: &mut String) {
         for line in scalar(value).lines() {
             out.push_str(&format!("{pad}{line}\n"));
         }
+    }
+}
+
+/// A map whose values are all one-line scalars: a table row.
+fn flat_map(v: &Dynamic) -> Option<Map> {
+    let m = v.read_lock::<Map>()?;
+    m.values()
+        .all(|v| is_scalar(v) && !scalar(v).contains('\n'))
+        .then(|| m.clone())
+}
+
+/// Rows under a header of their keys (in first-seen order), each column as wide as its
+/// widest cell; a column of numbers is right-aligned. `names` adds a first, unnamed column.
+fn table(names: Option<&[String]>, rows: &[Map], pad: &str, out: &mut String) {
+    let mut columns: Vec<String> = Vec::new();
+    for row in rows {
+        for k in row.keys() {
+            if !columns.iter().any(|c| c == k.as_str()) {
+                columns.push(k.to_string());
+            }
+        }
+    }
+    let mut numeric: Vec<bool> = columns
+        .iter()
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c.as_str()))
+                .all(|v| v.is_int() || v.is_float())
+        })
+        .collect();
+    let mut grid: Vec<Vec<String>> = vec![columns.clone()];
+    grid.extend(rows.iter().map(|row| {
+        columns
+            .iter()
+            .map(|c| row.get(c.as_str()).map(scalar).unwrap_or_default())
+            .collect()
+    }));
+    if let Some(names) = names {
+        numeric.insert(0, false);
+        grid[0].insert(0, String::new());
+        for (row, name) in grid[1..].iter_mut().zip(names) {
+            row.insert(0, name.clone());
+        }
+    }
+    let widths: Vec<usize> = (0..numeric.len())
+        .map(|c| grid.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    for row in &grid {
+        let line: Vec<String> = row
+            .iter()
+            .zip(widths.iter().zip(&numeric))
+            .map(|(text, (&w, &number))| {
+                if number {
+                    format!("{text:>w$}")
+                } else {
+                    format!("{text:<w$}")
+                }
+            })
+            .collect();
+        out.push_str(pad);
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
     }
 }
 
@@ -129,6 +208,36 @@ mod tests {
         assert_eq!(
             human_text(&Dynamic::from_map(m)),
             "a.log:\n  size: 10\ncount: 2"
+        );
+    }
+
+    fn row(pid: i64, name: &str) -> Dynamic {
+        let mut m = Map::new();
+        m.insert("pid".into(), Dynamic::from(pid));
+        m.insert("name".into(), Dynamic::from(name.to_owned()));
+        Dynamic::from_map(m)
+    }
+
+    #[test]
+    fn lists_and_maps_of_flat_maps_are_aligned_tables() {
+        let list = vec![row(1, "init"), row(4242, "sshd")];
+        assert_eq!(
+            human_text(&Dynamic::from_array(list.clone())),
+            "name   pid\ninit     1\nsshd  4242"
+        );
+        let mut m = Map::new();
+        m.insert("a".into(), list[0].clone());
+        m.insert("bb".into(), list[1].clone());
+        assert_eq!(
+            human_text(&Dynamic::from_map(m)),
+            "    name   pid\na   init     1\nbb  sshd  4242"
+        );
+        let mut flat = Map::new();
+        flat.insert("total".into(), Dynamic::from(5_i64));
+        flat.insert("free_bytes".into(), Dynamic::from(1_i64));
+        assert_eq!(
+            human_text(&Dynamic::from_map(flat)),
+            "free_bytes: 1\ntotal:      5"
         );
     }
 }
