@@ -25,6 +25,13 @@ pub enum HostError {
     /// A size limit (string, array, output) would be exceeded.
     #[error("{what} exceeds the limit of {limit}; raise the limit or narrow the request")]
     TooLarge { what: String, limit: String },
+    /// systemd knows no unit of this name.
+    #[error("{unit}: no such unit; check the name (systemctl list-unit-files lists them)")]
+    UnknownUnit { unit: String },
+    /// Nothing manages services here: no system bus to reach systemd on, and no running
+    /// systemd for `systemctl`. The message says which.
+    #[error("{0}")]
+    NoServiceManager(String),
     /// The run's time limit passed, or the run was stopped, while this operation ran.
     #[error("the operation was interrupted: the run's time limit passed")]
     Interrupted,
@@ -57,7 +64,8 @@ impl HostError {
         match self {
             HostError::Denied(_) => "PermissionDenied",
             HostError::Path(_) | HostError::InvalidInput(_) => "InvalidInput",
-            HostError::NotFound { .. } => "NotFound",
+            HostError::NotFound { .. } | HostError::UnknownUnit { .. } => "NotFound",
+            HostError::NoServiceManager(_) => "Unavailable",
             HostError::Io { .. } => "Io",
             HostError::TooLarge { .. } | HostError::Interrupted => "ResourceLimitExceeded",
         }

@@ -14,6 +14,7 @@ mod error;
 pub mod fs;
 mod interrupt;
 pub mod process;
+pub mod service;
 pub mod system;
 
 use tollgate_policy::Gate;
