@@ -5,6 +5,7 @@ mod flags;
 mod fs;
 mod handles;
 mod logging;
+mod service;
 mod system;
 
 use std::rc::Rc;
@@ -66,5 +67,6 @@ pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
     flags::register(engine);
     fs::register(engine, Rc::clone(&host));
     system::register(engine, Rc::clone(&host));
+    service::register(engine, Rc::clone(&host));
     handles::register(engine, host);
 }
