@@ -28,6 +28,13 @@ pub enum HostError {
     /// An operation's own time limit passed (e.g. a binary that ran too long was killed).
     #[error("{0}")]
     TimedOut(String),
+    /// systemd knows no unit of this name.
+    #[error("{unit}: no such unit; check the name (systemctl list-unit-files lists them)")]
+    UnknownUnit { unit: String },
+    /// Nothing manages services here: no system bus to reach systemd on, and no running
+    /// systemd for `systemctl`. The message says which.
+    #[error("{0}")]
+    NoServiceManager(String),
     /// The run's time limit passed, or the run was stopped, while this operation ran.
     #[error("the operation was interrupted: the run's time limit passed")]
     Interrupted,
@@ -60,7 +67,8 @@ impl HostError {
         match self {
             HostError::Denied(_) => "PermissionDenied",
             HostError::Path(_) | HostError::InvalidInput(_) => "InvalidInput",
-            HostError::NotFound { .. } => "NotFound",
+            HostError::NotFound { .. } | HostError::UnknownUnit { .. } => "NotFound",
+            HostError::NoServiceManager(_) => "Unavailable",
             HostError::Io { .. } => "Io",
             HostError::TooLarge { .. } | HostError::Interrupted => "ResourceLimitExceeded",
             HostError::TimedOut(_) => "TimedOut",

@@ -15,6 +15,7 @@ pub mod exec;
 pub mod fs;
 mod interrupt;
 pub mod process;
+pub mod service;
 pub mod system;
 
 use tollgate_policy::Gate;

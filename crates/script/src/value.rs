@@ -176,10 +176,11 @@ fn is_scalar(v: &Dynamic) -> bool {
 }
 
 /// A scalar as text, without the trailing newline a line read from a file keeps; a value
-/// with several lines is rendered as an indented block under its key.
+/// with several lines is rendered as an indented block under its key. `()`, a value a
+/// command does not have (a stopped service's pid), reads `(none)` rather than a blank.
 fn scalar(v: &Dynamic) -> String {
     if v.is_unit() {
-        String::new()
+        "(none)".to_owned()
     } else {
         v.to_string().trim_end_matches('\n').to_owned()
     }
@@ -205,9 +206,10 @@ mod tests {
         let mut m = Map::new();
         m.insert("a.log".into(), Dynamic::from_map(inner));
         m.insert("count".into(), Dynamic::from(2_i64));
+        m.insert("pid".into(), Dynamic::UNIT);
         assert_eq!(
             human_text(&Dynamic::from_map(m)),
-            "a.log:\n  size: 10\ncount: 2"
+            "a.log:\n  size: 10\ncount: 2\npid:   (none)"
         );
     }
 

@@ -79,6 +79,11 @@ impl Sandbox {
     }
 
     pub fn run_with(&self, policy: &str, script: &str, extra: &[&str]) -> Run {
+        self.run_env(policy, script, extra, &[])
+    }
+
+    /// As `run_with`, with variables added to the binary's environment.
+    pub fn run_env(&self, policy: &str, script: &str, extra: &[&str], env: &[(&str, &str)]) -> Run {
         let root = self.path("");
         let policy_path = self.root().join(".policy.cedar");
         std::fs::write(&policy_path, policy.replace("{ROOT}", &root)).unwrap();
@@ -96,7 +101,7 @@ impl Sandbox {
             args.push(self.audit_dir());
         }
         args.extend(extra.iter().map(|s| s.to_string()));
-        run_binary(&args, &script.replace("{ROOT}", &root))
+        run_binary_env(&args, &script.replace("{ROOT}", &root), env)
     }
 
     pub fn audit_dir(&self) -> String {
@@ -134,8 +139,14 @@ pub fn binary() -> &'static str {
 
 /// Runs the binary with `stdin` and measures its peak memory.
 pub fn run_binary(args: &[String], stdin: &str) -> Run {
+    run_binary_env(args, stdin, &[])
+}
+
+/// As `run_binary`, with variables added to the binary's environment.
+pub fn run_binary_env(args: &[String], stdin: &str, env: &[(&str, &str)]) -> Run {
     let mut child = Command::new(binary())
         .args(args)
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -6,6 +6,7 @@ mod flags;
 mod fs;
 mod handles;
 mod logging;
+mod service;
 mod system;
 
 use std::rc::Rc;
@@ -68,5 +69,6 @@ pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
     fs::register(engine, Rc::clone(&host));
     system::register(engine, Rc::clone(&host));
     exec::register(engine, Rc::clone(&host));
+    service::register(engine, Rc::clone(&host));
     handles::register(engine, host);
 }
