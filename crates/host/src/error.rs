@@ -25,6 +25,13 @@ pub enum HostError {
     /// A size limit (string, array, output) would be exceeded.
     #[error("{what} exceeds the limit of {limit}; raise the limit or narrow the request")]
     TooLarge { what: String, limit: String },
+    /// A network request or connection that failed (refused, reset, unreachable, a bad
+    /// response, too many redirects).
+    #[error("{target}: {reason}")]
+    Network { target: String, reason: String },
+    /// A network operation took longer than the time it was given.
+    #[error("{target}: no answer within {limit_ms} ms; raise timeout_ms if the server is slow")]
+    TimedOut { target: String, limit_ms: u64 },
     /// The run's time limit passed, or the run was stopped, while this operation ran.
     #[error("the operation was interrupted: the run's time limit passed")]
     Interrupted,
@@ -59,6 +66,8 @@ impl HostError {
             HostError::Path(_) | HostError::InvalidInput(_) => "InvalidInput",
             HostError::NotFound { .. } => "NotFound",
             HostError::Io { .. } => "Io",
+            HostError::Network { .. } => "RequestError",
+            HostError::TimedOut { .. } => "TimedOut",
             HostError::TooLarge { .. } | HostError::Interrupted => "ResourceLimitExceeded",
         }
     }

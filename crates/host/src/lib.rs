@@ -13,6 +13,7 @@ pub mod disk;
 mod error;
 pub mod fs;
 mod interrupt;
+pub mod net;
 pub mod process;
 pub mod system;
 
@@ -47,6 +48,8 @@ pub struct Host {
     root: fs::Root,
     limits: Limits,
     interrupt: Interrupt,
+    /// The HTTP client, made once per run: it holds the TLS roots, and reuses connections.
+    http: ureq::Agent,
 }
 
 impl Host {
@@ -58,6 +61,7 @@ impl Host {
             root,
             limits,
             interrupt,
+            http: net::agent(),
         })
     }
 
