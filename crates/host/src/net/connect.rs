@@ -22,7 +22,7 @@ pub struct ConnectReport {
     pub connected: bool,
     /// The address tried last (the one that answered, when connected).
     pub address: Option<String>,
-    /// Milliseconds spent resolving and connecting.
+    /// Milliseconds spent resolving and connecting, to the microsecond.
     pub time_ms: f64,
     /// Why it failed (refused, timed out, no address), when it did.
     pub error: Option<String>,
@@ -72,7 +72,8 @@ impl Host {
                 }
             }
         }
-        report.time_ms = start.elapsed().as_secs_f64() * 1000.0;
+        // Microseconds are the resolution that means anything here; more digits are noise.
+        report.time_ms = start.elapsed().as_micros() as f64 / 1000.0;
         Ok(report)
     }
 }
