@@ -446,3 +446,30 @@ fn human_output_of_a_response_is_readable() {
     assert!(out.contains("  content-type: text/plain"), "{out}");
     assert!(out.contains("text:\n  line one\n  line two"), "{out}");
 }
+
+#[test]
+fn proxy_settings_in_the_environment_are_ignored() {
+    let server = Server::start(|_| Reply::Ok("direct"));
+    let proxy = Server::start(|_| Reply::Ok("through the proxy"));
+    let s = Sandbox::new();
+    let policy = s.write("net.cedar", &get_anything_on(server.port));
+    let mut child = std::process::Command::new(binary())
+        .args(["run", "-", "--policy", &policy, "--no-audit"])
+        .envs(["http_proxy", "HTTP_PROXY", "ALL_PROXY", "all_proxy"].map(|k| (k, proxy.url(""))))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let script = format!(r#"curl("{}").text"#, server.url("/p"));
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["output"], "direct", "{v}");
+    assert_eq!(server.seen(), ["GET /p HTTP/1.1"]);
+    assert!(proxy.seen().is_empty(), "the proxy saw a request");
+}
