@@ -8,12 +8,14 @@ bench/RESULTS.md come from this script. Every comparison runs both sides in the 
 invocation, interleaved, so machine noise hits both alike.
 """
 import argparse
+import http.server
 import os
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -209,11 +211,70 @@ def bench_text(work, rex, runs, size_mb):
     print()
 
 
+class QuietHandler(http.server.BaseHTTPRequestHandler):
+    """Answers every GET with a small body; HTTP/1.0, so each request is a new connection
+    for either client."""
+
+    def do_GET(self):
+        body = b"ok\n"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def bare_curl_seconds(url, n):
+    """Seconds for one `curl` process fetching `url` n times."""
+    start = time.perf_counter()
+    p = subprocess.run(["curl", "-sf", "--noproxy", "*"] + [url] * n,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    took = time.perf_counter() - start
+    if p.returncode != 0:
+        sys.exit(f"curl failed: {p.stderr[:2000]!r}")
+    return took
+
+
+def bench_http(work, runs, calls):
+    if not shutil.which("curl"):
+        sys.exit("needs curl (apt-get install curl)")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), QuietHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/status"
+    policy = write(os.path.join(work, "http.cedar"),
+                   f'permit(principal, action == network::Action::"GET", '
+                   f'resource == network::url::"{url}");\n')
+    loop = write(os.path.join(work, "http-get.rhai"), f'for i in 0..{calls} {{ curl("{url}"); }}')
+    base = write(os.path.join(work, "http-empty.rhai"), f"for i in 0..{calls} {{ }}")
+    samples = [[] for _ in range(4)]
+    try:
+        for _ in range(runs):
+            samples[0].append(timed(tollgate_cmd(base, policy)))
+            samples[1].append(timed(tollgate_cmd(loop, policy)))
+            samples[2].append(bare_curl_seconds(url, 1))
+            samples[3].append(bare_curl_seconds(url, calls + 1))
+    finally:
+        server.shutdown()
+    m = [statistics.median(s) for s in samples]
+    ours = (m[1] - m[0]) / calls * 1000
+    bare = (m[3] - m[2]) / calls * 1000
+    print(f"## HTTP GET to a loopback server ({calls} GETs per run, median of {runs}, "
+          "interleaved)\n")
+    print("| client | per GET |\n|---|---|")
+    print(f"| tollgate `curl(url)` in a script loop, gate included (minus the empty loop) | {ours:.3f} ms |")
+    print(f"| `curl` CLI, {calls + 1} URLs in one process (minus one URL) | {bare:.3f} ms |")
+    print(f"| tollgate over bare curl | {ours - bare:+.3f} ms |")
+    print()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rex", help="path to rex-runner, to measure it side by side")
     ap.add_argument("--quick", action="store_true", help="fewer runs, smaller files")
-    ap.add_argument("--only", choices=["startup", "cat", "text", "audit"])
+    ap.add_argument("--only", choices=["startup", "cat", "text", "audit", "http"])
     a = ap.parse_args()
     if not os.path.exists(TOLLGATE):
         sys.exit("build first: cargo build --release")
@@ -224,13 +285,16 @@ def main():
     work = os.path.realpath(work)
     try:
         print(f"Machine: {os.cpu_count()} cores; command: python3 bench/run.py"
-              + (" --rex " + a.rex if a.rex else "") + (" --quick" if a.quick else "") + "\n")
+              + (" --rex " + a.rex if a.rex else "") + (" --quick" if a.quick else "")
+              + (" --only " + a.only if a.only else "") + "\n")
         if a.only in (None, "startup"):
             bench_startup(work, a.rex, runs * 3)
         if a.only in (None, "cat"):
             bench_cat(work, a.rex, max(runs // 3, 3), 20000 if a.quick else 100000)
         if a.only in (None, "audit"):
             bench_audit(work, max(runs // 3, 3), 20000 if a.quick else 100000)
+        if a.only in (None, "http"):
+            bench_http(work, max(runs // 3, 3), 200 if a.quick else 1000)
         if a.only in (None, "text"):
             bench_text(work, a.rex, max(runs // 3, 3), 50 if a.quick else 200)
     finally:

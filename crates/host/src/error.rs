@@ -35,6 +35,10 @@ pub enum HostError {
     /// systemd for `systemctl`. The message says which.
     #[error("{0}")]
     NoServiceManager(String),
+    /// A network request or connection that failed (refused, reset, unreachable, a bad
+    /// response, too many redirects).
+    #[error("{target}: {reason}")]
+    Network { target: String, reason: String },
     /// The run's time limit passed, or the run was stopped, while this operation ran.
     #[error("the operation was interrupted: the run's time limit passed")]
     Interrupted,
@@ -70,6 +74,7 @@ impl HostError {
             HostError::NotFound { .. } | HostError::UnknownUnit { .. } => "NotFound",
             HostError::NoServiceManager(_) => "Unavailable",
             HostError::Io { .. } => "Io",
+            HostError::Network { .. } => "RequestError",
             HostError::TooLarge { .. } | HostError::Interrupted => "ResourceLimitExceeded",
             HostError::TimedOut(_) => "TimedOut",
         }

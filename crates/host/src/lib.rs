@@ -14,6 +14,7 @@ mod error;
 pub mod exec;
 pub mod fs;
 mod interrupt;
+pub mod net;
 pub mod process;
 pub mod service;
 pub mod system;
@@ -49,6 +50,8 @@ pub struct Host {
     root: fs::Root,
     limits: Limits,
     interrupt: Interrupt,
+    /// The HTTP client, made once per run: it holds the TLS roots, and reuses connections.
+    http: ureq::Agent,
 }
 
 impl Host {
@@ -60,6 +63,7 @@ impl Host {
             root,
             limits,
             interrupt,
+            http: net::agent(),
         })
     }
 

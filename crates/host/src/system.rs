@@ -73,7 +73,7 @@ fn malformed(path: &str) -> HostError {
 }
 
 impl Host {
-    fn allow_sysinfo(&self) -> HostResult<()> {
+    pub(crate) fn allow_sysinfo(&self) -> HostResult<()> {
         self.interrupt.check()?;
         self.gate
             .authorize(&[Action::SysinfoList], &Resource::Sysinfo)?;

@@ -30,7 +30,8 @@ pub enum Resource {
     /// `systemd::Systemd`: the service manager itself (daemon_reload).
     Systemd,
     /// `network::url`, id and `url` = the canonical URL (scheme, lower-case host, explicit
-    /// port, path); the caller canonicalizes.
+    /// port, path, and the query if any; never user-info or a fragment); the caller
+    /// canonicalizes.
     Url(String),
 }
 

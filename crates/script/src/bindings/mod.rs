@@ -6,6 +6,7 @@ mod flags;
 mod fs;
 mod handles;
 mod logging;
+mod net;
 mod service;
 mod system;
 
@@ -28,6 +29,12 @@ pub(crate) fn error_map(kind: &str, message: &str) -> Map {
     m.insert("kind".into(), Dynamic::from(kind.to_owned()));
     m.insert("message".into(), Dynamic::from(message.to_owned()));
     m
+}
+
+/// A script map from fixed field names: the shape of every structured result.
+pub(crate) fn map<const N: usize>(fields: [(&str, Dynamic); N]) -> Dynamic {
+    let m: Map = fields.into_iter().map(|(k, v)| (k.into(), v)).collect();
+    Dynamic::from_map(m)
 }
 
 /// Converts a host error into a Rhai error. Denials and ordinary failures are catchable; a
@@ -70,5 +77,6 @@ pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
     system::register(engine, Rc::clone(&host));
     exec::register(engine, Rc::clone(&host));
     service::register(engine, Rc::clone(&host));
+    net::register(engine, Rc::clone(&host));
     handles::register(engine, host);
 }

@@ -3,16 +3,11 @@
 
 use std::rc::Rc;
 
-use rhai::{Array, Dynamic, Engine, Map};
+use rhai::{Array, Dynamic, Engine};
 use tollgate_host::Host;
 
 use super::flags;
-use super::{host_error, invalid};
-
-fn map<const N: usize>(fields: [(&str, Dynamic); N]) -> Dynamic {
-    let m: Map = fields.into_iter().map(|(k, v)| (k.into(), v)).collect();
-    Dynamic::from_map(m)
-}
+use super::{host_error, invalid, map};
 
 pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
     let h = Rc::clone(&host);

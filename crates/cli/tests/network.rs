@@ -1,0 +1,475 @@
+//! Network commands, gated: real loopback HTTP servers and listeners started by each test.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::Value;
+
+/// What the test server answers to one request path.
+enum Reply {
+    Ok(&'static str),
+    Redirect(String),
+    /// Nothing at all until this long has passed, then a short answer.
+    Slow(Duration),
+    Body(usize),
+}
+
+/// A loopback HTTP/1.1 server that records each request line it reads.
+struct Server {
+    port: u16,
+    seen: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    fn start(route: impl Fn(&str) -> Reply + Send + 'static) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&seen);
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                serve(stream, &route, &log);
+            }
+        });
+        Server { port, seen }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// The request lines seen so far, after giving a late request time to arrive.
+    fn seen(&self) -> Vec<String> {
+        thread::sleep(Duration::from_millis(100));
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+fn serve(stream: TcpStream, route: &impl Fn(&str) -> Reply, log: &Mutex<Vec<String>>) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut line = String::new();
+    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+        return;
+    }
+    let line = line.trim_end().to_owned();
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
+            break;
+        }
+    }
+    log.lock().unwrap().push(line.clone());
+    let path = line.split(' ').nth(1).unwrap_or("").to_owned();
+    let mut out = stream;
+    let (status, extra, body) = match route(&path) {
+        Reply::Ok(body) => ("200 OK", String::new(), body.to_owned()),
+        Reply::Redirect(to) => ("302 Found", format!("Location: {to}\r\n"), String::new()),
+        Reply::Slow(wait) => {
+            thread::sleep(wait);
+            ("200 OK", String::new(), "late".to_owned())
+        }
+        Reply::Body(n) => ("200 OK", String::new(), "x".repeat(n)),
+    };
+    let _ = write!(
+        out,
+        "HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nX-Test: a\r\nX-Test: b\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+}
+
+fn get_anything_on(port: u16) -> String {
+    format!(
+        r#"permit(principal, action == network::Action::"GET", resource is network::url) when {{ resource.url like "http://127.0.0.1:{port}/*" }};"#
+    )
+}
+
+/// A script that makes `call` and returns the `kind` of the error it raised.
+fn kind_of(call: &str) -> String {
+    format!(r#"let kind = "none"; try {{ {call}; }} catch (e) {{ kind = e.kind; }} kind"#)
+}
+
+fn json(r: &Run) -> Value {
+    serde_json::from_str(r.ok()).unwrap()
+}
+
+#[test]
+fn permitted_get_returns_status_headers_and_text() {
+    let server = Server::start(|_| Reply::Ok("hello"));
+    let s = Sandbox::new();
+    let policy = format!(
+        r#"permit(principal, action == network::Action::"GET", resource == network::url::"http://127.0.0.1:{}/hello");"#,
+        server.port
+    );
+    let r = json(&s.run(&policy, &format!(r#"curl("{}")"#, server.url("/hello"))));
+    assert_eq!(r["status"], 200);
+    assert_eq!(r["text"], "hello");
+    assert_eq!(r["headers"]["content-type"], "text/plain");
+    assert_eq!(r["headers"]["x-test"], "a, b");
+    assert_eq!(r["url"], server.url("/hello"));
+    assert_eq!(server.seen(), ["GET /hello HTTP/1.1"]);
+    // `.status` and `.text` as in Rex, and the same through http_get with options.
+    let script = format!(
+        r#"let r = http_get("{}", #{{timeout_ms: 2000}}); `${{r.status}} ${{r.text}}`"#,
+        server.url("/hello")
+    );
+    assert_eq!(s.run(&policy, &script).ok(), "200 hello");
+}
+
+#[test]
+fn denied_get_sends_nothing() {
+    let server = Server::start(|_| Reply::Ok("hello"));
+    let s = Sandbox::new();
+    let r = s.run("", &format!(r#"curl("{}")"#, server.url("/hello")));
+    assert_eq!(r.code, 4, "{:#}", r.json);
+    assert_eq!(r.error_type(), "ACCESS_DENIED_EXCEPTION");
+    let want = format!(
+        r#"network::Action::"GET" on network::url::"http://127.0.0.1:{}/hello""#,
+        server.port
+    );
+    assert!(r.message().contains(&want), "{}", r.message());
+    assert!(server.seen().is_empty(), "the server saw a request");
+    // A script can catch the denial, as any other.
+    let script = kind_of(&format!(r#"curl("{}")"#, server.url("/hello")));
+    assert_eq!(s.run("", &script).ok(), "PermissionDenied");
+    assert!(server.seen().is_empty());
+}
+
+#[test]
+fn urls_are_matched_in_canonical_form() {
+    let server = Server::start(|_| Reply::Ok("hi"));
+    let s = Sandbox::new();
+    let policy = format!(
+        r#"permit(principal, action == network::Action::"GET", resource == network::url::"http://localhost:{}/a/b?q=1");"#,
+        server.port
+    );
+    // Upper-case scheme and host, a dot segment, a fragment: the same resource.
+    let script = format!(
+        r#"curl("HTTP://LocalHost:{}/a/./x/../b?q=1#top").text"#,
+        server.port
+    );
+    assert_eq!(s.run(&policy, &script).ok(), "hi");
+    assert_eq!(server.seen(), ["GET /a/b?q=1 HTTP/1.1"]);
+    // The default port is made explicit; the request is refused before any connection.
+    let r = s.run(&policy, r#"curl("http://LOCALHOST/a/b?q=1")"#);
+    assert_eq!(r.code, 4);
+    assert!(
+        r.message()
+            .contains(r#"network::url::"http://localhost:80/a/b?q=1""#),
+        "{}",
+        r.message()
+    );
+    let r = s.run(&policy, r#"curl("https://localhost/")"#);
+    assert!(
+        r.message()
+            .contains(r#"network::url::"https://localhost:443/""#),
+        "{}",
+        r.message()
+    );
+}
+
+#[test]
+fn urls_with_user_info_are_refused_without_a_request() {
+    let server = Server::start(|_| Reply::Ok("hello"));
+    let s = Sandbox::new();
+    let policy = get_anything_on(server.port);
+    let url = format!("http://admin:secret@127.0.0.1:{}/x", server.port);
+    let r = s.run(&policy, &format!(r#"curl("{url}")"#));
+    assert_eq!(r.code, 5, "{:#}", r.json);
+    assert_eq!(r.error_type(), "SCRIPT_EXCEPTION");
+    assert!(r.message().contains("user-info"), "{}", r.message());
+    let r = s.run(&policy, &kind_of(&format!(r#"curl("{url}")"#)));
+    assert_eq!(r.ok(), "InvalidInput");
+    assert!(server.seen().is_empty());
+}
+
+#[test]
+fn malformed_and_non_http_urls_are_errors() {
+    let s = Sandbox::new();
+    let all = r#"permit(principal, action in network::Action::"NetworkAction", resource);"#;
+    let r = s.run(all, r#"curl("not a url")"#);
+    assert_eq!(r.code, 5);
+    assert!(r.message().contains("is not a URL"), "{}", r.message());
+    let r = s.run(all, r#"curl("file:///etc/passwd")"#);
+    assert_eq!(r.code, 5);
+    assert!(
+        r.message().contains("only http and https"),
+        "{}",
+        r.message()
+    );
+    let r = s.run(all, r#"http_get("http://127.0.0.1:1/", #{timeout: 5})"#);
+    assert_eq!(r.code, 5);
+    assert!(r.message().contains("unknown option"), "{}", r.message());
+}
+
+#[test]
+fn redirects_are_authorized_hop_by_hop() {
+    let port = Arc::new(Mutex::new(0u16));
+    let p = Arc::clone(&port);
+    let server = Server::start(move |path| match path {
+        "/start" => Reply::Redirect(format!("http://127.0.0.1:{}/secret", p.lock().unwrap())),
+        "/moved" => Reply::Redirect("/final".to_owned()),
+        _ => Reply::Ok("final text"),
+    });
+    *port.lock().unwrap() = server.port;
+    let s = Sandbox::new();
+    let only = |paths: &[&str]| {
+        paths
+            .iter()
+            .map(|p| format!(r#"permit(principal, action == network::Action::"GET", resource == network::url::"http://127.0.0.1:{}{p}");"#, server.port))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let r = s.run(
+        &only(&["/start"]),
+        &format!(r#"curl("{}")"#, server.url("/start")),
+    );
+    assert_eq!(r.code, 4, "{:#}", r.json);
+    assert!(r.message().contains("/secret"), "{}", r.message());
+    assert_eq!(server.seen(), ["GET /start HTTP/1.1"]);
+    // With both hops permitted, the relative Location is followed to the end.
+    let r = json(&s.run(
+        &only(&["/moved", "/final"]),
+        &format!(r#"curl("{}")"#, server.url("/moved")),
+    ));
+    assert_eq!(r["status"], 200);
+    assert_eq!(r["text"], "final text");
+    assert_eq!(r["url"], server.url("/final"));
+}
+
+#[test]
+fn a_redirect_loop_stops_at_the_hop_limit() {
+    let server = Server::start(|_| Reply::Redirect("/loop".to_owned()));
+    let s = Sandbox::new();
+    let policy = get_anything_on(server.port);
+    let r = s.run(&policy, &format!(r#"curl("{}")"#, server.url("/loop")));
+    assert_eq!(r.code, 5, "{:#}", r.json);
+    assert!(
+        r.message()
+            .contains("stopped after 5 redirects (max_redirects)"),
+        "{}",
+        r.message()
+    );
+    assert_eq!(server.seen().len(), 6, "the first request and 5 redirects");
+    let script = kind_of(&format!(
+        r#"http_get("{}", #{{max_redirects: 1}})"#,
+        server.url("/loop")
+    ));
+    assert_eq!(s.run(&policy, &script).ok(), "RequestError");
+    assert_eq!(server.seen().len(), 8);
+}
+
+#[test]
+fn a_response_larger_than_max_bytes_is_stopped() {
+    let server = Server::start(|_| Reply::Body(5000));
+    let s = Sandbox::new();
+    let policy = get_anything_on(server.port);
+    let url = server.url("/big");
+    let r = s.run(
+        &policy,
+        &format!(r#"http_get("{url}", #{{max_bytes: 4096}})"#),
+    );
+    assert_eq!(r.code, 6, "{:#}", r.json);
+    assert_eq!(r.error_type(), "RESOURCE_LIMIT_EXCEEDED");
+    assert!(
+        r.message().contains("4096 bytes (max_bytes)"),
+        "{}",
+        r.message()
+    );
+    let r = s.run(
+        &policy,
+        &format!(r#"http_get("{url}", #{{max_bytes: 5000}}).text.len()"#),
+    );
+    assert_eq!(r.ok(), "5000");
+    // The run's string limit bounds the body too.
+    let r = s.run_with(
+        &policy,
+        &format!(r#"curl("{url}")"#),
+        &["--max-string-size", "1000"],
+    );
+    assert_eq!(r.code, 6);
+    assert!(r.message().contains("--max-string-size"), "{}", r.message());
+}
+
+#[test]
+fn a_slow_response_is_stopped_at_timeout_ms() {
+    let server = Server::start(|_| Reply::Slow(Duration::from_secs(3)));
+    let s = Sandbox::new();
+    let policy = get_anything_on(server.port);
+    let start = Instant::now();
+    let r = s.run(
+        &policy,
+        &format!(
+            r#"http_get("{}", #{{timeout_ms: 300}})"#,
+            server.url("/slow")
+        ),
+    );
+    assert!(start.elapsed() < Duration::from_millis(2500));
+    assert_eq!(r.code, 5, "{:#}", r.json);
+    assert!(
+        r.message().contains("no answer within 300 ms"),
+        "{}",
+        r.message()
+    );
+    let script = kind_of(&format!(
+        r#"http_get("{}", #{{timeout_ms: 300}})"#,
+        server.url("/slow")
+    ));
+    assert_eq!(s.run(&policy, &script).ok(), "TimedOut");
+}
+
+#[test]
+fn connect_reports_permitted_denied_and_refused() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let closed = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let s = Sandbox::new();
+    let policy = [port, closed]
+        .map(|p| format!(r#"permit(principal, action == network::Action::"connect", resource == network::url::"tcp://127.0.0.1:{p}");"#))
+        .join("\n");
+    let r = json(&s.run(&policy, &format!("connect(\"127.0.0.1\", {port})")));
+    assert_eq!(r["connected"], true, "{r}");
+    assert_eq!(r["url"], format!("tcp://127.0.0.1:{port}"));
+    assert!(r["time_ms"].as_f64().unwrap() >= 0.0);
+    assert!(listener.accept().is_ok(), "the listener saw the connection");
+
+    let r = json(&s.run(&policy, &format!("connect(\"127.0.0.1\", {closed})")));
+    assert_eq!(r["connected"], false, "{r}");
+    assert!(r["error"].as_str().unwrap().contains("refused"), "{r}");
+
+    let r = s.run("", &format!("connect(\"127.0.0.1\", {port})"));
+    assert_eq!(r.code, 4);
+    assert!(
+        r.message().contains(&format!(
+            r#"network::Action::"connect" on network::url::"tcp://127.0.0.1:{port}""#
+        )),
+        "{}",
+        r.message()
+    );
+    thread::sleep(Duration::from_millis(100));
+    assert!(
+        listener.accept().is_err(),
+        "a denied connect reached the listener"
+    );
+
+    let r = s.run(&policy, "connect(\"127.0.0.1\", 0)");
+    assert_eq!(r.code, 5);
+    assert!(r.message().contains("not a port"), "{}", r.message());
+}
+
+const PROC_NET: &str = r#"permit(principal, action == file_system::Action::"read", resource in file_system::Dir::"/proc/net");"#;
+
+#[test]
+fn netstat_lists_sockets_and_owners_only_of_listable_processes() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let local = listener.local_addr().unwrap().to_string();
+    let s = Sandbox::new();
+    // A busy host (or one that just ran many tests) can hold thousands of sockets: the
+    // script keeps only ours, and the map limit leaves room for all of them meanwhile.
+    let script = format!(
+        r#"netstat().internet.filter(|s| s.local_address == "{local}" && s.protocol == "tcp")"#
+    );
+    let find = |policy: &str| -> Value {
+        let r = s.run_with(policy, &script, &["--max-map-size", "100000000"]);
+        let v: Vec<Value> = serde_json::from_str(r.ok()).unwrap();
+        assert_eq!(v.len(), 1, "{local} not listed once: {v:?}");
+        v[0].clone()
+    };
+    let mine = find(PROC_NET);
+    assert_eq!(mine["state"], "LISTEN");
+    assert_eq!(mine["remote_address"], "0.0.0.0:0");
+    assert!(mine["inode"].as_i64().unwrap() > 0);
+    assert!(
+        mine["process_info"].is_null(),
+        "owner shown without list: {mine}"
+    );
+
+    let list_me = format!(
+        "{PROC_NET}\npermit(principal, action == process_system::Action::\"list\", resource == process_system::Process::\"{}\");",
+        std::process::id()
+    );
+    let mine = find(&list_me);
+    assert_eq!(mine["process_info"]["pid"], std::process::id());
+
+    let r = s.run("", "netstat()");
+    assert_eq!(r.code, 4);
+    assert!(r.message().contains("/proc/net/tcp"), "{}", r.message());
+    drop(listener);
+}
+
+#[test]
+fn ip_addr_needs_list_on_sysinfo() {
+    let s = Sandbox::new();
+    let sys =
+        r#"permit(principal, action == sysinfo::Action::"list", resource is sysinfo::Sysinfo);"#;
+    let list: Vec<Value> = serde_json::from_str(s.run(sys, "ip_addr()").ok()).unwrap();
+    let lo = list
+        .iter()
+        .find(|i| i["interface_name"] == "lo")
+        .unwrap_or_else(|| panic!("no lo: {list:?}"));
+    assert!(
+        lo["addresses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "127.0.0.1/8"),
+        "{lo}"
+    );
+    assert_eq!(lo["loopback"], true);
+    let r = s.run("", "ip_addr()");
+    assert_eq!(r.code, 4);
+    assert!(r.message().contains("sysinfo::Sysinfo"), "{}", r.message());
+}
+
+#[test]
+fn human_output_of_a_response_is_readable() {
+    let server = Server::start(|_| Reply::Ok("line one\nline two"));
+    let s = Sandbox::new();
+    let r = s.run_with(
+        &get_anything_on(server.port),
+        &format!(r#"curl("{}")"#, server.url("/h")),
+        &["--output", "human"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let out = r.json.as_str().unwrap();
+    assert!(out.contains("status: 200"), "{out}");
+    assert!(out.contains("  content-type: text/plain"), "{out}");
+    assert!(out.contains("text:\n  line one\n  line two"), "{out}");
+}
+
+#[test]
+fn proxy_settings_in_the_environment_are_ignored() {
+    let server = Server::start(|_| Reply::Ok("direct"));
+    let proxy = Server::start(|_| Reply::Ok("through the proxy"));
+    let s = Sandbox::new();
+    let policy = s.write("net.cedar", &get_anything_on(server.port));
+    let mut child = std::process::Command::new(binary())
+        .args(["run", "-", "--policy", &policy, "--no-audit"])
+        .envs(["http_proxy", "HTTP_PROXY", "ALL_PROXY", "all_proxy"].map(|k| (k, proxy.url(""))))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let script = format!(r#"curl("{}").text"#, server.url("/p"));
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["output"], "direct", "{v}");
+    assert_eq!(server.seen(), ["GET /p HTTP/1.1"]);
+    assert!(proxy.seen().is_empty(), "the proxy saw a request");
+}

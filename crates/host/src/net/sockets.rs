@@ -1,0 +1,175 @@
+//! `netstat()`: the host's TCP and UDP sockets, IPv4 and IPv6.
+//!
+//! The kernel's socket tables are read as files, so each needs `file_system::Action::"read"`
+//! on it (`/proc/net/tcp`, `tcp6`, `udp`, `udp6`), as `free()` needs read on `/proc/meminfo`.
+//! A socket's owner is found by looking for its inode among a process's descriptors, and that
+//! is done only for processes the policy lets the principal list
+//! (`process_system::Action::"list"`, as in `ps()`); for the others the owner is left out.
+
+use std::collections::HashMap;
+use std::fs;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use crate::error::{HostError, HostResult};
+use crate::Host;
+
+/// The tables read, with the protocol name each stands for (as `netstat` prints it).
+const TABLES: [(&str, &str); 4] = [
+    ("/proc/net/tcp", "tcp"),
+    ("/proc/net/tcp6", "tcp6"),
+    ("/proc/net/udp", "udp"),
+    ("/proc/net/udp6", "udp6"),
+];
+
+/// One socket.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Socket {
+    /// `tcp`, `tcp6`, `udp` or `udp6`.
+    pub protocol: &'static str,
+    pub local_address: SocketAddr,
+    pub remote_address: SocketAddr,
+    /// The kernel's name of the TCP state (`LISTEN`, `ESTABLISHED`, ...); a UDP socket is
+    /// `CLOSE` unless connected.
+    pub state: &'static str,
+    pub send_queue: u64,
+    pub recv_queue: u64,
+    pub inode: u64,
+    /// The owning process, only when the policy lets the principal list it.
+    pub owner: Option<SocketOwner>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SocketOwner {
+    pub pid: u32,
+    pub name: String,
+}
+
+/// TCP states by their number in the socket tables (include/net/tcp_states.h).
+const STATES: [&str; 13] = [
+    "UNKNOWN",
+    "ESTABLISHED",
+    "SYN_SENT",
+    "SYN_RECV",
+    "FIN_WAIT1",
+    "FIN_WAIT2",
+    "TIME_WAIT",
+    "CLOSE",
+    "CLOSE_WAIT",
+    "LAST_ACK",
+    "LISTEN",
+    "CLOSING",
+    "NEW_SYN_RECV",
+];
+
+/// An address as the tables print it: the address's 32-bit words in the machine's byte
+/// order, in hex, then `:` and the port in hex.
+fn address(field: &str) -> Option<SocketAddr> {
+    let (ip, port) = field.split_once(':')?;
+    let port = u16::from_str_radix(port, 16).ok()?;
+    let mut bytes = Vec::with_capacity(16);
+    for i in (0..ip.len()).step_by(8) {
+        let word = u32::from_str_radix(ip.get(i..i + 8)?, 16).ok()?;
+        bytes.extend_from_slice(&word.to_ne_bytes());
+    }
+    let ip = match bytes.len() {
+        4 => IpAddr::V4(Ipv4Addr::from(<[u8; 4]>::try_from(bytes).ok()?)),
+        16 => IpAddr::V6(Ipv6Addr::from(<[u8; 16]>::try_from(bytes).ok()?)),
+        _ => return None,
+    };
+    Some(SocketAddr::new(ip, port))
+}
+
+/// One row of a table; `None` for the header and anything malformed.
+fn parse_row(line: &str, protocol: &'static str) -> Option<Socket> {
+    let f: Vec<&str> = line.split_whitespace().collect();
+    let state = usize::from_str_radix(f.get(3)?, 16).ok()?;
+    let (tx, rx) = f.get(4)?.split_once(':')?;
+    Some(Socket {
+        protocol,
+        local_address: address(f.get(1)?)?,
+        remote_address: address(f.get(2)?)?,
+        state: STATES.get(state).copied().unwrap_or("UNKNOWN"),
+        send_queue: u64::from_str_radix(tx, 16).ok()?,
+        recv_queue: u64::from_str_radix(rx, 16).ok()?,
+        inode: f.get(9)?.parse().ok()?,
+        owner: None,
+    })
+}
+
+impl Host {
+    pub fn netstat(&self) -> HostResult<Vec<Socket>> {
+        let mut out = Vec::new();
+        for (path, protocol) in TABLES {
+            let table = match self.read_table(path) {
+                Ok(t) => t,
+                // A kernel without IPv6 has no tcp6/udp6: nothing to list there.
+                Err(HostError::NotFound { .. }) => continue,
+                Err(e) => return Err(e),
+            };
+            out.extend(table.lines().skip(1).filter_map(|l| parse_row(l, protocol)));
+            if out.len() > self.limits.max_items {
+                return Err(HostError::TooLarge {
+                    what: "the socket list".to_owned(),
+                    limit: format!("{} entries", self.limits.max_items),
+                });
+            }
+        }
+        let owners = self.socket_owners()?;
+        for s in &mut out {
+            s.owner = owners.get(&s.inode).cloned();
+        }
+        Ok(out)
+    }
+
+    /// Socket inode → owner, over the processes `ps()` lists (those the policy lets the
+    /// principal list).
+    fn socket_owners(&self) -> HostResult<HashMap<u64, SocketOwner>> {
+        let mut owners = HashMap::new();
+        for process in self.ps()? {
+            self.interrupt.check()?;
+            // Descriptors of another user's process are unreadable without privilege; its
+            // sockets then have no known owner.
+            let Ok(fds) = fs::read_dir(format!("/proc/{}/fd", process.pid)) else {
+                continue;
+            };
+            for fd in fds.flatten() {
+                let Ok(target) = fs::read_link(fd.path()) else {
+                    continue;
+                };
+                let inode = target
+                    .to_str()
+                    .and_then(|t| t.strip_prefix("socket:["))
+                    .and_then(|t| t.strip_suffix(']'))
+                    .and_then(|t| t.parse::<u64>().ok());
+                if let Some(inode) = inode {
+                    owners.entry(inode).or_insert_with(|| SocketOwner {
+                        pid: process.pid,
+                        name: process.name.clone(),
+                    });
+                }
+            }
+        }
+        Ok(owners)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The rows below are as a little-endian machine prints them.
+    #[cfg(target_endian = "little")]
+    #[test]
+    fn parses_rows_of_the_kernel_tables() {
+        let row = "   0: 0100007F:1F90 00000000:0000 0A 00000001:00000002 00:00000000 00000000  1000        0 12345 1 0000000000000000 100 0 0 10 0";
+        let s = parse_row(row, "tcp").unwrap();
+        assert_eq!(s.local_address.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.remote_address.to_string(), "0.0.0.0:0");
+        assert_eq!(s.state, "LISTEN");
+        assert_eq!((s.send_queue, s.recv_queue, s.inode), (1, 2, 12345));
+        let row6 = "   0: 00000000000000000000000001000000:0016 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 999 1 0000000000000000 100 0 0 10 0";
+        let s = parse_row(row6, "tcp6").unwrap();
+        assert_eq!(s.local_address.to_string(), "[::1]:22");
+        assert!(parse_row("  sl  local_address rem_address   st", "tcp").is_none());
+    }
+}
