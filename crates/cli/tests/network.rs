@@ -443,7 +443,8 @@ fn human_output_of_a_response_is_readable() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let out = r.json.as_str().unwrap();
     assert!(out.contains("status: 200"), "{out}");
-    assert!(out.contains("  content-type: text/plain"), "{out}");
+    // Values are aligned in a column.
+    assert!(out.contains("  content-type:   text/plain"), "{out}");
     assert!(out.contains("text:\n  line one\n  line two"), "{out}");
 }
 

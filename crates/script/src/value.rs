@@ -75,9 +75,16 @@ fn render(value: &Dynamic, indent: usize, out: &mut String) {
             table(Some(&keys), &maps, &pad, out);
             return;
         }
-        let width = map.keys().map(|k| k.chars().count()).max().unwrap_or(0);
+        // Align the values written on their key's line; nested ones start a block anyway.
+        let inline = |v: &Dynamic| is_scalar(v) && !scalar(v).contains('\n');
+        let width = map
+            .iter()
+            .filter(|(_, v)| inline(v))
+            .map(|(k, _)| k.chars().count())
+            .max()
+            .unwrap_or(0);
         for (k, v) in map.iter() {
-            if is_scalar(v) && !scalar(v).contains('\n') {
+            if inline(v) {
                 let gap = " ".repeat(width - k.chars().count());
                 out.push_str(&format!("{pad}{k}:{gap} {}\n", scalar(v)));
             } else {
