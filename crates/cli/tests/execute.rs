@@ -162,6 +162,20 @@ fn landlock_keeps_the_child_to_where_the_policy_lets_scripts_write() {
 }
 
 #[test]
+fn a_symlinked_write_scope_does_not_open_its_target_to_the_child() {
+    let s = Sandbox::new();
+    let outside = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(outside.path(), s.path("link")).unwrap();
+    let target = outside.path().join("x").display().to_string();
+    let p = r#"permit(principal, action == file_system::Action::"open", resource == file_system::Dir::"/usr/bin");
+permit(principal, action == file_system::Action::"execute", resource == file_system::File::"/usr/bin/touch");
+permit(principal, action in [file_system::Action::"write", file_system::Action::"create"], resource in file_system::Dir::"{ROOT}/link");"#;
+    let r = s.run(p, &format!(r#"execute("/usr/bin/touch", ["{target}"])"#));
+    assert_eq!(result(&r)["exit_code"], 1, "{:#}", r.json);
+    assert!(!exists(&target));
+}
+
+#[test]
 fn large_output_is_read_while_the_child_runs_and_cut_at_the_limit() {
     let s = Sandbox::new();
     let p = policy("seq", "true");

@@ -25,7 +25,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use landlock::{
-    AccessFs, PathBeneath, PathFd, Ruleset, RulesetAttr, RulesetCreated, RulesetCreatedAttr, ABI,
+    AccessFs, PathBeneath, Ruleset, RulesetAttr, RulesetCreated, RulesetCreatedAttr, ABI,
 };
 use nix::unistd::{Gid, Group, Uid, User};
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
@@ -33,7 +33,7 @@ use tollgate_policy::execute::{ExecuteContext, Identity};
 use tollgate_policy::{AbsPath, Action, Context, PathScopes};
 
 use crate::error::{HostError, HostResult};
-use crate::fs::{parse_path, FileHandle, Kind, OpenMode};
+use crate::fs::{parse_path, FileHandle, Kind, OpenMode, Root};
 use crate::{Host, Interrupt};
 
 /// How a script asks to run a binary.
@@ -118,7 +118,7 @@ impl Host {
                 "{path} is not a regular file and cannot be executed"
             )));
         }
-        let ruleset = landlock_ruleset(&self.gate.permit_scopes(&WRITE_ACTIONS))
+        let ruleset = landlock_ruleset(&self.root, &self.gate.permit_scopes(&WRITE_ACTIONS))
             .map_err(|e| HostError::io("prepare the sandbox for", path, e))?;
         // The child is started, and waited for, by a thread that first takes no_new_privs
         // and the Landlock ruleset upon itself: the child inherits both, and the runner's
@@ -415,7 +415,7 @@ fn group_identity(gid: Gid, name: Option<String>) -> Identity {
 /// Not enforced on the child, because Landlock cannot express it or the policy cannot be
 /// read statically: `when`/`unless` conditions and principal scopes (a scope is allowed
 /// whatever the condition), `forbid` policies, reading, executing, and the network.
-fn landlock_ruleset(scopes: &PathScopes) -> io::Result<Option<RulesetCreated>> {
+fn landlock_ruleset(root: &Root, scopes: &PathScopes) -> io::Result<Option<RulesetCreated>> {
     let PathScopes::Only { dirs, files } = scopes else {
         return Ok(None);
     };
@@ -428,15 +428,19 @@ fn landlock_ruleset(scopes: &PathScopes) -> io::Result<Option<RulesetCreated>> {
         .create()
         .map_err(to_io)?;
     let file_rights = write & AccessFs::from_file(abi);
-    let dev_null = std::iter::once(("/dev/null".to_owned(), file_rights));
+    let dev_null = AbsPath::parse("/dev/null").map_err(|e| io::Error::other(e.to_string()))?;
     let rules = dirs
         .iter()
-        .map(|d| (d.to_string(), write))
-        .chain(files.iter().map(|f| (f.to_string(), file_rights)))
-        .chain(dev_null);
+        .map(|d| (d, write))
+        .chain(files.iter().map(|f| (f, file_rights)))
+        .chain(std::iter::once((&dev_null, file_rights)));
     for (path, rights) in rules {
+        // Opened beneath `/` without following symlinks: a scope path that is (or passes
+        // through) a symlink gets no rule, rather than a rule on wherever the link points.
         // A path that does not exist cannot be written through anyway.
-        let Ok(fd) = PathFd::new(&path) else { continue };
+        let Ok(fd) = root.reference(path) else {
+            continue;
+        };
         ruleset = ruleset
             .add_rule(PathBeneath::new(fd, rights))
             .map_err(to_io)?;

@@ -83,6 +83,12 @@ impl Root {
         open_beneath(self.fd.as_fd(), path.relative(), mode)
     }
 
+    /// A reference to `path` (`O_PATH`, no symlink followed) for naming it to the kernel, as
+    /// a Landlock rule does; it gives no access to the content, so it needs no permit.
+    pub(crate) fn reference(&self, path: &AbsPath) -> io::Result<OwnedFd> {
+        open_beneath(self.fd.as_fd(), path.relative(), OpenMode::Exec)
+    }
+
     /// Walks `path` one component at a time without following anything, and at the first
     /// symlink returns the path it stands for: its target with the rest of `path` appended.
     /// `None` when no component is a link (it may have been swapped back meanwhile).
