@@ -233,6 +233,14 @@ fn the_time_limit_kills_the_whole_process_group() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+    // A child that writes without pause is stopped at its limit too.
+    let started = Instant::now();
+    let r = s.run(
+        &policy("yes", "true"),
+        r#"execute("/usr/bin/yes", ExecuteOptions().timeout_ms(300).build())"#,
+    );
+    assert_eq!(r.code, 5, "{:#}", r.json);
+    assert!(started.elapsed() < Duration::from_secs(10));
     // A catchable error: the script can go on.
     let r = s.run(
         &policy("sleep", "true"),
