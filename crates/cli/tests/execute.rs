@@ -219,20 +219,21 @@ fn the_time_limit_kills_the_whole_process_group() {
         .trim()
         .parse()
         .unwrap();
-    // The background sleep was in the group: it is gone (or a zombie about to be reaped).
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let alive = !state.is_empty() && !state.contains(") Z ");
-        if !alive {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "process {pid} outlived the limit"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    // The background sleep was in the group.
+    assert_gone(pid);
+    // The run's own limit stops the child as well, and it is not left running.
+    let r = s.run_with(
+        &policy("dash", "true"),
+        &format!(r#"execute("/usr/bin/dash", ["-c", "echo $$ > {pid_file}; sleep 30"])"#),
+        &["--timeout", "1s"],
+    );
+    assert_eq!(r.code, 6, "{:#}", r.json);
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_gone(pid);
     // A child that writes without pause is stopped at its limit too.
     let started = Instant::now();
     let r = s.run(
@@ -247,6 +248,22 @@ fn the_time_limit_kills_the_whole_process_group() {
         r#"let kind = "ran"; try { execute("/usr/bin/sleep", ExecuteOptions().args(["5"]).timeout_ms(100).build()); } catch (e) { kind = e.kind; } kind"#,
     );
     assert_eq!(r.ok(), "TimedOut");
+}
+
+/// Waits up to 5 s for `pid` to be gone (or a zombie about to be reaped).
+fn assert_gone(pid: i32) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        if state.is_empty() || state.contains(") Z ") {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "process {pid} outlived the limit"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 #[test]

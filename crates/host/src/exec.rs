@@ -30,7 +30,7 @@ use landlock::{
 use nix::unistd::{Gid, Group, Uid, User};
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use tollgate_policy::execute::{ExecuteContext, Identity};
-use tollgate_policy::{AbsPath, Action, Context, PathScopes};
+use tollgate_policy::{AbsPath, Action, Context, PathScopes, Request};
 
 use crate::error::{HostError, HostResult};
 use crate::fs::{parse_path, FileHandle, Kind, OpenMode, Root};
@@ -99,9 +99,17 @@ impl Host {
     ) -> HostResult<ExecuteResult> {
         let prepared = Prepared::new(file.path(), options)?;
         let resource = Kind::File.resource(file.path().clone());
-        for context in &prepared.contexts {
-            self.authorize_in(&[Action::FsExecute], resource.clone(), context)?;
-        }
+        let requests: Vec<Request> = prepared
+            .contexts
+            .iter()
+            .map(|context| Request {
+                actions: &[Action::FsExecute],
+                resource: &resource,
+                context,
+            })
+            .collect();
+        self.interrupt.check()?;
+        self.gate.authorize_all(&requests)?;
         self.run_binary(file.fd(), file.path(), prepared, options)
     }
 
@@ -144,49 +152,87 @@ impl Host {
     }
 }
 
-/// Reads the child's output and waits for it, within the time limit and the run's.
+/// Reads the child's output and waits for it, within the time limit and the run's. Whatever
+/// ends the wait early (the limit, the run's stop, an error) kills the child's group and
+/// reaps it first, so nothing it started is left running.
 fn wait_for(
     interrupt: &Interrupt,
     mut child: Child,
     path: &AbsPath,
     options: &ExecuteOptions,
 ) -> HostResult<ExecuteResult> {
-    let pid = child.id();
+    let pid = rustix::process::Pid::from_raw(child.id() as i32)
+        .ok_or_else(|| HostError::io("run", path, io::Error::other("the child has no pid")))?;
+    // The child leads its own group; killing the group reaches what it started. The child
+    // is not reaped before this is sent, so its pid (the group id) cannot have been reused.
     let kill_group = || {
-        // The child leads its own group; killing the group reaches what it started.
-        let _ = rustix::process::kill_process_group(
-            rustix::process::Pid::from_raw(pid as i32).unwrap_or_else(|| unreachable!()),
-            rustix::process::Signal::KILL,
-        );
+        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
     };
-    let io_err = |e: io::Error| HostError::io("run", path, e);
     let mut streams = [
         Stream::new(child.stdout.take().map(OwnedFd::from)),
         Stream::new(child.stderr.take().map(OwnedFd::from)),
     ];
-    let pidfd = rustix::process::pidfd_open(
-        rustix::process::Pid::from_raw(pid as i32).unwrap_or_else(|| unreachable!()),
-        rustix::process::PidfdFlags::empty(),
-    )
-    .map_err(|e| io_err(e.into()))?;
-    let started = Instant::now();
-    let mut deadline = started + options.timeout;
+    let outcome = watch(interrupt, pid, path, &mut streams, options, &kill_group);
+    if outcome.is_err() {
+        kill_group();
+    }
+    let status = child.wait();
+    match outcome? {
+        Watched::Exited => {}
+        Watched::TimedOut => {
+            return Err(HostError::TimedOut(format!(
+                "{path} ran longer than its time limit of {} and was killed",
+                humanize(options.timeout)
+            )))
+        }
+    }
+    let status = status.map_err(|e| HostError::io("run", path, e))?;
+    let exit_code = status
+        .code()
+        .or_else(|| status.signal().map(|s| 128 + s))
+        .unwrap_or(-1);
+    let [out, err] = streams;
+    Ok(ExecuteResult {
+        exit_code,
+        truncated: out.truncated || err.truncated,
+        stdout: String::from_utf8_lossy(&out.kept).into_owned(),
+        stderr: String::from_utf8_lossy(&err.kept).into_owned(),
+    })
+}
+
+enum Watched {
+    Exited,
+    TimedOut,
+}
+
+/// Polls the output pipes and the child's pidfd until the child has exited and its output
+/// is read (or DRAIN_AFTER_EXIT has passed), or the time limit passes.
+fn watch(
+    interrupt: &Interrupt,
+    pid: rustix::process::Pid,
+    path: &AbsPath,
+    streams: &mut [Stream; 2],
+    options: &ExecuteOptions,
+    kill_group: &dyn Fn(),
+) -> HostResult<Watched> {
+    let io_err = |e: io::Error| HostError::io("run", path, e);
+    let pidfd = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty())
+        .map_err(|e| io_err(e.into()))?;
+    let mut deadline = Instant::now() + options.timeout;
     let mut exited = false;
-    let mut timed_out = false;
     loop {
         if exited && streams.iter().all(|s| s.pipe.is_none()) {
-            break;
+            return Ok(Watched::Exited);
         }
         let now = Instant::now();
         if now >= deadline {
-            timed_out = !exited;
-            break;
-        }
-        if let Err(e) = interrupt.check() {
+            if exited {
+                return Ok(Watched::Exited);
+            }
             kill_group();
-            let _ = child.wait();
-            return Err(e);
+            return Ok(Watched::TimedOut);
         }
+        interrupt.check()?;
         let wait = (deadline - now).min(STOP_CHECK);
         let mut fds: Vec<PollFd> = streams
             .iter()
@@ -199,15 +245,11 @@ fn wait_for(
         let timeout = Timespec::try_from(wait).unwrap_or_else(|_| unreachable!());
         match poll(&mut fds, Some(&timeout)) {
             Ok(_) | Err(rustix::io::Errno::INTR) => {}
-            Err(e) => {
-                kill_group();
-                let _ = child.wait();
-                return Err(io_err(e.into()));
-            }
+            Err(e) => return Err(io_err(e.into())),
         }
         let child_done = !exited && fds.last().is_some_and(|f| !f.revents().is_empty());
         drop(fds);
-        for s in &mut streams {
+        for s in streams.iter_mut() {
             s.read_available(options.max_output_bytes).map_err(io_err)?;
         }
         if child_done {
@@ -216,26 +258,6 @@ fn wait_for(
             deadline = deadline.min(Instant::now() + DRAIN_AFTER_EXIT);
         }
     }
-    if timed_out {
-        kill_group();
-        let _ = child.wait();
-        return Err(HostError::TimedOut(format!(
-            "{path} ran longer than its time limit of {} and was killed",
-            humanize(options.timeout)
-        )));
-    }
-    let status = child.wait().map_err(io_err)?;
-    let exit_code = status
-        .code()
-        .or_else(|| status.signal().map(|s| 128 + s))
-        .unwrap_or(-1);
-    let [out, err] = streams;
-    Ok(ExecuteResult {
-        exit_code,
-        truncated: out.truncated || err.truncated,
-        stdout: String::from_utf8_lossy(&out.kept).into_owned(),
-        stderr: String::from_utf8_lossy(&err.kept).into_owned(),
-    })
 }
 
 fn humanize(d: Duration) -> String {
