@@ -28,7 +28,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use rustix::fs::FlockOperation;
@@ -37,7 +37,7 @@ use sha2::{Digest, Sha256};
 
 use crate::checkpoint::{Checkpoint, SigningKey, Verifier};
 use crate::merkle::{leaf_hash, CompactTree, Hash};
-use crate::record::{Event, Record};
+use crate::record::{Event, Record, RecordRef};
 
 /// How long an append waits for another writer's lock before it fails (and so denies).
 const LOCK_TIMEOUT: Duration = Duration::from_secs(5);
@@ -67,6 +67,8 @@ pub enum AuditError {
     LockTimeout(String),
     #[error("audit log {path}: bad signing key: {message}")]
     Key { path: String, message: String },
+    #[error("audit log {path}: a checkpoint could not be published: {message}")]
+    Publish { path: String, message: String },
 }
 
 fn io_err<'p>(what: &'static str, path: &'p Path) -> impl FnOnce(io::Error) -> AuditError + 'p {
@@ -325,11 +327,11 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), AuditError> {
 pub struct AuditLog {
     layout: Layout,
     config: LogConfig,
-    key: SigningKey,
     host: String,
     sync: SyncMode,
     lock: Lock,
     writer: Mutex<Writer>,
+    publisher: Publisher,
 }
 
 struct Writer {
@@ -454,13 +456,23 @@ impl AuditLog {
             unhex(&state.prev).ok_or_else(corrupt_state)?
         };
         let segment = open_segment(&layout.segment(state.segment))?;
+        let publisher = Publisher::start(
+            Signer {
+                layout: Layout {
+                    dir: dir.to_owned(),
+                },
+                key,
+                key_path: config.key.clone(),
+            },
+            dir,
+        )?;
         let log = Arc::new(AuditLog {
             host: host_name(),
             layout,
             config,
-            key,
             sync,
             lock,
+            publisher,
             writer: Mutex::new(Writer {
                 segment,
                 segment_index: state.segment,
@@ -569,6 +581,7 @@ impl AuditLog {
     /// Appends records together, with one write, and returns the first one's sequence
     /// number: all of them are in the log when this returns `Ok`, none if it fails.
     pub fn append_all(&self, run: &str, events: Vec<Event>) -> Result<u64, AuditError> {
+        self.publisher.healthy()?;
         let mut w = self.writer()?;
         self.lock_for_append(&mut w)?;
         let result = self.append_locked(&mut w, run, events);
@@ -588,10 +601,11 @@ impl AuditLog {
             }
             self.unlock(&mut w);
         }
-        if let Some(due) = due {
-            self.publish(&w, due)?;
-        } else if self.sync == SyncMode::Every {
+        if self.sync == SyncMode::Every {
             self.sync_segment(&w)?;
+        }
+        if let Some(due) = due {
+            self.publisher.submit(due, self.segment_handle(&w)?, None)?;
         }
         Ok(first)
     }
@@ -617,11 +631,26 @@ impl AuditLog {
     /// Syncs and writes a checkpoint covering everything appended so far (end of a run),
     /// and lets go of the lock.
     pub fn checkpoint(&self) -> Result<Checkpoint, AuditError> {
-        let mut w = self.writer()?;
-        self.lock_for_append(&mut w)?;
-        let due = self.take_checkpoint(&mut w);
-        self.unlock(&mut w);
-        self.publish(&w, due)
+        self.publisher.healthy()?;
+        let (due, segment) = {
+            let mut w = self.writer()?;
+            self.lock_for_append(&mut w)?;
+            let due = self.take_checkpoint(&mut w);
+            self.unlock(&mut w);
+            (due, self.segment_handle(&w)?)
+        };
+        let (done, result) = mpsc::channel();
+        self.publisher.submit(due, segment, Some(done))?;
+        // The publisher answers every job it receives; no answer means it is gone.
+        result.recv().unwrap_or_else(|_| Err(self.publisher.gone()))
+    }
+
+    /// A second descriptor on the current segment, for the publisher to sync: the writer
+    /// may rotate to the next segment meanwhile.
+    fn segment_handle(&self, w: &Writer) -> Result<File, AuditError> {
+        w.segment
+            .try_clone()
+            .map_err(io_err("duplicate segment descriptor", &self.layout.dir))
     }
 
     /// Writes records at the end of the current segment with one `write`; on failure the
@@ -638,26 +667,26 @@ impl AuditLog {
         let mut buf = String::with_capacity(512 * events.len());
         let mut leaves = Vec::with_capacity(events.len());
         let mut prev = w.prev;
-        for (i, event) in events.into_iter().enumerate() {
+        for (i, event) in events.iter().enumerate() {
             let seq = first + i as u64;
-            let record = Record {
+            let prev_hex = hex(&prev);
+            let start = buf.len();
+            RecordRef {
                 seq,
-                time: time.clone(),
-                host: self.host.clone(),
-                run: run.to_owned(),
-                prev: if seq == 0 { String::new() } else { hex(&prev) },
+                time: &time,
+                host: &self.host,
+                run,
+                prev: if seq == 0 { "" } else { &prev_hex },
                 event,
-            };
-            let line = record.to_line();
-            prev = leaf_hash(line.as_bytes());
+            }
+            .write_line(&mut buf);
+            prev = leaf_hash(&buf.as_bytes()[start..]);
             leaves.push(prev);
-            buf.push_str(&line);
             buf.push('\n');
         }
-        let path = self.layout.segment(w.segment_index);
         if let Err(e) = w.segment.write_all(buf.as_bytes()) {
             let _ = w.segment.set_len(w.offset);
-            return Err(io_err("append", &path)(e));
+            return Err(io_err("append", &self.layout.segment(w.segment_index))(e));
         }
         w.tree.extend(leaves);
         w.prev = prev;
@@ -784,19 +813,30 @@ impl AuditLog {
             },
         }
     }
+}
 
+/// What publishing a checkpoint needs, owned by the publisher's thread.
+struct Signer {
+    layout: Layout,
+    key: SigningKey,
+    key_path: PathBuf,
+}
+
+impl Signer {
     /// Makes a checkpoint's records durable, then signs and writes it and the saved state.
     /// Runs without the cross-process lock: the records it covers are already in place, the
     /// note is named by its size, and a state file that another writer overwrites with an
     /// older one still describes a prefix of the log, which `open` catches up from.
-    fn publish(&self, w: &Writer, due: Due) -> Result<Checkpoint, AuditError> {
+    fn publish(&self, segment: &File, due: Due) -> Result<Checkpoint, AuditError> {
         // Segments before this one were synced when they were rotated.
-        self.sync_segment(w)?;
+        segment
+            .sync_data()
+            .map_err(io_err("sync segment", &self.layout.dir))?;
         let note = due
             .checkpoint
             .sign(&self.key)
             .map_err(|e| AuditError::Key {
-                path: self.config.key.display().to_string(),
+                path: self.key_path.display().to_string(),
                 message: e.to_string(),
             })?;
         let path = self
@@ -810,6 +850,92 @@ impl AuditLog {
         })?;
         write_atomic(&self.layout.state(), text.as_bytes())?;
         Ok(due.checkpoint)
+    }
+}
+
+/// One checkpoint for the publisher: what to sign, the segment to sync first, and where to
+/// send the result when the caller waits for it.
+struct Job {
+    due: Due,
+    segment: File,
+    done: Option<mpsc::Sender<Result<Checkpoint, AuditError>>>,
+}
+
+/// Publishes checkpoints on a thread of its own, in the order they were taken. Syncing and
+/// the two atomic writes cost milliseconds on a busy disk, and a run that appends a decision
+/// every few microseconds must not wait for them; the checkpoint at the end of a run is
+/// waited for. A checkpoint that could not be published makes every later append fail, so
+/// the gate denies from then on.
+struct Publisher {
+    jobs: mpsc::Sender<Job>,
+    failed: Arc<Mutex<Option<String>>>,
+    dir: PathBuf,
+}
+
+impl Publisher {
+    fn start(signer: Signer, dir: &Path) -> Result<Publisher, AuditError> {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let failed = Arc::new(Mutex::new(None));
+        let failed_in_thread = Arc::clone(&failed);
+        std::thread::Builder::new()
+            .name("audit-publisher".to_owned())
+            .spawn(move || {
+                // Ends when the log, and with it the sender, is dropped.
+                for job in queue {
+                    let result = signer.publish(&job.segment, job.due);
+                    match job.done {
+                        Some(done) => {
+                            let _ = done.send(result);
+                        }
+                        None => {
+                            if let Err(e) = result {
+                                if let Ok(mut failed) = failed_in_thread.lock() {
+                                    failed.get_or_insert(e.to_string());
+                                }
+                            }
+                        }
+                    }
+                }
+            })
+            .map_err(io_err("start the checkpoint publisher", dir))?;
+        Ok(Publisher {
+            jobs,
+            failed,
+            dir: dir.to_owned(),
+        })
+    }
+
+    fn submit(
+        &self,
+        due: Due,
+        segment: File,
+        done: Option<mpsc::Sender<Result<Checkpoint, AuditError>>>,
+    ) -> Result<(), AuditError> {
+        self.jobs
+            .send(Job { due, segment, done })
+            .map_err(|_| self.gone())
+    }
+
+    /// Fails once a checkpoint published in the background has failed.
+    fn healthy(&self) -> Result<(), AuditError> {
+        let failed = match self.failed.lock() {
+            Ok(failed) => failed.clone(),
+            Err(_) => Some("the publisher panicked".to_owned()),
+        };
+        match failed {
+            None => Ok(()),
+            Some(message) => Err(AuditError::Publish {
+                path: self.dir.display().to_string(),
+                message,
+            }),
+        }
+    }
+
+    fn gone(&self) -> AuditError {
+        AuditError::Publish {
+            path: self.dir.display().to_string(),
+            message: "the publisher thread stopped".to_owned(),
+        }
     }
 }
 

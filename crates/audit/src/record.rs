@@ -83,21 +83,54 @@ enum Field<'a> {
 }
 
 impl Record {
-    /// The canonical line, without the newline. Written field by field (not through a
-    /// generic JSON value): this runs for every decision.
+    /// The canonical line, without the newline.
     pub fn to_line(&self) -> String {
+        let mut out = String::with_capacity(512);
+        RecordRef {
+            seq: self.seq,
+            time: &self.time,
+            host: &self.host,
+            run: &self.run,
+            prev: &self.prev,
+            event: &self.event,
+        }
+        .write_line(&mut out);
+        out
+    }
+
+    /// Parses a line; unknown fields are ignored.
+    pub fn parse(line: &str) -> Result<Record, serde_json::Error> {
+        serde_json::from_str(line)
+    }
+}
+
+/// A record's fields, borrowed: what the writer encodes for every decision without first
+/// copying them into a [`Record`].
+pub(crate) struct RecordRef<'a> {
+    pub seq: u64,
+    pub time: &'a str,
+    pub host: &'a str,
+    pub run: &'a str,
+    pub prev: &'a str,
+    pub event: &'a Event,
+}
+
+impl RecordRef<'_> {
+    /// Appends the canonical line, without the newline. Written field by field (not
+    /// through a generic JSON value): this runs for every decision.
+    pub fn write_line(&self, out: &mut String) {
         use Field::*;
         let mut fields: Vec<(&str, Field<'_>)> = Vec::with_capacity(16);
         fields.push(("seq", U64(self.seq)));
-        fields.push(("time", Str(&self.time)));
-        fields.push(("host", Str(&self.host)));
+        fields.push(("time", Str(self.time)));
+        fields.push(("host", Str(self.host)));
         if !self.run.is_empty() {
-            fields.push(("run", Str(&self.run)));
+            fields.push(("run", Str(self.run)));
         }
         if !self.prev.is_empty() {
-            fields.push(("prev", Str(&self.prev)));
+            fields.push(("prev", Str(self.prev)));
         }
-        match &self.event {
+        match self.event {
             Event::RunStart {
                 principal,
                 script_sha256,
@@ -167,7 +200,6 @@ impl Record {
             Event::Rotate { next } => fields.extend([("kind", Str("rotate")), ("next", Str(next))]),
         }
         fields.sort_unstable_by_key(|(k, _)| *k);
-        let mut out = String::with_capacity(512);
         out.push('{');
         for (i, (key, value)) in fields.iter().enumerate() {
             if i > 0 {
@@ -178,7 +210,7 @@ impl Record {
             out.push_str(key);
             out.push_str("\":");
             match value {
-                Str(s) => write_str(s, &mut out),
+                Str(s) => write_str(s, out),
                 U64(n) => {
                     // Writing to a String cannot fail.
                     let _ = write!(out, "{n}");
@@ -189,27 +221,65 @@ impl Record {
                         if j > 0 {
                             out.push(',');
                         }
-                        write_str(item, &mut out);
+                        write_str(item, out);
                     }
                     out.push(']');
                 }
-                Json(v) => write_canonical(v, &mut out),
+                Json(v) => write_canonical(v, out),
             }
         }
         out.push('}');
-        out
-    }
-
-    /// Parses a line; unknown fields are ignored.
-    pub fn parse(line: &str) -> Result<Record, serde_json::Error> {
-        serde_json::from_str(line)
     }
 }
 
-/// A JSON string literal, escaped as serde_json escapes it.
+/// The bytes serde_json escapes in a string.
+const NEEDS_ESCAPE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
+/// A JSON string literal, escaped exactly as serde_json escapes it (`"`, `\\` and control
+/// characters; nothing else), written in place: every field of every record passes here.
 fn write_str(s: &str, out: &mut String) {
-    // Serializing a &str to JSON cannot fail.
-    out.push_str(&serde_json::to_string(s).unwrap_or_default());
+    out.push('"');
+    // Most fields need no escape: find out with one pass over a table before going byte by
+    // byte.
+    if !s.bytes().any(|b| NEEDS_ESCAPE[b as usize]) {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
+    let mut plain = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0x00..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[plain..i]);
+        if escape.is_empty() {
+            // Writing to a String cannot fail.
+            let _ = write!(out, "\\u{b:04x}");
+        } else {
+            out.push_str(escape);
+        }
+        plain = i + 1;
+    }
+    out.push_str(&s[plain..]);
+    out.push('"');
 }
 
 /// JSON with object keys sorted at every level, whatever order the map keeps them in.
@@ -309,6 +379,17 @@ mod tests {
             let mut again = String::new();
             write_canonical(&serde_json::from_str(&line).unwrap(), &mut again);
             assert_eq!(again, line);
+        }
+    }
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_escapes_them() {
+        let mut every: String = (0u8..0x80).map(char::from).collect();
+        every.push_str("\u{e9}\u{2028}\u{1f600} \\\" end");
+        for s in [every.as_str(), "", "plain", "\"", "a\\b\u{1}"] {
+            let mut out = String::new();
+            write_str(s, &mut out);
+            assert_eq!(out, serde_json::to_string(s).unwrap());
         }
     }
 

@@ -1,0 +1,74 @@
+//! Checkpoints are published in the background; a failure there still fails closed.
+
+use std::fs;
+
+use tollgate_audit::{init, read_verifier, verify, AuditLog, Event, InitOptions, SyncMode};
+
+fn decision(n: u64) -> Event {
+    Event::Decision {
+        principal: "User::\"alice\"".into(),
+        action: "file_system::Action::\"read\"".into(),
+        resource_type: "file_system::File".into(),
+        resource_id: format!("/tmp/f{n}"),
+        decision: "permit".into(),
+        policies: vec!["p0".into()],
+        error: None,
+    }
+}
+
+fn small_log(dir: &std::path::Path) {
+    let options = InitOptions {
+        checkpoint_every: 4,
+        ..InitOptions::default()
+    };
+    init(dir, &options).unwrap();
+}
+
+#[test]
+fn checkpoints_due_during_a_run_are_all_published_by_its_end() {
+    let dir = tempfile::tempdir().unwrap();
+    small_log(dir.path());
+    let log = AuditLog::open(dir.path(), SyncMode::Batch).unwrap();
+    for n in 0..40 {
+        log.append("r", decision(n)).unwrap();
+    }
+    let last = log.checkpoint().unwrap();
+    assert_eq!(last.size, 40);
+    let notes: Vec<u64> = fs::read_dir(dir.path().join("checkpoints"))
+        .unwrap()
+        .map(|e| {
+            let name = e.unwrap().file_name().into_string().unwrap();
+            name.trim_end_matches(".note").parse().unwrap()
+        })
+        .collect();
+    for size in (4..=40).step_by(4) {
+        assert!(notes.contains(&size), "no checkpoint at {size}: {notes:?}");
+    }
+    drop(log);
+    verify(dir.path(), &read_verifier(dir.path()).unwrap(), None).unwrap();
+}
+
+#[test]
+fn a_checkpoint_that_fails_in_the_background_makes_later_appends_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    small_log(dir.path());
+    let log = AuditLog::open(dir.path(), SyncMode::Batch).unwrap();
+    // Checkpoint notes can no longer be written: their directory is now a file.
+    let checkpoints = dir.path().join("checkpoints");
+    fs::remove_dir_all(&checkpoints).unwrap();
+    fs::write(&checkpoints, "not a directory").unwrap();
+    let mut failure = None;
+    for n in 0..1000 {
+        if let Err(e) = log.append("r", decision(n)) {
+            failure = Some(e.to_string());
+            break;
+        }
+    }
+    let failure = failure.expect("appends went on after a checkpoint failed");
+    assert!(
+        failure.contains("checkpoint could not be published"),
+        "{failure}"
+    );
+    let end = log.checkpoint().unwrap_err().to_string();
+    assert!(end.contains("checkpoint could not be published"), "{end}");
+}
