@@ -7,7 +7,9 @@
 
 use std::collections::HashMap;
 use std::fs;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
+use rustix::fs::{Mode, OFlags};
 use rustix::process::{Pid, PidfdFlags, Signal};
 use tollgate_policy::{Action, ProcessInfo, Resource};
 
@@ -45,64 +47,124 @@ pub const SIGNALS: &[(&str, Signal)] = &[
     ("CONT", Signal::CONT),
 ];
 
-/// Reads one process from /proc; `None` if it is gone.
-fn read_process(
-    pid: u32,
-    users: &mut HashMap<u32, String>,
+/// Reads processes from /proc through one descriptor per process directory and one reused
+/// buffer. `ps` reads three files of every process; opening each by its full path, with a
+/// `statx` and a fresh allocation per file, was most of its cost.
+struct ProcReader {
+    proc: OwnedFd,
+    buf: Vec<u8>,
+    users: HashMap<u32, String>,
+    /// Seconds since the epoch at boot (0 when only start ticks are compared).
     boot: u64,
-) -> Option<(ProcessEntry, u64)> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The name is in parentheses and may itself contain spaces or parentheses.
-    let open = stat.find('(')?;
-    let close = stat.rfind(')')?;
-    let name = stat[open + 1..close].to_owned();
-    let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
-    let field = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
-    // Field numbers from proc(5), minus the two before the fields slice (pid and comm).
-    let state = fields.first()?.to_string();
-    let ppid = field(1)? as u32;
-    let ticks = rustix::param::clock_ticks_per_second().max(1);
-    let cpu_seconds = (field(11)? + field(12)?) as f64 / ticks as f64;
-    let start_ticks = field(19)?;
-    let rss_pages = field(21)?;
-    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let uid: u32 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|l| l.split_whitespace().next())
-        .and_then(|u| u.parse().ok())?;
-    let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-    let command = cmdline
-        .split(|&b| b == 0)
-        .filter(|a| !a.is_empty())
-        .map(|a| String::from_utf8_lossy(a).into_owned())
-        .collect::<Vec<_>>()
-        .join(" ");
-    let user = users
-        .entry(uid)
-        .or_insert_with(|| {
-            nix::unistd::User::from_uid(uid.into())
-                .ok()
-                .flatten()
-                .map(|u| u.name)
-                .unwrap_or_else(|| uid.to_string())
+    ticks: u64,
+    page_size: u64,
+}
+
+impl ProcReader {
+    fn new(boot: u64) -> HostResult<ProcReader> {
+        let proc = rustix::fs::open(
+            "/proc",
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| HostError::io("open", "/proc", e.into()))?;
+        Ok(ProcReader {
+            proc,
+            buf: Vec::with_capacity(4096),
+            users: HashMap::new(),
+            boot,
+            ticks: rustix::param::clock_ticks_per_second().max(1),
+            page_size: rustix::param::page_size() as u64,
         })
-        .clone();
-    Some((
-        ProcessEntry {
-            pid,
-            ppid,
-            uid,
-            user,
-            name,
-            command,
-            state,
-            cpu_seconds,
-            rss_bytes: rss_pages * rustix::param::page_size() as u64,
-            start_time: boot + start_ticks / ticks,
-        },
-        start_ticks,
-    ))
+    }
+
+    /// Reads `name` in the process directory `dir` into the buffer.
+    fn read(&mut self, dir: BorrowedFd<'_>, name: &str) -> Option<()> {
+        let fd =
+            rustix::fs::openat(dir, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ok()?;
+        self.buf.clear();
+        loop {
+            self.buf.reserve(4096);
+            // Appends what was read to the buffer's length.
+            let read = rustix::io::read(&fd, rustix::buffer::spare_capacity(&mut self.buf)).ok()?;
+            if read == 0 {
+                return Some(());
+            }
+        }
+    }
+
+    /// One process; `None` if it is gone. Also returns its start time in clock ticks, which
+    /// tells it apart from a later process given the same pid.
+    fn process(&mut self, pid: u32) -> Option<(ProcessEntry, u64)> {
+        let dir = rustix::fs::openat(
+            &self.proc,
+            pid.to_string(),
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .ok()?;
+        self.read(dir.as_fd(), "stat")?;
+        let stat = String::from_utf8_lossy(&self.buf);
+        // The name is in parentheses and may itself contain spaces or parentheses.
+        let open = stat.find('(')?;
+        let close = stat.rfind(')')?;
+        let name = stat[open + 1..close].to_owned();
+        let fields: Vec<&str> = stat.get(close + 2..)?.split(' ').collect();
+        let field = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
+        // Field numbers from proc(5), minus the two before the fields slice (pid and comm).
+        let state = fields.first()?.to_string();
+        let ppid = field(1)? as u32;
+        let cpu_seconds = (field(11)? + field(12)?) as f64 / self.ticks as f64;
+        let start_ticks = field(19)?;
+        let rss_pages = field(21)?;
+        drop(fields);
+        drop(stat);
+        self.read(dir.as_fd(), "status")?;
+        // The real uid: the first number of the `Uid:` line.
+        let uid: u32 = self
+            .buf
+            .split(|&b| b == b'\n')
+            .find_map(|l| l.strip_prefix(b"Uid:"))
+            .and_then(|l| std::str::from_utf8(l).ok())
+            .and_then(|l| l.split_whitespace().next())
+            .and_then(|u| u.parse().ok())?;
+        let command = match self.read(dir.as_fd(), "cmdline") {
+            Some(()) => self
+                .buf
+                .split(|&b| b == 0)
+                .filter(|a| !a.is_empty())
+                .map(String::from_utf8_lossy)
+                .collect::<Vec<_>>()
+                .join(" "),
+            None => String::new(),
+        };
+        let user = self
+            .users
+            .entry(uid)
+            .or_insert_with(|| {
+                nix::unistd::User::from_uid(uid.into())
+                    .ok()
+                    .flatten()
+                    .map(|u| u.name)
+                    .unwrap_or_else(|| uid.to_string())
+            })
+            .clone();
+        Some((
+            ProcessEntry {
+                pid,
+                ppid,
+                uid,
+                user,
+                name,
+                command,
+                state,
+                cpu_seconds,
+                rss_bytes: rss_pages * self.page_size,
+                start_time: self.boot + start_ticks / self.ticks,
+            },
+            start_ticks,
+        ))
+    }
 }
 
 /// Seconds since the epoch at boot; read once per listing (/proc/stat is costly to build).
@@ -126,8 +188,7 @@ impl Host {
     /// `ps()`: every process the policy permits `process_system::Action::"list"` on.
     /// Processes it does not are left out (their denials are still recorded).
     pub fn ps(&self) -> HostResult<Vec<ProcessEntry>> {
-        let mut users = HashMap::new();
-        let boot = boot_time().unwrap_or(0);
+        let mut reader = ProcReader::new(boot_time().unwrap_or(0))?;
         let mut out = Vec::new();
         let dir = fs::read_dir("/proc").map_err(|e| HostError::io("list", "/proc", e))?;
         let mut pids: Vec<u32> = dir
@@ -137,7 +198,7 @@ impl Host {
         pids.sort_unstable();
         for pid in pids {
             self.interrupt.check()?;
-            let Some((entry, _)) = read_process(pid, &mut users, boot) else {
+            let Some((entry, _)) = reader.process(pid) else {
                 continue;
             };
             match self.gate.authorize(&[Action::ProcList], &resource(&entry)) {
@@ -177,7 +238,8 @@ impl Host {
         let not_found = || HostError::NotFound {
             path: format!("process {pid}"),
         };
-        let (entry, started) = read_process(pid, &mut HashMap::new(), 0).ok_or_else(not_found)?;
+        let mut reader = ProcReader::new(0)?;
+        let (entry, started) = reader.process(pid).ok_or_else(not_found)?;
         let action = if matches!(signal, "HUP" | "INT") {
             Action::ProcInterrupt
         } else {
@@ -189,7 +251,7 @@ impl Host {
             rustix::process::pidfd_open(raw, PidfdFlags::empty()).map_err(|_| not_found())?;
         // The pidfd pins one process. If the pid now names another one (the first exited
         // and the number was reused), its start time differs: refuse.
-        match read_process(pid, &mut HashMap::new(), 0) {
+        match reader.process(pid) {
             Some((_, now)) if now == started => {}
             _ => {
                 return Err(HostError::InvalidInput(format!(
