@@ -474,3 +474,81 @@ fn proxy_settings_in_the_environment_are_ignored() {
     assert_eq!(server.seen(), ["GET /p HTTP/1.1"]);
     assert!(proxy.seen().is_empty(), "the proxy saw a request");
 }
+
+/// An HTTPS server on loopback with a self-signed certificate (made by `openssl`), served by
+/// Python's `ssl` module; it prints its port, then what became of the first connection.
+fn start_untrusted_tls_server(dir: &std::path::Path) -> (std::process::Child, u16) {
+    let (key, cert) = (dir.join("key.pem"), dir.join("cert.pem"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
+        .args(["-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("openssl");
+    assert!(made.success());
+    let server = r#"
+import socket, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[2], sys.argv[1])
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen()
+print(s.getsockname()[1], flush=True)
+conn, _ = s.accept()
+try:
+    tls = ctx.wrap_socket(conn, server_side=True)
+    print("REQUEST", tls.recv(100), flush=True)
+except (ssl.SSLError, OSError) as e:
+    print("HANDSHAKE FAILED", e, flush=True)
+"#;
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", server])
+        .arg(&key)
+        .arg(&cert)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (child, line.trim().parse().expect("port"))
+}
+
+#[test]
+fn https_to_a_server_whose_certificate_is_not_trusted_fails_before_any_request() {
+    let s = Sandbox::new();
+    let (mut server, port) = start_untrusted_tls_server(&s.root());
+    let url = format!("https://127.0.0.1:{port}/secret");
+    let policy = format!(
+        r#"permit(principal, action == network::Action::"GET", resource == network::url::"{url}");"#
+    );
+    let r = s.run(&policy, &format!("curl(\"{url}\")"));
+    assert_eq!(r.code, 5, "{:#}", r.json);
+    assert!(
+        r.message().to_lowercase().contains("certificate") || r.message().contains("UnknownIssuer"),
+        "{}",
+        r.message()
+    );
+    let mut report = String::new();
+    BufReader::new(server.stdout.as_mut().unwrap())
+        .read_line(&mut report)
+        .unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(
+        report.starts_with("HANDSHAKE FAILED"),
+        "the server read a request over an untrusted connection: {report}"
+    );
+}
