@@ -2,15 +2,16 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use cedar_policy::{Authorizer, Entities, EntityId, EntityTypeName, EntityUid};
+use cedar_policy::{Authorizer, Entities, EntityUid};
+use cedar_policy_core::ast as core_ast;
 use cedar_policy_core::entities as core_entities;
 use cedar_policy_core::extensions::Extensions;
 
 use crate::action::Action;
+use crate::identity::{Caller, Directory};
 use crate::index::PathScopes;
 use crate::policies::{Policies, Schema};
 use crate::resource::{Context, Resource};
@@ -133,6 +134,9 @@ pub struct Gate {
     policies: Policies,
     principal: EntityUid,
     principal_text: String,
+    caller: Caller,
+    /// The entities that describe the caller (agent, user, groups), in every request.
+    caller_entities: Vec<core_ast::Entity>,
     action_uids: Vec<EntityUid>,
     authorizer: Authorizer,
     permits: AtomicU64,
@@ -148,11 +152,10 @@ pub struct Gate {
 const MAX_REMEMBERED: usize = 1 << 16;
 
 impl Gate {
-    /// A gate for `User::"<user>"`.
+    /// A gate for `User::"<user>"` (the OS user, with no stated purpose).
     pub fn new(schema: Schema, policies: Policies, user: &str) -> Gate {
-        // "User" is a fixed, valid type name.
-        let user_type = EntityTypeName::from_str("User").unwrap_or_else(|_| unreachable!());
-        let principal = EntityUid::from_type_name_and_id(user_type, EntityId::new(user));
+        let caller = Caller::os_user(user);
+        let principal = caller.uid();
         let action_uids = Action::ALL
             .iter()
             .map(|a| schema.action_entities[a.index()][0].uid())
@@ -162,6 +165,8 @@ impl Gate {
             schema,
             policies,
             principal,
+            caller,
+            caller_entities: Vec::new(),
             action_uids,
             authorizer: Authorizer::new(),
             permits: AtomicU64::new(0),
@@ -169,6 +174,25 @@ impl Gate {
             decided: Mutex::new(HashMap::new()),
             log: None,
         }
+    }
+
+    /// Decides for `caller` instead: its principal, its purpose and ticket in every
+    /// request's context, and what the host's directory says about the user behind it.
+    pub fn acting_for(mut self, caller: Caller, directory: &Directory) -> Gate {
+        self.principal = caller.uid();
+        self.principal_text = self.principal.to_string();
+        self.caller_entities = caller.entities(directory);
+        self.caller = caller;
+        self.decided
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+        self
+    }
+
+    /// Who the gate decides for.
+    pub fn caller(&self) -> &Caller {
+        &self.caller
     }
 
     /// Writes every decision to `log` before it takes effect; a failed write denies.
@@ -340,7 +364,7 @@ impl Gate {
             self.principal.clone(),
             self.action_uids[action.index()].clone(),
             resource.uid(),
-            context.to_cedar(),
+            context.to_cedar(&self.caller),
             None,
         ) {
             Ok(r) => r,
@@ -353,7 +377,8 @@ impl Gate {
                 self.schema.action_core[action.index()].clone(),
             ]
             .into_iter()
-            .chain(context.entities()),
+            .chain(context.entities())
+            .chain(self.caller_entities.iter().cloned()),
             None::<&core_entities::NoEntitiesSchema>,
             core_entities::TCComputation::AssumeAlreadyComputed,
             Extensions::none(),
@@ -621,5 +646,59 @@ mod tests {
         assert!(g.authorize(&[Action::FsRead], &file("/d7/secret")).is_err());
         assert!(g.authorize(&[Action::FsRead], &file("/d200/x")).is_err());
         assert!(g.authorize(&[Action::FsRead], &file("/d199/a/b/c")).is_ok());
+    }
+
+    fn agent_for(user: &str, purpose: &str) -> Caller {
+        Caller {
+            principal: crate::Principal::Agent {
+                agent: "ops-agent".into(),
+                on_behalf_of: user.into(),
+            },
+            purpose: purpose.into(),
+            ticket: "INC-42".into(),
+            delegation: None,
+        }
+    }
+
+    #[test]
+    fn policies_decide_on_whose_behalf_and_for_what_purpose() {
+        let directory = Directory::parse(
+            r#"{"users": {"alice": {"groups": ["oncall"], "attributes": {"clearance": "high"}},
+                          "bob": {"groups": ["sales"]}},
+                "groups": {"oncall": {"groups": ["engineering"]}, "engineering": {}, "sales": {}}}"#,
+        )
+        .unwrap();
+        let policy = r#"
+            permit(principal is Agent, action == file_system::Action::"read", resource in file_system::Dir::"/var/log")
+            when { principal.on_behalf_of in Group::"engineering" && context.purpose == "incident-response" };
+            permit(principal is Agent, action == file_system::Action::"read", resource in file_system::Dir::"/srv/secret")
+            when { principal.on_behalf_of.hasTag("clearance") && principal.on_behalf_of.getTag("clearance") == "high"
+                   && context.ticket like "INC-*" };
+        "#;
+        let log = file("/var/log/app.log");
+        let secret = file("/srv/secret/key");
+        let decide = |caller: Caller, r: &Resource| {
+            gate(policy)
+                .acting_for(caller, &directory)
+                .authorize(&[Action::FsRead], r)
+                .is_ok()
+        };
+        assert!(decide(agent_for("alice", "incident-response"), &log));
+        assert!(!decide(agent_for("alice", "curiosity"), &log));
+        assert!(!decide(agent_for("bob", "incident-response"), &log));
+        assert!(!decide(agent_for("mallory", "incident-response"), &log));
+        assert!(decide(agent_for("alice", "audit"), &secret));
+        assert!(!decide(agent_for("bob", "audit"), &secret));
+        // Without a token the principal is the OS user, which no Agent policy names.
+        assert!(gate(policy).authorize(&[Action::FsRead], &log).is_err());
+    }
+
+    #[test]
+    fn a_rex_policy_keeps_its_meaning_for_the_os_user() {
+        let g = gate(
+            r#"permit(principal == User::"alice", action in file_system::Action::"SafeIO", resource);"#,
+        );
+        assert!(g.authorize(&[Action::FsRead], &file("/etc/hosts")).is_ok());
+        assert_eq!(g.principal(), r#"User::"alice""#);
     }
 }

@@ -14,6 +14,7 @@ mod action;
 mod error;
 pub mod execute;
 mod gate;
+mod identity;
 mod index;
 mod path;
 mod policies;
@@ -23,6 +24,9 @@ pub use action::Action;
 pub use error::{PolicyError, SourceLocation};
 pub use gate::{
     Decision, DecisionCounts, DecisionEntry, DecisionLog, Denied, Gate, Permit, Request,
+};
+pub use identity::{
+    verify_token, Caller, Delegation, Directory, IdentityError, Principal, TrustConfig,
 };
 pub use index::PathScopes;
 pub use path::{AbsPath, PathError};

@@ -10,6 +10,7 @@ use cedar_policy_core::ast::{self, PartialValue};
 use smol_str::SmolStr;
 
 use crate::execute::ExecuteView;
+use crate::identity::Caller;
 use crate::path::AbsPath;
 
 /// A resource a host operation wants to touch.
@@ -212,10 +213,11 @@ impl Context {
         }
     }
 
-    pub(crate) fn to_cedar(&self) -> cedar_policy::Context {
-        match self {
-            Context::Empty => cedar_policy::Context::empty(),
-            Context::Execute(view) => view.to_cedar(),
+    /// The Cedar context: this request's own pairs, then the run's purpose and ticket.
+    pub(crate) fn to_cedar(&self, caller: &Caller) -> cedar_policy::Context {
+        let mut pairs = match self {
+            Context::Empty => Vec::new(),
+            Context::Execute(view) => view.pairs(),
             Context::Move { destination } => {
                 let parent = destination.parent().unwrap_or_else(AbsPath::root);
                 let record = RestrictedExpression::new_record([
@@ -232,12 +234,14 @@ impl Context {
                         RestrictedExpression::new_string(parent.to_string()),
                     ),
                 ]);
-                // Record keys are distinct and values are literals, so both steps succeed.
+                // Record keys are distinct and values are literals, so this succeeds.
                 let record = record.unwrap_or_else(|_| unreachable!());
-                cedar_policy::Context::from_pairs([("destination".to_owned(), record)])
-                    .unwrap_or_else(|_| unreachable!())
+                vec![("destination".to_owned(), record)]
             }
-        }
+        };
+        pairs.extend(caller.context_pairs());
+        // No request's own pairs are named purpose or ticket, so the keys are distinct.
+        cedar_policy::Context::from_pairs(pairs).unwrap_or_else(|_| unreachable!())
     }
 }
 
