@@ -2,15 +2,21 @@
 """Fleet runs over OpenSSH: 40 sshd instances on loopback, each with its own host key and a
 forced command that pins a policy, timed host by host and then as one `tollgate fleet` run.
 
-    python3 bench/fleet.py [--tollgate PATH] [--hosts 40] [--parallel 16]
+    python3 bench/fleet.py [--tollgate PATH] [--hosts 40] [--parallel 16] [--ssh-option K=V ...]
 
 Builds nothing: run `cargo build --release` first (the binary defaults to $TOLLGATE_BIN, else
 target/release/tollgate). Needs root (sshd), /usr/sbin/sshd and the ssh client. Prints a
 Markdown report; the fleet figure in bench/RESULTS.md comes from this script.
+
+Besides wall times it reports the CPU time the fleet run costs, on both sides of every
+connection: the fleet process and its ssh clients (from this script's reaped children), and
+the sshd sessions with the forced tollgate under them (from each sshd's reaped children, in
+/proc/PID/stat), so a run bound by the machine's cores shows as such.
 """
 import argparse
 import json
 import os
+import resource
 import socket
 import statistics
 import subprocess
@@ -76,12 +82,28 @@ def start_sshd(work, name, client_pub, forced):
     return proc, port, host_pub
 
 
+def children_cpu(pids):
+    """CPU seconds of this process's reaped children plus those of the given processes."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    total = usage.ru_utime + usage.ru_stime
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        # After the name: state is field 3; cutime and cstime are fields 16 and 17.
+        total += (int(fields[13]) + int(fields[14])) / tick
+    return total
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tollgate", default=os.environ.get(
         "TOLLGATE_BIN", os.path.join(ROOT, "target", "release", "tollgate")))
     ap.add_argument("--hosts", type=int, default=40)
     ap.add_argument("--parallel", type=int, default=16)
+    ap.add_argument("--ssh-option", action="append", default=[],
+                    help="an extra ssh client option for every connection, e.g. "
+                         "KexAlgorithms=curve25519-sha256")
     opts = ap.parse_args()
     tollgate = os.path.abspath(opts.tollgate)
     if not os.access(tollgate, os.X_OK):
@@ -125,7 +147,7 @@ def main():
                 f"127.0.0.1:{port}\n" for port, _ in hosts))
             ssh_options = [f"IdentityFile={client_key}", "IdentitiesOnly=yes",
                            f"UserKnownHostsFile={known}", "GlobalKnownHostsFile=/dev/null",
-                           "StrictHostKeyChecking=yes"]
+                           "StrictHostKeyChecking=yes"] + opts.ssh_option
 
             def fleet(hosts_path, parallel):
                 cmd = [tollgate, "fleet", "--hosts", hosts_path, script, "--args", args,
@@ -159,10 +181,25 @@ def main():
                 if p.returncode != 0:
                     sys.exit(f"bare ssh run failed ({p.returncode}): {p.stdout!r}")
 
+            # Tollgate's share: the same run without ssh, as the forced command makes it.
+            local = [tollgate, "run", script, "--policy", policy, "--args", args,
+                     "--audit-log", os.path.join(work, "local-audit")]
+            local_wall = []
+            before = children_cpu([])
+            for _ in range(10):
+                start = time.perf_counter()
+                subprocess.run(local, stdout=subprocess.DEVNULL, check=True)
+                local_wall.append(time.perf_counter() - start)
+            local_cpu = (children_cpu([]) - before) / 10
+
             fleet_times = []
+            fleet_cpu = []
+            sshd_pids = [p.pid for p in procs]
             for _ in range(3):
+                before = children_cpu(sshd_pids)
                 took, _ = fleet(hosts_file, opts.parallel)
                 fleet_times.append(took)
+                fleet_cpu.append(children_cpu(sshd_pids) - before)
 
             slowest = max(singles)
             handshake = statistics.median(connect)
@@ -176,9 +213,18 @@ def main():
             print(f"| one host alone, slowest of {len(singles)} | {slowest*1000:.0f} ms |")
             print(f"| connection setup: ssh to a forced `true`, median of 10 | "
                   f"{handshake*1000:.0f} ms |")
+            print(f"| `tollgate run` alone, no ssh, median of 10 | "
+                  f"{statistics.median(local_wall)*1000:.0f} ms ({local_cpu*1000:.0f} ms CPU) |")
             print(f"| fleet of {opts.hosts}, median of 3 ({', '.join(f'{t:.2f}' for t in fleet_times)} s) | "
                   f"{fleet_wall*1000:.0f} ms |")
             print(f"| bound: 2 × slowest single + setup | {bound*1000:.0f} ms |")
+            cpu = statistics.median(fleet_cpu)
+            cores = os.cpu_count()
+            print(f"| CPU time of one fleet run, both sides of every connection, median of 3 | "
+                  f"{cpu:.2f} s ({cpu / opts.hosts * 1000:.0f} ms a host) |")
+            print(f"| floor on {cores} cores: that CPU time / {cores} | {cpu / cores * 1000:.0f} ms |")
+            with open("/proc/loadavg") as f:
+                print(f"| load average when done | {' '.join(f.read().split()[:3])} |")
             print()
             verdict = "met" if fleet_wall <= bound else "NOT met"
             print(f"Target (fleet ≤ 2 × slowest single-host run + connection setup): {verdict}, "
