@@ -355,8 +355,8 @@ fn run_all(targets: &[Target], job: &Job, parallel: usize) -> Vec<HostResult> {
                             return done;
                         };
                         let result = run_host(target, job);
-                        progress.set_message(format!("{} {}", target.spec, result.status.label()));
                         progress.inc(1);
+                        progress.set_message(format!("{} {}", target.spec, result.status.label()));
                         done.push((i, result));
                     }
                 })
