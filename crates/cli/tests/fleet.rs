@@ -75,25 +75,28 @@ struct Sshd {
 impl Sshd {
     /// Starts sshd whose only key is `client_pub`, forced to run Tollgate under `policy`.
     fn start(client_pub: &str, policy: &str) -> Sshd {
+        Sshd::with_key_line(|d| {
+            let policy_path = d.join("policy.cedar");
+            fs::write(&policy_path, policy).unwrap();
+            let forced = format!(
+                "{} run - --policy {} --audit-log {} --args-from-ssh-command",
+                binary(),
+                policy_path.display(),
+                d.join("audit").display()
+            );
+            format!("command=\"{forced}\",restrict {client_pub}")
+        })
+    }
+
+    /// Starts sshd with one authorized_keys line, made from the host's directory.
+    fn with_key_line(line: impl FnOnce(&Path) -> String) -> Sshd {
         fs::create_dir_all("/run/sshd").unwrap();
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
         let host_key = d.join("host_key");
         let host_key_pub = keygen(&host_key);
-        let policy_path = d.join("policy.cedar");
-        fs::write(&policy_path, policy).unwrap();
         let audit = d.join("audit");
-        let forced = format!(
-            "{} run - --policy {} --audit-log {} --args-from-ssh-command",
-            binary(),
-            policy_path.display(),
-            audit.display()
-        );
-        fs::write(
-            d.join("authorized_keys"),
-            format!("command=\"{forced}\",restrict {client_pub}\n"),
-        )
-        .unwrap();
+        fs::write(d.join("authorized_keys"), line(d) + "\n").unwrap();
         let port = closed_port();
         let config = d.join("sshd_config");
         fs::write(
@@ -382,6 +385,39 @@ fn an_ssh_caller_cannot_reach_the_command_line_through_the_remote_command() {
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["error"]["error_type"], "VALIDATION_EXCEPTION");
     assert!(!String::from_utf8_lossy(&out.stdout).contains("s3cret"));
+}
+
+#[test]
+fn a_host_without_the_forced_command_fails_and_its_shell_expands_nothing_in_the_arguments() {
+    let caller = Caller::new();
+    let marker = caller.dir.path().join("expanded");
+    // A key line as a careless owner might write it: a login shell, no forced command.
+    let plain = Sshd::with_key_line(|_| caller.client_pub.clone());
+    let args = caller.file(
+        "args.json",
+        &format!(
+            r#"{{"p": {{"stringValue": "$(touch {0}) `touch {0}`"}}}}"#,
+            marker.display()
+        ),
+    );
+    let out = caller.fleet(
+        &[plain.spec()],
+        "1",
+        &caller.ssh_options(&[&plain]),
+        &["--args", &args, "--output", "json"],
+    );
+    assert_eq!(out.status.code(), Some(7), "{out:?}");
+    let result = &json_lines(&out)[0];
+    assert_eq!(result["status"], "FAILED", "{result:#}");
+    assert_eq!(result["exit_code"], 127, "{result:#}");
+    assert!(
+        result["error"].as_str().unwrap().contains("forced command"),
+        "{result:#}"
+    );
+    assert!(
+        !marker.exists(),
+        "the remote shell ran a command from the arguments"
+    );
 }
 
 #[test]
