@@ -6,6 +6,7 @@
 
 mod audit;
 mod exit;
+mod fleet;
 mod output;
 mod run;
 
@@ -35,6 +36,8 @@ enum Command {
     /// Inspect, verify and prove the audit trail.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Run one script on many hosts over OpenSSH, each under its own pinned policy.
+    Fleet(fleet::FleetArgs),
 }
 
 fn main() -> ExitCode {
@@ -42,5 +45,6 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Run(args) => run::main(args),
         Command::Audit(cmd) => audit::main(cmd),
+        Command::Fleet(args) => fleet::main(args),
     }
 }

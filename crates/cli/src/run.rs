@@ -27,6 +27,11 @@ pub struct RunArgs {
     /// Script arguments in typed JSON (`{"name": {"stringValue": "x"}}`).
     #[arg(long, short = 'a')]
     args: Option<PathBuf>,
+    /// Take the script arguments, in typed JSON, from $SSH_ORIGINAL_COMMAND: for an OpenSSH
+    /// forced command, where the caller's remote command may only carry arguments, never a
+    /// flag, a policy or a limit. Unset or blank means no arguments.
+    #[arg(long, conflicts_with = "args")]
+    args_from_ssh_command: bool,
     /// How to print the result.
     #[arg(long, short = 'o', value_enum, default_value = "json")]
     output: Format,
@@ -77,7 +82,7 @@ enum AuditSync {
     Every,
 }
 
-fn parse_duration(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("{e} (e.g. 30s, 500ms, 2m)"))
 }
 
@@ -149,6 +154,7 @@ fn prepare(
             let text = read_bounded(path, limits.max_string_size).map_err(invalid)?;
             (tollgate_script::parse_args(&text)?, text)
         }
+        None if args.args_from_ssh_command => ssh_command_args(limits.max_string_size)?,
         None => (rhai::Scope::new(), String::new()),
     };
     let (schema, policies) = Policies::load_with_schema(&args.policy).map_err(|e| match e {
@@ -224,7 +230,51 @@ fn start_audit(
     Ok(GateRecorder { log, run })
 }
 
-fn read_script(source: &str, max: usize) -> Result<String, String> {
+/// The arguments an SSH caller sent as its remote command. sshd hands that command to the
+/// forced command in $SSH_ORIGINAL_COMMAND; it is parsed as typed JSON and nothing else, so
+/// the caller chooses values for the script and cannot reach the command line.
+fn ssh_command_args(max: usize) -> Result<(rhai::Scope<'static>, String), RunError> {
+    let invalid = |msg: String| RunError::new(ErrorType::Validation, msg);
+    let text = match std::env::var_os("SSH_ORIGINAL_COMMAND") {
+        None => return Ok((rhai::Scope::new(), String::new())),
+        Some(raw) => raw.into_string().map_err(|_| {
+            invalid("$SSH_ORIGINAL_COMMAND is not UTF-8; send the arguments as typed JSON".into())
+        })?,
+    };
+    if text.trim().is_empty() {
+        return Ok((rhai::Scope::new(), String::new()));
+    }
+    if text.len() > max {
+        return Err(invalid(format!(
+            "the arguments in $SSH_ORIGINAL_COMMAND are larger than {max} bytes"
+        )));
+    }
+    let text = unquote_one_word(text);
+    let scope = tollgate_script::parse_args(&text).map_err(|e| {
+        invalid(format!(
+            "the SSH remote command may only carry the script's arguments as typed JSON \
+             (e.g. {{\"path\": {{\"stringValue\": \"/var/log\"}}}}), nothing ran: {}",
+            e.message
+        ))
+    })?;
+    Ok((scope, text))
+}
+
+/// The JSON as sent. `tollgate fleet` quotes it as one shell word, so that a host whose key
+/// lacks the forced command hands it to a shell as a harmless command name instead of
+/// expanding `$(...)` inside it; a caller typing `ssh host '{...}'` sends it bare. Text that
+/// is already a JSON object is taken as it is.
+fn unquote_one_word(text: String) -> String {
+    if text.trim_start().starts_with('{') {
+        return text;
+    }
+    match shlex::split(&text) {
+        Some(mut words) if words.len() == 1 => words.remove(0),
+        _ => text,
+    }
+}
+
+pub(crate) fn read_script(source: &str, max: usize) -> Result<String, String> {
     if source == "-" {
         let mut text = String::new();
         std::io::stdin()
@@ -239,7 +289,7 @@ fn read_script(source: &str, max: usize) -> Result<String, String> {
     read_bounded(Path::new(source), max)
 }
 
-fn read_bounded(path: &Path, max: usize) -> Result<String, String> {
+pub(crate) fn read_bounded(path: &Path, max: usize) -> Result<String, String> {
     let file =
         std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut text = String::new();
