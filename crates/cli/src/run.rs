@@ -241,6 +241,22 @@ impl Setup {
         args_text: Option<&str>,
     ) -> Result<Prepared, RunError> {
         let started = Instant::now();
+        // A file is bounded as it is read; a script handed over whole (by an MCP client) is
+        // held to the same bound here.
+        let max = self.limits.max_string_size;
+        for (what, len) in [
+            ("script", script.len()),
+            ("arguments", args_text.map_or(0, str::len)),
+        ] {
+            if len > max {
+                return Err(RunError::new(
+                    ErrorType::Validation,
+                    format!(
+                        "the {what} is larger than {max} bytes (--max-string-size), so nothing ran"
+                    ),
+                ));
+            }
+        }
         let scope = match args_text {
             Some(text) => tollgate_script::parse_args(text)?,
             None => rhai::Scope::new(),

@@ -215,6 +215,30 @@ fn a_limit_is_a_tool_error_and_the_server_keeps_serving() {
 }
 
 #[test]
+fn refuses_a_script_larger_than_the_string_limit_before_running_it() {
+    let (s, mut args) = sandbox();
+    args.extend(["--max-string-size".into(), "1KiB".into()]);
+    let big = format!("let x = \"{}\"; 1", "a".repeat(2000));
+    let seen = session(&args, json!([run_script(&big, json!({}))]));
+    let err = &seen["results"][0]["structured"]["error"];
+    assert_eq!(err["error_type"], "VALIDATION_EXCEPTION");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("--max-string-size"),
+        "{err:#}"
+    );
+    assert_eq!(
+        s.records()
+            .iter()
+            .filter(|r| r["kind"] == "run_start")
+            .count(),
+        0
+    );
+}
+
+#[test]
 fn check_access_refuses_a_name_the_schema_does_not_have() {
     let (_s, args) = sandbox();
     let calls = json!([{"tool": "check_access", "arguments": {
