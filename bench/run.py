@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Tollgate's benchmarks, side by side with AWS Rex when its binary is given.
 
-    python3 bench/run.py [--rex PATH] [--quick]
+    python3 bench/run.py [--rex PATH] [--quick] [--only NAME]
 
-Builds nothing: run `cargo build --release` first. Prints a Markdown report; the figures in
+Builds nothing: run `cargo build --release` first (or set TOLLGATE_BIN to the binary). Prints a Markdown report; the figures in
 bench/RESULTS.md come from this script. Every comparison runs both sides in the same
 invocation, interleaved, so machine noise hits both alike.
 """
@@ -19,7 +19,7 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TOLLGATE = os.path.join(ROOT, "target", "release", "tollgate")
+TOLLGATE = os.environ.get("TOLLGATE_BIN") or os.path.join(ROOT, "target", "release", "tollgate")
 
 
 def tollgate_cmd(script, policy, audit=None):
@@ -290,14 +290,60 @@ def bench_http(work, runs, calls):
     print()
 
 
+def bench_mcp(work, runs):
+    """One long-lived `tollgate mcp` under the official Python client, beside spawning
+    `tollgate run` for each script; the same policy, limits and audit choice on both sides."""
+    import asyncio
+    try:
+        from mcp import ClientSession, StdioServerParameters
+        from mcp.client.stdio import stdio_client
+    except ImportError:
+        sys.exit("needs the Python mcp package (python3 -m pip install mcp)")
+    script_text = "1 + 1"
+    script = write(os.path.join(work, "mcp-trivial.rhai"), script_text)
+    policy = write(os.path.join(work, "mcp.cedar"), policy_with(0, work))
+    audit = os.path.join(work, "mcp-audit")
+
+    async def measure(audited):
+        cli = tollgate_cmd(script, policy, (audit, "batch") if audited else None)
+        server_args = cli[2:]
+        server_args.remove(script)
+        params = StdioServerParameters(command=TOLLGATE, args=["mcp"] + server_args)
+        cli_s, mcp_s = [], []
+        async with stdio_client(params) as (read, write_):
+            async with ClientSession(read, write_) as session:
+                await session.initialize()
+                for i in range(runs + 3):
+                    t = timed(cli)
+                    start = time.perf_counter()
+                    r = await session.call_tool("run_script", {"script": script_text})
+                    took = time.perf_counter() - start
+                    if r.is_error or (r.structured_content or {}).get("output") != "2":
+                        sys.exit(f"run_script failed: {r}")
+                    if i >= 3:  # the first calls warm up the session
+                        cli_s.append(t)
+                        mcp_s.append(took)
+        return statistics.median(cli_s), statistics.median(mcp_s)
+
+    print(f"## MCP `run_script` round trip beside `tollgate run`, trivial script "
+          f"(`{script_text}`), median of {runs}, interleaved\n")
+    print("| audit | `tollgate run` process | MCP `run_script` call | MCP minus CLI |")
+    print("|---|---|---|---|")
+    for audited in (False, True):
+        cli_m, mcp_m = asyncio.run(measure(audited))
+        print(f"| {'batch' if audited else 'off'} | {cli_m*1000:.2f} ms | {mcp_m*1000:.2f} ms "
+              f"| {(mcp_m - cli_m)*1000:+.2f} ms |")
+    print()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rex", help="path to rex-runner, to measure it side by side")
     ap.add_argument("--quick", action="store_true", help="fewer runs, smaller files")
-    ap.add_argument("--only", choices=["startup", "cat", "text", "audit", "http"])
+    ap.add_argument("--only", choices=["startup", "cat", "text", "audit", "http", "mcp"])
     a = ap.parse_args()
     if not os.path.exists(TOLLGATE):
-        sys.exit("build first: cargo build --release")
+        sys.exit("build first: cargo build --release (or set TOLLGATE_BIN)")
     if not os.path.exists("/usr/bin/time"):
         sys.exit("needs /usr/bin/time (apt-get install time)")
     runs = 5 if a.quick else 21
@@ -315,6 +361,8 @@ def main():
             bench_audit(work, max(runs // 3, 3), 20000 if a.quick else 100000)
         if a.only in (None, "http"):
             bench_http(work, max(runs // 3, 3), 200 if a.quick else 1000)
+        if a.only in (None, "mcp"):
+            bench_mcp(work, runs * 3)
         if a.only in (None, "text"):
             bench_text(work, a.rex, max(runs // 3, 3), 50 if a.quick else 200)
     finally:

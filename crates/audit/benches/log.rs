@@ -18,6 +18,7 @@ fn decision(i: u64) -> Event {
         decision: "permit".to_owned(),
         policies: vec!["read-app-logs".to_owned()],
         error: None,
+        probe: false,
     }
 }
 

@@ -55,6 +55,10 @@ pub enum Event {
         policies: Vec<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
+        /// A question asked of the gate without running anything (`check_access`); it
+        /// permitted or denied no operation. Written only when true.
+        #[serde(default)]
+        probe: bool,
     },
     /// A run ended.
     RunEnd {
@@ -78,6 +82,7 @@ pub enum Event {
 enum Field<'a> {
     Str(&'a str),
     U64(u64),
+    Bool(bool),
     Strs(&'a [String]),
     Json(&'a Value),
 }
@@ -157,6 +162,7 @@ impl RecordRef<'_> {
                 decision,
                 policies,
                 error,
+                probe,
             } => {
                 fields.extend([
                     ("kind", Str("decision")),
@@ -169,6 +175,9 @@ impl RecordRef<'_> {
                 ]);
                 if let Some(e) = error {
                     fields.push(("error", Str(e)));
+                }
+                if *probe {
+                    fields.push(("probe", Bool(true)));
                 }
             }
             Event::RunEnd {
@@ -215,6 +224,7 @@ impl RecordRef<'_> {
                     // Writing to a String cannot fail.
                     let _ = write!(out, "{n}");
                 }
+                Bool(b) => out.push_str(if *b { "true" } else { "false" }),
                 Strs(items) => {
                     out.push('[');
                     for (j, item) in items.iter().enumerate() {
@@ -333,6 +343,7 @@ mod tests {
                 decision: "permit".into(),
                 policies: vec!["p1".into()],
                 error: None,
+                probe: false,
             },
         }
     }
@@ -370,6 +381,16 @@ mod tests {
             },
             Event::Rotate {
                 next: "000002.jsonl".into(),
+            },
+            Event::Decision {
+                principal: "p".into(),
+                action: "a".into(),
+                resource_type: "t".into(),
+                resource_id: "i".into(),
+                decision: "deny".into(),
+                policies: vec![],
+                error: Some("no".into()),
+                probe: true,
             },
         ] {
             r.event = event;

@@ -13,6 +13,7 @@ fn decision(n: u64) -> Event {
         decision: "permit".into(),
         policies: vec!["p0".into()],
         error: None,
+        probe: false,
     }
 }
 

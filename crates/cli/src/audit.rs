@@ -52,22 +52,25 @@ pub struct GateRecorder {
 
 impl DecisionLog for GateRecorder {
     fn record(&self, entries: &[DecisionEntry<'_>]) -> Result<(), String> {
-        let events = entries
-            .iter()
-            .map(|e| Event::Decision {
-                principal: e.principal.to_owned(),
-                action: e.action.to_string(),
-                resource_type: e.resource.type_name().to_owned(),
-                resource_id: e.resource.id().to_owned(),
-                decision: if e.permitted { "permit" } else { "deny" }.to_owned(),
-                policies: e.policies.clone(),
-                error: e.error.clone(),
-            })
-            .collect();
+        let events = entries.iter().map(|e| decision_event(e, false)).collect();
         self.log
             .append_all(&self.run, events)
             .map(|_| ())
             .map_err(|e| e.to_string())
+    }
+}
+
+/// The audit record of one decision; `probe` marks a question that ran nothing.
+pub fn decision_event(e: &DecisionEntry<'_>, probe: bool) -> Event {
+    Event::Decision {
+        principal: e.principal.to_owned(),
+        action: e.action.to_string(),
+        resource_type: e.resource.type_name().to_owned(),
+        resource_id: e.resource.id().to_owned(),
+        decision: if e.permitted { "permit" } else { "deny" }.to_owned(),
+        policies: e.policies.clone(),
+        error: e.error.clone(),
+        probe,
     }
 }
 
@@ -400,14 +403,16 @@ fn human(r: &Record) -> String {
             resource_id,
             decision,
             policies,
+            probe,
             ..
         } => format!(
-            "{decision:<6} {principal} {action} {resource_type}::{resource_id:?}{}",
+            "{decision:<6} {principal} {action} {resource_type}::{resource_id:?}{}{}",
             if policies.is_empty() {
                 String::new()
             } else {
                 format!(" by {}", policies.join(", "))
-            }
+            },
+            if *probe { " (probe)" } else { "" }
         ),
         Event::RunStart {
             principal,

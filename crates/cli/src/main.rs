@@ -7,6 +7,7 @@
 mod audit;
 mod exit;
 mod fleet;
+mod mcp;
 mod output;
 mod run;
 
@@ -33,6 +34,8 @@ struct Cli {
 enum Command {
     /// Run a Rhai script under a Cedar policy.
     Run(run::RunArgs),
+    /// Serve the Model Context Protocol over stdio: run_script, describe_sdk, check_access.
+    Mcp(mcp::McpArgs),
     /// Inspect, verify and prove the audit trail.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => run::main(args),
+        Command::Mcp(args) => mcp::main(args),
         Command::Audit(cmd) => audit::main(cmd),
         Command::Fleet(args) => fleet::main(args),
     }

@@ -28,6 +28,30 @@ struct LogLine<'a> {
     attributes: &'a LogEntry,
 }
 
+impl<'a> Report<'a> {
+    fn new(
+        value: Option<&rhai::Dynamic>,
+        error: Option<&'a RunError>,
+        logs: &'a [LogEntry],
+    ) -> Self {
+        Report {
+            output: value.map(output_text),
+            status: if error.is_some() { "ERROR" } else { "SUCCESS" },
+            error,
+            logs: logs.iter().map(|l| LogLine { attributes: l }).collect(),
+        }
+    }
+}
+
+/// The object `--output json` prints, as a JSON value (for the MCP server's results).
+pub fn report(
+    value: Option<&rhai::Dynamic>,
+    error: Option<&RunError>,
+    logs: &[LogEntry],
+) -> Result<serde_json::Value, serde_json::Error> {
+    serde_json::to_value(Report::new(value, error, logs))
+}
+
 /// Writes the result. `value` is the script's final value when it succeeded.
 pub fn print(
     format: Format,
@@ -41,12 +65,7 @@ pub fn print(
     // reports the run.
     let _ = match format {
         Format::Json | Format::PrettyJson => {
-            let report = Report {
-                output: value.map(output_text),
-                status: if error.is_some() { "ERROR" } else { "SUCCESS" },
-                error,
-                logs: logs.iter().map(|l| LogLine { attributes: l }).collect(),
-            };
+            let report = Report::new(value, error, logs);
             let text = if format == Format::Json {
                 serde_json::to_string(&report)
             } else {

@@ -4,14 +4,15 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
 use sha2::{Digest, Sha256};
 use tollgate_audit::{AuditLog, Event, SyncMode};
 use tollgate_host::{Host, Interrupt};
-use tollgate_policy::{Gate, Policies, PolicyError, SCHEMA_SOURCE};
-use tollgate_script::{ErrorType, Limits, RunError};
+use tollgate_policy::{Gate, Policies, PolicyError, Schema, SCHEMA_SOURCE};
+use tollgate_script::{ErrorType, Limits, LogEntry, RunError};
 
 use crate::audit::GateRecorder;
 use crate::exit;
@@ -21,9 +22,6 @@ use crate::output::{self, Format};
 pub struct RunArgs {
     /// The Rhai script to run, or `-` to read it from standard input.
     script: String,
-    /// The host owner's Cedar policy file. Validated against the schema before the run.
-    #[arg(long, short = 'p')]
-    policy: PathBuf,
     /// Script arguments in typed JSON (`{"name": {"stringValue": "x"}}`).
     #[arg(long, short = 'a')]
     args: Option<PathBuf>,
@@ -35,6 +33,17 @@ pub struct RunArgs {
     /// How to print the result.
     #[arg(long, short = 'o', value_enum, default_value = "json")]
     output: Format,
+    #[command(flatten)]
+    setup: SetupArgs,
+}
+
+/// The host owner's side of a run: the policy, the limits and the audit log. `tollgate run`
+/// and `tollgate mcp` take the same flags, so a script gets the same treatment either way.
+#[derive(Args)]
+pub struct SetupArgs {
+    /// The host owner's Cedar policy file. Validated against the schema before the run.
+    #[arg(long, short = 'p')]
+    policy: PathBuf,
     /// Wall-clock limit for the script, e.g. `30s`, `2m`.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     timeout: Duration,
@@ -91,7 +100,7 @@ fn parse_size(s: &str) -> Result<usize, String> {
     usize::try_from(bytes.as_u64()).map_err(|_| format!("{s} is too large"))
 }
 
-impl RunArgs {
+impl SetupArgs {
     fn limits(&self) -> Limits {
         Limits {
             timeout: self.timeout,
@@ -108,70 +117,230 @@ impl RunArgs {
 }
 
 pub fn main(args: RunArgs) -> ExitCode {
-    let started = Instant::now();
-    let limits = args.limits();
-    let (host, script, scope, audit) = match prepare(&args, &limits) {
-        Ok(p) => p,
-        Err(e) => {
-            output::print(args.output, None, Some(&e), &[]);
-            return exit::exit_code(Some(e.error_type));
+    let finished = match Setup::load(&args.setup) {
+        Ok(mut setup) => {
+            let limit = setup.limits.max_string_size;
+            let invalid = |msg: String| RunError::new(ErrorType::Validation, msg);
+            let inputs = read_script(&args.script, limit)
+                .map_err(invalid)
+                .and_then(|script| {
+                    let text = match &args.args {
+                        Some(path) => Some(read_bounded(path, limit).map_err(invalid)?),
+                        None if args.args_from_ssh_command => ssh_command_args(limit)?,
+                        None => None,
+                    };
+                    Ok((script, text))
+                });
+            match inputs {
+                Ok((script, args_text)) => setup.run(script, args_text.as_deref()),
+                Err(e) => Finished::failed(e),
+            }
         }
+        Err(e) => Finished::failed(e),
     };
-    let outcome = tollgate_script::run(host, &script, scope, limits);
-    let mut error = outcome.error;
-    if let Some(audit) = audit {
-        let end = Event::RunEnd {
-            status: if error.is_some() { "ERROR" } else { "SUCCESS" }.to_owned(),
-            error_type: error.as_ref().map(|e| e.error_type.to_string()),
-            duration_ms: started.elapsed().as_millis() as u64,
-            permits: outcome.decisions.permits,
-            denies: outcome.decisions.denies,
-        };
-        let recorded = audit
-            .log
-            .append(&audit.run, end)
-            .and_then(|_| audit.log.checkpoint());
-        if let Err(e) = recorded {
-            let msg = format!("the run's end could not be written to the audit log: {e}");
-            error.get_or_insert(RunError::new(ErrorType::Internal, msg));
-        }
-    }
-    let value = if error.is_some() { None } else { outcome.value };
-    output::print(args.output, value.as_ref(), error.as_ref(), &outcome.logs);
-    exit::exit_code(error.map(|e| e.error_type))
+    output::print(
+        args.output,
+        finished.value.as_ref(),
+        finished.error.as_ref(),
+        &finished.logs,
+    );
+    exit::exit_code(finished.error.map(|e| e.error_type))
 }
 
-/// Everything that must succeed before the script may start: the script text, the
-/// arguments, the policy, the principal, the audit log and the root descriptor.
-fn prepare(
-    args: &RunArgs,
-    limits: &Limits,
-) -> Result<(Host, String, rhai::Scope<'static>, Option<GateRecorder>), RunError> {
-    let invalid = |msg: String| RunError::new(ErrorType::Validation, msg);
-    let script = read_script(&args.script, limits.max_string_size).map_err(invalid)?;
-    let (scope, args_text) = match &args.args {
-        Some(path) => {
-            let text = read_bounded(path, limits.max_string_size).map_err(invalid)?;
-            (tollgate_script::parse_args(&text)?, text)
+/// Everything fixed before a script is seen: the validated policy, the principal, the limits
+/// and the open audit log. One `Setup` can run many scripts (the MCP server keeps one).
+pub struct Setup {
+    policy_file: String,
+    policy_text: String,
+    /// The policy as validated at load, used by the first run; later runs parse the same
+    /// text again (a gate owns its policy set).
+    parsed: Option<(Schema, Policies)>,
+    user: String,
+    pub limits: Limits,
+    audit: Option<Arc<AuditLog>>,
+}
+
+/// A run ready to start: its start is recorded and the host holds its gate.
+pub struct Prepared {
+    host: Host,
+    script: String,
+    scope: rhai::Scope<'static>,
+    limits: Limits,
+    audit: Option<GateRecorder>,
+    started: Instant,
+}
+
+/// How a run ended: the final value (when it succeeded), the error, and the logs.
+pub struct Finished {
+    pub value: Option<rhai::Dynamic>,
+    pub error: Option<RunError>,
+    pub logs: Vec<LogEntry>,
+}
+
+impl Finished {
+    fn failed(error: RunError) -> Finished {
+        Finished {
+            value: None,
+            error: Some(error),
+            logs: Vec::new(),
         }
-        None if args.args_from_ssh_command => ssh_command_args(limits.max_string_size)?,
-        None => (rhai::Scope::new(), String::new()),
-    };
-    let (schema, policies) = Policies::load_with_schema(&args.policy).map_err(|e| match e {
-        PolicyError::Schema(_) => RunError::new(ErrorType::Internal, e.to_string()),
-        _ => invalid(format!("the policy is invalid, so nothing ran:\n{e}")),
-    })?;
-    let user = current_user().map_err(|e| RunError::new(ErrorType::Internal, e))?;
-    let mut gate = Gate::new(schema, policies, &user);
-    let mut audit = None;
-    if !args.no_audit {
-        let recorder = start_audit(args, limits, &script, &args_text, &gate)?;
-        audit = Some(recorder.clone());
-        gate = gate.with_log(Box::new(recorder));
     }
-    let host = Host::new(gate, limits.host(), Interrupt::new())
-        .map_err(|e| RunError::new(ErrorType::Internal, e.to_string()))?;
-    Ok((host, script, scope, audit))
+}
+
+impl Setup {
+    /// Validates the policy, names the principal and opens the audit log. Any failure means
+    /// no script runs.
+    pub fn load(args: &SetupArgs) -> Result<Setup, RunError> {
+        let (schema, policies) = Policies::load_with_schema(&args.policy).map_err(|e| match e {
+            PolicyError::Schema(_) => RunError::new(ErrorType::Internal, e.to_string()),
+            _ => RunError::new(
+                ErrorType::Validation,
+                format!("the policy is invalid, so nothing ran:\n{e}"),
+            ),
+        })?;
+        let user = current_user().map_err(|e| RunError::new(ErrorType::Internal, e))?;
+        let audit = if args.no_audit {
+            None
+        } else {
+            Some(open_audit(args)?)
+        };
+        Ok(Setup {
+            policy_file: args.policy.display().to_string(),
+            policy_text: policies.text().to_owned(),
+            parsed: Some((schema, policies)),
+            user,
+            limits: args.limits(),
+            audit,
+        })
+    }
+
+    /// A gate for the principal under the policy validated at load.
+    pub fn gate(&mut self) -> Result<Gate, RunError> {
+        let (schema, policies) = match self.parsed.take() {
+            Some(p) => p,
+            None => {
+                let internal = |e: PolicyError| RunError::new(ErrorType::Internal, e.to_string());
+                let schema = Schema::tollgate().map_err(internal)?;
+                let policies = Policies::parse(&self.policy_file, &self.policy_text, &schema)
+                    .map_err(internal)?;
+                (schema, policies)
+            }
+        };
+        Ok(Gate::new(schema, policies, &self.user))
+    }
+
+    pub fn audit(&self) -> Option<&Arc<AuditLog>> {
+        self.audit.as_ref()
+    }
+
+    /// Prepares and executes one script with its arguments (typed JSON).
+    pub fn run(&mut self, script: String, args_text: Option<&str>) -> Finished {
+        match self.prepare(script, args_text) {
+            Ok(p) => p.execute(),
+            Err(e) => Finished::failed(e),
+        }
+    }
+
+    /// Everything that must succeed before the script may start: the arguments, the gate,
+    /// the run's start record and the root descriptor.
+    pub fn prepare(
+        &mut self,
+        script: String,
+        args_text: Option<&str>,
+    ) -> Result<Prepared, RunError> {
+        let started = Instant::now();
+        // A file is bounded as it is read; a script handed over whole (by an MCP client) is
+        // held to the same bound here.
+        let max = self.limits.max_string_size;
+        for (what, len) in [
+            ("script", script.len()),
+            ("arguments", args_text.map_or(0, str::len)),
+        ] {
+            if len > max {
+                return Err(RunError::new(
+                    ErrorType::Validation,
+                    format!(
+                        "the {what} is larger than {max} bytes (--max-string-size), so nothing ran"
+                    ),
+                ));
+            }
+        }
+        let scope = match args_text {
+            Some(text) => tollgate_script::parse_args(text)?,
+            None => rhai::Scope::new(),
+        };
+        let mut gate = self.gate()?;
+        let mut audit = None;
+        if let Some(log) = &self.audit {
+            let recorder = start_audit(log, &self.limits, &script, args_text.unwrap_or(""), &gate)?;
+            audit = Some(recorder.clone());
+            gate = gate.with_log(Box::new(recorder));
+        }
+        let host = Host::new(gate, self.limits.host(), Interrupt::new())
+            .map_err(|e| RunError::new(ErrorType::Internal, e.to_string()))?;
+        Ok(Prepared {
+            host,
+            script,
+            scope,
+            limits: self.limits,
+            audit,
+            started,
+        })
+    }
+}
+
+impl Prepared {
+    /// Runs the script and records the run's end.
+    pub fn execute(self) -> Finished {
+        let outcome = tollgate_script::run(self.host, &self.script, self.scope, self.limits);
+        let mut error = outcome.error;
+        if let Some(audit) = self.audit {
+            let end = Event::RunEnd {
+                status: if error.is_some() { "ERROR" } else { "SUCCESS" }.to_owned(),
+                error_type: error.as_ref().map(|e| e.error_type.to_string()),
+                duration_ms: self.started.elapsed().as_millis() as u64,
+                permits: outcome.decisions.permits,
+                denies: outcome.decisions.denies,
+            };
+            let recorded = audit
+                .log
+                .append(&audit.run, end)
+                .and_then(|_| audit.log.checkpoint());
+            if let Err(e) = recorded {
+                let msg = format!("the run's end could not be written to the audit log: {e}");
+                error.get_or_insert(RunError::new(ErrorType::Internal, msg));
+            }
+        }
+        let value = if error.is_some() { None } else { outcome.value };
+        Finished {
+            value,
+            error,
+            logs: outcome.logs,
+        }
+    }
+}
+
+/// The audit log is not there: nothing may run.
+pub(crate) fn audit_unavailable(msg: String) -> RunError {
+    RunError::new(
+        ErrorType::AccessDenied,
+        format!("the audit log is not available, so nothing ran: {msg}"),
+    )
+}
+
+/// Opens (creating if needed) the audit log.
+fn open_audit(args: &SetupArgs) -> Result<Arc<AuditLog>, RunError> {
+    let dir = match &args.audit_log {
+        Some(d) => d.clone(),
+        None => crate::audit::default_dir().map_err(audit_unavailable)?,
+    };
+    tollgate_audit::init(&dir, &Default::default())
+        .map_err(|e| audit_unavailable(e.to_string()))?;
+    let sync = match args.audit_sync {
+        AuditSync::Batch => SyncMode::Batch,
+        AuditSync::Every => SyncMode::Every,
+    };
+    AuditLog::open(&dir, sync).map_err(|e| audit_unavailable(e.to_string()))
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -181,31 +350,14 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// Opens (creating if needed) the audit log and records the run's start. Any failure means
-/// the run does not start.
+/// Records the run's start. A failure means the run does not start.
 fn start_audit(
-    args: &RunArgs,
+    log: &Arc<AuditLog>,
     limits: &Limits,
     script: &str,
     args_text: &str,
     gate: &Gate,
 ) -> Result<GateRecorder, RunError> {
-    let fail = |msg: String| {
-        RunError::new(
-            ErrorType::AccessDenied,
-            format!("the audit log is not available, so nothing ran: {msg}"),
-        )
-    };
-    let dir = match &args.audit_log {
-        Some(d) => d.clone(),
-        None => crate::audit::default_dir().map_err(fail)?,
-    };
-    tollgate_audit::init(&dir, &Default::default()).map_err(|e| fail(e.to_string()))?;
-    let sync = match args.audit_sync {
-        AuditSync::Batch => SyncMode::Batch,
-        AuditSync::Every => SyncMode::Every,
-    };
-    let log = AuditLog::open(&dir, sync).map_err(|e| fail(e.to_string()))?;
     let run = crate::audit::new_run_id();
     let start = Event::RunStart {
         principal: gate.principal().to_owned(),
@@ -226,23 +378,27 @@ fn start_audit(
         }),
         tollgate_version: env!("CARGO_PKG_VERSION").to_owned(),
     };
-    log.append(&run, start).map_err(|e| fail(e.to_string()))?;
-    Ok(GateRecorder { log, run })
+    log.append(&run, start)
+        .map_err(|e| audit_unavailable(e.to_string()))?;
+    Ok(GateRecorder {
+        log: Arc::clone(log),
+        run,
+    })
 }
 
 /// The arguments an SSH caller sent as its remote command. sshd hands that command to the
 /// forced command in $SSH_ORIGINAL_COMMAND; it is parsed as typed JSON and nothing else, so
 /// the caller chooses values for the script and cannot reach the command line.
-fn ssh_command_args(max: usize) -> Result<(rhai::Scope<'static>, String), RunError> {
+fn ssh_command_args(max: usize) -> Result<Option<String>, RunError> {
     let invalid = |msg: String| RunError::new(ErrorType::Validation, msg);
     let text = match std::env::var_os("SSH_ORIGINAL_COMMAND") {
-        None => return Ok((rhai::Scope::new(), String::new())),
+        None => return Ok(None),
         Some(raw) => raw.into_string().map_err(|_| {
             invalid("$SSH_ORIGINAL_COMMAND is not UTF-8; send the arguments as typed JSON".into())
         })?,
     };
     if text.trim().is_empty() {
-        return Ok((rhai::Scope::new(), String::new()));
+        return Ok(None);
     }
     if text.len() > max {
         return Err(invalid(format!(
@@ -250,14 +406,14 @@ fn ssh_command_args(max: usize) -> Result<(rhai::Scope<'static>, String), RunErr
         )));
     }
     let text = unquote_one_word(text);
-    let scope = tollgate_script::parse_args(&text).map_err(|e| {
+    tollgate_script::parse_args(&text).map_err(|e| {
         invalid(format!(
             "the SSH remote command may only carry the script's arguments as typed JSON \
              (e.g. {{\"path\": {{\"stringValue\": \"/var/log\"}}}}), nothing ran: {}",
             e.message
         ))
     })?;
-    Ok((scope, text))
+    Ok(Some(text))
 }
 
 /// The JSON as sent. `tollgate fleet` quotes it as one shell word, so that a host whose key

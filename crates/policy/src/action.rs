@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::error::PolicyError;
+
 macro_rules! actions {
     ($($variant:ident => $namespace:literal, $name:literal;)*) => {
         /// One Cedar action of the schema (`file_system::Action::"read"`, ...).
@@ -60,6 +62,20 @@ actions! {
 }
 
 impl Action {
+    /// The action a Cedar uid names, e.g. `file_system::Action::"read"`.
+    pub fn from_uid(text: &str) -> Result<Action, PolicyError> {
+        let text = text.trim();
+        Action::ALL
+            .iter()
+            .copied()
+            .find(|a| a.to_string() == text)
+            .ok_or_else(|| {
+                PolicyError::UnknownName(format!(
+                    "{text} is not an action of the schema; name one as namespace::Action::\"name\", e.g. file_system::Action::\"read\""
+                ))
+            })
+    }
+
     /// Position in [`Action::ALL`], used to index per-action tables.
     pub(crate) fn index(self) -> usize {
         self as usize
@@ -81,6 +97,15 @@ mod tests {
         for (i, a) in Action::ALL.iter().enumerate() {
             assert_eq!(a.index(), i);
         }
+    }
+
+    #[test]
+    fn every_action_parses_back_from_its_uid() {
+        for &a in Action::ALL {
+            assert_eq!(Action::from_uid(&a.to_string()).unwrap(), a);
+        }
+        let e = Action::from_uid(r#"file_system::Action::"slurp""#).unwrap_err();
+        assert!(e.to_string().contains("not an action of the schema"), "{e}");
     }
 
     #[test]

@@ -53,6 +53,9 @@ pub enum PolicyError {
     },
     #[error("the built-in Cedar schema is invalid: {0}")]
     Schema(String),
+    /// An action or resource named as text (e.g. by a probe) that the schema does not have.
+    #[error("{0}")]
+    UnknownName(String),
 }
 
 fn render_problems(problems: &[(Option<SourceLocation>, String)]) -> String {

@@ -78,35 +78,41 @@ pub struct DecisionEntry<'a> {
     pub error: Option<String>,
 }
 
+impl Denied {
+    /// Why it was denied and what would change that, without the who/what/where prefix.
+    pub fn reason(&self) -> String {
+        if let Some(e) = &self.unrecorded {
+            return format!(
+                "the decision could not be written to the audit log ({e}), so it is denied; fix the audit log (disk space, permissions, lock) and run again"
+            );
+        }
+        let mut out = if self.forbidden_by.is_empty() {
+            "no policy permits it; add a permit for this action and resource to the policy"
+                .to_owned()
+        } else {
+            format!(
+                "forbidden by policy {}; a forbid overrides every permit",
+                self.forbidden_by.join(", ")
+            )
+        };
+        for e in &self.errors {
+            out.push_str("; policy error: ");
+            out.push_str(e);
+        }
+        out
+    }
+}
+
 impl fmt::Display for Denied {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} is not allowed to {} on {}: ",
-            self.principal, self.action, self.resource
-        )?;
-        if let Some(e) = &self.unrecorded {
-            return write!(
-                f,
-                "the decision could not be written to the audit log ({e}), so it is denied; fix the audit log (disk space, permissions, lock) and run again"
-            );
-        }
-        if self.forbidden_by.is_empty() {
-            write!(
-                f,
-                "no policy permits it; add a permit for this action and resource to the policy"
-            )?;
-        } else {
-            write!(
-                f,
-                "forbidden by policy {}; a forbid overrides every permit",
-                self.forbidden_by.join(", ")
-            )?;
-        }
-        for e in &self.errors {
-            write!(f, "; policy error: {e}")?;
-        }
-        Ok(())
+            "{} is not allowed to {} on {}: {}",
+            self.principal,
+            self.action,
+            self.resource,
+            self.reason()
+        )
     }
 }
 

@@ -9,6 +9,7 @@ use cedar_policy::{EntityId, EntityTypeName, EntityUid, RestrictedExpression};
 use cedar_policy_core::ast::{self, PartialValue};
 use smol_str::SmolStr;
 
+use crate::error::PolicyError;
 use crate::execute::ExecuteView;
 use crate::identity::Caller;
 use crate::path::AbsPath;
@@ -105,6 +106,41 @@ fn string(v: &str) -> PartialValue {
 }
 
 impl Resource {
+    /// The resource a Cedar uid names, e.g. `file_system::File::"/var/log/x"`. A process is
+    /// refused: its decision depends on the live process's name, user and command, which a
+    /// uid does not carry.
+    pub fn from_uid(text: &str) -> Result<Resource, PolicyError> {
+        let unknown = |why: String| PolicyError::UnknownName(why);
+        let uid = EntityUid::from_str(text.trim()).map_err(|e| {
+            unknown(format!(
+                "{text} is not a Cedar entity uid ({e}); write it as type::\"id\", e.g. file_system::File::\"/var/log/syslog\""
+            ))
+        })?;
+        let id = uid.id().unescaped().to_owned();
+        let path = || AbsPath::parse(&id).map_err(|e| unknown(format!("{text}: {e}")));
+        let ty = uid.type_name().to_string();
+        Ok(match ty.as_str() {
+            "file_system::File" => Resource::File(path()?),
+            "file_system::Dir" => Resource::Dir(path()?),
+            "sysinfo::Sysinfo" => Resource::Sysinfo,
+            "sysinfo::Uname" => Resource::Uname,
+            "sysinfo::Hostname" => Resource::Hostname(id),
+            "systemd::Service" => Resource::Service(id),
+            "systemd::Systemd" => Resource::Systemd,
+            "network::url" => Resource::Url(id),
+            "process_system::Process" => {
+                return Err(unknown(format!(
+                    "{text}: a process cannot be probed by uid, because policies see its name, user and command; run a script that calls ps or kill instead"
+                )))
+            }
+            other => {
+                return Err(unknown(format!(
+                    "{other} is not a resource type of the schema; use one of file_system::File, file_system::Dir, sysinfo::Sysinfo, sysinfo::Uname, sysinfo::Hostname, systemd::Service, systemd::Systemd, network::url"
+                )))
+            }
+        })
+    }
+
     /// The Cedar entity type, e.g. `file_system::File`.
     pub fn type_name(&self) -> &'static str {
         match self {
@@ -272,6 +308,33 @@ mod tests {
         assert_eq!(n.service.to_string(), "systemd::Service");
         assert_eq!(n.systemd.to_string(), "systemd::Systemd");
         assert_eq!(n.url.to_string(), "network::url");
+    }
+
+    #[test]
+    fn resources_parse_back_from_their_uid() {
+        for r in [
+            Resource::File(AbsPath::parse("/var/log/a \"b\".log").unwrap()),
+            Resource::Dir(AbsPath::parse("/var/log").unwrap()),
+            Resource::Sysinfo,
+            Resource::Hostname("example.com".into()),
+            Resource::Service("nginx.service".into()),
+            Resource::Url("https://example.com:443/".into()),
+        ] {
+            assert_eq!(Resource::from_uid(&r.to_string()).unwrap(), r);
+        }
+    }
+
+    #[test]
+    fn refuses_to_parse_processes_relative_paths_and_unknown_types() {
+        for (text, why) in [
+            (r#"process_system::Process::"1""#, "cannot be probed"),
+            (r#"file_system::File::"var/log""#, "var/log"),
+            (r#"file_system::Disk::"/""#, "not a resource type"),
+            ("/var/log", "not a Cedar entity uid"),
+        ] {
+            let e = Resource::from_uid(text).unwrap_err().to_string();
+            assert!(e.contains(why), "{text}: {e}");
+        }
     }
 
     #[test]

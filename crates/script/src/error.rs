@@ -43,6 +43,25 @@ impl fmt::Display for ErrorType {
 pub struct RunError {
     pub error_type: ErrorType,
     pub message: String,
+    /// For a denial that ended the run, the call that was denied. Not part of Rex's output
+    /// JSON, so `tollgate run` leaves it out; an agent-facing caller can act on it.
+    #[serde(skip)]
+    pub denied: Option<Box<DeniedCall>>,
+}
+
+/// The call the gate refused, in the terms a policy uses.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DeniedCall {
+    pub principal: String,
+    /// e.g. `file_system::Action::"read"`.
+    pub action: String,
+    /// e.g. `file_system::File::"/etc/shadow"`.
+    pub resource: String,
+    /// Why, and what would change it.
+    pub reason: String,
+    /// The ids of the policies that decided it (the forbids that matched; empty when no
+    /// policy permitted the call).
+    pub policies: Vec<String>,
 }
 
 impl RunError {
@@ -50,6 +69,7 @@ impl RunError {
         RunError {
             error_type,
             message: message.into(),
+            denied: None,
         }
     }
 }
@@ -126,9 +146,35 @@ pub(crate) fn classify(err: &EvalAltResult, limits: &crate::Limits) -> RunError 
                 Some(crate::bindings::KIND_LIMIT) => ErrorType::ResourceLimit,
                 _ => ErrorType::Script,
             };
-            RunError::new(error_type, at(message))
+            let mut error = RunError::new(error_type, at(message));
+            if error_type == ErrorType::AccessDenied {
+                error.denied = value
+                    .read_lock::<rhai::Map>()
+                    .map(|m| Box::new(denied_call(&m)));
+            }
+            error
         }
         E::ErrorInFunctionCall(_, _, inner, _) => classify(inner, limits),
         _ => RunError::new(ErrorType::Script, at(err.to_string())),
+    }
+}
+
+/// The denied call from the error map a denial raises in the script (see
+/// `bindings::host_error`).
+fn denied_call(m: &rhai::Map) -> DeniedCall {
+    let text = |k: &str| m.get(k).map(|v| v.to_string()).unwrap_or_default();
+    let policies = m
+        .get("policies")
+        .and_then(|v| {
+            v.read_lock::<rhai::Array>()
+                .map(|a| a.iter().map(|p| p.to_string()).collect())
+        })
+        .unwrap_or_default();
+    DeniedCall {
+        principal: text("principal"),
+        action: text("action"),
+        resource: text("resource"),
+        reason: text("reason"),
+        policies,
     }
 }

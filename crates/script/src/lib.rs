@@ -13,6 +13,7 @@ mod error;
 mod limits;
 mod logs;
 mod memory;
+pub mod sdk;
 mod value;
 
 use std::rc::Rc;
@@ -25,7 +26,7 @@ use tollgate_host::{Host, Interrupt};
 use tollgate_policy::DecisionCounts;
 
 pub use args::{parse_args, MAX_DEPTH as MAX_ARGS_DEPTH};
-pub use error::{ErrorType, RunError};
+pub use error::{DeniedCall, ErrorType, RunError};
 pub use limits::Limits;
 pub use logs::LogEntry;
 pub use memory::{allocated, CountingAlloc};

@@ -60,6 +60,37 @@ const WITH_NUMBER: &[(&str, &str, &[&str])] = &[
     ("seq", "step", &[]),
 ];
 
+/// The flags of module `command` as a script writes them, aliases in parentheses:
+/// `ls::all (ls::a)`, `tail::n(k)`. From the same tables the engine registers.
+pub(crate) fn names(command: &str) -> Vec<String> {
+    let show = |name: &str, aliases: &[&str], args: &str| {
+        let mut s = format!("{command}::{name}{args}");
+        if !aliases.is_empty() {
+            let aliases: Vec<String> = aliases
+                .iter()
+                .map(|a| format!("{command}::{a}{args}"))
+                .collect();
+            s.push_str(&format!(" ({})", aliases.join(", ")));
+        }
+        s
+    };
+    let mut out: Vec<String> = SWITCHES
+        .iter()
+        .filter(|(c, _, _)| *c == command)
+        .map(|(_, n, a)| show(n, a, ""))
+        .collect();
+    out.extend(
+        WITH_NUMBER
+            .iter()
+            .filter(|(c, _, _)| *c == command)
+            .map(|(_, n, a)| show(n, a, "(k)")),
+    );
+    if command == "tail" {
+        out.push(show("range", &[], "(first, last)"));
+    }
+    out
+}
+
 /// Registers every flag module as a static module of the engine.
 pub(crate) fn register(engine: &mut Engine) {
     let mut modules: Vec<(&'static str, Module)> = Vec::new();

@@ -2,7 +2,7 @@
 //! function reaches the host only through `tollgate_host`, which asks the gate first.
 
 mod exec;
-mod flags;
+pub(crate) mod flags;
 mod fs;
 mod handles;
 mod logging;
@@ -23,7 +23,7 @@ pub(crate) const KIND_DENIED: &str = "PermissionDenied";
 pub(crate) const KIND_LIMIT: &str = "ResourceLimitExceeded";
 
 /// The script-visible error value: a map with `kind` and `message` (and, for a denial, the
-/// `action`, `resource` and `principal`).
+/// `action`, `resource`, `principal`, `reason` and the `policies` that forbade it).
 pub(crate) fn error_map(kind: &str, message: &str) -> Map {
     let mut m = Map::new();
     m.insert("kind".into(), Dynamic::from(kind.to_owned()));
@@ -52,6 +52,9 @@ pub(crate) fn host_error(e: HostError) -> Box<EvalAltResult> {
             m.insert("action".into(), Dynamic::from(d.action.to_string()));
             m.insert("resource".into(), Dynamic::from(d.resource.to_string()));
             m.insert("principal".into(), Dynamic::from(d.principal.clone()));
+            m.insert("reason".into(), Dynamic::from(d.reason()));
+            let policies = d.forbidden_by.iter().cloned().map(Dynamic::from);
+            m.insert("policies".into(), Dynamic::from_array(policies.collect()));
             EvalAltResult::ErrorRuntime(Dynamic::from_map(m), Position::NONE).into()
         }
         other => {

@@ -1,0 +1,274 @@
+//! `tollgate mcp` driven by a real MCP client: the official Python `mcp` package, over stdio,
+//! against the real binary, with a real policy, files and audit log in temp directories.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::sync::Once;
+
+use common::{binary, Sandbox};
+use serde_json::{json, Value};
+
+/// The official client, installed the way `.ci/run` installs it when it is missing.
+fn ensure_client() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let present = Command::new("python3")
+            .args(["-c", "import mcp"])
+            .status()
+            .expect("python3 is needed to run the MCP client");
+        if !present.success() {
+            let installed = Command::new("python3")
+                .args(["-m", "pip", "install", "--quiet", "mcp"])
+                .status()
+                .expect("python3 -m pip");
+            assert!(
+                installed.success(),
+                "could not install the Python mcp package"
+            );
+        }
+    });
+}
+
+/// Starts `tollgate mcp` with `server_args` under the client, makes `calls`, returns what
+/// the client saw.
+fn session(server_args: &[String], calls: Value) -> Value {
+    ensure_client();
+    let client = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mcp_client.py");
+    let out = Command::new("python3")
+        .arg(client)
+        .arg(calls.to_string())
+        .arg(binary())
+        .arg("mcp")
+        .args(server_args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the MCP session failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Reading below the sandbox is permitted; `secret.txt` is forbidden by a named policy.
+const POLICY: &str = r#"
+permit(principal, action in [file_system::Action::"open", file_system::Action::"read"], resource in file_system::Dir::"{ROOT}");
+@id("no-secrets")
+forbid(principal, action == file_system::Action::"read", resource == file_system::File::"{ROOT}/secret.txt");
+"#;
+
+fn sandbox() -> (Sandbox, Vec<String>) {
+    let s = Sandbox::new();
+    s.write("app.log", "started\nERROR disk full\nstopped\n");
+    s.write("secret.txt", "hunter2\n");
+    let policy = s.root().join(".policy.cedar");
+    std::fs::write(&policy, POLICY.replace("{ROOT}", &s.path(""))).unwrap();
+    let args = vec![
+        "--policy".into(),
+        policy.display().to_string(),
+        "--audit-log".into(),
+        s.audit_dir(),
+    ];
+    (s, args)
+}
+
+fn run_script(script: &str, args: Value) -> Value {
+    json!({"tool": "run_script", "arguments": {"script": script, "args": args}})
+}
+
+#[test]
+fn serves_run_script_describe_sdk_and_check_access_to_a_real_client() {
+    let (s, args) = sandbox();
+    let log = s.path("app.log");
+    let secret = s.path("secret.txt");
+    let calls = json!([
+        run_script(
+            r#"info("reading"); grep("ERROR", path)"#,
+            json!({"path": {"stringValue": log}})
+        ),
+        run_script(&format!(r#"cat("{secret}")"#), json!({})),
+        run_script(r#"throw "the service is not ready";"#, json!({})),
+        {"tool": "describe_sdk", "arguments": {}},
+        {"tool": "check_access", "arguments": {
+            "action": r#"file_system::Action::"read""#,
+            "resource": format!(r#"file_system::File::"{log}""#)}},
+        {"tool": "check_access", "arguments": {
+            "action": r#"file_system::Action::"read""#,
+            "resource": format!(r#"file_system::File::"{secret}""#)}},
+    ]);
+    let seen = session(&args, calls);
+
+    assert_eq!(seen["server"]["name"], "tollgate");
+    let mut tools: Vec<&str> = seen["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    tools.sort();
+    assert_eq!(tools, ["check_access", "describe_sdk", "run_script"]);
+    let r = &seen["results"];
+
+    // A permitted run: the same object `tollgate run --output json` prints.
+    assert_eq!(r[0]["is_error"], false, "{:#}", r[0]);
+    let ok = &r[0]["structured"];
+    assert_eq!(ok["status"], "SUCCESS");
+    assert_eq!(ok["output"], r#"["ERROR disk full"]"#);
+    assert_eq!(ok["logs"][0]["attributes"]["message"], "reading");
+
+    // A denied run: a tool error the agent can act on.
+    assert_eq!(r[1]["is_error"], true, "{:#}", r[1]);
+    let err = &r[1]["structured"]["error"];
+    assert_eq!(err["error_type"], "ACCESS_DENIED_EXCEPTION");
+    assert_eq!(err["action"], r#"file_system::Action::"read""#);
+    assert_eq!(err["resource"], format!(r#"file_system::File::"{secret}""#));
+    assert_eq!(err["policies"], json!(["no-secrets"]));
+    assert!(
+        err["reason"]
+            .as_str()
+            .unwrap()
+            .contains("forbidden by policy no-secrets"),
+        "{err:#}"
+    );
+
+    // A script error is a tool error with its type, not a protocol failure.
+    assert_eq!(r[2]["is_error"], true);
+    let err = &r[2]["structured"]["error"];
+    assert_eq!(err["error_type"], "SCRIPT_EXCEPTION");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("the service is not ready"),
+        "{err:#}"
+    );
+
+    // The SDK description names calls, flags and actions.
+    let functions = r[3]["structured"]["functions"].as_array().unwrap();
+    let grep = functions.iter().find(|f| f["name"] == "grep").unwrap();
+    assert!(grep["flags"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("grep::ignore_case (grep::i)")));
+    assert!(grep["actions"]
+        .as_array()
+        .unwrap()
+        .contains(&json!(r#"file_system::Action::"read""#)));
+
+    // Probes: the decision without running anything.
+    assert_eq!(r[4]["is_error"], false, "{:#}", r[4]);
+    assert_eq!(r[4]["structured"]["decision"], "permit");
+    assert_eq!(r[5]["structured"]["decision"], "deny");
+    assert_eq!(r[5]["structured"]["policies"], json!(["no-secrets"]));
+
+    // Each run_script call is one audited run; each probe is a probe record.
+    let records = s.records();
+    let count = |kind: &str| records.iter().filter(|r| r["kind"] == kind).count();
+    assert_eq!(count("run_start"), 3);
+    assert_eq!(count("run_end"), 3);
+    let probes: Vec<&Value> = records.iter().filter(|r| r["probe"] == true).collect();
+    assert_eq!(probes.len(), 2, "{records:#?}");
+    assert_eq!(probes[0]["kind"], "decision");
+    assert_eq!(probes[0]["resource_id"], log);
+    assert_eq!(probes[0]["decision"], "permit");
+    assert_eq!(probes[1]["decision"], "deny");
+    let (code, _, err) = s.audit(&["verify", "--dir", &s.audit_dir()]);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn denial_without_any_permit_names_no_policy_and_says_what_to_add() {
+    let (s, args) = sandbox();
+    let calls = json!([run_script(r#"cat("/etc/hostname")"#, json!({}))]);
+    let seen = session(&args, calls);
+    let err = &seen["results"][0]["structured"]["error"];
+    assert_eq!(err["error_type"], "ACCESS_DENIED_EXCEPTION");
+    assert_eq!(err["policies"], json!([]));
+    assert!(
+        err["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no policy permits it"),
+        "{err:#}"
+    );
+    drop(s);
+}
+
+#[test]
+fn a_limit_is_a_tool_error_and_the_server_keeps_serving() {
+    let (_s, mut args) = sandbox();
+    args.extend(["--max-operations".into(), "1000".into()]);
+    let calls = json!([
+        run_script("let n = 0; loop { n += 1; }", json!({})),
+        run_script("40 + 2", json!({})),
+    ]);
+    let seen = session(&args, calls);
+    let r = &seen["results"];
+    assert_eq!(r[0]["is_error"], true);
+    assert_eq!(
+        r[0]["structured"]["error"]["error_type"],
+        "RESOURCE_LIMIT_EXCEEDED"
+    );
+    assert_eq!(r[1]["structured"]["output"], "42");
+}
+
+#[test]
+fn refuses_a_script_larger_than_the_string_limit_before_running_it() {
+    let (s, mut args) = sandbox();
+    args.extend(["--max-string-size".into(), "1KiB".into()]);
+    let big = format!("let x = \"{}\"; 1", "a".repeat(2000));
+    let seen = session(&args, json!([run_script(&big, json!({}))]));
+    let err = &seen["results"][0]["structured"]["error"];
+    assert_eq!(err["error_type"], "VALIDATION_EXCEPTION");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("--max-string-size"),
+        "{err:#}"
+    );
+    assert_eq!(
+        s.records()
+            .iter()
+            .filter(|r| r["kind"] == "run_start")
+            .count(),
+        0
+    );
+}
+
+#[test]
+fn check_access_refuses_a_name_the_schema_does_not_have() {
+    let (_s, args) = sandbox();
+    let calls = json!([{"tool": "check_access", "arguments": {
+        "action": r#"file_system::Action::"slurp""#,
+        "resource": r#"file_system::File::"/etc/hostname""#}}]);
+    let seen = session(&args, calls);
+    let r = &seen["results"][0];
+    assert_eq!(r["is_error"], true);
+    assert_eq!(r["structured"]["error_type"], "VALIDATION_EXCEPTION");
+    assert!(r["text"]
+        .as_str()
+        .unwrap()
+        .contains("not an action of the schema"));
+}
+
+#[test]
+fn does_not_start_with_an_invalid_policy() {
+    let s = Sandbox::new();
+    let policy = s.write(
+        "bad.cedar",
+        "permit(principal, action == file_system::Action::\"reed\", resource);\n",
+    );
+    let out = Command::new(binary())
+        .args(["mcp", "--policy", &policy, "--no-audit"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("VALIDATION_EXCEPTION"), "{err}");
+    assert!(err.contains("bad.cedar:1:"), "{err}");
+    assert!(out.stdout.is_empty());
+}
