@@ -15,12 +15,14 @@ mod logs;
 mod memory;
 mod value;
 
+use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::sync::mpsc;
 use std::thread;
 
 use rhai::packages::{Package, StandardPackage};
 use rhai::{Dynamic, Engine, Scope};
+use tollgate_host::redact::Counts;
 use tollgate_host::{Host, Interrupt};
 use tollgate_policy::DecisionCounts;
 
@@ -39,6 +41,8 @@ pub struct Outcome {
     pub error: Option<RunError>,
     pub logs: Vec<LogEntry>,
     pub decisions: DecisionCounts,
+    /// What was replaced in each file read redacted, by path.
+    pub redactions: BTreeMap<String, Counts>,
 }
 
 /// Compiles and runs `script` with the variables in `scope`.
@@ -58,6 +62,7 @@ pub fn run(host: Host, script: &str, mut scope: Scope<'static>, limits: Limits) 
         error,
         logs: sink.finish(),
         decisions: host.gate().counts(),
+        redactions: host.redactions(),
     };
 
     let ast = match engine.compile_with_scope(&scope, script) {
