@@ -1,5 +1,6 @@
 //! `tollgate run`: validate everything, then run the script.
 
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -9,11 +10,13 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use sha2::{Digest, Sha256};
 use tollgate_audit::{AuditLog, Event, SyncMode};
+use tollgate_host::redact::{Counts, Redactor};
 use tollgate_host::{Host, Interrupt};
 use tollgate_policy::{Gate, Policies, PolicyError, SCHEMA_SOURCE};
 use tollgate_script::{ErrorType, Limits, RunError};
 
 use crate::audit::GateRecorder;
+use crate::config::HostConfig;
 use crate::exit;
 use crate::output::{self, Format};
 
@@ -62,6 +65,10 @@ pub struct RunArgs {
     /// (root) or ~/.local/state/tollgate/audit. Created with a new signing key if missing.
     #[arg(long, value_name = "DIR")]
     audit_log: Option<PathBuf>,
+    /// The host owner's config file (audit log, redaction rules). Default: $TOLLGATE_CONFIG,
+    /// else /etc/tollgate/config.json if it exists.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Run without an audit trail.
     #[arg(long, conflicts_with = "audit_log")]
     no_audit: bool,
@@ -105,15 +112,45 @@ impl RunArgs {
 pub fn main(args: RunArgs) -> ExitCode {
     let started = Instant::now();
     let limits = args.limits();
-    let (host, script, scope, audit) = match prepare(&args, &limits) {
+    let no_redactions = BTreeMap::new();
+    let Prepared {
+        host,
+        script,
+        scope,
+        audit,
+        output_redactor,
+    } = match prepare(&args, &limits) {
         Ok(p) => p,
         Err(e) => {
-            output::print(args.output, None, Some(&e), &[]);
+            output::print(args.output, None, Some(&e), &[], &no_redactions);
             return exit::exit_code(Some(e.error_type));
         }
     };
     let outcome = tollgate_script::run(host, &script, scope, limits);
     let mut error = outcome.error;
+    let mut logs = outcome.logs;
+    let mut redactions = outcome.redactions;
+    let mut rendered = match (&error, &outcome.value) {
+        (None, Some(v)) => output::render(args.output, v),
+        _ => None,
+    };
+    if let Some(redactor) = &output_redactor {
+        // Everything the run prints, so that a script cannot build a secret (or read it
+        // through a permitted raw read) and hand it out in its value, a log line or an error.
+        let mut counts = Counts::new();
+        let texts = rendered
+            .iter_mut()
+            .chain(logs.iter_mut().map(|l| &mut l.message))
+            .chain(error.iter_mut().map(|e| &mut e.message));
+        for text in texts {
+            let (redacted, found) = redactor.redact_text(text);
+            *text = redacted;
+            for (name, n) in found {
+                *counts.entry(name).or_default() += n;
+            }
+        }
+        redactions.insert(OUTPUT_KEY.to_owned(), counts);
+    }
     if let Some(audit) = audit {
         let end = Event::RunEnd {
             status: if error.is_some() { "ERROR" } else { "SUCCESS" }.to_owned(),
@@ -121,6 +158,9 @@ pub fn main(args: RunArgs) -> ExitCode {
             duration_ms: started.elapsed().as_millis() as u64,
             permits: outcome.decisions.permits,
             denies: outcome.decisions.denies,
+            redactions: (!redactions.is_empty())
+                .then(|| serde_json::to_value(&redactions).ok())
+                .flatten(),
         };
         let recorded = audit
             .log
@@ -131,18 +171,44 @@ pub fn main(args: RunArgs) -> ExitCode {
             error.get_or_insert(RunError::new(ErrorType::Internal, msg));
         }
     }
-    let value = if error.is_some() { None } else { outcome.value };
-    output::print(args.output, value.as_ref(), error.as_ref(), &outcome.logs);
+    if error.is_some() {
+        rendered = None;
+    }
+    output::print(
+        args.output,
+        rendered.as_deref(),
+        error.as_ref(),
+        &logs,
+        &redactions,
+    );
     exit::exit_code(error.map(|e| e.error_type))
 }
 
-/// Everything that must succeed before the script may start: the script text, the
-/// arguments, the policy, the principal, the audit log and the root descriptor.
-fn prepare(
-    args: &RunArgs,
-    limits: &Limits,
-) -> Result<(Host, String, rhai::Scope<'static>, Option<GateRecorder>), RunError> {
+/// The key of the run's own output in the `redactions` maps; file keys are absolute paths, so
+/// it cannot be taken by a file.
+const OUTPUT_KEY: &str = "output";
+
+/// What [`prepare`] makes ready.
+struct Prepared {
+    host: Host,
+    script: String,
+    scope: rhai::Scope<'static>,
+    audit: Option<GateRecorder>,
+    /// Set when the host config asks for the whole output to be redacted.
+    output_redactor: Option<Redactor>,
+}
+
+/// Everything that must succeed before the script may start: the host config and its
+/// redaction rules, the script text, the arguments, the policy, the principal, the audit log
+/// and the root descriptor.
+fn prepare(args: &RunArgs, limits: &Limits) -> Result<Prepared, RunError> {
     let invalid = |msg: String| RunError::new(ErrorType::Validation, msg);
+    let config = crate::config::load(args.config.as_deref())
+        .map_err(|e| invalid(format!("the host config is invalid, so nothing ran: {e}")))?;
+    let redactor = config
+        .redaction
+        .redactor()
+        .map_err(|e| invalid(format!("the host config is invalid, so nothing ran: {e}")))?;
     let script = read_script(&args.script, limits.max_string_size).map_err(invalid)?;
     let (scope, args_text) = match &args.args {
         Some(path) => {
@@ -159,13 +225,20 @@ fn prepare(
     let mut gate = Gate::new(schema, policies, &user);
     let mut audit = None;
     if !args.no_audit {
-        let recorder = start_audit(args, limits, &script, &args_text, &gate)?;
+        let recorder = start_audit(args, &config, limits, &script, &args_text, &gate)?;
         audit = Some(recorder.clone());
         gate = gate.with_log(Box::new(recorder));
     }
     let host = Host::new(gate, limits.host(), Interrupt::new())
-        .map_err(|e| RunError::new(ErrorType::Internal, e.to_string()))?;
-    Ok((host, script, scope, audit))
+        .map_err(|e| RunError::new(ErrorType::Internal, e.to_string()))?
+        .with_redactor(redactor.clone());
+    Ok(Prepared {
+        host,
+        script,
+        scope,
+        audit,
+        output_redactor: config.redaction.redact_output.then_some(redactor),
+    })
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -179,6 +252,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 /// the run does not start.
 fn start_audit(
     args: &RunArgs,
+    config: &HostConfig,
     limits: &Limits,
     script: &str,
     args_text: &str,
@@ -192,7 +266,7 @@ fn start_audit(
     };
     let dir = match &args.audit_log {
         Some(d) => d.clone(),
-        None => crate::audit::default_dir().map_err(fail)?,
+        None => crate::audit::default_dir(config).map_err(fail)?,
     };
     tollgate_audit::init(&dir, &Default::default()).map_err(|e| fail(e.to_string()))?;
     let sync = match args.audit_sync {
