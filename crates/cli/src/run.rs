@@ -198,18 +198,18 @@ struct Prepared {
     output_redactor: Option<Redactor>,
 }
 
-/// Everything that must succeed before the script may start: the host config and its
-/// redaction rules, the script text, the arguments, the policy, the principal, the audit log
+/// Everything that must succeed before the script may start: the script text, the host
+/// config and its redaction rules, the arguments, the policy, the principal, the audit log
 /// and the root descriptor.
 fn prepare(args: &RunArgs, limits: &Limits) -> Result<Prepared, RunError> {
     let invalid = |msg: String| RunError::new(ErrorType::Validation, msg);
+    let script = read_script(&args.script, limits.max_string_size).map_err(invalid)?;
     let config = crate::config::load(args.config.as_deref())
         .map_err(|e| invalid(format!("the host config is invalid, so nothing ran: {e}")))?;
     let redactor = config
         .redaction
         .redactor()
         .map_err(|e| invalid(format!("the host config is invalid, so nothing ran: {e}")))?;
-    let script = read_script(&args.script, limits.max_string_size).map_err(invalid)?;
     let (scope, args_text) = match &args.args {
         Some(path) => {
             let text = read_bounded(path, limits.max_string_size).map_err(invalid)?;

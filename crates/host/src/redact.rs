@@ -23,7 +23,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::{Arc, OnceLock};
 
 use base64::Engine as _;
-use memchr::{memchr, memrchr};
+use memchr::{memchr, memchr_iter, memmem, memrchr};
 use regex::bytes::{Regex, RegexBuilder};
 
 use crate::error::{HostError, HostResult};
@@ -49,7 +49,9 @@ pub struct Redactor {
 /// Placeholder of a private key block.
 const PRIVATE_KEY: &str = "PRIVATE_KEY";
 
-/// The longest line (or PEM line) kept whole while streaming, unless the caller says less.
+/// Read size while streaming: up to this many bytes of whole lines are redacted at once (the
+/// same size the text commands read in); a longer line grows the buffer up to the caller's
+/// line limit.
 const CHUNK: usize = 256 << 10;
 
 /// What makes a regex match a value, beyond the regex.
@@ -83,12 +85,12 @@ struct Detector {
 const BUILTIN: &[(&str, &str, Check)] = &[
     (
         "BEARER_TOKEN",
-        r"(?i-u)\bbearer[ \t]+([A-Za-z0-9\-._~+/]{8,}=*)",
+        r"(?-u)\b(?:[Bb]earer|BEARER)[ \t]+([A-Za-z0-9\-._~+/]{8,}=*)",
         Check::Token,
     ),
     (
         "PASSWORD",
-        r#"(?i-u)[A-Za-z0-9_\-]*(?:password|passwd|passphrase|pwd)[A-Za-z0-9_\-]*["']?[ \t]*[=:][ \t]*(?:"([^"\n]+)"|'([^'\n]+)'|([^ \t\r\n,;&"']+))"#,
+        r#"(?-u)(?:[Pp]ass(?:word|wd|phrase)|PASS(?:WORD|WD|PHRASE)|[Pp]wd|PWD)[A-Za-z0-9_\-]*["']?[ \t]*[=:][ \t]*(?:"([^"\n]+)"|'([^'\n]+)'|([^ \t\r\n,;&"']+))"#,
         Check::Group,
     ),
     (
@@ -297,35 +299,39 @@ impl Redactor {
         }
     }
 
+    /// Custom rules first, then the built-in ones: the order that settles ties.
+    fn detectors(&self) -> impl Iterator<Item = &Detector> {
+        self.custom.iter().chain(builtin())
+    }
+
     /// Redacts `hay[from..]` into `out`; `hay[..from]` is context for word boundaries only.
+    ///
+    /// Detectors led by a literal (`@`, `eyJ`, `AKIA`, `bearer`, ...) search the whole segment
+    /// at once, which the regex crate's literal search makes cheap. The digit-based ones
+    /// (card, SSN, IBAN, addresses) have no such literal, and their automata cost far more
+    /// per byte, so they run only on the lines that [`digit_candidate`] lets through.
     fn redact_segment(&self, hay: &[u8], from: usize, out: &mut Vec<u8>, counts: &mut Counts) {
         let mut spans: Vec<Span> = Vec::new();
-        let detectors = self.custom.iter().chain(builtin());
-        for (rank, d) in detectors.enumerate() {
-            let mut at = from;
-            while let Some((start, end)) = d.find(hay, at) {
-                match d.value(hay, start, end) {
-                    Some((s, e)) => {
-                        spans.push(Span {
-                            start: s,
-                            end: e,
-                            rank,
-                        });
-                        at = end.max(start + 1);
+        for (rank, d) in self.detectors().enumerate() {
+            if !d.digit_based() {
+                d.collect(hay, from, rank, &mut spans);
+            }
+        }
+        let mut start = from;
+        while start < hay.len() {
+            let end = memchr(b'\n', &hay[start..]).map_or(hay.len(), |i| start + i);
+            if digit_candidate(&hay[start..end]) {
+                for (rank, d) in self.detectors().enumerate() {
+                    if d.digit_based() {
+                        d.collect(&hay[..end], start, rank, &mut spans);
                     }
-                    // A rejected candidate may hide a value that starts inside it (an order
-                    // number before a card number), so the search resumes just after its
-                    // start; the patterns' leading word boundaries keep that cheap.
-                    None => at = start + 1,
-                }
-                if at > hay.len() {
-                    break;
                 }
             }
+            start = end + 1;
         }
         spans.sort_unstable_by_key(|s| (s.start, s.rank));
         let mut copied = from;
-        let all: Vec<&Detector> = self.custom.iter().chain(builtin()).collect();
+        let all: Vec<&Detector> = self.detectors().collect();
         for s in spans {
             if s.start < copied {
                 continue;
@@ -340,6 +346,62 @@ impl Redactor {
     }
 }
 
+/// Whether `line` may hold a match of a digit-based detector. A superset test in one pass:
+/// every card or SSN match has a run of at least 9 digits with at most one space or dash
+/// between two of them, every IPv4 match three dots between digits, every IBAN match two
+/// upper-case letters then two digits, every IPv6 match `::` or seven colons.
+fn digit_candidate(line: &[u8]) -> bool {
+    // memchr's vector search settles the colon test at a fraction of a byte loop's cost.
+    if memmem::find(line, b"::").is_some() || memchr_iter(b':', line).nth(6).is_some() {
+        return true;
+    }
+    let n = line.len();
+    let digit = |i: usize| i < n && line[i].is_ascii_digit();
+    let mut i = 0;
+    while i < n {
+        // Most bytes of a log line are not digits; this loop is the cost of the test.
+        while i < n && !line[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == n {
+            break;
+        }
+        if i >= 2
+            && line[i - 1].is_ascii_uppercase()
+            && line[i - 2].is_ascii_uppercase()
+            && digit(i + 1)
+        {
+            return true;
+        }
+        // One run: digits, with single spaces or dashes (a card, an SSN) or dots (an IPv4
+        // address) between them.
+        let (mut run, mut dots) = (0usize, 0usize);
+        loop {
+            let start = i;
+            while digit(i) {
+                i += 1;
+            }
+            run += i - start;
+            if run >= 9 {
+                return true;
+            }
+            match line.get(i) {
+                Some(b' ' | b'-') if digit(i + 1) => dots = 0,
+                Some(b'.') if digit(i + 1) => {
+                    dots += 1;
+                    if dots >= 3 {
+                        return true;
+                    }
+                    run = 0;
+                }
+                _ => break,
+            }
+            i += 1;
+        }
+    }
+    false
+}
+
 /// A value found: `hay[start..end]` becomes the placeholder of detector `rank`.
 struct Span {
     start: usize,
@@ -348,6 +410,38 @@ struct Span {
 }
 
 impl Detector {
+    /// Whether this is one of the detectors [`digit_candidate`] screens lines for.
+    fn digit_based(&self) -> bool {
+        matches!(
+            self.check,
+            Check::Luhn | Check::Iban | Check::Ssn | Check::Ipv4 | Check::Ipv6
+        )
+    }
+
+    /// Adds the values in `hay[from..]` to `spans`, as detector `rank`.
+    fn collect(&self, hay: &[u8], from: usize, rank: usize, spans: &mut Vec<Span>) {
+        let mut at = from;
+        while let Some((start, end)) = self.find(hay, at) {
+            match self.value(hay, start, end) {
+                Some((s, e)) => {
+                    spans.push(Span {
+                        start: s,
+                        end: e,
+                        rank,
+                    });
+                    at = end.max(start + 1);
+                }
+                // A rejected candidate may hide a value that starts inside it (an order
+                // number before a card number), so the search resumes just after its
+                // start; the patterns' leading word boundaries keep that cheap.
+                None => at = start + 1,
+            }
+            if at > hay.len() {
+                break;
+            }
+        }
+    }
+
     /// The next match at or after `at` that stays within one line.
     fn find(&self, hay: &[u8], at: usize) -> Option<(usize, usize)> {
         let mut at = at;
@@ -691,6 +785,49 @@ mod tests {
             redacted("a\n-----BEGIN PRIVATE KEY-----\nMIIE\nb@example.com\n"),
             "a\n[PRIVATE_KEY]"
         );
+    }
+
+    #[test]
+    fn digit_prefilter_lets_through_every_line_a_digit_detector_matches() {
+        // Lines from an alphabet rich in what the digit-based patterns are made of, from a
+        // fixed pseudo-random sequence: whenever a pattern matches, the prefilter must pass.
+        const ALPHABET: &[u8] = b"0123456789  --..::ABZaf";
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut matched = 0;
+        for _ in 0..200_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = 8 + (seed % 40) as usize;
+            let line: Vec<u8> = (0..len)
+                .map(|i| ALPHABET[((seed >> (i % 58)) as usize + i * 7) % ALPHABET.len()])
+                .collect();
+            let any = builtin()
+                .iter()
+                .filter(|d| d.digit_based())
+                .any(|d| d.regex.is_match(&line));
+            if any {
+                matched += 1;
+                assert!(digit_candidate(&line), "{}", String::from_utf8_lossy(&line));
+            }
+        }
+        assert!(
+            matched > 1000,
+            "only {matched} lines matched; the test proves little"
+        );
+        for line in [
+            "4111 1111 1111 1111",
+            "123-45-6789",
+            "10.0.0.1",
+            "GB82WEST12345698765432",
+            "fe80::1",
+            "1:2:3:4:5:6:7:8",
+        ] {
+            assert!(digit_candidate(line.as_bytes()), "{line}");
+        }
+        assert!(!digit_candidate(
+            b"2026-11-20T08:00:01.123Z INFO GET /api/v2/items/42 latency=12.5ms"
+        ));
     }
 
     #[test]
