@@ -68,6 +68,10 @@ pub enum Event {
         duration_ms: u64,
         permits: u64,
         denies: u64,
+        /// What redaction replaced, per file read redacted (path to counts by placeholder
+        /// type) and, under `output`, in the run's output; absent when nothing was redacted.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        redactions: Option<Value>,
     },
     /// A writer found a torn final line (a writer died mid-write) and cut it off.
     Repair {
@@ -186,6 +190,7 @@ impl RecordRef<'_> {
                 duration_ms,
                 permits,
                 denies,
+                redactions,
             } => {
                 fields.extend([
                     ("kind", Str("run_end")),
@@ -196,6 +201,9 @@ impl RecordRef<'_> {
                 ]);
                 if let Some(t) = error_type {
                     fields.push(("error_type", Str(t)));
+                }
+                if let Some(r) = redactions {
+                    fields.push(("redactions", Json(r)));
                 }
             }
             Event::Repair {
@@ -374,6 +382,17 @@ mod tests {
                 duration_ms: 5,
                 permits: 2,
                 denies: 1,
+                redactions: None,
+            },
+            Event::RunEnd {
+                status: "SUCCESS".into(),
+                error_type: None,
+                duration_ms: 5,
+                permits: 2,
+                denies: 1,
+                redactions: Some(
+                    serde_json::json!({"/var/log/app.log": {"EMAIL": 2}, "output": {}}),
+                ),
             },
             Event::Repair {
                 torn_bytes: 9,

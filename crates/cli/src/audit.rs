@@ -11,26 +11,17 @@ use clap::{Args, Subcommand, ValueEnum};
 use tollgate_audit::{AuditLog, Event, Proof, Record};
 use tollgate_policy::{DecisionEntry, DecisionLog};
 
+use crate::config::HostConfig;
+
 /// Where `tollgate run` audits when `--audit-log` is not given: `$TOLLGATE_AUDIT_LOG`, else
-/// `audit_log` in the config file (`$TOLLGATE_CONFIG`, default `/etc/tollgate/config.json`),
-/// else `/var/log/tollgate/audit` for root and `~/.local/state/tollgate/audit` for others.
-pub fn default_dir() -> Result<PathBuf, String> {
+/// `audit_log` in the host config, else `/var/log/tollgate/audit` for root and
+/// `~/.local/state/tollgate/audit` for others.
+pub fn default_dir(config: &HostConfig) -> Result<PathBuf, String> {
     if let Some(dir) = std::env::var_os("TOLLGATE_AUDIT_LOG") {
         return Ok(PathBuf::from(dir));
     }
-    let config = std::env::var_os("TOLLGATE_CONFIG")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/etc/tollgate/config.json"));
-    match std::fs::read_to_string(&config) {
-        Ok(text) => {
-            let value: serde_json::Value = serde_json::from_str(&text)
-                .map_err(|e| format!("config file {}: {e}", config.display()))?;
-            if let Some(dir) = value.get("audit_log").and_then(|v| v.as_str()) {
-                return Ok(PathBuf::from(dir));
-            }
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(format!("config file {}: {e}", config.display())),
+    if let Some(dir) = &config.audit_log {
+        return Ok(dir.clone());
     }
     if nix::unistd::geteuid().is_root() {
         return Ok(PathBuf::from("/var/log/tollgate/audit"));
@@ -159,7 +150,7 @@ impl DirArg {
     fn resolve(&self) -> Result<PathBuf, String> {
         match &self.dir {
             Some(d) => Ok(d.clone()),
-            None => default_dir(),
+            None => default_dir(&crate::config::load(None)?),
         }
     }
 }
@@ -428,6 +419,7 @@ fn human(r: &Record) -> String {
             duration_ms,
             permits,
             denies,
+            ..
         } => format!(
             "end    {status}{} after {duration_ms} ms, {permits} permits, {denies} denies",
             error_type

@@ -5,6 +5,7 @@
 //! that was denied or failed.
 
 mod audit;
+mod config;
 mod exit;
 mod fleet;
 mod mcp;

@@ -20,7 +20,7 @@ use tollgate_policy::{Action, Context, DecisionEntry, Denied, PolicyError, Resou
 use tollgate_script::{ErrorType, RunError};
 
 use crate::exit;
-use crate::output;
+use crate::output::{self, Format};
 use crate::run::{audit_unavailable, Finished, Setup, SetupArgs};
 
 #[derive(Args)]
@@ -113,8 +113,10 @@ impl Tollgate {
         Parameters(p): Parameters<RunScript>,
     ) -> Result<CallToolResult, ErrorData> {
         let args_text = p.args.map(|a| Value::Object(a).to_string());
-        self.blocking(move |setup| run_result(&setup.run(p.script, args_text.as_deref())))
-            .await
+        self.blocking(move |setup| {
+            run_result(&setup.run(p.script, args_text.as_deref(), Format::Json))
+        })
+        .await
     }
 
     #[tool(
@@ -175,9 +177,10 @@ impl ServerHandler for Tollgate {
 /// as an error when the run failed, with the denied call spelled out for a denial.
 fn run_result(finished: &Finished) -> CallToolResult {
     let report = output::report(
-        finished.value.as_ref(),
+        finished.output.as_deref(),
         finished.error.as_ref(),
         &finished.logs,
+        &finished.redactions,
     );
     let mut report = match report {
         Ok(r) => r,

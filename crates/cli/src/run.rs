@@ -1,5 +1,6 @@
 //! `tollgate run`: validate everything, then run the script.
 
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -10,11 +11,13 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use sha2::{Digest, Sha256};
 use tollgate_audit::{AuditLog, Event, SyncMode};
+use tollgate_host::redact::{Counts, Redactor};
 use tollgate_host::{Host, Interrupt};
 use tollgate_policy::{Gate, Policies, PolicyError, Schema, SCHEMA_SOURCE};
 use tollgate_script::{ErrorType, Limits, LogEntry, RunError};
 
 use crate::audit::GateRecorder;
+use crate::config::HostConfig;
 use crate::exit;
 use crate::output::{self, Format};
 
@@ -83,6 +86,10 @@ pub struct SetupArgs {
     /// after every record.
     #[arg(long, value_enum, default_value = "batch")]
     audit_sync: AuditSync,
+    /// The host owner's config file (audit log, redaction rules). Default: $TOLLGATE_CONFIG,
+    /// else /etc/tollgate/config.json if it exists.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -132,7 +139,7 @@ pub fn main(args: RunArgs) -> ExitCode {
                     Ok((script, text))
                 });
             match inputs {
-                Ok((script, args_text)) => setup.run(script, args_text.as_deref()),
+                Ok((script, args_text)) => setup.run(script, args_text.as_deref(), args.output),
                 Err(e) => Finished::failed(e),
             }
         }
@@ -140,9 +147,10 @@ pub fn main(args: RunArgs) -> ExitCode {
     };
     output::print(
         args.output,
-        finished.value.as_ref(),
+        finished.output.as_deref(),
         finished.error.as_ref(),
         &finished.logs,
+        &finished.redactions,
     );
     exit::exit_code(finished.error.map(|e| e.error_type))
 }
@@ -158,6 +166,10 @@ pub struct Setup {
     user: String,
     pub limits: Limits,
     audit: Option<Arc<AuditLog>>,
+    /// The host config's detectors and rules, for reads the policy permits only redacted.
+    redactor: Redactor,
+    /// Whether the host config asks for every run's whole output to be redacted.
+    redact_output: bool,
 }
 
 /// A run ready to start: its start is recorded and the host holds its gate.
@@ -168,21 +180,26 @@ pub struct Prepared {
     limits: Limits,
     audit: Option<GateRecorder>,
     started: Instant,
+    /// Set when the host config asks for the whole output to be redacted.
+    output_redactor: Option<Redactor>,
 }
 
-/// How a run ended: the final value (when it succeeded), the error, and the logs.
+/// How a run ended: the final value as text (when it succeeded), the error, the logs, and
+/// what redaction replaced.
 pub struct Finished {
-    pub value: Option<rhai::Dynamic>,
+    pub output: Option<String>,
     pub error: Option<RunError>,
     pub logs: Vec<LogEntry>,
+    pub redactions: BTreeMap<String, Counts>,
 }
 
 impl Finished {
     fn failed(error: RunError) -> Finished {
         Finished {
-            value: None,
+            output: None,
             error: Some(error),
             logs: Vec::new(),
+            redactions: BTreeMap::new(),
         }
     }
 }
@@ -198,11 +215,19 @@ impl Setup {
                 format!("the policy is invalid, so nothing ran:\n{e}"),
             ),
         })?;
+        let invalid = |e: String| {
+            RunError::new(
+                ErrorType::Validation,
+                format!("the host config is invalid, so nothing ran: {e}"),
+            )
+        };
+        let config = crate::config::load(args.config.as_deref()).map_err(invalid)?;
+        let redactor = config.redaction.redactor().map_err(invalid)?;
         let user = current_user().map_err(|e| RunError::new(ErrorType::Internal, e))?;
         let audit = if args.no_audit {
             None
         } else {
-            Some(open_audit(args)?)
+            Some(open_audit(args, &config)?)
         };
         Ok(Setup {
             policy_file: args.policy.display().to_string(),
@@ -211,6 +236,8 @@ impl Setup {
             user,
             limits: args.limits(),
             audit,
+            redactor,
+            redact_output: config.redaction.redact_output,
         })
     }
 
@@ -233,10 +260,11 @@ impl Setup {
         self.audit.as_ref()
     }
 
-    /// Prepares and executes one script with its arguments (typed JSON).
-    pub fn run(&mut self, script: String, args_text: Option<&str>) -> Finished {
+    /// Prepares and executes one script with its arguments (typed JSON); the final value is
+    /// rendered as `format` shows it.
+    pub fn run(&mut self, script: String, args_text: Option<&str>, format: Format) -> Finished {
         match self.prepare(script, args_text) {
-            Ok(p) => p.execute(),
+            Ok(p) => p.execute(format),
             Err(e) => Finished::failed(e),
         }
     }
@@ -277,7 +305,8 @@ impl Setup {
             gate = gate.with_log(Box::new(recorder));
         }
         let host = Host::new(gate, self.limits.host(), Interrupt::new())
-            .map_err(|e| RunError::new(ErrorType::Internal, e.to_string()))?;
+            .map_err(|e| RunError::new(ErrorType::Internal, e.to_string()))?
+            .with_redactor(self.redactor.clone());
         Ok(Prepared {
             host,
             script,
@@ -285,15 +314,41 @@ impl Setup {
             limits: self.limits,
             audit,
             started,
+            output_redactor: self.redact_output.then(|| self.redactor.clone()),
         })
     }
 }
 
 impl Prepared {
-    /// Runs the script and records the run's end.
-    pub fn execute(self) -> Finished {
+    /// Runs the script, redacts its output if the host config says so, and records the
+    /// run's end.
+    pub fn execute(self, format: Format) -> Finished {
         let outcome = tollgate_script::run(self.host, &self.script, self.scope, self.limits);
         let mut error = outcome.error;
+        let mut logs = outcome.logs;
+        let mut redactions = outcome.redactions;
+        let mut output = match (&error, &outcome.value) {
+            (None, Some(v)) => output::render(format, v),
+            _ => None,
+        };
+        if let Some(redactor) = &self.output_redactor {
+            // Everything the run prints, so that a script cannot build a secret (or read it
+            // through a permitted raw read) and hand it out in its value, a log line or an
+            // error.
+            let mut counts = Counts::new();
+            let texts = output
+                .iter_mut()
+                .chain(logs.iter_mut().map(|l| &mut l.message))
+                .chain(error.iter_mut().map(|e| &mut e.message));
+            for text in texts {
+                let (redacted, found) = redactor.redact_text(text);
+                *text = redacted;
+                for (name, n) in found {
+                    *counts.entry(name).or_default() += n;
+                }
+            }
+            redactions.insert(OUTPUT_KEY.to_owned(), counts);
+        }
         if let Some(audit) = self.audit {
             let end = Event::RunEnd {
                 status: if error.is_some() { "ERROR" } else { "SUCCESS" }.to_owned(),
@@ -301,6 +356,9 @@ impl Prepared {
                 duration_ms: self.started.elapsed().as_millis() as u64,
                 permits: outcome.decisions.permits,
                 denies: outcome.decisions.denies,
+                redactions: (!redactions.is_empty())
+                    .then(|| serde_json::to_value(&redactions).ok())
+                    .flatten(),
             };
             let recorded = audit
                 .log
@@ -311,14 +369,21 @@ impl Prepared {
                 error.get_or_insert(RunError::new(ErrorType::Internal, msg));
             }
         }
-        let value = if error.is_some() { None } else { outcome.value };
+        if error.is_some() {
+            output = None;
+        }
         Finished {
-            value,
+            output,
             error,
-            logs: outcome.logs,
+            logs,
+            redactions,
         }
     }
 }
+
+/// The key of the run's own output in the `redactions` maps; file keys are absolute paths, so
+/// it cannot be taken by a file.
+const OUTPUT_KEY: &str = "output";
 
 /// The audit log is not there: nothing may run.
 pub(crate) fn audit_unavailable(msg: String) -> RunError {
@@ -329,10 +394,10 @@ pub(crate) fn audit_unavailable(msg: String) -> RunError {
 }
 
 /// Opens (creating if needed) the audit log.
-fn open_audit(args: &SetupArgs) -> Result<Arc<AuditLog>, RunError> {
+fn open_audit(args: &SetupArgs, config: &HostConfig) -> Result<Arc<AuditLog>, RunError> {
     let dir = match &args.audit_log {
         Some(d) => d.clone(),
-        None => crate::audit::default_dir().map_err(audit_unavailable)?,
+        None => crate::audit::default_dir(config).map_err(audit_unavailable)?,
     };
     tollgate_audit::init(&dir, &Default::default())
         .map_err(|e| audit_unavailable(e.to_string()))?;

@@ -16,8 +16,12 @@ pub mod fs;
 mod interrupt;
 pub mod net;
 pub mod process;
+pub mod redact;
 pub mod service;
 pub mod system;
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 use tollgate_policy::Gate;
 
@@ -52,6 +56,10 @@ pub struct Host {
     interrupt: Interrupt,
     /// The HTTP client, made once per run: it holds the TLS roots, and reuses connections.
     http: ureq::Agent,
+    /// What reading commands apply where the policy permits only `redacted_read`.
+    redactor: redact::Redactor,
+    /// What was replaced in each file read redacted, by path.
+    redactions: Mutex<BTreeMap<String, redact::Counts>>,
 }
 
 impl Host {
@@ -64,7 +72,27 @@ impl Host {
             limits,
             interrupt,
             http: net::agent(),
+            redactor: redact::Redactor::default(),
+            redactions: Mutex::new(BTreeMap::new()),
         })
+    }
+
+    /// Redacts with `redactor` (the built-in detectors plus the host owner's rules) instead of
+    /// the built-in detectors alone.
+    pub fn with_redactor(mut self, redactor: redact::Redactor) -> Host {
+        self.redactor = redactor;
+        self
+    }
+
+    /// What was replaced so far, per file read redacted (a file read redacted in which
+    /// nothing was found has empty counts).
+    pub fn redactions(&self) -> BTreeMap<String, redact::Counts> {
+        // A poisoned lock only means a thread panicked while adding counts; the map is still
+        // whole, and losing counts would hide that redaction happened.
+        self.redactions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub fn gate(&self) -> &Gate {

@@ -16,12 +16,14 @@ mod memory;
 pub mod sdk;
 mod value;
 
+use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::sync::mpsc;
 use std::thread;
 
 use rhai::packages::{Package, StandardPackage};
 use rhai::{Dynamic, Engine, Scope};
+use tollgate_host::redact::Counts;
 use tollgate_host::{Host, Interrupt};
 use tollgate_policy::DecisionCounts;
 
@@ -40,6 +42,8 @@ pub struct Outcome {
     pub error: Option<RunError>,
     pub logs: Vec<LogEntry>,
     pub decisions: DecisionCounts,
+    /// What was replaced in each file read redacted, by path.
+    pub redactions: BTreeMap<String, Counts>,
 }
 
 /// Compiles and runs `script` with the variables in `scope`.
@@ -59,6 +63,7 @@ pub fn run(host: Host, script: &str, mut scope: Scope<'static>, limits: Limits) 
         error,
         logs: sink.finish(),
         decisions: host.gate().counts(),
+        redactions: host.redactions(),
     };
 
     let ast = match engine.compile_with_scope(&scope, script) {

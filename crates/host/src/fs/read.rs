@@ -1,13 +1,14 @@
 //! Opening files for reading, `stat`, and the handle API (`DirConfig`/`open_file`/`read`).
 
 use std::fs::File;
+use std::io::Seek;
 use std::os::fd::{AsFd, OwnedFd};
 
 use rustix::fs::{AtFlags, FileType};
 use tollgate_policy::{AbsPath, Action, Resource};
 
 use super::root::{is_link_error, open_beneath, OpenMode};
-use super::text::TextCtx;
+use super::text::{Polled, TextCtx};
 use super::walk::Entry;
 use super::{parse_path, Kind};
 use crate::error::{HostError, HostResult};
@@ -22,8 +23,68 @@ impl Host {
         }
     }
 
+    /// What cat, grep, tail, wc, sed and awk read from: after `open` on the directory, the
+    /// file itself under `open` + `read`; where the gate denies `read` but permits
+    /// `open` + `redacted_read`, a redacted copy of it (see [`Host::redacted_copy`]). Both
+    /// decisions are recorded, as every decision is.
+    pub fn open_text(&self, raw_path: &str) -> HostResult<File> {
+        let path = parse_path(raw_path)?;
+        let (opened, redacted) =
+            self.reading(|actions| self.open_checked(&path, Kind::File, actions, OpenMode::Read))?;
+        let mut file = regular_file(opened.fd, &opened.path)?;
+        if redacted {
+            return self.redacted_copy(&mut file, &opened.path);
+        }
+        Ok(file)
+    }
+
+    /// Asks `authorize` for a read (`open` + `read`); if the gate denies `read` itself, asks
+    /// again for `open` + `redacted_read`. Says whether the redacted form was permitted. When
+    /// both are denied, the error is the denial of `read`, the action a Rex policy names.
+    fn reading<T>(&self, authorize: impl Fn(&[Action]) -> HostResult<T>) -> HostResult<(T, bool)> {
+        match authorize(&[Action::FsOpen, Action::FsRead]) {
+            // A decision that could not be recorded is a deny of its own: never retried.
+            Err(HostError::Denied(d)) if d.action == Action::FsRead && d.unrecorded.is_none() => {
+                match authorize(&[Action::FsOpen, Action::FsRedactedRead]) {
+                    Ok(t) => Ok((t, true)),
+                    Err(HostError::Denied(e)) if e.unrecorded.is_none() => {
+                        Err(HostError::Denied(d))
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            other => other.map(|t| (t, false)),
+        }
+    }
+
+    /// `file` redacted into an unlinked temporary file, rewound, so that every reading command
+    /// works on it as on the original: grep matches the redacted text (a pattern cannot probe
+    /// a hidden value), wc counts it, tail's last lines are its last lines. Memory stays
+    /// bounded whatever the size; the copy takes disk space in the temporary directory until
+    /// the command is done. The counts are added to [`Host::redactions`] under `path`.
+    pub(crate) fn redacted_copy(&self, file: &mut File, path: &AbsPath) -> HostResult<File> {
+        let ctx = self.text_ctx();
+        let mut copy = tempfile::tempfile()
+            .map_err(|e| HostError::io("create a temporary file to redact", path, e))?;
+        file.rewind().map_err(|e| HostError::io("seek", path, e))?;
+        let mut input = Polled::new(file, &ctx);
+        let counts = self.redactor.redact_stream(
+            |buf| input.fill(buf),
+            &mut copy,
+            self.limits.max_string_bytes,
+        )?;
+        copy.rewind().map_err(|e| HostError::io("seek", path, e))?;
+        let mut all = self.redactions.lock().unwrap_or_else(|p| p.into_inner());
+        let total = all.entry(path.to_string()).or_default();
+        for (name, n) in counts {
+            *total.entry(name).or_default() += n;
+        }
+        Ok(copy)
+    }
+
     /// Opens a regular file for reading after the gate permits `open` on its directory and
-    /// `open` + `read` on the file. This is what cat, grep, tail, wc, sed and awk read from.
+    /// `open` + `read` on the file: for commands that pass the bytes on unchanged (`cp`,
+    /// `sysctl_read`), which a redacted read cannot serve.
     pub fn open_read(&self, raw_path: &str) -> HostResult<File> {
         let path = parse_path(raw_path)?;
         let opened = self.open_checked(
@@ -67,18 +128,17 @@ impl Host {
     }
 
     /// `dir.open_file(name, OpenFileOptions().read(true)...)`: needs `open` on the file (and
-    /// `read` when reading is asked for). `name` is one component, opened beneath the
-    /// directory descriptor, never through a symlink.
+    /// `read` when reading is asked for, or `redacted_read`, and then `file.read()` returns
+    /// the redacted text). `name` is one component, opened beneath the directory descriptor,
+    /// never through a symlink.
     pub fn open_file(&self, dir: &DirHandle, name: &str, read: bool) -> HostResult<FileHandle> {
         let path = dir.path.join(name)?;
-        let actions: &[Action] = if read {
-            &[Action::FsOpen, Action::FsRead]
+        let resource = Resource::File(path.clone());
+        let (permit, redacted) = if read {
+            self.reading(|actions| Ok(self.gate.authorize(actions, &resource)?))?
         } else {
-            &[Action::FsOpen]
+            (self.gate.authorize(&[Action::FsOpen], &resource)?, false)
         };
-        let permit = self
-            .gate
-            .authorize(actions, &Resource::File(path.clone()))?;
         debug_assert_eq!(permit.resource().path(), Some(&path));
         let fd = open_beneath(dir.fd.as_fd(), name, OpenMode::Read).map_err(|e| {
             if is_link_error(&e) {
@@ -93,6 +153,7 @@ impl Host {
             file: regular_file(fd, &path)?,
             path,
             readable: read,
+            redacted,
         })
     }
 
@@ -103,6 +164,10 @@ impl Host {
                 "{} was opened without read(true) in its OpenFileOptions",
                 handle.path
             )));
+        }
+        if handle.redacted {
+            let mut copy = self.redacted_copy(&mut handle.file, &handle.path)?;
+            return super::text::cat(&mut copy, false, &self.text_ctx());
         }
         super::text::cat(&mut handle.file, false, &self.text_ctx())
     }
@@ -127,6 +192,8 @@ pub struct FileHandle {
     file: File,
     path: AbsPath,
     readable: bool,
+    /// Opened under `redacted_read`: reads return the redacted text.
+    redacted: bool,
 }
 
 impl FileHandle {

@@ -427,13 +427,13 @@ impl SinkError for SearchError {
 
 /// A file read that polls the interrupt first, so that every loop here stops within one read
 /// of the flag being raised, including the searcher's, which only sees an `io::Read`.
-struct Polled<'a> {
+pub(crate) struct Polled<'a> {
     file: &'a mut File,
     interrupt: &'a Interrupt,
 }
 
 impl<'a> Polled<'a> {
-    fn new(file: &'a mut File, ctx: &TextCtx<'a>) -> Polled<'a> {
+    pub(crate) fn new(file: &'a mut File, ctx: &TextCtx<'a>) -> Polled<'a> {
         Polled {
             file,
             interrupt: ctx.interrupt,
@@ -441,7 +441,7 @@ impl<'a> Polled<'a> {
     }
 
     /// One read, with failures as host errors; 0 means end of file (or an empty `buf`).
-    fn fill(&mut self, buf: &mut [u8]) -> HostResult<usize> {
+    pub(crate) fn fill(&mut self, buf: &mut [u8]) -> HostResult<usize> {
         self.read(buf).map_err(ReadFailure::into_host)
     }
 }

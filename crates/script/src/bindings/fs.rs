@@ -41,7 +41,7 @@ const TWO: &[(&str, Cmd2)] = &[
     ("find_files", find_files),
     ("awk_filter", |h, _, pattern, path| {
         lines(text::awk_filter(
-            &mut h.open_read(path).map_err(host_error)?,
+            &mut h.open_text(path).map_err(host_error)?,
             pattern,
             &h.text_ctx(),
         ))
@@ -99,14 +99,14 @@ pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
 fn register_awk_fields(engine: &mut Engine, host: &Rc<Host>) {
     let h = Rc::clone(host);
     engine.register_fn("awk_field", move |n: i64, delim: &str, path: &str| {
-        let mut f = h.open_read(path).map_err(host_error)?;
+        let mut f = h.open_text(path).map_err(host_error)?;
         lines(text::awk_field(&mut f, field(n)?, delim, &h.text_ctx()))
     });
     let h = Rc::clone(host);
     engine.register_fn(
         "awk_filter_field",
         move |n: i64, delim: &str, pattern: &str, path: &str| {
-            let mut f = h.open_read(path).map_err(host_error)?;
+            let mut f = h.open_text(path).map_err(host_error)?;
             lines(text::awk_filter_field(
                 &mut f,
                 field(n)?,
@@ -120,7 +120,7 @@ fn register_awk_fields(engine: &mut Engine, host: &Rc<Host>) {
     engine.register_fn(
         "awk_filter_range",
         move |start: i64, end: i64, path: &str| {
-            let mut f = h.open_read(path).map_err(host_error)?;
+            let mut f = h.open_text(path).map_err(host_error)?;
             let line = |n: i64| {
                 u64::try_from(n).map_err(|_| invalid(format!("line numbers start at 1, got {n}")))
             };
@@ -134,14 +134,14 @@ fn register_awk_fields(engine: &mut Engine, host: &Rc<Host>) {
     );
     let h = Rc::clone(host);
     engine.register_fn("awk_sum", move |n: i64, delim: &str, path: &str| {
-        let mut f = h.open_read(path).map_err(host_error)?;
+        let mut f = h.open_text(path).map_err(host_error)?;
         text::awk_sum(&mut f, field(n)?, delim, &h.text_ctx()).map_err(host_error)
     });
     let h = Rc::clone(host);
     engine.register_fn(
         "awk_count_unique",
         move |n: i64, delim: &str, path: &str| -> Result<Dynamic> {
-            let mut f = h.open_read(path).map_err(host_error)?;
+            let mut f = h.open_text(path).map_err(host_error)?;
             let counts = text::awk_count_unique(&mut f, field(n)?, delim, &h.text_ctx())
                 .map_err(host_error)?;
             let map: Map = counts
@@ -166,7 +166,7 @@ fn lines(r: tollgate_host::HostResult<Vec<String>>) -> Result<Dynamic> {
 }
 
 fn cat(h: &Host, fl: &[Flag], path: &str) -> Result<Dynamic> {
-    let mut f = h.open_read(path).map_err(host_error)?;
+    let mut f = h.open_text(path).map_err(host_error)?;
     let number = flags::has(fl, "number");
     text::cat(&mut f, number, &h.text_ctx())
         .map(Dynamic::from)
@@ -181,7 +181,7 @@ fn grep(h: &Host, fl: &[Flag], pattern: &str, path: &str) -> Result<Dynamic> {
         line_number: flags::has(fl, "line_number"),
         max_count: flags::value(fl, "max_count").map(|[k, _]| k.max(0) as u64),
     };
-    let mut f = h.open_read(path).map_err(host_error)?;
+    let mut f = h.open_text(path).map_err(host_error)?;
     match text::grep(&mut f, pattern, &opts, &h.text_ctx()).map_err(host_error)? {
         GrepOutput::Lines(l) => Ok(strings(l)),
         // Rex returns the count as the only line of the result; scripts written for it index
@@ -202,14 +202,14 @@ fn tail(h: &Host, fl: &[Flag], path: &str) -> Result<Dynamic> {
     } else {
         TailRange::Last(non_negative(flags::value(fl, "n").map_or(10, |[k, _]| k))?)
     };
-    let mut f = h.open_read(path).map_err(host_error)?;
+    let mut f = h.open_text(path).map_err(host_error)?;
     text::tail(&mut f, range, &h.text_ctx())
         .map(Dynamic::from)
         .map_err(host_error)
 }
 
 fn wc(h: &Host, fl: &[Flag], path: &str) -> Result<Dynamic> {
-    let mut f = h.open_read(path).map_err(host_error)?;
+    let mut f = h.open_text(path).map_err(host_error)?;
     let counts = text::wc(&mut f, &h.text_ctx()).map_err(host_error)?;
     let all = !(flags::has(fl, "lines") || flags::has(fl, "words") || flags::has(fl, "bytes"));
     let mut m = Map::new();
@@ -230,9 +230,17 @@ fn sed(h: &Host, fl: &[Flag], pattern: &str, replacement: &str, path: &str) -> R
         regex: flags::has(fl, "regex"),
         all: flags::has(fl, "all"),
     };
-    let mut f = h.open_read(path).map_err(host_error)?;
+    let in_place = flags::has(fl, "in_place");
+    // Written back, a redacted text would replace the file's values with placeholders: an
+    // edit in place works on the bytes, so it needs `read`.
+    let mut f = if in_place {
+        h.open_read(path)
+    } else {
+        h.open_text(path)
+    }
+    .map_err(host_error)?;
     let out = text::sed(&mut f, pattern, replacement, &opts, &h.text_ctx()).map_err(host_error)?;
-    if flags::has(fl, "in_place") {
+    if in_place {
         h.overwrite(path, &out).map_err(host_error)?;
     }
     Ok(Dynamic::from(out))

@@ -1,0 +1,80 @@
+//! The host owner's config file: `tollgate run --config FILE`, else `$TOLLGATE_CONFIG`, else
+//! `/etc/tollgate/config.json`. A missing default file is an empty config; a file named on
+//! purpose must exist.
+//!
+//! ```json
+//! {"audit_log": "/var/log/tollgate/audit",
+//!  "redaction": {"redact_output": true,
+//!                "rules": [{"name": "employee_id", "pattern": "EMP-\\d{6}", "placeholder": "[EMPLOYEE]"}]}}
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use tollgate_host::redact::{CustomRule, Redactor};
+
+/// What the config file says. Sections this version does not know are left to the versions
+/// that do; inside the sections below, an unknown key is an error, so a misspelt setting
+/// cannot silently turn redaction off.
+#[derive(Debug, Default, Deserialize)]
+pub struct HostConfig {
+    pub audit_log: Option<PathBuf>,
+    #[serde(default)]
+    pub redaction: Redaction,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Redaction {
+    /// Host owner's rules, applied before the built-in detectors.
+    #[serde(default)]
+    rules: Vec<Rule>,
+    /// Redact the run's whole output (result, logs, error message), whatever the policy says.
+    #[serde(default)]
+    pub redact_output: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Rule {
+    name: String,
+    pattern: String,
+    placeholder: String,
+}
+
+impl Redaction {
+    /// The built-in detectors plus the rules; an invalid rule is refused with its name.
+    pub fn redactor(&self) -> Result<Redactor, String> {
+        let rules: Vec<CustomRule> = self
+            .rules
+            .iter()
+            .map(|r| CustomRule {
+                name: r.name.clone(),
+                pattern: r.pattern.clone(),
+                placeholder: r.placeholder.clone(),
+            })
+            .collect();
+        Redactor::new(&rules).map_err(|e| e.to_string())
+    }
+}
+
+/// Reads the config: `explicit` if given (it must exist), else `$TOLLGATE_CONFIG`, else the
+/// default path (which may be missing).
+pub fn load(explicit: Option<&Path>) -> Result<HostConfig, String> {
+    let (path, must_exist) = match explicit {
+        Some(p) => (p.to_path_buf(), true),
+        None => match std::env::var_os("TOLLGATE_CONFIG") {
+            Some(p) => (PathBuf::from(p), false),
+            None => (PathBuf::from("/etc/tollgate/config.json"), false),
+        },
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            serde_json::from_str(&text).map_err(|e| format!("config file {}: {e}", path.display()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => {
+            Ok(HostConfig::default())
+        }
+        Err(e) => Err(format!("config file {}: {e}", path.display())),
+    }
+}
