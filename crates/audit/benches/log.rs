@@ -19,6 +19,7 @@ fn decision(i: u64) -> Event {
         policies: vec!["read-app-logs".to_owned()],
         error: None,
         probe: false,
+        delegated: Default::default(),
     }
 }
 

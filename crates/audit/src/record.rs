@@ -42,6 +42,20 @@ pub enum Event {
         args_sha256: String,
         limits: Value,
         tollgate_version: String,
+        #[serde(flatten)]
+        delegated: Delegated,
+        /// The delegation token the run came with: `sub`, `actors`, `jti`, `iss`, `exp`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<Value>,
+    },
+    /// A run that was refused before it started (invalid policy or arguments, a token that
+    /// did not verify, a host that requires one): nothing ran.
+    RunRefused {
+        principal: String,
+        error_type: String,
+        message: String,
+        #[serde(flatten)]
+        delegated: Delegated,
     },
     /// A gate decision, written before the operation it permits runs.
     Decision {
@@ -59,6 +73,8 @@ pub enum Event {
         /// permitted or denied no operation. Written only when true.
         #[serde(default)]
         probe: bool,
+        #[serde(flatten)]
+        delegated: Delegated,
     },
     /// A run ended.
     RunEnd {
@@ -80,6 +96,33 @@ pub enum Event {
     },
     /// The segment ends here; the log continues in `next`.
     Rotate { next: String },
+}
+
+/// On whose behalf, why and under which ticket a run acts, when a delegation token says so;
+/// every field is absent for a run as the OS user.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+pub struct Delegated {
+    /// The human, e.g. `User::"alice"`.
+    #[serde(default)]
+    pub on_behalf_of: Option<String>,
+    #[serde(default)]
+    pub purpose: Option<String>,
+    #[serde(default)]
+    pub ticket: Option<String>,
+}
+
+impl Delegated {
+    fn fields<'a>(&'a self, fields: &mut Vec<(&'static str, Field<'a>)>) {
+        for (key, value) in [
+            ("on_behalf_of", &self.on_behalf_of),
+            ("purpose", &self.purpose),
+            ("ticket", &self.ticket),
+        ] {
+            if let Some(v) = value {
+                fields.push((key, Field::Str(v)));
+            }
+        }
+    }
 }
 
 /// A value in a record, borrowed for writing.
@@ -129,7 +172,7 @@ impl RecordRef<'_> {
     /// through a generic JSON value): this runs for every decision.
     pub fn write_line(&self, out: &mut String) {
         use Field::*;
-        let mut fields: Vec<(&str, Field<'_>)> = Vec::with_capacity(16);
+        let mut fields: Vec<(&'static str, Field<'_>)> = Vec::with_capacity(16);
         fields.push(("seq", U64(self.seq)));
         fields.push(("time", Str(self.time)));
         fields.push(("host", Str(self.host)));
@@ -148,16 +191,38 @@ impl RecordRef<'_> {
                 args_sha256,
                 limits,
                 tollgate_version,
-            } => fields.extend([
-                ("kind", Str("run_start")),
-                ("principal", Str(principal)),
-                ("script_sha256", Str(script_sha256)),
-                ("policy_sha256", Str(policy_sha256)),
-                ("schema_version", Str(schema_version)),
-                ("args_sha256", Str(args_sha256)),
-                ("limits", Json(limits)),
-                ("tollgate_version", Str(tollgate_version)),
-            ]),
+                delegated,
+                token,
+            } => {
+                fields.extend([
+                    ("kind", Str("run_start")),
+                    ("principal", Str(principal)),
+                    ("script_sha256", Str(script_sha256)),
+                    ("policy_sha256", Str(policy_sha256)),
+                    ("schema_version", Str(schema_version)),
+                    ("args_sha256", Str(args_sha256)),
+                    ("limits", Json(limits)),
+                    ("tollgate_version", Str(tollgate_version)),
+                ]);
+                delegated.fields(&mut fields);
+                if let Some(t) = token {
+                    fields.push(("token", Json(t)));
+                }
+            }
+            Event::RunRefused {
+                principal,
+                error_type,
+                message,
+                delegated,
+            } => {
+                fields.extend([
+                    ("kind", Str("run_refused")),
+                    ("principal", Str(principal)),
+                    ("error_type", Str(error_type)),
+                    ("message", Str(message)),
+                ]);
+                delegated.fields(&mut fields);
+            }
             Event::Decision {
                 principal,
                 action,
@@ -167,6 +232,7 @@ impl RecordRef<'_> {
                 policies,
                 error,
                 probe,
+                delegated,
             } => {
                 fields.extend([
                     ("kind", Str("decision")),
@@ -183,6 +249,7 @@ impl RecordRef<'_> {
                 if *probe {
                     fields.push(("probe", Bool(true)));
                 }
+                delegated.fields(&mut fields);
             }
             Event::RunEnd {
                 status,
@@ -352,7 +419,16 @@ mod tests {
                 policies: vec!["p1".into()],
                 error: None,
                 probe: false,
+                delegated: Delegated::default(),
             },
+        }
+    }
+
+    fn for_alice() -> Delegated {
+        Delegated {
+            on_behalf_of: Some("User::\"alice\"".into()),
+            purpose: Some("incident-response".into()),
+            ticket: Some("INC-42".into()),
         }
     }
 
@@ -375,6 +451,25 @@ mod tests {
                 args_sha256: "a".into(),
                 limits: serde_json::json!({"b": 1, "a": {"z": 2, "y": "\u{e9}"}}),
                 tollgate_version: "0".into(),
+                delegated: Delegated::default(),
+                token: None,
+            },
+            Event::RunStart {
+                principal: "Agent::\"ops\"".into(),
+                script_sha256: "s".into(),
+                policy_sha256: "q".into(),
+                schema_version: "v".into(),
+                args_sha256: "a".into(),
+                limits: serde_json::json!({}),
+                tollgate_version: "0".into(),
+                delegated: for_alice(),
+                token: Some(serde_json::json!({"sub": "alice", "actors": ["ops"], "jti": "t1"})),
+            },
+            Event::RunRefused {
+                principal: "Agent::\"ops\"".into(),
+                error_type: "ACCESS_DENIED_EXCEPTION".into(),
+                message: "the delegation token has expired".into(),
+                delegated: for_alice(),
             },
             Event::RunEnd {
                 status: "ERROR".into(),
@@ -410,6 +505,18 @@ mod tests {
                 policies: vec![],
                 error: Some("no".into()),
                 probe: true,
+                delegated: Delegated::default(),
+            },
+            Event::Decision {
+                principal: "Agent::\"ops\"".into(),
+                action: "a".into(),
+                resource_type: "t".into(),
+                resource_id: "i".into(),
+                decision: "permit".into(),
+                policies: vec!["p".into()],
+                error: None,
+                probe: false,
+                delegated: for_alice(),
             },
         ] {
             r.event = event;
@@ -437,7 +544,7 @@ mod tests {
     fn lines_round_trip_and_unknown_fields_are_ignored() {
         let r = decision();
         assert_eq!(Record::parse(&r.to_line()).unwrap(), r);
-        let with_extra = r.to_line().replacen('{', r#"{"purpose":"incident","#, 1);
+        let with_extra = r.to_line().replacen('{', r#"{"labels":["pii"],"#, 1);
         assert_eq!(Record::parse(&with_extra).unwrap(), r);
     }
 }

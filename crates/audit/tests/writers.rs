@@ -16,6 +16,7 @@ fn decision(n: u64) -> Event {
         policies: vec!["p0".into()],
         error: None,
         probe: false,
+        delegated: Default::default(),
     }
 }
 

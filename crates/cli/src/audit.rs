@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use clap::{Args, Subcommand, ValueEnum};
-use tollgate_audit::{AuditLog, Event, Proof, Record};
-use tollgate_policy::{DecisionEntry, DecisionLog};
+use tollgate_audit::{AuditLog, Delegated, Event, Proof, Record};
+use tollgate_policy::{Caller, DecisionEntry, DecisionLog};
 
 use crate::config::HostConfig;
 
@@ -62,6 +62,19 @@ pub fn decision_event(e: &DecisionEntry<'_>, probe: bool) -> Event {
         policies: e.policies.clone(),
         error: e.error.clone(),
         probe,
+        delegated: delegated(e.caller),
+    }
+}
+
+/// The record fields that say on whose behalf and why; none for a run as the OS user.
+pub fn delegated(caller: &Caller) -> Delegated {
+    let present = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+    Delegated {
+        on_behalf_of: caller
+            .on_behalf_of()
+            .map(|user| format!("User::\"{}\"", user.escape_default())),
+        purpose: present(&caller.purpose),
+        ticket: present(&caller.ticket),
     }
 }
 
@@ -163,6 +176,12 @@ pub struct ShowArgs {
     run: Option<String>,
     #[arg(long)]
     principal: Option<String>,
+    /// The human a delegated run acted for, e.g. `alice` or `User::"alice"`.
+    #[arg(long)]
+    on_behalf_of: Option<String>,
+    /// The purpose a delegated run stated, e.g. `incident-response`.
+    #[arg(long)]
+    purpose: Option<String>,
     /// e.g. `read` or `file_system::Action::"read"`.
     #[arg(long)]
     action: Option<String>,
@@ -354,10 +373,31 @@ fn matches(a: &ShowArgs, r: &Record, since: Option<SystemTime>, until: Option<Sy
         }
     }
     let same_principal = |p: &String| {
-        a.principal
-            .as_ref()
-            .is_none_or(|want| p == want || *p == format!("User::\"{want}\""))
+        a.principal.as_ref().is_none_or(|want| {
+            p == want || *p == format!("User::\"{want}\"") || *p == format!("Agent::\"{want}\"")
+        })
     };
+    // The on-behalf-of and purpose filters keep the records that carry them: run starts,
+    // refusals and decisions of delegated runs.
+    let delegated = match &r.event {
+        Event::Decision { delegated, .. }
+        | Event::RunStart { delegated, .. }
+        | Event::RunRefused { delegated, .. } => Some(delegated),
+        _ => None,
+    };
+    let for_whom = |want: &String| {
+        delegated
+            .and_then(|d| d.on_behalf_of.as_ref())
+            .is_some_and(|p| p == want || *p == format!("User::\"{want}\""))
+    };
+    let why = |want: &String| {
+        delegated
+            .and_then(|d| d.purpose.as_ref())
+            .is_some_and(|p| p == want)
+    };
+    if !a.on_behalf_of.as_ref().is_none_or(for_whom) || !a.purpose.as_ref().is_none_or(why) {
+        return false;
+    }
     match &r.event {
         Event::Decision {
             principal,
@@ -380,7 +420,9 @@ fn matches(a: &ShowArgs, r: &Record, since: Option<SystemTime>, until: Option<Sy
                 })
         }
         _ if a.action.is_some() || a.resource.is_some() || a.decision.is_some() => false,
-        Event::RunStart { principal, .. } => same_principal(principal),
+        Event::RunStart { principal, .. } | Event::RunRefused { principal, .. } => {
+            same_principal(principal)
+        }
         _ => a.principal.is_none(),
     }
 }
@@ -413,6 +455,12 @@ fn human(r: &Record) -> String {
             "start  {principal} script {}",
             &script_sha256[..script_sha256.len().min(16)]
         ),
+        Event::RunRefused {
+            principal,
+            error_type,
+            message,
+            ..
+        } => format!("refuse {principal} {error_type}: {message}"),
         Event::RunEnd {
             status,
             error_type,
@@ -440,11 +488,13 @@ fn human(r: &Record) -> String {
 fn syslog_line(r: &Record, line: &str) -> String {
     let severity = match &r.event {
         Event::Decision { decision, .. } if decision == "deny" => 4,
+        Event::RunRefused { .. } => 4,
         _ => 6,
     };
     let kind = match &r.event {
         Event::Decision { .. } => "decision",
         Event::RunStart { .. } => "run_start",
+        Event::RunRefused { .. } => "run_refused",
         Event::RunEnd { .. } => "run_end",
         Event::Repair { .. } => "repair",
         Event::Rotate { .. } => "rotate",

@@ -5,7 +5,9 @@
 //! ```json
 //! {"audit_log": "/var/log/tollgate/audit",
 //!  "redaction": {"redact_output": true,
-//!                "rules": [{"name": "employee_id", "pattern": "EMP-\\d{6}", "placeholder": "[EMPLOYEE]"}]}}
+//!                "rules": [{"name": "employee_id", "pattern": "EMP-\\d{6}", "placeholder": "[EMPLOYEE]"}]},
+//!  "identity": {"jwks": "/etc/tollgate/issuers.jwks", "audience": ["web-1", "web"],
+//!               "require_token": true, "directory": "/etc/tollgate/directory.json"}}
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -21,6 +23,24 @@ pub struct HostConfig {
     pub audit_log: Option<PathBuf>,
     #[serde(default)]
     pub redaction: Redaction,
+    #[serde(default)]
+    pub identity: IdentityConfig,
+}
+
+/// Whom the host trusts to delegate, and what it knows about people.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityConfig {
+    /// The issuers' public keys (a JWKS file); needed to accept `--token`.
+    pub jwks: Option<PathBuf>,
+    /// The `aud` values that mean this host; default: its host name.
+    #[serde(default)]
+    pub audience: Vec<String>,
+    /// Refuse every run that comes without a delegation token.
+    #[serde(default)]
+    pub require_token: bool,
+    /// Users, groups and attributes (see `tollgate_policy::Directory`).
+    pub directory: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -222,6 +222,7 @@ fn probe(setup: &mut Setup, action: &str, resource: &str) -> Result<Value, RunEr
     if let Some(log) = setup.audit() {
         let entry = DecisionEntry {
             principal: gate.principal(),
+            caller: gate.caller(),
             action,
             resource: &resource,
             permitted: decision.permitted,

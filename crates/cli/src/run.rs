@@ -13,7 +13,10 @@ use sha2::{Digest, Sha256};
 use tollgate_audit::{AuditLog, Event, SyncMode};
 use tollgate_host::redact::{Counts, Redactor};
 use tollgate_host::{Host, Interrupt};
-use tollgate_policy::{Gate, Policies, PolicyError, Schema, SCHEMA_SOURCE};
+use tollgate_policy::{
+    verify_token, Caller, Directory, Gate, IdentityError, Policies, PolicyError, Principal, Schema,
+    TrustConfig, SCHEMA_SOURCE,
+};
 use tollgate_script::{ErrorType, Limits, LogEntry, RunError};
 
 use crate::audit::GateRecorder;
@@ -90,6 +93,11 @@ pub struct SetupArgs {
     /// else /etc/tollgate/config.json if it exists.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// A delegation token (JWT) the run acts under, or `@FILE` to read it from a file. It is
+    /// verified against the JWKS of the host config's `identity` section before anything
+    /// runs; the principal becomes `Agent::"<act.sub>"` on behalf of `User::"<sub>"`.
+    #[arg(long, value_name = "TOKEN|@FILE")]
+    token: Option<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -163,7 +171,8 @@ pub struct Setup {
     /// The policy as validated at load, used by the first run; later runs parse the same
     /// text again (a gate owns its policy set).
     parsed: Option<(Schema, Policies)>,
-    user: String,
+    caller: Caller,
+    directory: Directory,
     pub limits: Limits,
     audit: Option<Arc<AuditLog>>,
     /// The host config's detectors and rules, for reads the policy permits only redacted.
@@ -208,13 +217,6 @@ impl Setup {
     /// Validates the policy, names the principal and opens the audit log. Any failure means
     /// no script runs.
     pub fn load(args: &SetupArgs) -> Result<Setup, RunError> {
-        let (schema, policies) = Policies::load_with_schema(&args.policy).map_err(|e| match e {
-            PolicyError::Schema(_) => RunError::new(ErrorType::Internal, e.to_string()),
-            _ => RunError::new(
-                ErrorType::Validation,
-                format!("the policy is invalid, so nothing ran:\n{e}"),
-            ),
-        })?;
         let invalid = |e: String| {
             RunError::new(
                 ErrorType::Validation,
@@ -223,17 +225,32 @@ impl Setup {
         };
         let config = crate::config::load(args.config.as_deref()).map_err(invalid)?;
         let redactor = config.redaction.redactor().map_err(invalid)?;
+        let directory = load_directory(&config).map_err(invalid)?;
         let user = current_user().map_err(|e| RunError::new(ErrorType::Internal, e))?;
         let audit = if args.no_audit {
             None
         } else {
             Some(open_audit(args, &config)?)
         };
+        // From here on, a refusal is recorded: the audit log is open.
+        let refused = |caller: &Caller, e: RunError| refuse(audit.as_ref(), caller, e);
+        let os_user = Caller::os_user(&user);
+        let caller = caller_of(args, &config, os_user.clone()).map_err(|e| refused(&os_user, e))?;
+        let (schema, policies) = Policies::load_with_schema(&args.policy)
+            .map_err(|e| match e {
+                PolicyError::Schema(_) => RunError::new(ErrorType::Internal, e.to_string()),
+                _ => RunError::new(
+                    ErrorType::Validation,
+                    format!("the policy is invalid, so nothing ran:\n{e}"),
+                ),
+            })
+            .map_err(|e| refused(&caller, e))?;
         Ok(Setup {
             policy_file: args.policy.display().to_string(),
             policy_text: policies.text().to_owned(),
             parsed: Some((schema, policies)),
-            user,
+            caller,
+            directory,
             limits: args.limits(),
             audit,
             redactor,
@@ -253,7 +270,12 @@ impl Setup {
                 (schema, policies)
             }
         };
-        Ok(Gate::new(schema, policies, &self.user))
+        Ok(Gate::for_caller(
+            schema,
+            policies,
+            self.caller.clone(),
+            &self.directory,
+        ))
     }
 
     pub fn audit(&self) -> Option<&Arc<AuditLog>> {
@@ -294,8 +316,25 @@ impl Setup {
             }
         }
         let scope = match args_text {
-            Some(text) => tollgate_script::parse_args(text)?,
-            None => rhai::Scope::new(),
+            Some(text) => tollgate_script::parse_args(text),
+            None => Ok(rhai::Scope::new()),
+        };
+        // A server outlives the token it was started with: each run checks it again.
+        let expired = self
+            .caller
+            .delegation
+            .as_ref()
+            .is_some_and(|d| d.expires < now());
+        let scope = match (scope, expired) {
+            (Err(e), _) => return Err(refuse(self.audit.as_ref(), &self.caller, e)),
+            (Ok(_), true) => {
+                let e = RunError::new(
+                    ErrorType::AccessDenied,
+                    "the delegation token has expired since the server started; restart it with a new token, so nothing ran".to_owned(),
+                );
+                return Err(refuse(self.audit.as_ref(), &self.caller, e));
+            }
+            (Ok(scope), false) => scope,
         };
         let mut gate = self.gate()?;
         let mut audit = None;
@@ -408,6 +447,86 @@ fn open_audit(args: &SetupArgs, config: &HostConfig) -> Result<Arc<AuditLog>, Ru
     AuditLog::open(&dir, sync).map_err(|e| audit_unavailable(e.to_string()))
 }
 
+/// Records that a run was refused before it started, and passes the refusal on. If even
+/// that record cannot be written, the refusal says so too.
+fn refuse(log: Option<&Arc<AuditLog>>, caller: &Caller, mut e: RunError) -> RunError {
+    let Some(log) = log else { return e };
+    let event = Event::RunRefused {
+        principal: match &caller.principal {
+            Principal::User(name) => format!("User::\"{}\"", name.escape_default()),
+            Principal::Agent { agent, .. } => format!("Agent::\"{}\"", agent.escape_default()),
+        },
+        error_type: e.error_type.to_string(),
+        message: e.message.clone(),
+        delegated: crate::audit::delegated(caller),
+    };
+    let recorded = log
+        .append(&crate::audit::new_run_id(), event)
+        .and_then(|_| log.checkpoint());
+    if let Err(audit) = recorded {
+        e.message = format!(
+            "{}; the refusal could not be recorded either: {audit}",
+            e.message
+        );
+    }
+    e
+}
+
+/// Who the run acts for: the verified token's caller, or the OS user where the host does
+/// not require a token.
+fn caller_of(args: &SetupArgs, config: &HostConfig, os_user: Caller) -> Result<Caller, RunError> {
+    let denied = |msg: String| RunError::new(ErrorType::AccessDenied, msg);
+    let Some(token) = &args.token else {
+        if config.identity.require_token {
+            return Err(denied(
+                "this host requires a delegation token (--token TOKEN|@FILE), so nothing ran"
+                    .to_owned(),
+            ));
+        }
+        return Ok(os_user);
+    };
+    let token = match token.strip_prefix('@') {
+        Some(path) => read_bounded(Path::new(path), MAX_TOKEN_BYTES).map_err(denied)?,
+        None => token.clone(),
+    };
+    let Some(jwks_path) = &config.identity.jwks else {
+        return Err(denied(
+            "a delegation token was given but the host config names no `identity.jwks` to verify it with, so nothing ran".to_owned(),
+        ));
+    };
+    let jwks = read_bounded(jwks_path, MAX_CONFIG_BYTES).map_err(denied)?;
+    let audiences = if config.identity.audience.is_empty() {
+        vec![tollgate_audit::host_name()]
+    } else {
+        config.identity.audience.clone()
+    };
+    let refused = |e: IdentityError| denied(format!("{e}, so nothing ran"));
+    let trust = TrustConfig::new(&jwks, audiences).map_err(refused)?;
+    let delegation = verify_token(&token, &trust).map_err(refused)?;
+    Ok(Caller::delegated(delegation))
+}
+
+/// The host's directory of users and groups, if the config names one.
+fn load_directory(config: &HostConfig) -> Result<Directory, String> {
+    match &config.identity.directory {
+        None => Ok(Directory::default()),
+        Some(path) => {
+            let text = read_bounded(path, MAX_CONFIG_BYTES)?;
+            Directory::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+        }
+    }
+}
+
+/// Bounds on what the host's identity files and a token may weigh.
+const MAX_TOKEN_BYTES: usize = 64 << 10;
+const MAX_CONFIG_BYTES: usize = 64 << 20;
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
@@ -442,6 +561,16 @@ fn start_audit(
             "max_expr_depth": limits.max_expr_depth,
         }),
         tollgate_version: env!("CARGO_PKG_VERSION").to_owned(),
+        delegated: crate::audit::delegated(gate.caller()),
+        token: gate.caller().delegation.as_ref().map(|d| {
+            serde_json::json!({
+                "sub": d.subject,
+                "actors": d.actors,
+                "jti": d.token_id,
+                "iss": d.issuer,
+                "exp": d.expires,
+            })
+        }),
     };
     log.append(&run, start)
         .map_err(|e| audit_unavailable(e.to_string()))?;

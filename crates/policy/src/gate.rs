@@ -69,6 +69,8 @@ pub struct Request<'a> {
 #[derive(Debug)]
 pub struct DecisionEntry<'a> {
     pub principal: &'a str,
+    /// Who the principal acts for, and why.
+    pub caller: &'a Caller,
     pub action: Action,
     pub resource: &'a Resource,
     pub permitted: bool,
@@ -160,7 +162,22 @@ const MAX_REMEMBERED: usize = 1 << 16;
 impl Gate {
     /// A gate for `User::"<user>"` (the OS user, with no stated purpose).
     pub fn new(schema: Schema, policies: Policies, user: &str) -> Gate {
-        let caller = Caller::os_user(user);
+        Gate::for_caller(
+            schema,
+            policies,
+            Caller::os_user(user),
+            &Directory::default(),
+        )
+    }
+
+    /// A gate for `caller`: its principal, its purpose and ticket in every request's
+    /// context, and what the host's directory says about the user behind it.
+    pub fn for_caller(
+        schema: Schema,
+        policies: Policies,
+        caller: Caller,
+        directory: &Directory,
+    ) -> Gate {
         let principal = caller.uid();
         let action_uids = Action::ALL
             .iter()
@@ -171,8 +188,8 @@ impl Gate {
             schema,
             policies,
             principal,
+            caller_entities: caller.entities(directory),
             caller,
-            caller_entities: Vec::new(),
             action_uids,
             authorizer: Authorizer::new(),
             permits: AtomicU64::new(0),
@@ -180,20 +197,6 @@ impl Gate {
             decided: Mutex::new(HashMap::new()),
             log: None,
         }
-    }
-
-    /// Decides for `caller` instead: its principal, its purpose and ticket in every
-    /// request's context, and what the host's directory says about the user behind it.
-    pub fn acting_for(mut self, caller: Caller, directory: &Directory) -> Gate {
-        self.principal = caller.uid();
-        self.principal_text = self.principal.to_string();
-        self.caller_entities = caller.entities(directory);
-        self.caller = caller;
-        self.decided
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
-        self
     }
 
     /// Who the gate decides for.
@@ -258,6 +261,7 @@ impl Gate {
                 let decision = self.decide_remembered(action, r.resource, r.context);
                 let mut entry = DecisionEntry {
                     principal: &self.principal_text,
+                    caller: &self.caller,
                     action,
                     resource: r.resource,
                     permitted: decision.permitted,
@@ -684,8 +688,9 @@ mod tests {
         let log = file("/var/log/app.log");
         let secret = file("/srv/secret/key");
         let decide = |caller: Caller, r: &Resource| {
-            gate(policy)
-                .acting_for(caller, &directory)
+            let schema = Schema::tollgate().unwrap();
+            let policies = Policies::parse("test.cedar", policy, &schema).unwrap();
+            Gate::for_caller(schema, policies, caller, &directory)
                 .authorize(&[Action::FsRead], r)
                 .is_ok()
         };
