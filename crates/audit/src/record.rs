@@ -89,6 +89,16 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         redactions: Option<Value>,
     },
+    /// The host owner pulled the kill switch: `freeze`, `thaw`, or `kill` of one run.
+    Control {
+        principal: String,
+        action: String,
+        /// The run a `kill` was for.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
     /// A writer found a torn final line (a writer died mid-write) and cut it off.
     Repair {
         torn_bytes: u64,
@@ -271,6 +281,24 @@ impl RecordRef<'_> {
                 }
                 if let Some(r) = redactions {
                     fields.push(("redactions", Json(r)));
+                }
+            }
+            Event::Control {
+                principal,
+                action,
+                target,
+                reason,
+            } => {
+                fields.extend([
+                    ("kind", Str("control")),
+                    ("principal", Str(principal)),
+                    ("action", Str(action)),
+                ]);
+                if let Some(t) = target {
+                    fields.push(("target", Str(t)));
+                }
+                if let Some(r) = reason {
+                    fields.push(("reason", Str(r)));
                 }
             }
             Event::Repair {
@@ -495,6 +523,12 @@ mod tests {
             },
             Event::Rotate {
                 next: "000002.jsonl".into(),
+            },
+            Event::Control {
+                principal: "User::\"root\"".into(),
+                action: "kill".into(),
+                target: Some("18f-2a".into()),
+                reason: Some("runaway".into()),
             },
             Event::Decision {
                 principal: "p".into(),

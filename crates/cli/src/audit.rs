@@ -475,6 +475,18 @@ fn human(r: &Record) -> String {
                 .map(|t| format!(" ({t})"))
                 .unwrap_or_default()
         ),
+        Event::Control {
+            principal,
+            action,
+            target,
+            ..
+        } => format!(
+            "{action:<6} by {principal}{}",
+            target
+                .as_ref()
+                .map(|t| format!(" run {t}"))
+                .unwrap_or_default()
+        ),
         Event::Repair { torn_bytes, .. } => {
             format!("repair cut off a torn line of {torn_bytes} bytes")
         }
@@ -488,13 +500,14 @@ fn human(r: &Record) -> String {
 fn syslog_line(r: &Record, line: &str) -> String {
     let severity = match &r.event {
         Event::Decision { decision, .. } if decision == "deny" => 4,
-        Event::RunRefused { .. } => 4,
+        Event::RunRefused { .. } | Event::Control { .. } => 4,
         _ => 6,
     };
     let kind = match &r.event {
         Event::Decision { .. } => "decision",
         Event::RunStart { .. } => "run_start",
         Event::RunRefused { .. } => "run_refused",
+        Event::Control { .. } => "control",
         Event::RunEnd { .. } => "run_end",
         Event::Repair { .. } => "repair",
         Event::Rotate { .. } => "rotate",

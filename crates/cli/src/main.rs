@@ -6,6 +6,7 @@
 
 mod audit;
 mod config;
+mod control;
 mod exit;
 mod fleet;
 mod mcp;
@@ -42,6 +43,14 @@ enum Command {
     Audit(audit::AuditCommand),
     /// Run one script on many hosts over OpenSSH, each under its own pinned policy.
     Fleet(fleet::FleetArgs),
+    /// Make every gate decision on this host a deny, in running runs too, until `thaw`.
+    Freeze(control::ControlArgs),
+    /// Undo `freeze`.
+    Thaw(control::ControlArgs),
+    /// List the active runs on this host.
+    Runs(control::RunsArgs),
+    /// Stop one active run within a second.
+    Kill(control::KillArgs),
 }
 
 fn main() -> ExitCode {
@@ -51,5 +60,9 @@ fn main() -> ExitCode {
         Command::Mcp(args) => mcp::main(args),
         Command::Audit(cmd) => audit::main(cmd),
         Command::Fleet(args) => fleet::main(args),
+        Command::Freeze(args) => control::freeze(args, true),
+        Command::Thaw(args) => control::freeze(args, false),
+        Command::Runs(args) => control::runs(args),
+        Command::Kill(args) => control::kill(args),
     }
 }

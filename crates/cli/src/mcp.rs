@@ -16,7 +16,7 @@ use rmcp::model::{CallToolResult, Implementation, ServerCapabilities, ServerConf
 use rmcp::{schemars, tool, tool_handler, tool_router, ErrorData, ServerHandler, ServiceExt};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tollgate_policy::{Action, Context, DecisionEntry, Denied, PolicyError, Resource};
+use tollgate_policy::{Action, Context, Decision, DecisionEntry, Denied, PolicyError, Resource};
 use tollgate_script::{ErrorType, RunError};
 
 use crate::exit;
@@ -210,7 +210,16 @@ fn probe(setup: &mut Setup, action: &str, resource: &str) -> Result<Value, RunEr
     let action = Action::from_uid(action).map_err(invalid)?;
     let resource = Resource::from_uid(resource).map_err(invalid)?;
     let gate = setup.gate()?;
-    let decision = gate.decide(action, &resource, &Context::Empty);
+    // A frozen host answers every question with a deny, as it answers every request.
+    let decision = if gate.is_frozen() {
+        Decision {
+            permitted: false,
+            policies: Vec::new(),
+            errors: Vec::new(),
+        }
+    } else {
+        gate.decide(action, &resource, &Context::Empty)
+    };
     let denied = (!decision.permitted).then(|| Denied {
         principal: gate.principal().to_owned(),
         action,
@@ -218,6 +227,7 @@ fn probe(setup: &mut Setup, action: &str, resource: &str) -> Result<Value, RunEr
         forbidden_by: decision.policies.clone(),
         errors: decision.errors.clone(),
         unrecorded: None,
+        frozen: gate.is_frozen(),
     });
     if let Some(log) = setup.audit() {
         let entry = DecisionEntry {

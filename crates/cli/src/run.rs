@@ -21,6 +21,7 @@ use tollgate_script::{ErrorType, Limits, LogEntry, RunError};
 
 use crate::audit::GateRecorder;
 use crate::config::HostConfig;
+use crate::control::{Registration, RunInfo, StateDir, Watch};
 use crate::exit;
 use crate::output::{self, Format};
 
@@ -179,6 +180,8 @@ pub struct Setup {
     redactor: Redactor,
     /// Whether the host config asks for every run's whole output to be redacted.
     redact_output: bool,
+    /// The host's kill switch, as this process sees it.
+    watch: Watch,
 }
 
 /// A run ready to start: its start is recorded and the host holds its gate.
@@ -191,6 +194,8 @@ pub struct Prepared {
     started: Instant,
     /// Set when the host config asks for the whole output to be redacted.
     output_redactor: Option<Redactor>,
+    /// The run's entry among the host's active runs, removed when it is over.
+    _registration: Registration,
 }
 
 /// How a run ended: the final value as text (when it succeeded), the error, the logs, and
@@ -236,6 +241,15 @@ impl Setup {
         let refused = |caller: &Caller, e: RunError| refuse(audit.as_ref(), caller, e);
         let os_user = Caller::os_user(&user);
         let caller = caller_of(args, &config, os_user.clone()).map_err(|e| refused(&os_user, e))?;
+        let watch = StateDir::locate()
+            .and_then(Watch::start)
+            .map_err(|e| {
+                RunError::new(
+                    ErrorType::AccessDenied,
+                    format!("the kill switch cannot be watched, so nothing ran: {e}"),
+                )
+            })
+            .map_err(|e| refused(&caller, e))?;
         let (schema, policies) = Policies::load_with_schema(&args.policy)
             .map_err(|e| match e {
                 PolicyError::Schema(_) => RunError::new(ErrorType::Internal, e.to_string()),
@@ -255,6 +269,7 @@ impl Setup {
             audit,
             redactor,
             redact_output: config.redaction.redact_output,
+            watch,
         })
     }
 
@@ -270,12 +285,10 @@ impl Setup {
                 (schema, policies)
             }
         };
-        Ok(Gate::for_caller(
-            schema,
-            policies,
-            self.caller.clone(),
-            &self.directory,
-        ))
+        Ok(
+            Gate::for_caller(schema, policies, self.caller.clone(), &self.directory)
+                .with_freeze(self.watch.frozen()),
+        )
     }
 
     pub fn audit(&self) -> Option<&Arc<AuditLog>> {
@@ -338,12 +351,29 @@ impl Setup {
         };
         let mut gate = self.gate()?;
         let mut audit = None;
+        let mut run_id = crate::audit::new_run_id();
         if let Some(log) = &self.audit {
             let recorder = start_audit(log, &self.limits, &script, args_text.unwrap_or(""), &gate)?;
+            run_id = recorder.run.clone();
             audit = Some(recorder.clone());
             gate = gate.with_log(Box::new(recorder));
         }
-        let host = Host::new(gate, self.limits.host(), Interrupt::new())
+        let interrupt = Interrupt::new();
+        let info = RunInfo {
+            run_id,
+            pid: std::process::id(),
+            principal: gate.principal().to_owned(),
+            on_behalf_of: crate::audit::delegated(gate.caller()).on_behalf_of,
+            script_sha256: sha256_hex(script.as_bytes()),
+            started: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        };
+        let registration = self.watch.register(&info, interrupt.clone()).map_err(|e| {
+            RunError::new(
+                ErrorType::AccessDenied,
+                format!("the run cannot be listed for the kill switch, so nothing ran: {e}"),
+            )
+        })?;
+        let host = Host::new(gate, self.limits.host(), interrupt)
             .map_err(|e| RunError::new(ErrorType::Internal, e.to_string()))?
             .with_redactor(self.redactor.clone());
         Ok(Prepared {
@@ -354,6 +384,7 @@ impl Setup {
             audit,
             started,
             output_redactor: self.redact_output.then(|| self.redactor.clone()),
+            _registration: registration,
         })
     }
 }

@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use cedar_policy::{Authorizer, Entities, EntityUid};
 use cedar_policy_core::ast as core_ast;
@@ -48,6 +48,8 @@ pub struct Denied {
     /// Set when the decision could not be written to the decision log: then the answer is
     /// deny, whatever the policy said.
     pub unrecorded: Option<String>,
+    /// Set when the host is frozen (`tollgate freeze`): every decision is a deny.
+    pub frozen: bool,
 }
 
 /// Where the gate writes each decision before it takes effect (the audit trail).
@@ -83,6 +85,9 @@ pub struct DecisionEntry<'a> {
 impl Denied {
     /// Why it was denied and what would change that, without the who/what/where prefix.
     pub fn reason(&self) -> String {
+        if self.frozen {
+            return "the host is frozen (tollgate freeze), so every request is denied until `tollgate thaw`".to_owned();
+        }
         if let Some(e) = &self.unrecorded {
             return format!(
                 "the decision could not be written to the audit log ({e}), so it is denied; fix the audit log (disk space, permissions, lock) and run again"
@@ -154,6 +159,8 @@ pub struct Gate {
     /// same questions over and over (a loop over a directory, a file read in a loop).
     decided: Mutex<HashMap<(Action, Resource), Decision>>,
     log: Option<Box<dyn DecisionLog>>,
+    /// Raised while the host is frozen; checked before every decision, remembered or not.
+    frozen: Arc<AtomicBool>,
 }
 
 /// Bound on remembered decisions; past it the memory starts over.
@@ -196,7 +203,18 @@ impl Gate {
             denies: AtomicU64::new(0),
             decided: Mutex::new(HashMap::new()),
             log: None,
+            frozen: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// Denies everything while `frozen` is raised (the host's kill switch).
+    pub fn with_freeze(mut self, frozen: Arc<AtomicBool>) -> Gate {
+        self.frozen = frozen;
+        self
+    }
+
+    pub fn is_frozen(&self) -> bool {
+        self.frozen.load(Ordering::Relaxed)
     }
 
     /// Who the gate decides for.
@@ -254,6 +272,9 @@ impl Gate {
     /// decisions to the log in one append before answering. The permit is for the last
     /// request.
     pub fn authorize_all(&self, requests: &[Request<'_>]) -> Result<Permit, Box<Denied>> {
+        if self.is_frozen() {
+            return Err(Box::new(self.frozen_denial(requests)));
+        }
         let mut entries = Vec::new();
         let mut denied = None;
         'requests: for r in requests {
@@ -276,6 +297,7 @@ impl Gate {
                         forbidden_by: entry.policies.clone(),
                         errors: decision.errors,
                         unrecorded: None,
+                        frozen: false,
                     };
                     entry.error = Some(d.to_string());
                     entries.push(entry);
@@ -294,6 +316,7 @@ impl Gate {
                     forbidden_by: Vec::new(),
                     errors: Vec::new(),
                     unrecorded: Some(e),
+                    frozen: false,
                 });
             }
         }
@@ -312,6 +335,42 @@ impl Gate {
         })
     }
 
+    /// The answer while the host is frozen: the first request's first action is denied,
+    /// and recorded as such.
+    fn frozen_denial(&self, requests: &[Request<'_>]) -> Denied {
+        let Some((request, &action)) = requests
+            .first()
+            .and_then(|r| r.actions.first().map(|a| (r, a)))
+        else {
+            return self.empty_request();
+        };
+        let mut denied = Denied {
+            principal: self.principal_text.clone(),
+            action,
+            resource: request.resource.clone(),
+            forbidden_by: Vec::new(),
+            errors: Vec::new(),
+            unrecorded: None,
+            frozen: true,
+        };
+        if let Some(log) = &self.log {
+            let entry = DecisionEntry {
+                principal: &self.principal_text,
+                caller: &self.caller,
+                action,
+                resource: request.resource,
+                permitted: false,
+                policies: Vec::new(),
+                error: Some(denied.to_string()),
+            };
+            if let Err(e) = log.record(&[entry]) {
+                denied.unrecorded = Some(e);
+            }
+        }
+        self.denies.fetch_add(1, Ordering::Relaxed);
+        denied
+    }
+
     /// An empty list of requests permits nothing.
     fn empty_request(&self) -> Denied {
         Denied {
@@ -321,6 +380,7 @@ impl Gate {
             forbidden_by: Vec::new(),
             errors: vec!["no request was made".to_owned()],
             unrecorded: None,
+            frozen: false,
         }
     }
 

@@ -74,9 +74,13 @@ pub fn run(host: Host, script: &str, mut scope: Scope<'static>, limits: Limits) 
         }
     };
 
-    let stop = watchdog(limits.timeout, interrupt);
+    let stop = watchdog(limits.timeout, interrupt.clone());
     let result = engine.eval_ast_with_scope::<Dynamic>(&mut scope, &ast);
     drop(stop);
+    if interrupt.was_killed() {
+        let msg = "the host owner stopped this run (tollgate kill)".to_owned();
+        return finish(None, Some(RunError::new(ErrorType::AccessDenied, msg)));
+    }
 
     match result {
         Ok(v) => {

@@ -101,7 +101,22 @@ impl Sandbox {
             args.push(self.audit_dir());
         }
         args.extend(extra.iter().map(|s| s.to_string()));
-        run_binary_env(&args, &script.replace("{ROOT}", &root), env)
+        let state = self.state_dir();
+        let mut env = env.to_vec();
+        env.push(("TOLLGATE_STATE_DIR", &state));
+        run_binary_env(&args, &script.replace("{ROOT}", &root), &env)
+    }
+
+    /// The sandbox's own kill-switch state directory, so that a test's freeze stays its own.
+    pub fn state_dir(&self) -> String {
+        self.audit.path().join("state").display().to_string()
+    }
+
+    /// `tollgate ARGS...` with the sandbox's state directory.
+    pub fn tollgate(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(binary());
+        c.args(args).env("TOLLGATE_STATE_DIR", self.state_dir());
+        c
     }
 
     pub fn audit_dir(&self) -> String {
