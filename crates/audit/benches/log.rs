@@ -19,7 +19,9 @@ fn decision(i: u64) -> Event {
         policies: vec!["read-app-logs".to_owned()],
         error: None,
         probe: false,
-        delegated: Default::default(),
+        on_behalf_of: None,
+        purpose: None,
+        ticket: None,
     }
 }
 

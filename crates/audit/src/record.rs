@@ -42,8 +42,12 @@ pub enum Event {
         args_sha256: String,
         limits: Value,
         tollgate_version: String,
-        #[serde(flatten)]
-        delegated: Delegated,
+        #[serde(default)]
+        on_behalf_of: Option<String>,
+        #[serde(default)]
+        purpose: Option<String>,
+        #[serde(default)]
+        ticket: Option<String>,
         /// The delegation token the run came with: `sub`, `actors`, `jti`, `iss`, `exp`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         token: Option<Value>,
@@ -54,8 +58,12 @@ pub enum Event {
         principal: String,
         error_type: String,
         message: String,
-        #[serde(flatten)]
-        delegated: Delegated,
+        #[serde(default)]
+        on_behalf_of: Option<String>,
+        #[serde(default)]
+        purpose: Option<String>,
+        #[serde(default)]
+        ticket: Option<String>,
     },
     /// A gate decision, written before the operation it permits runs.
     Decision {
@@ -73,8 +81,14 @@ pub enum Event {
         /// permitted or denied no operation. Written only when true.
         #[serde(default)]
         probe: bool,
-        #[serde(flatten)]
-        delegated: Delegated,
+        /// On whose behalf, why and under which ticket (absent for a run as the OS user);
+        /// the same three fields as on `run_start` and `run_refused`.
+        #[serde(default)]
+        on_behalf_of: Option<String>,
+        #[serde(default)]
+        purpose: Option<String>,
+        #[serde(default)]
+        ticket: Option<String>,
     },
     /// A run ended.
     RunEnd {
@@ -108,29 +122,18 @@ pub enum Event {
     Rotate { next: String },
 }
 
-/// On whose behalf, why and under which ticket a run acts, when a delegation token says so;
-/// every field is absent for a run as the OS user.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-pub struct Delegated {
-    /// The human, e.g. `User::"alice"`.
-    #[serde(default)]
-    pub on_behalf_of: Option<String>,
-    #[serde(default)]
-    pub purpose: Option<String>,
-    #[serde(default)]
-    pub ticket: Option<String>,
-}
-
-impl Delegated {
-    fn fields<'a>(&'a self, fields: &mut Vec<(&'static str, Field<'a>)>) {
-        for (key, value) in [
-            ("on_behalf_of", &self.on_behalf_of),
-            ("purpose", &self.purpose),
-            ("ticket", &self.ticket),
-        ] {
-            if let Some(v) = value {
-                fields.push((key, Field::Str(v)));
-            }
+/// The fields a run's delegation adds to a record, where present.
+fn delegation_fields<'a>(
+    [on_behalf_of, purpose, ticket]: [&'a Option<String>; 3],
+    fields: &mut Vec<(&'static str, Field<'a>)>,
+) {
+    for (key, value) in [
+        ("on_behalf_of", on_behalf_of),
+        ("purpose", purpose),
+        ("ticket", ticket),
+    ] {
+        if let Some(v) = value {
+            fields.push((key, Field::Str(v)));
         }
     }
 }
@@ -201,7 +204,9 @@ impl RecordRef<'_> {
                 args_sha256,
                 limits,
                 tollgate_version,
-                delegated,
+                on_behalf_of,
+                purpose,
+                ticket,
                 token,
             } => {
                 fields.extend([
@@ -214,7 +219,7 @@ impl RecordRef<'_> {
                     ("limits", Json(limits)),
                     ("tollgate_version", Str(tollgate_version)),
                 ]);
-                delegated.fields(&mut fields);
+                delegation_fields([on_behalf_of, purpose, ticket], &mut fields);
                 if let Some(t) = token {
                     fields.push(("token", Json(t)));
                 }
@@ -223,7 +228,9 @@ impl RecordRef<'_> {
                 principal,
                 error_type,
                 message,
-                delegated,
+                on_behalf_of,
+                purpose,
+                ticket,
             } => {
                 fields.extend([
                     ("kind", Str("run_refused")),
@@ -231,7 +238,7 @@ impl RecordRef<'_> {
                     ("error_type", Str(error_type)),
                     ("message", Str(message)),
                 ]);
-                delegated.fields(&mut fields);
+                delegation_fields([on_behalf_of, purpose, ticket], &mut fields);
             }
             Event::Decision {
                 principal,
@@ -242,7 +249,9 @@ impl RecordRef<'_> {
                 policies,
                 error,
                 probe,
-                delegated,
+                on_behalf_of,
+                purpose,
+                ticket,
             } => {
                 fields.extend([
                     ("kind", Str("decision")),
@@ -259,7 +268,7 @@ impl RecordRef<'_> {
                 if *probe {
                     fields.push(("probe", Bool(true)));
                 }
-                delegated.fields(&mut fields);
+                delegation_fields([on_behalf_of, purpose, ticket], &mut fields);
             }
             Event::RunEnd {
                 status,
@@ -447,18 +456,14 @@ mod tests {
                 policies: vec!["p1".into()],
                 error: None,
                 probe: false,
-                delegated: Delegated::default(),
+                on_behalf_of: None,
+                purpose: None,
+                ticket: None,
             },
         }
     }
 
-    fn for_alice() -> Delegated {
-        Delegated {
-            on_behalf_of: Some("User::\"alice\"".into()),
-            purpose: Some("incident-response".into()),
-            ticket: Some("INC-42".into()),
-        }
-    }
+    const ALICE: &str = "User::\"alice\"";
 
     #[test]
     fn lines_have_sorted_keys_and_no_whitespace() {
@@ -479,7 +484,9 @@ mod tests {
                 args_sha256: "a".into(),
                 limits: serde_json::json!({"b": 1, "a": {"z": 2, "y": "\u{e9}"}}),
                 tollgate_version: "0".into(),
-                delegated: Delegated::default(),
+                on_behalf_of: None,
+                purpose: None,
+                ticket: None,
                 token: None,
             },
             Event::RunStart {
@@ -490,14 +497,18 @@ mod tests {
                 args_sha256: "a".into(),
                 limits: serde_json::json!({}),
                 tollgate_version: "0".into(),
-                delegated: for_alice(),
+                on_behalf_of: Some(ALICE.into()),
+                purpose: Some("incident-response".into()),
+                ticket: Some("INC-42".into()),
                 token: Some(serde_json::json!({"sub": "alice", "actors": ["ops"], "jti": "t1"})),
             },
             Event::RunRefused {
                 principal: "Agent::\"ops\"".into(),
                 error_type: "ACCESS_DENIED_EXCEPTION".into(),
                 message: "the delegation token has expired".into(),
-                delegated: for_alice(),
+                on_behalf_of: Some(ALICE.into()),
+                purpose: Some("incident-response".into()),
+                ticket: Some("INC-42".into()),
             },
             Event::RunEnd {
                 status: "ERROR".into(),
@@ -539,7 +550,9 @@ mod tests {
                 policies: vec![],
                 error: Some("no".into()),
                 probe: true,
-                delegated: Delegated::default(),
+                on_behalf_of: None,
+                purpose: None,
+                ticket: None,
             },
             Event::Decision {
                 principal: "Agent::\"ops\"".into(),
@@ -550,7 +563,9 @@ mod tests {
                 policies: vec!["p".into()],
                 error: None,
                 probe: false,
-                delegated: for_alice(),
+                on_behalf_of: Some(ALICE.into()),
+                purpose: Some("incident-response".into()),
+                ticket: Some("INC-42".into()),
             },
         ] {
             r.event = event;

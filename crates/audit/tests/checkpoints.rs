@@ -14,7 +14,9 @@ fn decision(n: u64) -> Event {
         policies: vec!["p0".into()],
         error: None,
         probe: false,
-        delegated: Default::default(),
+        on_behalf_of: None,
+        purpose: None,
+        ticket: None,
     }
 }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use clap::{Args, Subcommand, ValueEnum};
-use tollgate_audit::{AuditLog, Delegated, Event, Proof, Record};
+use tollgate_audit::{AuditLog, Event, Proof, Record};
 use tollgate_policy::{Caller, DecisionEntry, DecisionLog};
 
 use crate::config::HostConfig;
@@ -53,6 +53,7 @@ impl DecisionLog for GateRecorder {
 
 /// The audit record of one decision; `probe` marks a question that ran nothing.
 pub fn decision_event(e: &DecisionEntry<'_>, probe: bool) -> Event {
+    let d = delegated(e.caller);
     Event::Decision {
         principal: e.principal.to_owned(),
         action: e.action.to_string(),
@@ -62,11 +63,20 @@ pub fn decision_event(e: &DecisionEntry<'_>, probe: bool) -> Event {
         policies: e.policies.clone(),
         error: e.error.clone(),
         probe,
-        delegated: delegated(e.caller),
+        on_behalf_of: d.on_behalf_of,
+        purpose: d.purpose,
+        ticket: d.ticket,
     }
 }
 
-/// The record fields that say on whose behalf and why; none for a run as the OS user.
+/// What the record fields `on_behalf_of`, `purpose` and `ticket` say of a caller; all
+/// absent for a run as the OS user.
+pub struct Delegated {
+    pub on_behalf_of: Option<String>,
+    pub purpose: Option<String>,
+    pub ticket: Option<String>,
+}
+
 pub fn delegated(caller: &Caller) -> Delegated {
     let present = |s: &str| (!s.is_empty()).then(|| s.to_owned());
     Delegated {
@@ -379,22 +389,28 @@ fn matches(a: &ShowArgs, r: &Record, since: Option<SystemTime>, until: Option<Sy
     };
     // The on-behalf-of and purpose filters keep the records that carry them: run starts,
     // refusals and decisions of delegated runs.
-    let delegated = match &r.event {
-        Event::Decision { delegated, .. }
-        | Event::RunStart { delegated, .. }
-        | Event::RunRefused { delegated, .. } => Some(delegated),
-        _ => None,
+    let (on_behalf_of, purpose) = match &r.event {
+        Event::Decision {
+            on_behalf_of,
+            purpose,
+            ..
+        }
+        | Event::RunStart {
+            on_behalf_of,
+            purpose,
+            ..
+        }
+        | Event::RunRefused {
+            on_behalf_of,
+            purpose,
+            ..
+        } => (on_behalf_of.as_ref(), purpose.as_ref()),
+        _ => (None, None),
     };
     let for_whom = |want: &String| {
-        delegated
-            .and_then(|d| d.on_behalf_of.as_ref())
-            .is_some_and(|p| p == want || *p == format!("User::\"{want}\""))
+        on_behalf_of.is_some_and(|p| p == want || *p == format!("User::\"{want}\""))
     };
-    let why = |want: &String| {
-        delegated
-            .and_then(|d| d.purpose.as_ref())
-            .is_some_and(|p| p == want)
-    };
+    let why = |want: &String| purpose.is_some_and(|p| p == want);
     if !a.on_behalf_of.as_ref().is_none_or(for_whom) || !a.purpose.as_ref().is_none_or(why) {
         return false;
     }

@@ -482,6 +482,7 @@ fn open_audit(args: &SetupArgs, config: &HostConfig) -> Result<Arc<AuditLog>, Ru
 /// that record cannot be written, the refusal says so too.
 fn refuse(log: Option<&Arc<AuditLog>>, caller: &Caller, mut e: RunError) -> RunError {
     let Some(log) = log else { return e };
+    let d = crate::audit::delegated(caller);
     let event = Event::RunRefused {
         principal: match &caller.principal {
             Principal::User(name) => format!("User::\"{}\"", name.escape_default()),
@@ -489,7 +490,9 @@ fn refuse(log: Option<&Arc<AuditLog>>, caller: &Caller, mut e: RunError) -> RunE
         },
         error_type: e.error_type.to_string(),
         message: e.message.clone(),
-        delegated: crate::audit::delegated(caller),
+        on_behalf_of: d.on_behalf_of,
+        purpose: d.purpose,
+        ticket: d.ticket,
     };
     let recorded = log
         .append(&crate::audit::new_run_id(), event)
@@ -574,6 +577,7 @@ fn start_audit(
     gate: &Gate,
 ) -> Result<GateRecorder, RunError> {
     let run = crate::audit::new_run_id();
+    let d = crate::audit::delegated(gate.caller());
     let start = Event::RunStart {
         principal: gate.principal().to_owned(),
         script_sha256: sha256_hex(script.as_bytes()),
@@ -592,7 +596,9 @@ fn start_audit(
             "max_expr_depth": limits.max_expr_depth,
         }),
         tollgate_version: env!("CARGO_PKG_VERSION").to_owned(),
-        delegated: crate::audit::delegated(gate.caller()),
+        on_behalf_of: d.on_behalf_of,
+        purpose: d.purpose,
+        ticket: d.ticket,
         token: gate.caller().delegation.as_ref().map(|d| {
             serde_json::json!({
                 "sub": d.subject,
