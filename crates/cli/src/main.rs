@@ -11,6 +11,7 @@ mod exit;
 mod fleet;
 mod mcp;
 mod output;
+mod policy;
 mod run;
 
 use std::process::ExitCode;
@@ -43,6 +44,9 @@ enum Command {
     Audit(audit::AuditCommand),
     /// Run one script on many hosts over OpenSSH, each under its own pinned policy.
     Fleet(fleet::FleetArgs),
+    /// Check a policy file: schema validation with line and column, and warnings.
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
     /// Make every gate decision on this host a deny, in running runs too, until `thaw`.
     Freeze(control::ControlArgs),
     /// Undo `freeze`.
@@ -60,6 +64,7 @@ fn main() -> ExitCode {
         Command::Mcp(args) => mcp::main(args),
         Command::Audit(cmd) => audit::main(cmd),
         Command::Fleet(args) => fleet::main(args),
+        Command::Policy(cmd) => policy::main(cmd),
         Command::Freeze(args) => control::freeze(args, true),
         Command::Thaw(args) => control::freeze(args, false),
         Command::Runs(args) => control::runs(args),

@@ -207,3 +207,45 @@ fn script_file_path_works_as_well_as_stdin() {
     let r = run_binary(&["run".into(), script, "--policy".into(), policy], "");
     assert_eq!(r.ok(), "42");
 }
+
+#[test]
+fn policy_check_names_the_line_of_an_error_and_warns_about_broad_grants() {
+    let s = Sandbox::new();
+    let check = |text: &str, strict: bool| {
+        let path = s.write("check.cedar", text);
+        let mut args = vec!["policy", "check", path.as_str()];
+        if strict {
+            args.push("--strict");
+        }
+        let out = std::process::Command::new(binary())
+            .args(&args)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, _, err) = check(
+        "permit(principal, action == file_system::Action::\"read\", resource);\npermit(principal, action == file_system::Action::\"raed\", resource);\n",
+        false,
+    );
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("check.cedar:2:"), "{err}");
+    assert!(err.contains("raed"), "{err}");
+
+    let broad = "@id(\"etc-writes\")\npermit(principal, action == file_system::Action::\"write\", resource in file_system::Dir::\"/etc\");\n";
+    let (code, out, _) = check(broad, false);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("warning: policy etc-writes:"), "{out}");
+    assert!(out.contains("1 warnings"), "{out}");
+    assert_eq!(check(broad, true).0, 3);
+
+    let (code, out, _) = check(
+        "permit(principal, action == file_system::Action::\"read\", resource in file_system::Dir::\"/var/log\");\n",
+        true,
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("0 warnings"), "{out}");
+}

@@ -157,7 +157,7 @@ impl PolicyIndex {
 }
 
 /// Whether an action scope admits the action whose entity and groups are `uids`.
-fn action_matches<'a>(
+pub(crate) fn action_matches<'a>(
     constraint: &ActionConstraint,
     mut uids: impl Iterator<Item = EntityUid> + 'a,
 ) -> bool {

@@ -16,6 +16,7 @@ pub mod execute;
 mod gate;
 mod identity;
 mod index;
+mod lint;
 mod path;
 mod policies;
 mod resource;
@@ -29,6 +30,7 @@ pub use identity::{
     verify_token, Caller, Delegation, Directory, IdentityError, Principal, TrustConfig,
 };
 pub use index::PathScopes;
+pub use lint::{lint, Warning};
 pub use path::{AbsPath, PathError};
 pub use policies::{Policies, Schema, SCHEMA_SOURCE};
 pub use resource::{Context, ProcessInfo, Resource};

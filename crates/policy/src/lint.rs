@@ -1,0 +1,211 @@
+//! Warnings about valid policies that grant more than their writer likely meant: a permit of
+//! everything to everyone, write access at or above `/etc`, `/usr` or `/`, and execute of a
+//! shell or interpreter (which turns any policy into "run anything"). Read off the policies'
+//! scopes; a condition (`when`/`unless`) silences only the first warning, since a scope that
+//! reaches that far is worth a second look whatever narrows it.
+
+use cedar_policy::{ActionConstraint, Effect, PrincipalConstraint, ResourceConstraint};
+
+use crate::action::Action;
+use crate::index::action_matches;
+use crate::policies::{Policies, Schema};
+
+/// One warning, about one policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Warning {
+    /// The policy's `@id`, else `file:line`.
+    pub policy: String,
+    pub message: String,
+}
+
+const WRITES: &[Action] = &[
+    Action::FsWrite,
+    Action::FsCreate,
+    Action::FsDelete,
+    Action::FsMove,
+    Action::FsChmod,
+    Action::FsChown,
+    Action::FsSetXattr,
+];
+
+/// Directories whose whole tree a write grant should not cover.
+const SYSTEM_TREES: &[&str] = &["/", "/etc", "/usr"];
+
+/// Directories that hold shells and interpreters.
+const BIN_DIRS: &[&str] = &[
+    "/",
+    "/bin",
+    "/sbin",
+    "/usr",
+    "/usr/bin",
+    "/usr/sbin",
+    "/usr/local",
+    "/usr/local/bin",
+];
+
+/// Binaries that run whatever they are given.
+const INTERPRETERS: &[&str] = &[
+    "sh", "bash", "dash", "zsh", "ksh", "csh", "tcsh", "fish", "busybox", "env", "python",
+    "python3", "perl", "ruby", "node", "php", "lua", "tclsh", "awk", "gawk",
+];
+
+/// The warnings for a validated policy set, in policy order.
+pub fn lint(policies: &Policies, schema: &Schema) -> Vec<Warning> {
+    let mut out = Vec::new();
+    for policy in policies.set.policies() {
+        if policy.effect() != Effect::Permit {
+            continue;
+        }
+        let name = policies.name(policy.id());
+        let mut warn = |message: String| {
+            out.push(Warning {
+                policy: name.clone(),
+                message,
+            })
+        };
+        let actions = policy.action_constraint();
+        let resource = policy.resource_constraint();
+        if policy.principal_constraint() == PrincipalConstraint::Any
+            && actions == ActionConstraint::Any
+            && resource == ResourceConstraint::Any
+            && !policy.has_non_scope_constraint()
+        {
+            warn("permits every action on every resource to every principal, with no condition; name the actions and the resources".to_owned());
+            continue;
+        }
+        let matches = |action: Action| {
+            let uids = &schema.action_entities[action.index()];
+            action_matches(&actions, uids.iter().map(|e| e.uid()))
+        };
+        // The directory a resource scope covers, if any; `None` for a scope with no entity.
+        let scope = match &resource {
+            ResourceConstraint::Any | ResourceConstraint::Is(_) => None,
+            ResourceConstraint::Eq(uid)
+            | ResourceConstraint::In(uid)
+            | ResourceConstraint::IsIn(_, uid) => Some(uid),
+        };
+        let dir = scope
+            .filter(|uid| uid.type_name().to_string() == "file_system::Dir")
+            .map(|uid| uid.id().unescaped().to_owned());
+        let writes: Vec<String> = WRITES
+            .iter()
+            .filter(|a| matches(**a))
+            .map(|a| a.to_string())
+            .collect();
+        if !writes.is_empty() {
+            match (&scope, &dir) {
+                (None, _) => warn(format!(
+                    "grants {} on any resource, the whole file system included",
+                    writes.join(", ")
+                )),
+                (_, Some(d)) if SYSTEM_TREES.contains(&d.as_str()) => warn(format!(
+                    "grants {} at or above {d}; narrow it to the directories the scripts must change",
+                    writes.join(", ")
+                )),
+                _ => {}
+            }
+        }
+        if matches(Action::FsExecute) {
+            let file_name = scope
+                .filter(|uid| uid.type_name().to_string() == "file_system::File")
+                .map(|uid| {
+                    let path = uid.id().unescaped();
+                    path.rsplit('/').next().unwrap_or(path).to_owned()
+                });
+            let runs_anything = match (&scope, &dir, &file_name) {
+                (None, _, _) => Some("any binary".to_owned()),
+                (_, Some(d), _) if BIN_DIRS.contains(&d.as_str()) => {
+                    Some(format!("every binary in {d}"))
+                }
+                (_, _, Some(f)) if INTERPRETERS.contains(&f.as_str()) => Some(f.clone()),
+                _ => None,
+            };
+            if let Some(what) = runs_anything {
+                warn(format!(
+                    "grants execute of {what}, shells and interpreters among them, which run whatever they are given; permit the specific tools instead"
+                ));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn warnings(text: &str) -> Vec<Warning> {
+        let schema = Schema::tollgate().unwrap();
+        let policies = Policies::parse("p.cedar", text, &schema).unwrap();
+        lint(&policies, &schema)
+    }
+
+    #[test]
+    fn an_unconditioned_permit_of_everything_is_flagged_and_a_conditioned_one_is_not() {
+        let w = warnings("@id(\"all\")\npermit(principal, action, resource);");
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert_eq!(w[0].policy, "all");
+        assert!(w[0].message.contains("every action on every resource"));
+        let conditioned = warnings(
+            r#"permit(principal, action, resource) when { context.purpose == "incident-response" };"#,
+        );
+        assert!(conditioned
+            .iter()
+            .all(|w| !w.message.contains("every action on every resource")));
+    }
+
+    #[test]
+    fn write_grants_at_or_above_system_trees_are_flagged() {
+        for dir in ["/", "/etc", "/usr"] {
+            let w = warnings(&format!(
+                r#"permit(principal, action == file_system::Action::"write", resource in file_system::Dir::"{dir}");"#
+            ));
+            assert_eq!(w.len(), 1, "{dir}: {w:?}");
+            assert!(
+                w[0].message.contains(&format!("at or above {dir}")),
+                "{w:?}"
+            );
+        }
+        let grouped = warnings(
+            r#"permit(principal, action in file_system::Action::"SafeIO", resource in file_system::Dir::"/etc");"#,
+        );
+        assert!(
+            grouped.iter().any(|w| w.message.contains("delete")),
+            "{grouped:?}"
+        );
+        let w =
+            warnings(r#"permit(principal, action == file_system::Action::"delete", resource);"#);
+        assert!(w[0].message.contains("any resource"), "{w:?}");
+        // Narrow grants and read-only ones are fine.
+        assert!(warnings(
+            r#"permit(principal, action == file_system::Action::"write", resource in file_system::Dir::"/etc/app");
+               permit(principal, action == file_system::Action::"read", resource in file_system::Dir::"/");"#
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn execute_of_shells_and_interpreters_is_flagged() {
+        for scope in [
+            r#"resource == file_system::File::"/bin/bash""#,
+            r#"resource == file_system::File::"/usr/bin/python3""#,
+            r#"resource in file_system::Dir::"/usr/bin""#,
+            "resource",
+        ] {
+            let w = warnings(&format!(
+                r#"permit(principal, action == file_system::Action::"execute", {scope});"#
+            ));
+            assert_eq!(w.len(), 1, "{scope}: {w:?}");
+            assert!(w[0].message.contains("execute"), "{w:?}");
+        }
+        assert!(warnings(
+            r#"permit(principal, action == file_system::Action::"execute", resource == file_system::File::"/usr/bin/df");"#
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn forbids_are_never_flagged() {
+        assert!(warnings("forbid(principal, action, resource);").is_empty());
+    }
+}
