@@ -1,11 +1,15 @@
 //! `tollgate policy check FILE`: the validation a run makes before it starts, plus warnings
-//! about grants broader than their writer likely meant.
+//! about grants broader than their writer likely meant. `tollgate policy test FILE CASES`:
+//! requests with the decisions the host owner expects, checked against the policy.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Subcommand;
-use tollgate_policy::Policies;
+use serde::Deserialize;
+use tollgate_policy::{
+    Action, Caller, Context, Directory, Gate, Policies, Principal, Resource, Schema,
+};
 use tollgate_script::ErrorType;
 
 use crate::exit;
@@ -20,11 +24,63 @@ pub enum PolicyCommand {
         #[arg(long)]
         strict: bool,
     },
+    /// Decide each request of a cases file and compare with its expected decision; exits 1
+    /// on any mismatch.
+    Test {
+        file: PathBuf,
+        /// A JSON list of `{"principal", "on_behalf_of"?, "purpose"?, "ticket"?, "action",
+        /// "resource", "expect": "permit"|"deny"}`.
+        cases: PathBuf,
+        /// The host's directory of users and groups, for `on_behalf_of`.
+        #[arg(long)]
+        directory: Option<PathBuf>,
+    },
+}
+
+/// One request and the decision expected for it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Case {
+    /// `User::"name"` or `Agent::"name"`.
+    principal: String,
+    /// For an agent: the user it acts for.
+    #[serde(default)]
+    on_behalf_of: Option<String>,
+    #[serde(default)]
+    purpose: String,
+    #[serde(default)]
+    ticket: String,
+    action: String,
+    resource: String,
+    expect: Expect,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Expect {
+    Permit,
+    Deny,
 }
 
 pub fn main(cmd: PolicyCommand) -> ExitCode {
-    let PolicyCommand::Check { file, strict } = cmd;
-    let (schema, policies) = match Policies::load_with_schema(&file) {
+    match cmd {
+        PolicyCommand::Check { file, strict } => check(&file, strict),
+        PolicyCommand::Test {
+            file,
+            cases,
+            directory,
+        } => match test(&file, &cases, directory.as_deref()) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("tollgate: {e}");
+                exit::exit_code(Some(ErrorType::Validation))
+            }
+        },
+    }
+}
+
+fn check(file: &Path, strict: bool) -> ExitCode {
+    let (schema, policies) = match Policies::load_with_schema(file) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("{e}");
@@ -45,4 +101,107 @@ pub fn main(cmd: PolicyCommand) -> ExitCode {
         return exit::exit_code(Some(ErrorType::Validation));
     }
     ExitCode::SUCCESS
+}
+
+/// Runs the cases; `Err` when the policy, the cases or the directory cannot be read.
+fn test(file: &Path, cases: &Path, directory: Option<&Path>) -> Result<ExitCode, String> {
+    let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()));
+    let cases_text = read(cases)?;
+    let list: Vec<Case> =
+        serde_json::from_str(&cases_text).map_err(|e| format!("{}: {e}", cases.display()))?;
+    let directory = match directory {
+        Some(p) => Directory::parse(&read(p)?).map_err(|e| format!("{}: {e}", p.display()))?,
+        None => Directory::default(),
+    };
+    let (_, policies) = Policies::load_with_schema(file).map_err(|e| e.to_string())?;
+    let policy_text = policies.text().to_owned();
+    let file_name = file.display().to_string();
+    let (mut passed, mut failed) = (0, 0);
+    for (n, case) in list.iter().enumerate() {
+        let label = format!(
+            "case {}: {} {} on {}",
+            n + 1,
+            case.principal,
+            case.action,
+            case.resource
+        );
+        let action = Action::from_uid(&case.action).map_err(|e| format!("{label}: {e}"))?;
+        let resource = Resource::from_uid(&case.resource).map_err(|e| format!("{label}: {e}"))?;
+        let caller = caller(case).map_err(|e| format!("{label}: {e}"))?;
+        // Each case gets a gate of its own, as each run does (a gate is for one caller).
+        let schema = Schema::tollgate().map_err(|e| e.to_string())?;
+        let policies =
+            Policies::parse(&file_name, &policy_text, &schema).map_err(|e| e.to_string())?;
+        let gate = Gate::for_caller(schema, policies, caller, &directory);
+        let decision = gate.decide(action, &resource, &Context::Empty);
+        let got = if decision.permitted {
+            Expect::Permit
+        } else {
+            Expect::Deny
+        };
+        let word = |e: Expect| {
+            if e == Expect::Permit {
+                "permit"
+            } else {
+                "deny"
+            }
+        };
+        let by = if decision.policies.is_empty() {
+            String::new()
+        } else {
+            format!(" by {}", decision.policies.join(", "))
+        };
+        if got == case.expect {
+            passed += 1;
+            println!("ok     {label}: {}{by}", word(got));
+        } else {
+            failed += 1;
+            println!(
+                "FAILED {label}: expected {}, got {}{by}{}",
+                word(case.expect),
+                word(got),
+                decision
+                    .errors
+                    .iter()
+                    .map(|e| format!("; policy error: {e}"))
+                    .collect::<String>()
+            );
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn caller(case: &Case) -> Result<Caller, String> {
+    let name = |prefix: &str| {
+        case.principal
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.strip_prefix('"'))
+            .and_then(|rest| rest.strip_suffix('"'))
+            .map(str::to_owned)
+    };
+    let principal = match (name("User::"), name("Agent::"), &case.on_behalf_of) {
+        (Some(user), None, None) => Principal::User(user),
+        (None, Some(agent), Some(user)) => Principal::Agent {
+            agent,
+            on_behalf_of: user.clone(),
+        },
+        (None, Some(_), None) => return Err("an Agent principal needs on_behalf_of".to_owned()),
+        _ => {
+            return Err(format!(
+                "principal {:?} must be User::\"name\" or Agent::\"name\" (with on_behalf_of)",
+                case.principal
+            ))
+        }
+    };
+    Ok(Caller {
+        principal,
+        purpose: case.purpose.clone(),
+        ticket: case.ticket.clone(),
+        delegation: None,
+    })
 }

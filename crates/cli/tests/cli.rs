@@ -249,3 +249,61 @@ fn policy_check_names_the_line_of_an_error_and_warns_about_broad_grants() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("0 warnings"), "{out}");
 }
+
+#[test]
+fn policy_test_checks_expected_decisions_and_fails_on_a_mismatch() {
+    let s = Sandbox::new();
+    let policy = s.write(
+        "p.cedar",
+        r#"@id("oncall-logs")
+permit(principal is Agent, action == file_system::Action::"read", resource in file_system::Dir::"/var/log")
+when { principal.on_behalf_of in Group::"oncall" && context.purpose == "incident-response" };
+@id("root-reads")
+permit(principal == User::"root", action == file_system::Action::"read", resource);
+"#,
+    );
+    let directory = s.write(
+        "directory.json",
+        r#"{"users": {"alice": {"groups": ["oncall"]}}, "groups": {"oncall": {}}}"#,
+    );
+    let case = |principal: &str, extra: &str, resource: &str, expect: &str| {
+        format!(
+            r#"{{"principal": {principal:?}, {extra} "action": "file_system::Action::\"read\"", "resource": "file_system::File::\"{resource}\"", "expect": "{expect}"}}"#
+        )
+    };
+    let alice = r#""on_behalf_of": "alice", "purpose": "incident-response","#;
+    let good = [
+        case(r#"Agent::"ops""#, alice, "/var/log/app.log", "permit"),
+        case(r#"Agent::"ops""#, alice, "/etc/shadow", "deny"),
+        case(
+            r#"Agent::"ops""#,
+            r#""on_behalf_of": "alice", "purpose": "curiosity","#,
+            "/var/log/app.log",
+            "deny",
+        ),
+        case(r#"User::"root""#, "", "/etc/shadow", "permit"),
+    ];
+    let run = |cases: &[String]| {
+        let path = s.write("cases.json", &format!("[{}]", cases.join(",")));
+        let out = std::process::Command::new(binary())
+            .args(["policy", "test", &policy, &path, "--directory", &directory])
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, out) = run(&good);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("4 passed, 0 failed"), "{out}");
+    assert!(out.contains("by oncall-logs"), "{out}");
+
+    let mut wrong = good.to_vec();
+    wrong.push(case(r#"User::"bob""#, "", "/var/log/app.log", "permit"));
+    let (code, out) = run(&wrong);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("4 passed, 1 failed"), "{out}");
+    assert!(out.contains(r#"FAILED case 5: User::"bob""#), "{out}");
+    assert!(out.contains("expected permit, got deny"), "{out}");
+}
