@@ -47,6 +47,9 @@ enum Command {
     /// Check a policy file: schema validation with line and column, and warnings.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
+    /// Explain a decision: which policies bear on a request or a recorded decision, and what
+    /// would permit it.
+    Explain(policy::ExplainArgs),
     /// Make every gate decision on this host a deny, in running runs too, until `thaw`.
     Freeze(control::ControlArgs),
     /// Undo `freeze`.
@@ -65,6 +68,7 @@ fn main() -> ExitCode {
         Command::Audit(cmd) => audit::main(cmd),
         Command::Fleet(args) => fleet::main(args),
         Command::Policy(cmd) => policy::main(cmd),
+        Command::Explain(args) => policy::explain(args),
         Command::Freeze(args) => control::freeze(args, true),
         Command::Thaw(args) => control::freeze(args, false),
         Command::Runs(args) => control::runs(args),

@@ -52,7 +52,9 @@ struct Case {
     ticket: String,
     action: String,
     resource: String,
-    expect: Expect,
+    /// Required by `policy test`; `explain` does without.
+    #[serde(default)]
+    expect: Option<Expect>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -128,6 +130,9 @@ fn test(file: &Path, cases: &Path, directory: Option<&Path>) -> Result<ExitCode,
         let action = Action::from_uid(&case.action).map_err(|e| format!("{label}: {e}"))?;
         let resource = Resource::from_uid(&case.resource).map_err(|e| format!("{label}: {e}"))?;
         let caller = caller(case).map_err(|e| format!("{label}: {e}"))?;
+        let expect = case
+            .expect
+            .ok_or_else(|| format!("{label}: no \"expect\" (permit or deny)"))?;
         // Each case gets a gate of its own, as each run does (a gate is for one caller).
         let schema = Schema::tollgate().map_err(|e| e.to_string())?;
         let policies =
@@ -151,14 +156,14 @@ fn test(file: &Path, cases: &Path, directory: Option<&Path>) -> Result<ExitCode,
         } else {
             format!(" by {}", decision.policies.join(", "))
         };
-        if got == case.expect {
+        if got == expect {
             passed += 1;
             println!("ok     {label}: {}{by}", word(got));
         } else {
             failed += 1;
             println!(
                 "FAILED {label}: expected {}, got {}{by}{}",
-                word(case.expect),
+                word(expect),
                 word(got),
                 decision
                     .errors
@@ -203,5 +208,140 @@ fn caller(case: &Case) -> Result<Caller, String> {
         purpose: case.purpose.clone(),
         ticket: case.ticket.clone(),
         delegation: None,
+    })
+}
+
+#[derive(clap::Args)]
+pub struct ExplainArgs {
+    /// The policy file.
+    #[arg(long, short = 'p')]
+    policy: PathBuf,
+    /// A request, as one case of `policy test` (without `expect`).
+    #[arg(long, conflicts_with = "record")]
+    request: Option<String>,
+    /// The sequence number of a decision record in the audit log.
+    #[arg(long, requires = "audit_log")]
+    record: Option<u64>,
+    #[arg(long, value_name = "DIR")]
+    audit_log: Option<PathBuf>,
+    /// The host's directory of users and groups.
+    #[arg(long)]
+    directory: Option<PathBuf>,
+}
+
+/// `tollgate explain`: which policies bear on a request and what would permit it.
+pub fn explain(args: ExplainArgs) -> ExitCode {
+    match explain_text(&args) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("tollgate: {e}");
+            exit::exit_code(Some(ErrorType::Validation))
+        }
+    }
+}
+
+fn explain_text(args: &ExplainArgs) -> Result<String, String> {
+    let case = match (&args.request, args.record, &args.audit_log) {
+        (Some(json), None, _) => serde_json::from_str::<Case>(json).map_err(|e| e.to_string())?,
+        (None, Some(seq), Some(dir)) => case_of_record(dir, seq)?,
+        _ => return Err("give --request JSON, or --record SEQ with --audit-log DIR".to_owned()),
+    };
+    let directory = match &args.directory {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            Directory::parse(&text).map_err(|e| format!("{}: {e}", p.display()))?
+        }
+        None => Directory::default(),
+    };
+    let action = Action::from_uid(&case.action).map_err(|e| e.to_string())?;
+    let resource = Resource::from_uid(&case.resource).map_err(|e| e.to_string())?;
+    let (schema, policies) = Policies::load_with_schema(&args.policy).map_err(|e| e.to_string())?;
+    let gate = Gate::for_caller(schema, policies, caller(&case)?, &directory);
+    let e = gate.explain(action, &resource, &Context::Empty);
+    let mut out = format!(
+        "{} {} {action} on {resource}\n",
+        if e.decision.permitted {
+            "PERMIT"
+        } else {
+            "DENY"
+        },
+        gate.principal()
+    );
+    if let Some(user) = gate.caller().on_behalf_of() {
+        out.push_str(&format!(
+            "  on behalf of User::\"{user}\", purpose {:?}, ticket {:?}\n",
+            gate.caller().purpose,
+            gate.caller().ticket
+        ));
+    }
+    if e.bearings.is_empty() {
+        out.push_str("  no policy's scope covers this action on this resource\n");
+    }
+    for b in &e.bearings {
+        out.push_str(&format!(
+            "  {} {}: {}{}\n",
+            if b.permit { "permit" } else { "forbid" },
+            b.policy,
+            if b.applies {
+                "applies"
+            } else {
+                "scope covers it, condition does not hold"
+            },
+            b.errors
+                .iter()
+                .map(|e| format!("; error: {e}"))
+                .collect::<String>()
+        ));
+    }
+    if let Some(w) = &e.would_permit {
+        out.push_str(&format!("  would permit it: {w}\n"));
+    }
+    Ok(out)
+}
+
+/// The request a decision record describes.
+fn case_of_record(dir: &Path, seq: u64) -> Result<Case, String> {
+    let mut found = None;
+    tollgate_audit::scan(dir, |rec| {
+        if rec.record.seq == seq {
+            found = Some(rec.record.clone());
+        }
+        Ok(())
+    })
+    .map_err(|e| e.to_string())?;
+    let record = found.ok_or_else(|| format!("the audit log has no record {seq}"))?;
+    let tollgate_audit::Event::Decision {
+        principal,
+        action,
+        resource_type,
+        resource_id,
+        on_behalf_of,
+        purpose,
+        ticket,
+        ..
+    } = record.event
+    else {
+        return Err(format!("record {seq} is not a decision"));
+    };
+    let user = on_behalf_of.map(|u| {
+        u.strip_prefix("User::\"")
+            .and_then(|u| u.strip_suffix('"'))
+            .unwrap_or(&u)
+            .to_owned()
+    });
+    Ok(Case {
+        principal,
+        on_behalf_of: user,
+        purpose: purpose.unwrap_or_default(),
+        ticket: ticket.unwrap_or_default(),
+        action,
+        resource: format!(
+            "{resource_type}::\"{}\"",
+            resource_id.replace('\\', "\\\\").replace('"', "\\\"")
+        ),
+        expect: None,
     })
 }

@@ -217,15 +217,7 @@ fn policy_check_names_the_line_of_an_error_and_warns_about_broad_grants() {
         if strict {
             args.push("--strict");
         }
-        let out = std::process::Command::new(binary())
-            .args(&args)
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        tollgate_output(&args)
     };
     let (code, _, err) = check(
         "permit(principal, action == file_system::Action::\"read\", resource);\npermit(principal, action == file_system::Action::\"raed\", resource);\n",
@@ -285,14 +277,9 @@ permit(principal == User::"root", action == file_system::Action::"read", resourc
     ];
     let run = |cases: &[String]| {
         let path = s.write("cases.json", &format!("[{}]", cases.join(",")));
-        let out = std::process::Command::new(binary())
-            .args(["policy", "test", &policy, &path, "--directory", &directory])
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-        )
+        let (code, out, _) =
+            tollgate_output(&["policy", "test", &policy, &path, "--directory", &directory]);
+        (code, out)
     };
     let (code, out) = run(&good);
     assert_eq!(code, 0, "{out}");
@@ -306,4 +293,62 @@ permit(principal == User::"root", action == file_system::Action::"read", resourc
     assert!(out.contains("4 passed, 1 failed"), "{out}");
     assert!(out.contains(r#"FAILED case 5: User::"bob""#), "{out}");
     assert!(out.contains("expected permit, got deny"), "{out}");
+}
+
+#[test]
+fn explain_names_the_policies_that_bear_on_a_decision_and_what_would_permit_it() {
+    let s = Sandbox::new();
+    s.write("logs/app.log", "ok\n");
+    s.write("logs/secret.log", "s\n");
+    s.write("other.txt", "o\n");
+    let policy_text = r#"@id("read-logs")
+permit(principal, action in [file_system::Action::"open", file_system::Action::"read"], resource in file_system::Dir::"{ROOT}/logs");
+@id("no-secret")
+forbid(principal, action == file_system::Action::"read", resource == file_system::File::"{ROOT}/logs/secret.log");
+"#;
+    let r = s.run(policy_text, r#"cat("{ROOT}/other.txt")"#);
+    assert_eq!(r.code, 4);
+    let denied = s
+        .records()
+        .into_iter()
+        .find(|r| r["kind"] == "decision" && r["decision"] == "deny")
+        .expect("a deny record");
+    let policy = s.write("explain.cedar", &policy_text.replace("{ROOT}", &s.path("")));
+    let explain = |args: &[&str]| {
+        let mut all = vec!["explain", "--policy", &policy];
+        all.extend_from_slice(args);
+        let (code, out, err) = tollgate_output(&all);
+        assert_eq!(code, 0, "{err}");
+        out
+    };
+    let seq = denied["seq"].to_string();
+    let out = explain(&["--record", &seq, "--audit-log", &s.audit_dir()]);
+    assert!(out.starts_with("DENY "), "{out}");
+    assert!(
+        out.contains(&format!(
+            "would permit it: permit(principal == {}, action == file_system::Action::\"{}\"",
+            denied["principal"].as_str().unwrap(),
+            if denied["action"].as_str().unwrap().contains("open") {
+                "open"
+            } else {
+                "read"
+            }
+        )),
+        "{out}"
+    );
+
+    let request = |path: &str| {
+        format!(
+            r#"{{"principal": "User::\"root\"", "action": "file_system::Action::\"read\"", "resource": "file_system::File::\"{}\""}}"#,
+            s.path(path)
+        )
+    };
+    let out = explain(&["--request", &request("logs/secret.log")]);
+    assert!(out.starts_with("DENY "), "{out}");
+    assert!(out.contains("permit read-logs: applies"), "{out}");
+    assert!(out.contains("forbid no-secret: applies"), "{out}");
+    assert!(out.contains("forbidden by no-secret"), "{out}");
+    let out = explain(&["--request", &request("logs/app.log")]);
+    assert!(out.starts_with("PERMIT "), "{out}");
+    assert!(!out.contains("would permit"), "{out}");
 }

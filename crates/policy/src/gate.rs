@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use cedar_policy::{Authorizer, Entities, EntityUid};
+use cedar_policy::{Authorizer, Entities, EntityUid, PolicySet};
 use cedar_policy_core::ast as core_ast;
 use cedar_policy_core::entities as core_entities;
 use cedar_policy_core::extensions::Extensions;
@@ -132,6 +132,27 @@ pub struct Decision {
     /// Names of the policies that determined the decision.
     pub policies: Vec<String>,
     pub errors: Vec<String>,
+}
+
+/// How one policy bears on a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bearing {
+    pub policy: String,
+    /// A permit (else a forbid).
+    pub permit: bool,
+    /// Whether its scope and condition hold for the request.
+    pub applies: bool,
+    pub errors: Vec<String>,
+}
+
+/// The answer to "why this decision?" (see [`Gate::explain`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Explanation {
+    pub decision: Decision,
+    /// The policies whose scope covers the request, in policy order.
+    pub bearings: Vec<Bearing>,
+    /// For a denial: the statement that would permit it, or the forbid to change.
+    pub would_permit: Option<String>,
 }
 
 /// How many requests were permitted and denied in this run.
@@ -430,31 +451,9 @@ impl Gate {
             policies: Vec::new(),
             errors: vec![error],
         };
-        let request = match cedar_policy::Request::new(
-            self.principal.clone(),
-            self.action_uids[action.index()].clone(),
-            resource.uid(),
-            context.to_cedar(&self.caller),
-            None,
-        ) {
+        let (request, entities) = match self.request(action, resource, context) {
             Ok(r) => r,
-            Err(e) => return deny(format!("cannot build the request: {e}")),
-        };
-        // The action's entity carries its groups as parents, so `action in SafeIO` holds.
-        let entities = match core_entities::Entities::from_entities(
-            [
-                resource.entity(),
-                self.schema.action_core[action.index()].clone(),
-            ]
-            .into_iter()
-            .chain(context.entities())
-            .chain(self.caller_entities.iter().cloned()),
-            None::<&core_entities::NoEntitiesSchema>,
-            core_entities::TCComputation::AssumeAlreadyComputed,
-            Extensions::none(),
-        ) {
-            Ok(e) => Entities::from(e),
-            Err(e) => return deny(format!("cannot build the entities: {e}")),
+            Err(e) => return deny(e),
         };
         let response = self.authorizer.is_authorized(&request, &slice, &entities);
         let permitted = response.decision() == cedar_policy::Decision::Allow;
@@ -470,6 +469,97 @@ impl Gate {
                 .errors()
                 .map(|e| e.to_string())
                 .collect(),
+        }
+    }
+
+    /// The Cedar request and its entities; an error names what could not be built.
+    fn request(
+        &self,
+        action: Action,
+        resource: &Resource,
+        context: &Context,
+    ) -> Result<(cedar_policy::Request, Entities), String> {
+        let request = cedar_policy::Request::new(
+            self.principal.clone(),
+            self.action_uids[action.index()].clone(),
+            resource.uid(),
+            context.to_cedar(&self.caller),
+            None,
+        )
+        .map_err(|e| format!("cannot build the request: {e}"))?;
+        // The action's entity carries its groups as parents, so `action in SafeIO` holds.
+        let entities = core_entities::Entities::from_entities(
+            [
+                resource.entity(),
+                self.schema.action_core[action.index()].clone(),
+            ]
+            .into_iter()
+            .chain(context.entities())
+            .chain(self.caller_entities.iter().cloned()),
+            None::<&core_entities::NoEntitiesSchema>,
+            core_entities::TCComputation::AssumeAlreadyComputed,
+            Extensions::none(),
+        )
+        .map_err(|e| format!("cannot build the entities: {e}"))?;
+        Ok((request, Entities::from(entities)))
+    }
+
+    /// Why a request gets its answer: the decision, every policy whose scope covers the
+    /// request with whether its condition held, and for a denial what would permit it.
+    pub fn explain(&self, action: Action, resource: &Resource, context: &Context) -> Explanation {
+        let decision = self.decide(action, resource, context);
+        let mut bearings = Vec::new();
+        if let (Some(slice), Ok((request, entities))) = (
+            self.policies.index.slice(action, resource),
+            self.request(action, resource, context),
+        ) {
+            for policy in slice.policies() {
+                let alone = PolicySet::from_policies([policy.clone()])
+                    // One policy: its id cannot clash.
+                    .unwrap_or_else(|_| unreachable!());
+                let response = self.authorizer.is_authorized(&request, &alone, &entities);
+                bearings.push(Bearing {
+                    policy: self.policies.name(policy.id()),
+                    permit: policy.effect() == cedar_policy::Effect::Permit,
+                    applies: response.diagnostics().reason().next().is_some(),
+                    errors: response
+                        .diagnostics()
+                        .errors()
+                        .map(|e| e.to_string())
+                        .collect(),
+                });
+            }
+        }
+        let forbids: Vec<&str> = bearings
+            .iter()
+            .filter(|b| !b.permit && b.applies)
+            .map(|b| b.policy.as_str())
+            .collect();
+        let would_permit = if decision.permitted {
+            None
+        } else if !forbids.is_empty() {
+            Some(format!(
+                "forbidden by {}: a forbid overrides every permit, so change that policy or what its condition looks at",
+                forbids.join(", ")
+            ))
+        } else {
+            let mut narrowest = format!(
+                "permit(principal == {}, action == {action}, resource == {resource});",
+                self.principal_text
+            );
+            if let Some(dir) = resource.path().and_then(|p| p.parent()) {
+                narrowest.push_str(&format!(
+                    " or, for its directory, permit(principal == {}, action == {action}, resource in {});",
+                    self.principal_text,
+                    Resource::Dir(dir)
+                ));
+            }
+            Some(narrowest)
+        };
+        Explanation {
+            decision,
+            bearings,
+            would_permit,
         }
     }
 

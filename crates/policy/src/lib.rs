@@ -24,7 +24,8 @@ mod resource;
 pub use action::Action;
 pub use error::{PolicyError, SourceLocation};
 pub use gate::{
-    Decision, DecisionCounts, DecisionEntry, DecisionLog, Denied, Gate, Permit, Request,
+    Bearing, Decision, DecisionCounts, DecisionEntry, DecisionLog, Denied, Explanation, Gate,
+    Permit, Request,
 };
 pub use identity::{
     verify_token, Caller, Delegation, Directory, IdentityError, Principal, TrustConfig,

@@ -125,16 +125,9 @@ impl Sandbox {
 
     /// Runs `tollgate audit ARGS...` and returns (exit code, stdout, stderr).
     pub fn audit(&self, args: &[&str]) -> (i32, String, String) {
-        let out = Command::new(binary())
-            .arg("audit")
-            .args(args)
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        let mut all = vec!["audit"];
+        all.extend_from_slice(args);
+        tollgate_output(&all)
     }
 
     /// The audit records as JSON values, in order.
@@ -150,6 +143,16 @@ impl Sandbox {
 
 pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_tollgate")
+}
+
+/// Runs `tollgate ARGS...` and returns (exit code, stdout, stderr).
+pub fn tollgate_output(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(binary()).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// Runs the binary with `stdin` and measures its peak memory.
