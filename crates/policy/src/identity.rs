@@ -535,6 +535,51 @@ mod tests {
         assert_eq!(caller.uid().to_string(), r#"Agent::"ops-agent""#);
     }
 
+    /// An RSA issuer key for RS256, made by the openssl command (ring cannot generate RSA
+    /// keys): PKCS#1 DER for signing, the modulus for the JWK.
+    fn rsa(kid: &str) -> (EncodingKey, serde_json::Value) {
+        let dir = tempfile::tempdir().unwrap();
+        let pem = dir.path().join("key.pem");
+        let openssl = |args: &[&str]| {
+            let out = std::process::Command::new("openssl")
+                .args(args)
+                .output()
+                .expect("openssl");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            out.stdout
+        };
+        let pem_path = pem.to_str().unwrap();
+        openssl(&["genrsa", "-out", pem_path, "2048"]);
+        let der = openssl(&["rsa", "-in", pem_path, "-traditional", "-outform", "DER"]);
+        let modulus =
+            String::from_utf8(openssl(&["rsa", "-in", pem_path, "-noout", "-modulus"])).unwrap();
+        let hex = modulus.trim().trim_start_matches("Modulus=");
+        let n: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect();
+        let jwk = json!({"kty": "RSA", "kid": kid, "alg": "RS256", "n": b64(&n), "e": "AQAB"});
+        (EncodingKey::from_rsa_der(&der), jwk)
+    }
+
+    #[test]
+    fn a_valid_rs256_token_is_accepted_and_a_forged_one_refused() {
+        let (key, jwk) = rsa("rsa");
+        let (other, _) = rsa("rsa");
+        let t = trust(&[&jwk]);
+        let token = sign(Algorithm::RS256, "rsa", &key, &claims());
+        assert_eq!(verify_token(&token, &t).unwrap().subject, "alice");
+        let forged = sign(Algorithm::RS256, "rsa", &other, &claims());
+        assert_eq!(
+            verify_token(&forged, &t),
+            Err(IdentityError::BadSignature("rsa".into()))
+        );
+    }
+
     #[test]
     fn a_valid_es256_token_is_accepted() {
         let (key, jwk) = p256("ec");
