@@ -195,7 +195,7 @@ pub struct Prepared {
     /// Set when the host config asks for the whole output to be redacted.
     output_redactor: Option<Redactor>,
     /// The run's entry among the host's active runs, removed when it is over.
-    _registration: Registration,
+    registration: Registration,
 }
 
 /// How a run ended: the final value as text (when it succeeded), the error, the logs, and
@@ -384,7 +384,7 @@ impl Setup {
             audit,
             started,
             output_redactor: self.redact_output.then(|| self.redactor.clone()),
-            _registration: registration,
+            registration,
         })
     }
 }
@@ -394,6 +394,9 @@ impl Prepared {
     /// run's end.
     pub fn execute(self, format: Format) -> Finished {
         let outcome = tollgate_script::run(self.host, &self.script, self.scope, self.limits);
+        // The script has stopped: a `tollgate kill` waiting for it may return now, while the
+        // run's end is still being recorded.
+        drop(self.registration);
         let mut error = outcome.error;
         let mut logs = outcome.logs;
         let mut redactions = outcome.redactions;
