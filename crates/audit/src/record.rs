@@ -122,16 +122,12 @@ pub enum Event {
     Rotate { next: String },
 }
 
-/// The fields a run's delegation adds to a record, where present.
-fn delegation_fields<'a>(
-    [on_behalf_of, purpose, ticket]: [&'a Option<String>; 3],
+/// Adds the optional string fields that are present; an absent one is left out of the line.
+fn optional<'a, const N: usize>(
     fields: &mut Vec<(&'static str, Field<'a>)>,
+    values: [(&'static str, &'a Option<String>); N],
 ) {
-    for (key, value) in [
-        ("on_behalf_of", on_behalf_of),
-        ("purpose", purpose),
-        ("ticket", ticket),
-    ] {
+    for (key, value) in values {
         if let Some(v) = value {
             fields.push((key, Field::Str(v)));
         }
@@ -219,7 +215,14 @@ impl RecordRef<'_> {
                     ("limits", Json(limits)),
                     ("tollgate_version", Str(tollgate_version)),
                 ]);
-                delegation_fields([on_behalf_of, purpose, ticket], &mut fields);
+                optional(
+                    &mut fields,
+                    [
+                        ("on_behalf_of", on_behalf_of),
+                        ("purpose", purpose),
+                        ("ticket", ticket),
+                    ],
+                );
                 if let Some(t) = token {
                     fields.push(("token", Json(t)));
                 }
@@ -238,7 +241,14 @@ impl RecordRef<'_> {
                     ("error_type", Str(error_type)),
                     ("message", Str(message)),
                 ]);
-                delegation_fields([on_behalf_of, purpose, ticket], &mut fields);
+                optional(
+                    &mut fields,
+                    [
+                        ("on_behalf_of", on_behalf_of),
+                        ("purpose", purpose),
+                        ("ticket", ticket),
+                    ],
+                );
             }
             Event::Decision {
                 principal,
@@ -262,13 +272,18 @@ impl RecordRef<'_> {
                     ("decision", Str(decision)),
                     ("policies", Strs(policies)),
                 ]);
-                if let Some(e) = error {
-                    fields.push(("error", Str(e)));
-                }
                 if *probe {
                     fields.push(("probe", Bool(true)));
                 }
-                delegation_fields([on_behalf_of, purpose, ticket], &mut fields);
+                optional(
+                    &mut fields,
+                    [
+                        ("error", error),
+                        ("on_behalf_of", on_behalf_of),
+                        ("purpose", purpose),
+                        ("ticket", ticket),
+                    ],
+                );
             }
             Event::RunEnd {
                 status,
@@ -285,9 +300,7 @@ impl RecordRef<'_> {
                     ("permits", U64(*permits)),
                     ("denies", U64(*denies)),
                 ]);
-                if let Some(t) = error_type {
-                    fields.push(("error_type", Str(t)));
-                }
+                optional(&mut fields, [("error_type", error_type)]);
                 if let Some(r) = redactions {
                     fields.push(("redactions", Json(r)));
                 }
@@ -303,12 +316,7 @@ impl RecordRef<'_> {
                     ("principal", Str(principal)),
                     ("action", Str(action)),
                 ]);
-                if let Some(t) = target {
-                    fields.push(("target", Str(t)));
-                }
-                if let Some(r) = reason {
-                    fields.push(("reason", Str(r)));
-                }
+                optional(&mut fields, [("target", target), ("reason", reason)]);
             }
             Event::Repair {
                 torn_bytes,
