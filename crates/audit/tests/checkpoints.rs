@@ -2,23 +2,10 @@
 
 use std::fs;
 
-use tollgate_audit::{init, read_verifier, verify, AuditLog, Event, InitOptions, SyncMode};
+mod common;
 
-fn decision(n: u64) -> Event {
-    Event::Decision {
-        principal: "User::\"alice\"".into(),
-        action: "file_system::Action::\"read\"".into(),
-        resource_type: "file_system::File".into(),
-        resource_id: format!("/tmp/f{n}"),
-        decision: "permit".into(),
-        policies: vec!["p0".into()],
-        error: None,
-        probe: false,
-        on_behalf_of: None,
-        purpose: None,
-        ticket: None,
-    }
-}
+use common::decision;
+use tollgate_audit::{init, read_verifier, verify, AuditLog, InitOptions, SyncMode};
 
 fn small_log(dir: &std::path::Path) {
     let options = InitOptions {

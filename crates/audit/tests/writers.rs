@@ -4,23 +4,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tollgate_audit::{init, AuditLog, Event, SyncMode};
+mod common;
 
-fn decision(n: u64) -> Event {
-    Event::Decision {
-        principal: "User::\"alice\"".into(),
-        action: "file_system::Action::\"read\"".into(),
-        resource_type: "file_system::File".into(),
-        resource_id: format!("/tmp/f{n}"),
-        decision: "permit".into(),
-        policies: vec!["p0".into()],
-        error: None,
-        probe: false,
-        on_behalf_of: None,
-        purpose: None,
-        ticket: None,
-    }
-}
+use common::decision;
+use tollgate_audit::{init, AuditLog, SyncMode};
 
 /// One writer appends without pause; another, appending now and then, must never wait for
 /// long. `flock` alone would let the busy writer take the lock back every time it lets go.
