@@ -22,6 +22,7 @@ fn decision(i: u64) -> Event {
         on_behalf_of: None,
         purpose: None,
         ticket: None,
+        labels: None,
     }
 }
 

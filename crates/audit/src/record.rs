@@ -89,6 +89,10 @@ pub enum Event {
         purpose: Option<String>,
         #[serde(default)]
         ticket: Option<String>,
+        /// The data labels of a labelled file or directory (classification, categories,
+        /// jurisdiction, legal_hold, retention); absent for anything else.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        labels: Option<Value>,
     },
     /// A run ended.
     RunEnd {
@@ -262,6 +266,7 @@ impl RecordRef<'_> {
                 on_behalf_of,
                 purpose,
                 ticket,
+                labels,
             } => {
                 fields.extend([
                     ("kind", Str("decision")),
@@ -284,6 +289,9 @@ impl RecordRef<'_> {
                         ("ticket", ticket),
                     ],
                 );
+                if let Some(l) = labels {
+                    fields.push(("labels", Json(l)));
+                }
             }
             Event::RunEnd {
                 status,
@@ -467,6 +475,7 @@ mod tests {
                 on_behalf_of: None,
                 purpose: None,
                 ticket: None,
+                labels: None,
             },
         }
     }
@@ -561,6 +570,7 @@ mod tests {
                 on_behalf_of: None,
                 purpose: None,
                 ticket: None,
+                labels: None,
             },
             Event::Decision {
                 principal: "Agent::\"ops\"".into(),
@@ -574,6 +584,9 @@ mod tests {
                 on_behalf_of: Some(ALICE.into()),
                 purpose: Some("incident-response".into()),
                 ticket: Some("INC-42".into()),
+                labels: Some(serde_json::json!({
+                    "classification": "confidential", "categories": ["pii"],
+                    "jurisdiction": "EU", "legal_hold": true, "retention": "P90D"})),
             },
         ] {
             r.event = event;
@@ -601,7 +614,9 @@ mod tests {
     fn lines_round_trip_and_unknown_fields_are_ignored() {
         let r = decision();
         assert_eq!(Record::parse(&r.to_line()).unwrap(), r);
-        let with_extra = r.to_line().replacen('{', r#"{"labels":["pii"],"#, 1);
+        let with_extra = r
+            .to_line()
+            .replacen('{', r#"{"retained_until":["2030"],"#, 1);
         assert_eq!(Record::parse(&with_extra).unwrap(), r);
     }
 }

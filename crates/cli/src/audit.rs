@@ -66,6 +66,7 @@ pub fn decision_event(e: &DecisionEntry<'_>, probe: bool) -> Event {
         on_behalf_of: d.on_behalf_of,
         purpose: d.purpose,
         ticket: d.ticket,
+        labels: e.labels.as_ref().map(|l| l.to_json()),
     }
 }
 
@@ -443,6 +444,24 @@ fn matches(a: &ShowArgs, r: &Record, since: Option<SystemTime>, until: Option<Sy
     }
 }
 
+/// A decision's data labels in a few words, e.g. ` [confidential pii legal-hold]`.
+fn labels_text(labels: &serde_json::Value) -> String {
+    let mut words: Vec<String> = Vec::new();
+    if let Some(c) = labels["classification"].as_str() {
+        words.push(c.to_owned());
+    }
+    if let Some(cats) = labels["categories"].as_array() {
+        words.extend(cats.iter().filter_map(|c| c.as_str()).map(str::to_owned));
+    }
+    if let Some(j) = labels["jurisdiction"].as_str() {
+        words.push(format!("jurisdiction={j}"));
+    }
+    if labels["legal_hold"].as_bool() == Some(true) {
+        words.push("legal-hold".to_owned());
+    }
+    format!(" [{}]", words.join(" "))
+}
+
 fn human(r: &Record) -> String {
     let what = match &r.event {
         Event::Decision {
@@ -453,14 +472,16 @@ fn human(r: &Record) -> String {
             decision,
             policies,
             probe,
+            labels,
             ..
         } => format!(
-            "{decision:<6} {principal} {action} {resource_type}::{resource_id:?}{}{}",
+            "{decision:<6} {principal} {action} {resource_type}::{resource_id:?}{}{}{}",
             if policies.is_empty() {
                 String::new()
             } else {
                 format!(" by {}", policies.join(", "))
             },
+            labels.as_ref().map(labels_text).unwrap_or_default(),
             if *probe { " (probe)" } else { "" }
         ),
         Event::RunStart {

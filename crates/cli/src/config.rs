@@ -7,13 +7,18 @@
 //!  "redaction": {"redact_output": true,
 //!                "rules": [{"name": "employee_id", "pattern": "EMP-\\d{6}", "placeholder": "[EMPLOYEE]"}]},
 //!  "identity": {"jwks": "/etc/tollgate/issuers.jwks", "audience": ["web-1", "web"],
-//!               "require_token": true, "directory": "/etc/tollgate/directory.json"}}
+//!               "require_token": true, "directory": "/etc/tollgate/directory.json"},
+//!  "labels": "/etc/tollgate/labels.json"}
 //! ```
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Deserialize;
 use tollgate_host::redact::{CustomRule, Redactor};
+use tollgate_policy::{Directory, LabelRules};
+
+use crate::run::read_bounded;
 
 /// What the config file says. Sections this version does not know are left to the versions
 /// that do; inside the sections below, an unknown key is an error, so a misspelt setting
@@ -25,6 +30,8 @@ pub struct HostConfig {
     pub redaction: Redaction,
     #[serde(default)]
     pub identity: IdentityConfig,
+    /// The data labels file (see `tollgate_policy::LabelRules`).
+    pub labels: Option<PathBuf>,
 }
 
 /// Whom the host trusts to delegate, and what it knows about people.
@@ -96,5 +103,43 @@ pub fn load(explicit: Option<&Path>) -> Result<HostConfig, String> {
             Ok(HostConfig::default())
         }
         Err(e) => Err(format!("config file {}: {e}", path.display())),
+    }
+}
+
+/// What the host owner says about people and data: the directory of users and groups, and
+/// the data labels. Either file missing from the config means none (no one is in a group,
+/// nothing is labelled); a file that is named must load.
+pub struct HostData {
+    pub directory: Directory,
+    pub labels: Arc<LabelRules>,
+}
+
+/// Bound on what a host owner's file may weigh: it is read whole before every run.
+pub const MAX_HOST_FILE_BYTES: usize = 64 << 20;
+
+impl HostData {
+    pub fn load(directory: Option<&Path>, labels: Option<&Path>) -> Result<HostData, String> {
+        let directory = match directory {
+            None => Directory::default(),
+            Some(path) => Directory::parse(&read_bounded(path, MAX_HOST_FILE_BYTES)?)
+                .map_err(|e| format!("{}: {e}", path.display()))?,
+        };
+        let labels = match labels {
+            None => LabelRules::default(),
+            Some(path) => LabelRules::parse(&read_bounded(path, MAX_HOST_FILE_BYTES)?)
+                .map_err(|e| format!("{}: {e}", path.display()))?,
+        };
+        Ok(HostData {
+            directory,
+            labels: Arc::new(labels),
+        })
+    }
+
+    /// The files the host config names.
+    pub fn of_config(config: &HostConfig) -> Result<HostData, String> {
+        HostData::load(
+            config.identity.directory.as_deref(),
+            config.labels.as_deref(),
+        )
     }
 }

@@ -216,6 +216,7 @@ fn probe(setup: &mut Setup, action: &str, resource: &str) -> Result<Value, RunEr
             permitted: false,
             policies: Vec::new(),
             errors: Vec::new(),
+            labels: None,
         }
     } else {
         gate.decide(action, &resource, &Context::Empty)
@@ -238,6 +239,7 @@ fn probe(setup: &mut Setup, action: &str, resource: &str) -> Result<Value, RunEr
             permitted: decision.permitted,
             policies: decision.policies.clone(),
             error: denied.as_ref().map(|d| d.to_string()),
+            labels: decision.labels.clone(),
         };
         log.append(
             &crate::audit::new_run_id(),
@@ -253,5 +255,6 @@ fn probe(setup: &mut Setup, action: &str, resource: &str) -> Result<Value, RunEr
         "resource": resource.to_string(),
         "policies": decision.policies,
         "reason": denied.as_ref().map(|d| d.reason()),
+        "labels": decision.labels.map(|l| l.to_json()),
     }))
 }

@@ -7,11 +7,10 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 use serde::Deserialize;
-use tollgate_policy::{
-    Action, Caller, Context, Directory, Gate, Policies, Principal, Resource, Schema,
-};
+use tollgate_policy::{Action, Caller, Context, Gate, Policies, Principal, Resource, Schema};
 use tollgate_script::ErrorType;
 
+use crate::config::HostData;
 use crate::exit;
 
 #[derive(Subcommand)]
@@ -31,10 +30,26 @@ pub enum PolicyCommand {
         /// A JSON list of `{"principal", "on_behalf_of"?, "purpose"?, "ticket"?, "action",
         /// "resource", "expect": "permit"|"deny"}`.
         cases: PathBuf,
-        /// The host's directory of users and groups, for `on_behalf_of`.
-        #[arg(long)]
-        directory: Option<PathBuf>,
+        #[command(flatten)]
+        host: HostFiles,
     },
+}
+
+/// The host owner's files a decision depends on besides the policy.
+#[derive(clap::Args)]
+pub struct HostFiles {
+    /// The host's directory of users and groups, for `on_behalf_of`.
+    #[arg(long)]
+    directory: Option<PathBuf>,
+    /// The host's data labels file, for `resource.labels`.
+    #[arg(long)]
+    labels: Option<PathBuf>,
+}
+
+impl HostFiles {
+    fn load(&self) -> Result<HostData, String> {
+        HostData::load(self.directory.as_deref(), self.labels.as_deref())
+    }
 }
 
 /// One request and the decision expected for it.
@@ -67,11 +82,7 @@ enum Expect {
 pub fn main(cmd: PolicyCommand) -> ExitCode {
     match cmd {
         PolicyCommand::Check { file, strict } => check(&file, strict),
-        PolicyCommand::Test {
-            file,
-            cases,
-            directory,
-        } => match test(&file, &cases, directory.as_deref()) {
+        PolicyCommand::Test { file, cases, host } => match test(&file, &cases, &host) {
             Ok(code) => code,
             Err(e) => {
                 eprintln!("tollgate: {e}");
@@ -105,16 +116,13 @@ fn check(file: &Path, strict: bool) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Runs the cases; `Err` when the policy, the cases or the directory cannot be read.
-fn test(file: &Path, cases: &Path, directory: Option<&Path>) -> Result<ExitCode, String> {
+/// Runs the cases; `Err` when the policy, the cases or the host's files cannot be read.
+fn test(file: &Path, cases: &Path, host: &HostFiles) -> Result<ExitCode, String> {
     let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()));
     let cases_text = read(cases)?;
     let list: Vec<Case> =
         serde_json::from_str(&cases_text).map_err(|e| format!("{}: {e}", cases.display()))?;
-    let directory = match directory {
-        Some(p) => Directory::parse(&read(p)?).map_err(|e| format!("{}: {e}", p.display()))?,
-        None => Directory::default(),
-    };
+    let data = host.load()?;
     let (_, policies) = Policies::load_with_schema(file).map_err(|e| e.to_string())?;
     let policy_text = policies.text().to_owned();
     let file_name = file.display().to_string();
@@ -137,7 +145,8 @@ fn test(file: &Path, cases: &Path, directory: Option<&Path>) -> Result<ExitCode,
         let schema = Schema::tollgate().map_err(|e| e.to_string())?;
         let policies =
             Policies::parse(&file_name, &policy_text, &schema).map_err(|e| e.to_string())?;
-        let gate = Gate::for_caller(schema, policies, caller, &directory);
+        let gate = Gate::for_caller(schema, policies, caller, &data.directory)
+            .with_labels(data.labels.clone());
         let decision = gate.decide(action, &resource, &Context::Empty);
         let got = if decision.permitted {
             Expect::Permit
@@ -224,9 +233,8 @@ pub struct ExplainArgs {
     record: Option<u64>,
     #[arg(long, value_name = "DIR")]
     audit_log: Option<PathBuf>,
-    /// The host's directory of users and groups.
-    #[arg(long)]
-    directory: Option<PathBuf>,
+    #[command(flatten)]
+    host: HostFiles,
 }
 
 /// `tollgate explain`: which policies bear on a request and what would permit it.
@@ -249,17 +257,12 @@ fn explain_text(args: &ExplainArgs) -> Result<String, String> {
         (None, Some(seq), Some(dir)) => case_of_record(dir, seq)?,
         _ => return Err("give --request JSON, or --record SEQ with --audit-log DIR".to_owned()),
     };
-    let directory = match &args.directory {
-        Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
-            Directory::parse(&text).map_err(|e| format!("{}: {e}", p.display()))?
-        }
-        None => Directory::default(),
-    };
+    let data = args.host.load()?;
     let action = Action::from_uid(&case.action).map_err(|e| e.to_string())?;
     let resource = Resource::from_uid(&case.resource).map_err(|e| e.to_string())?;
     let (schema, policies) = Policies::load_with_schema(&args.policy).map_err(|e| e.to_string())?;
-    let gate = Gate::for_caller(schema, policies, caller(&case)?, &directory);
+    let gate = Gate::for_caller(schema, policies, caller(&case)?, &data.directory)
+        .with_labels(data.labels.clone());
     let e = gate.explain(action, &resource, &Context::Empty);
     let mut out = format!(
         "{} {} {action} on {resource}\n",
@@ -276,6 +279,9 @@ fn explain_text(args: &ExplainArgs) -> Result<String, String> {
             gate.caller().purpose,
             gate.caller().ticket
         ));
+    }
+    if let Some(labels) = &e.decision.labels {
+        out.push_str(&format!("  labels: {}\n", labels.to_json()));
     }
     if e.bearings.is_empty() {
         out.push_str("  no policy's scope covers this action on this resource\n");

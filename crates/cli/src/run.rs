@@ -14,13 +14,13 @@ use tollgate_audit::{AuditLog, Event, SyncMode};
 use tollgate_host::redact::{Counts, Redactor};
 use tollgate_host::{Host, Interrupt};
 use tollgate_policy::{
-    verify_token, Caller, Directory, Gate, IdentityError, Policies, PolicyError, Principal, Schema,
+    verify_token, Caller, Gate, IdentityError, Policies, PolicyError, Principal, Schema,
     TrustConfig, SCHEMA_SOURCE,
 };
 use tollgate_script::{ErrorType, Limits, LogEntry, RunError};
 
 use crate::audit::GateRecorder;
-use crate::config::HostConfig;
+use crate::config::{HostConfig, HostData, MAX_HOST_FILE_BYTES};
 use crate::control::{Registration, RunInfo, StateDir, Watch};
 use crate::exit;
 use crate::output::{self, Format};
@@ -173,7 +173,8 @@ pub struct Setup {
     /// text again (a gate owns its policy set).
     parsed: Option<(Schema, Policies)>,
     caller: Caller,
-    directory: Directory,
+    /// The host's directory and data labels.
+    data: HostData,
     pub limits: Limits,
     audit: Option<Arc<AuditLog>>,
     /// The host config's detectors and rules, for reads the policy permits only redacted.
@@ -230,7 +231,7 @@ impl Setup {
         };
         let config = crate::config::load(args.config.as_deref()).map_err(invalid)?;
         let redactor = config.redaction.redactor().map_err(invalid)?;
-        let directory = load_directory(&config).map_err(invalid)?;
+        let data = HostData::of_config(&config).map_err(invalid)?;
         let user = current_user().map_err(|e| RunError::new(ErrorType::Internal, e))?;
         let audit = if args.no_audit {
             None
@@ -264,7 +265,7 @@ impl Setup {
             policy_text: policies.text().to_owned(),
             parsed: Some((schema, policies)),
             caller,
-            directory,
+            data,
             limits: args.limits(),
             audit,
             redactor,
@@ -286,7 +287,8 @@ impl Setup {
             }
         };
         Ok(
-            Gate::for_caller(schema, policies, self.caller.clone(), &self.directory)
+            Gate::for_caller(schema, policies, self.caller.clone(), &self.data.directory)
+                .with_labels(self.data.labels.clone())
                 .with_freeze(self.watch.frozen()),
         )
     }
@@ -531,7 +533,7 @@ fn caller_of(args: &SetupArgs, config: &HostConfig, os_user: Caller) -> Result<C
             "a delegation token was given but the host config names no `identity.jwks` to verify it with, so nothing ran".to_owned(),
         ));
     };
-    let jwks = read_bounded(jwks_path, MAX_CONFIG_BYTES).map_err(denied)?;
+    let jwks = read_bounded(jwks_path, MAX_HOST_FILE_BYTES).map_err(denied)?;
     let audiences = if config.identity.audience.is_empty() {
         vec![tollgate_audit::host_name()]
     } else {
@@ -543,20 +545,8 @@ fn caller_of(args: &SetupArgs, config: &HostConfig, os_user: Caller) -> Result<C
     Ok(Caller::delegated(delegation))
 }
 
-/// The host's directory of users and groups, if the config names one.
-fn load_directory(config: &HostConfig) -> Result<Directory, String> {
-    match &config.identity.directory {
-        None => Ok(Directory::default()),
-        Some(path) => {
-            let text = read_bounded(path, MAX_CONFIG_BYTES)?;
-            Directory::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
-        }
-    }
-}
-
-/// Bounds on what the host's identity files and a token may weigh.
+/// Bound on what a token may weigh.
 const MAX_TOKEN_BYTES: usize = 64 << 10;
-const MAX_CONFIG_BYTES: usize = 64 << 20;
 
 fn now() -> u64 {
     std::time::SystemTime::now()

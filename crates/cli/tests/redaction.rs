@@ -30,14 +30,6 @@ fn log_sandbox() -> (Sandbox, String) {
     (s, log)
 }
 
-/// Writes a host config file into the audit dir (outside what the policies open) and
-/// returns its path.
-fn config(s: &Sandbox, value: Value) -> String {
-    let path = s.audit.path().join("config.json");
-    std::fs::write(&path, value.to_string()).unwrap();
-    path.display().to_string()
-}
-
 #[test]
 fn redacted_read_only_gives_placeholders_to_cat_grep_tail_and_wc() {
     let (s, log) = log_sandbox();
@@ -155,12 +147,9 @@ fn custom_rule_from_the_config_replaces_its_matches() {
         "hr.log",
         "badge EMP-004211 entered, contact hr@example.com\n",
     );
-    let cfg = config(
-        &s,
-        json!({"redaction": {"rules": [
-            {"name": "employee_id", "pattern": "EMP-\\d{6}", "placeholder": "[EMPLOYEE]"}
-        ]}}),
-    );
+    let cfg = s.config(&json!({"redaction": {"rules": [
+        {"name": "employee_id", "pattern": "EMP-\\d{6}", "placeholder": "[EMPLOYEE]"}
+    ]}}));
     let r = s.run_with(
         REDACTED_ONLY,
         r#"cat("{ROOT}/hr.log")"#,
@@ -177,10 +166,7 @@ fn custom_rule_from_the_config_replaces_its_matches() {
 fn invalid_custom_rule_stops_the_run_before_it_starts() {
     let s = Sandbox::new();
     let marker = s.path("started");
-    let cfg = config(
-        &s,
-        json!({"redaction": {"rules": [{"name": "broken", "pattern": "EMP-(\\d+", "placeholder": "[X]"}]}}),
-    );
+    let cfg = s.config(&json!({"redaction": {"rules": [{"name": "broken", "pattern": "EMP-(\\d+", "placeholder": "[X]"}]}}));
     let r = s.run_with(
         ALL_IN_ROOT,
         &format!(r#"write("{marker}", "x")"#),
@@ -197,7 +183,7 @@ fn invalid_custom_rule_stops_the_run_before_it_starts() {
 #[test]
 fn misspelt_redaction_setting_stops_the_run() {
     let s = Sandbox::new();
-    let cfg = config(&s, json!({"redaction": {"redact_ouput": true}}));
+    let cfg = s.config(&json!({"redaction": {"redact_ouput": true}}));
     let r = s.run_with(ALL_IN_ROOT, "1", &["--config", &cfg]);
     assert_eq!(r.code, 3, "{:#}", r.json);
     assert!(r.message().contains("redact_ouput"), "{}", r.message());
@@ -215,7 +201,7 @@ fn missing_config_named_on_the_command_line_stops_the_run() {
 #[test]
 fn redact_output_redacts_a_secret_the_script_builds_itself() {
     let s = Sandbox::new();
-    let cfg = config(&s, json!({"redaction": {"redact_output": true}}));
+    let cfg = s.config(&json!({"redaction": {"redact_output": true}}));
     let script = r#"
 let user = "carol";
 let email = user + "@" + "example.org";
@@ -243,7 +229,7 @@ info("mailing " + email);
 #[test]
 fn redact_output_redacts_a_thrown_error_too() {
     let s = Sandbox::new();
-    let cfg = config(&s, json!({"redaction": {"redact_output": true}}));
+    let cfg = s.config(&json!({"redaction": {"redact_output": true}}));
     let r = s.run_with(
         ALL_IN_ROOT,
         r#"throw "ssn is 123-45-6789""#,

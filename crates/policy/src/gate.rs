@@ -13,6 +13,7 @@ use cedar_policy_core::extensions::Extensions;
 use crate::action::Action;
 use crate::identity::{Caller, Directory};
 use crate::index::PathScopes;
+use crate::labels::{LabelRules, Labels};
 use crate::policies::{Policies, Schema};
 use crate::resource::{Context, Resource};
 
@@ -80,6 +81,8 @@ pub struct DecisionEntry<'a> {
     pub policies: Vec<String>,
     /// For a denial, the message the caller will see.
     pub error: Option<String>,
+    /// The data labels of a labelled file or directory.
+    pub labels: Option<Arc<Labels>>,
 }
 
 impl Denied {
@@ -132,6 +135,8 @@ pub struct Decision {
     /// Names of the policies that determined the decision.
     pub policies: Vec<String>,
     pub errors: Vec<String>,
+    /// The labels the resource was decided with (none for an unlabelled one).
+    pub labels: Option<Arc<Labels>>,
 }
 
 /// How one policy bears on a request.
@@ -171,6 +176,8 @@ pub struct Gate {
     caller: Caller,
     /// The entities that describe the caller (agent, user, groups), in every request.
     caller_entities: Vec<core_ast::Entity>,
+    /// The host owner's data labels, looked up for every fresh decision on a path.
+    labels: Arc<LabelRules>,
     action_uids: Vec<EntityUid>,
     authorizer: Authorizer,
     permits: AtomicU64,
@@ -218,6 +225,7 @@ impl Gate {
             principal,
             caller_entities: caller.entities(directory),
             caller,
+            labels: Arc::new(LabelRules::default()),
             action_uids,
             authorizer: Authorizer::new(),
             permits: AtomicU64::new(0),
@@ -236,6 +244,12 @@ impl Gate {
 
     pub fn is_frozen(&self) -> bool {
         self.frozen.load(Ordering::Relaxed)
+    }
+
+    /// Gives files and directories the labels `rules` assign (default: all unlabelled).
+    pub fn with_labels(mut self, rules: Arc<LabelRules>) -> Gate {
+        self.labels = rules;
+        self
     }
 
     /// Who the gate decides for.
@@ -309,6 +323,7 @@ impl Gate {
                     permitted: decision.permitted,
                     policies: decision.policies,
                     error: None,
+                    labels: decision.labels,
                 };
                 if !decision.permitted {
                     let d = Denied {
@@ -383,6 +398,7 @@ impl Gate {
                 permitted: false,
                 policies: Vec::new(),
                 error: Some(denied.to_string()),
+                labels: None,
             };
             if let Err(e) = log.record(&[entry]) {
                 denied.unrecorded = Some(e);
@@ -439,21 +455,25 @@ impl Gate {
     /// Asks Cedar, over the slice of policies that can apply. Any failure to build the
     /// request is a deny.
     pub fn decide(&self, action: Action, resource: &Resource, context: &Context) -> Decision {
+        let labels = resource.path().and_then(|p| self.labels.labels_of(p));
         let Some(slice) = self.policies.index.slice(action, resource) else {
             return Decision {
                 permitted: false,
                 policies: Vec::new(),
                 errors: Vec::new(),
+                labels,
             };
         };
-        let deny = |error: String| Decision {
+        let deny = |error: String, labels| Decision {
             permitted: false,
             policies: Vec::new(),
             errors: vec![error],
+            labels,
         };
-        let (request, entities) = match self.request(action, resource, context) {
+        let own = labels.as_deref().unwrap_or(Labels::unlabelled());
+        let (request, entities) = match self.request(action, resource, own, context) {
             Ok(r) => r,
-            Err(e) => return deny(e),
+            Err(e) => return deny(e, labels),
         };
         let response = self.authorizer.is_authorized(&request, &slice, &entities);
         let permitted = response.decision() == cedar_policy::Decision::Allow;
@@ -469,6 +489,7 @@ impl Gate {
                 .errors()
                 .map(|e| e.to_string())
                 .collect(),
+            labels,
         }
     }
 
@@ -477,20 +498,21 @@ impl Gate {
         &self,
         action: Action,
         resource: &Resource,
+        labels: &Labels,
         context: &Context,
     ) -> Result<(cedar_policy::Request, Entities), String> {
         let request = cedar_policy::Request::new(
             self.principal.clone(),
             self.action_uids[action.index()].clone(),
             resource.uid(),
-            context.to_cedar(&self.caller),
+            context.to_cedar(&self.caller, &self.labels),
             None,
         )
         .map_err(|e| format!("cannot build the request: {e}"))?;
         // The action's entity carries its groups as parents, so `action in SafeIO` holds.
         let entities = core_entities::Entities::from_entities(
             [
-                resource.entity(),
+                resource.entity(labels),
                 self.schema.action_core[action.index()].clone(),
             ]
             .into_iter()
@@ -508,10 +530,11 @@ impl Gate {
     /// request with whether its condition held, and for a denial what would permit it.
     pub fn explain(&self, action: Action, resource: &Resource, context: &Context) -> Explanation {
         let decision = self.decide(action, resource, context);
+        let labels = decision.labels.as_deref().unwrap_or(Labels::unlabelled());
         let mut bearings = Vec::new();
         if let (Some(slice), Ok((request, entities))) = (
             self.policies.index.slice(action, resource),
-            self.request(action, resource, context),
+            self.request(action, resource, labels, context),
         ) {
             for policy in slice.policies() {
                 let alone = PolicySet::from_policies([policy.clone()])
@@ -861,5 +884,106 @@ mod tests {
         );
         assert!(g.authorize(&[Action::FsRead], &file("/etc/hosts")).is_ok());
         assert_eq!(g.principal(), r#"User::"alice""#);
+    }
+
+    const LABELS: &str = r#"{"rules": [
+        {"paths": ["/srv/clinic"], "classification": "restricted", "categories": ["phi"]},
+        {"paths": ["/srv/legal/case-*"], "legal_hold": true, "jurisdiction": "EU"}]}"#;
+
+    fn labelled_gate(policy: &str, caller: Caller) -> Gate {
+        let schema = Schema::tollgate().unwrap();
+        let policies = Policies::parse("test.cedar", policy, &schema).unwrap();
+        Gate::for_caller(schema, policies, caller, &Directory::default())
+            .with_labels(Arc::new(LabelRules::parse(LABELS).unwrap()))
+    }
+
+    #[test]
+    fn policies_decide_on_data_labels_and_purpose() {
+        let policy = r#"
+            permit(principal, action in file_system::Action::"SafeIO", resource);
+            @id("phi-only-for-treatment")
+            forbid(principal, action == file_system::Action::"read", resource)
+            when { resource.labels.categories.contains("phi") && context.purpose != "treatment" };
+            @id("legal-hold")
+            forbid(principal, action in [file_system::Action::"write", file_system::Action::"delete",
+                                         file_system::Action::"move"], resource)
+            when { resource.labels.legal_hold };
+            @id("no-moves-into-held-data")
+            forbid(principal, action == file_system::Action::"move", resource)
+            when { context.destination.labels.legal_hold };
+        "#;
+        let chart = file("/srv/clinic/patients/42.txt");
+        let nurse = labelled_gate(policy, agent_for("alice", "treatment"));
+        assert!(nurse.authorize(&[Action::FsRead], &chart).is_ok());
+        let billing = labelled_gate(policy, agent_for("alice", "billing"));
+        let d = billing.authorize(&[Action::FsRead], &chart).unwrap_err();
+        assert_eq!(d.forbidden_by, ["phi-only-for-treatment"]);
+        // Unlabelled data is not touched by either forbid.
+        assert!(billing
+            .authorize(&[Action::FsRead], &file("/srv/app/x"))
+            .is_ok());
+
+        let held = file("/srv/legal/case-7/mail.eml");
+        for action in [Action::FsWrite, Action::FsDelete] {
+            let d = billing.authorize(&[action], &held).unwrap_err();
+            assert_eq!(d.forbidden_by, ["legal-hold"], "{action}");
+        }
+        assert!(billing.authorize(&[Action::FsRead], &held).is_ok());
+        let to = |p: &str| Context::Move {
+            destination: AbsPath::parse(p).unwrap(),
+        };
+        let d = billing
+            .authorize_in(&[Action::FsMove], &held, &to("/tmp/mail.eml"))
+            .unwrap_err();
+        assert_eq!(d.forbidden_by, ["legal-hold"]);
+        let d = billing
+            .authorize_in(
+                &[Action::FsMove],
+                &file("/tmp/x"),
+                &to("/srv/legal/case-7/x"),
+            )
+            .unwrap_err();
+        assert_eq!(d.forbidden_by, ["no-moves-into-held-data"]);
+        assert!(billing
+            .authorize_in(&[Action::FsMove], &file("/tmp/x"), &to("/tmp/y"))
+            .is_ok());
+    }
+
+    #[test]
+    fn decisions_carry_the_labels_they_were_made_with_also_when_remembered() {
+        let g = labelled_gate(
+            r#"permit(principal, action, resource);"#,
+            Caller::os_user("alice"),
+        );
+        let held = file("/srv/legal/case-1/a");
+        for _ in 0..2 {
+            let d = g.decide_remembered(Action::FsRead, &held, &Context::Empty);
+            let labels = d.labels.expect("labelled");
+            assert!(labels.legal_hold);
+            assert_eq!(labels.jurisdiction.as_deref(), Some("EU"));
+        }
+        assert_eq!(
+            g.decide(Action::FsRead, &file("/srv/other"), &Context::Empty)
+                .labels,
+            None
+        );
+    }
+
+    #[test]
+    fn without_a_labels_file_everything_reads_as_unlabelled() {
+        let g = gate(
+            r#"permit(principal, action in file_system::Action::"SafeIO", resource in file_system::Dir::"/") when {
+                   resource.labels.classification == "unlabelled" && !resource.labels.legal_hold
+                   && resource.labels.categories.isEmpty() && resource.labels.jurisdiction == "" };"#,
+        );
+        assert!(g
+            .authorize(&[Action::FsRead], &file("/srv/legal/case-1/a"))
+            .is_ok());
+        assert!(g
+            .authorize(
+                &[Action::FsOpen],
+                &Resource::Dir(AbsPath::parse("/srv").unwrap())
+            )
+            .is_ok());
     }
 }

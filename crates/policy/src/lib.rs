@@ -16,6 +16,7 @@ pub mod execute;
 mod gate;
 mod identity;
 mod index;
+mod labels;
 mod lint;
 mod path;
 mod policies;
@@ -31,6 +32,7 @@ pub use identity::{
     verify_token, Caller, Delegation, Directory, IdentityError, Principal, TrustConfig,
 };
 pub use index::PathScopes;
+pub use labels::{LabelError, LabelRules, Labels, UNLABELLED};
 pub use lint::{lint, Warning};
 pub use path::{AbsPath, PathError};
 pub use policies::{Policies, Schema, SCHEMA_SOURCE};

@@ -12,6 +12,7 @@ use smol_str::SmolStr;
 use crate::error::PolicyError;
 use crate::execute::ExecuteView;
 use crate::identity::Caller;
+use crate::labels::{LabelRules, Labels};
 use crate::path::AbsPath;
 
 /// A resource a host operation wants to touch.
@@ -204,13 +205,14 @@ impl Resource {
         own.chain(ancestors)
     }
 
-    /// The resource entity, with its `path` attribute and every ancestor Dir as a parent.
+    /// The resource entity, with its `path` and `labels` attributes (files and dirs) and
+    /// every ancestor Dir as a parent.
     ///
     /// The ancestors are given directly, already transitively closed, so the entity store
     /// needs no closure computation (it dominated the cost of a decision). Policies cannot
     /// read an ancestor's attributes, only test membership with `in`, so the ancestors' own
     /// entities are not needed.
-    pub(crate) fn entity(&self) -> ast::Entity {
+    pub(crate) fn entity(&self, labels: &Labels) -> ast::Entity {
         let names = type_names();
         let mut parents: HashSet<ast::EntityUID> = HashSet::new();
         let attrs: Vec<(SmolStr, PartialValue)> = match self {
@@ -218,7 +220,10 @@ impl Resource {
                 parents.extend(path.ancestors().map(|dir| {
                     EntityUid::from_type_name_and_id(names.dir.clone(), EntityId::new(dir)).into()
                 }));
-                vec![(SmolStr::new_static("path"), string(path.as_str()))]
+                vec![
+                    (SmolStr::new_static("path"), string(path.as_str())),
+                    labels.attribute(),
+                ]
             }
             Resource::Process(p) => vec![
                 (SmolStr::new_static("name"), string(&p.name)),
@@ -250,7 +255,8 @@ impl Context {
     }
 
     /// The Cedar context: this request's own pairs, then the run's purpose and ticket.
-    pub(crate) fn to_cedar(&self, caller: &Caller) -> cedar_policy::Context {
+    /// `labels` gives the labels of a path (a move's destination has them too).
+    pub(crate) fn to_cedar(&self, caller: &Caller, labels: &LabelRules) -> cedar_policy::Context {
         let mut pairs = match self {
             Context::Empty => Vec::new(),
             Context::Execute(view) => view.pairs(),
@@ -268,6 +274,14 @@ impl Context {
                     (
                         "parent_path".to_owned(),
                         RestrictedExpression::new_string(parent.to_string()),
+                    ),
+                    (
+                        "labels".to_owned(),
+                        labels
+                            .labels_of(destination)
+                            .as_deref()
+                            .unwrap_or(Labels::unlabelled())
+                            .expression(),
                     ),
                 ]);
                 // Record keys are distinct and values are literals, so this succeeds.
@@ -340,7 +354,7 @@ mod tests {
     #[test]
     fn file_entity_has_every_ancestor_as_parent() {
         let r = Resource::File(AbsPath::parse("/var/log/a.log").unwrap());
-        let e = r.entity();
+        let e = r.entity(Labels::unlabelled());
         let mut parents: Vec<String> = e
             .ancestors()
             .map(|p| p.eid().escaped().to_string())

@@ -16,5 +16,6 @@ pub fn decision(n: u64) -> Event {
         on_behalf_of: None,
         purpose: None,
         ticket: None,
+        labels: None,
     }
 }

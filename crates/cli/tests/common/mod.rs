@@ -119,6 +119,13 @@ impl Sandbox {
         c
     }
 
+    /// Writes a host config file outside what the policies open and returns its path.
+    pub fn config(&self, value: &Value) -> String {
+        let path = self.audit.path().join("config.json");
+        std::fs::write(&path, value.to_string()).unwrap();
+        path.display().to_string()
+    }
+
     pub fn audit_dir(&self) -> String {
         self.audit.path().join("log").display().to_string()
     }

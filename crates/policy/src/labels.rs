@@ -1,0 +1,508 @@
+//! Data labels: what the host owner says the data under a path is (its classification, the
+//! kinds of personal or secret data it holds, where it may be processed, whether it is under
+//! legal hold, how long it is kept), so that policies can decide on what a file holds and not
+//! only on where it lies.
+//!
+//! The labels file is JSON:
+//!
+//! ```json
+//! {"classifications": ["public", "internal", "confidential", "restricted"],
+//!  "rules": [
+//!    {"paths": ["/srv/app/logs"], "classification": "confidential", "categories": ["pii"],
+//!     "jurisdiction": "EU", "retention": "P90D"},
+//!    {"paths": ["/srv/legal/case-*"], "legal_hold": true}]}
+//! ```
+//!
+//! A rule labels every path one of its globs matches and everything below it, so a label on a
+//! directory is inherited down the tree. Globs are absolute; `*`, `?` and `[...]` stay within
+//! one path component and `**` crosses components. When several rules apply, the highest
+//! classification wins (`classifications` lists them from lowest to highest; default the four
+//! above), categories add up, any legal hold holds, and jurisdiction and retention come from
+//! the most specific rule that sets them: the one matching nearest the path, the later one in
+//! the file on a tie.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, OnceLock};
+
+use cedar_policy::RestrictedExpression;
+use cedar_policy_core::ast;
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use serde::Deserialize;
+use smol_str::SmolStr;
+
+use crate::path::AbsPath;
+
+/// The classification of a path no rule classifies.
+pub const UNLABELLED: &str = "unlabelled";
+
+const DEFAULT_CLASSIFICATIONS: [&str; 4] = ["public", "internal", "confidential", "restricted"];
+
+/// Why a labels file cannot be used. The run does not start: a policy that forbids reading
+/// restricted data must not silently see every file as unlabelled.
+#[derive(Debug, thiserror::Error)]
+pub enum LabelError {
+    #[error("the labels file is not valid: {0}")]
+    Syntax(String),
+    #[error("labels rule {rule}: {message}")]
+    Rule { rule: usize, message: String },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LabelsFile {
+    #[serde(default)]
+    classifications: Option<Vec<String>>,
+    rules: Vec<RuleFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    paths: Vec<String>,
+    classification: Option<String>,
+    #[serde(default)]
+    categories: Vec<String>,
+    jurisdiction: Option<String>,
+    #[serde(default)]
+    legal_hold: bool,
+    retention: Option<String>,
+}
+
+/// One rule, with its classification as a rank.
+struct Rule {
+    rank: Option<usize>,
+    categories: Vec<String>,
+    jurisdiction: Option<String>,
+    legal_hold: bool,
+    retention: Option<String>,
+}
+
+/// What the labels of one path are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Labels {
+    pub classification: String,
+    pub categories: BTreeSet<String>,
+    pub jurisdiction: Option<String>,
+    pub legal_hold: bool,
+    pub retention: Option<String>,
+    /// The same, as the Cedar record policies read (`resource.labels`).
+    value: ast::Value,
+}
+
+impl Labels {
+    fn new(
+        classification: String,
+        categories: BTreeSet<String>,
+        jurisdiction: Option<String>,
+        legal_hold: bool,
+        retention: Option<String>,
+    ) -> Labels {
+        let text = |s: &str| ast::Value::from(s);
+        let value = ast::Value::record(
+            [
+                ("classification", text(&classification)),
+                (
+                    "categories",
+                    ast::Value::set(categories.iter().map(|c| text(c)), None),
+                ),
+                (
+                    "jurisdiction",
+                    text(jurisdiction.as_deref().unwrap_or_default()),
+                ),
+                ("legal_hold", ast::Value::from(legal_hold)),
+                ("retention", text(retention.as_deref().unwrap_or_default())),
+            ],
+            None,
+        );
+        Labels {
+            classification,
+            categories,
+            jurisdiction,
+            legal_hold,
+            retention,
+            value,
+        }
+    }
+
+    /// The labels of a path no rule applies to: unlabelled, no categories, no hold; absent
+    /// jurisdiction and retention read as "" in Cedar.
+    pub fn unlabelled() -> &'static Labels {
+        static NONE: OnceLock<Labels> = OnceLock::new();
+        NONE.get_or_init(|| Labels::new(UNLABELLED.to_owned(), BTreeSet::new(), None, false, None))
+    }
+
+    /// The labels as the audit trail records them; absent jurisdiction and retention are
+    /// left out.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut m = BTreeMap::new();
+        m.insert("classification", serde_json::json!(self.classification));
+        m.insert("categories", serde_json::json!(self.categories));
+        if let Some(j) = &self.jurisdiction {
+            m.insert("jurisdiction", serde_json::json!(j));
+        }
+        m.insert("legal_hold", serde_json::json!(self.legal_hold));
+        if let Some(r) = &self.retention {
+            m.insert("retention", serde_json::json!(r));
+        }
+        serde_json::json!(m)
+    }
+
+    pub(crate) fn cedar_value(&self) -> ast::Value {
+        self.value.clone()
+    }
+
+    /// The same record as an expression, the form a request's context takes.
+    pub(crate) fn expression(&self) -> RestrictedExpression {
+        let text = |s: &str| RestrictedExpression::new_string(s.to_owned());
+        let record = RestrictedExpression::new_record([
+            ("classification".to_owned(), text(&self.classification)),
+            (
+                "categories".to_owned(),
+                RestrictedExpression::new_set(self.categories.iter().map(|c| text(c))),
+            ),
+            (
+                "jurisdiction".to_owned(),
+                text(self.jurisdiction.as_deref().unwrap_or_default()),
+            ),
+            (
+                "legal_hold".to_owned(),
+                RestrictedExpression::new_bool(self.legal_hold),
+            ),
+            (
+                "retention".to_owned(),
+                text(self.retention.as_deref().unwrap_or_default()),
+            ),
+        ]);
+        // The keys are distinct literals, so the record builds.
+        record.unwrap_or_else(|_| unreachable!())
+    }
+
+    pub(crate) fn attribute(&self) -> (SmolStr, ast::PartialValue) {
+        (
+            SmolStr::new_static("labels"),
+            ast::PartialValue::Value(self.cedar_value()),
+        )
+    }
+}
+
+/// The host owner's labels, compiled for lookups.
+pub struct LabelRules {
+    set: GlobSet,
+    /// For each glob in `set`, the rule it belongs to.
+    rule_of_glob: Vec<usize>,
+    rules: Vec<Rule>,
+    classifications: Vec<String>,
+}
+
+impl Default for LabelRules {
+    /// No rules: every path is unlabelled.
+    fn default() -> LabelRules {
+        LabelRules {
+            set: GlobSet::empty(),
+            rule_of_glob: Vec::new(),
+            rules: Vec::new(),
+            classifications: DEFAULT_CLASSIFICATIONS.map(str::to_owned).to_vec(),
+        }
+    }
+}
+
+impl LabelRules {
+    pub fn parse(text: &str) -> Result<LabelRules, LabelError> {
+        let file: LabelsFile =
+            serde_json::from_str(text).map_err(|e| LabelError::Syntax(e.to_string()))?;
+        let classifications = file
+            .classifications
+            .unwrap_or_else(|| DEFAULT_CLASSIFICATIONS.map(str::to_owned).to_vec());
+        let mut seen = BTreeSet::new();
+        for c in &classifications {
+            if c.is_empty() || c == UNLABELLED || !seen.insert(c) {
+                return Err(LabelError::Syntax(format!(
+                    "classification {c:?} is empty, reserved or listed twice"
+                )));
+            }
+        }
+        let mut builder = GlobSetBuilder::new();
+        let mut rule_of_glob = Vec::new();
+        let mut rules = Vec::with_capacity(file.rules.len());
+        for (i, r) in file.rules.into_iter().enumerate() {
+            // Rules are numbered from 1 in messages, as people count them in the file.
+            let fail = |message: String| LabelError::Rule {
+                rule: i + 1,
+                message,
+            };
+            if r.paths.is_empty() {
+                return Err(fail("has no paths".to_owned()));
+            }
+            if r.classification.is_none()
+                && r.categories.is_empty()
+                && r.jurisdiction.is_none()
+                && !r.legal_hold
+                && r.retention.is_none()
+            {
+                return Err(fail("sets no label".to_owned()));
+            }
+            let rank = match &r.classification {
+                None => None,
+                Some(c) => Some(classifications.iter().position(|k| k == c).ok_or_else(|| {
+                    fail(format!(
+                        "classification {c:?} is not one of {}; add it to \"classifications\"",
+                        classifications.join(", ")
+                    ))
+                })?),
+            };
+            for pattern in &r.paths {
+                builder.add(compile(pattern).map_err(fail)?);
+                rule_of_glob.push(i);
+            }
+            rules.push(Rule {
+                rank,
+                categories: r.categories,
+                jurisdiction: r.jurisdiction,
+                legal_hold: r.legal_hold,
+                retention: r.retention,
+            });
+        }
+        let set = builder
+            .build()
+            .map_err(|e| LabelError::Syntax(format!("the globs do not compile together: {e}")))?;
+        Ok(LabelRules {
+            set,
+            rule_of_glob,
+            rules,
+            classifications,
+        })
+    }
+
+    pub fn rule_count(&self) -> usize {
+        self.rules.len()
+    }
+
+    pub fn glob_count(&self) -> usize {
+        self.rule_of_glob.len()
+    }
+
+    /// The labels of `path`: every rule matching it or one of its ancestors, merged. `None`
+    /// when no rule applies.
+    pub fn labels_of(&self, path: &AbsPath) -> Option<Arc<Labels>> {
+        if self.rules.is_empty() {
+            return None;
+        }
+        // (depth, rule): the root is depth 0 and the path itself the deepest.
+        let mut applying: Vec<(usize, usize)> = Vec::new();
+        let mut hits = Vec::new();
+        let chain = std::iter::once(path.as_str()).chain(path.ancestors());
+        let depth = path.ancestors().count();
+        for (up, p) in chain.enumerate() {
+            self.set.matches_into(p, &mut hits);
+            applying.extend(hits.iter().map(|&g| (depth - up, self.rule_of_glob[g])));
+        }
+        if applying.is_empty() {
+            return None;
+        }
+        // Nearest last, and within one depth the later rule last, so later writes win.
+        applying.sort_unstable();
+        applying.dedup();
+        let mut rank = None;
+        let mut categories = BTreeSet::new();
+        let mut jurisdiction = None;
+        let mut legal_hold = false;
+        let mut retention = None;
+        for &(_, r) in &applying {
+            let rule = &self.rules[r];
+            rank = rank.max(rule.rank);
+            categories.extend(rule.categories.iter().cloned());
+            legal_hold |= rule.legal_hold;
+            if rule.jurisdiction.is_some() {
+                jurisdiction.clone_from(&rule.jurisdiction);
+            }
+            if rule.retention.is_some() {
+                retention.clone_from(&rule.retention);
+            }
+        }
+        let classification =
+            rank.map_or(UNLABELLED.to_owned(), |k| self.classifications[k].clone());
+        Some(Arc::new(Labels::new(
+            classification,
+            categories,
+            jurisdiction,
+            legal_hold,
+            retention,
+        )))
+    }
+}
+
+/// One path glob. A trailing `/**` is dropped: a rule covers what lies below its matches
+/// anyway, and a literal glob is a hash lookup where a `**` one is a regex.
+fn compile(pattern: &str) -> Result<globset::Glob, String> {
+    if !pattern.starts_with('/') {
+        return Err(format!(
+            "path {pattern:?} is not absolute; write it from /, e.g. /srv/app/logs"
+        ));
+    }
+    let mut trimmed = pattern;
+    while let Some(rest) = trimmed.strip_suffix("/**") {
+        trimmed = rest;
+    }
+    let trimmed = match trimmed.trim_end_matches('/') {
+        "" => "/",
+        t => t,
+    };
+    GlobBuilder::new(trimmed)
+        .literal_separator(true)
+        .backslash_escape(true)
+        .build()
+        .map_err(|e| format!("path {pattern:?} is not a valid glob: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules(json: &str) -> LabelRules {
+        LabelRules::parse(json).unwrap()
+    }
+
+    fn labels(rules: &LabelRules, path: &str) -> Option<Arc<Labels>> {
+        rules.labels_of(&AbsPath::parse(path).unwrap())
+    }
+
+    #[test]
+    fn a_directory_label_is_inherited_by_everything_below_it() {
+        let r = rules(
+            r#"{"rules": [{"paths": ["/srv/app/logs"], "classification": "confidential",
+                           "categories": ["pii"], "jurisdiction": "EU", "retention": "P90D"}]}"#,
+        );
+        for p in [
+            "/srv/app/logs",
+            "/srv/app/logs/app.log",
+            "/srv/app/logs/2026/12/a.log",
+        ] {
+            let l = labels(&r, p).unwrap_or_else(|| panic!("{p} is unlabelled"));
+            assert_eq!(l.classification, "confidential");
+            assert_eq!(l.categories, BTreeSet::from(["pii".to_owned()]));
+            assert_eq!(l.jurisdiction.as_deref(), Some("EU"));
+            assert_eq!(l.retention.as_deref(), Some("P90D"));
+            assert!(!l.legal_hold);
+        }
+        for p in ["/srv/app", "/srv/app/logs-old/a.log", "/"] {
+            assert_eq!(labels(&r, p), None, "{p}");
+        }
+    }
+
+    #[test]
+    fn wildcards_stay_in_one_component_and_double_star_crosses() {
+        let r = rules(
+            r#"{"rules": [{"paths": ["/home/*/.ssh"], "categories": ["credentials"]},
+                          {"paths": ["/srv/**/*.pem"], "categories": ["credentials"]},
+                          {"paths": ["/srv/data/**"], "classification": "internal"}]}"#,
+        );
+        assert!(labels(&r, "/home/alice/.ssh/id_ed25519").is_some());
+        assert_eq!(labels(&r, "/home/alice/work/.ssh/key"), None);
+        assert!(labels(&r, "/srv/a/b/c/key.pem").is_some());
+        assert!(labels(&r, "/srv/key.pem").is_some());
+        assert_eq!(labels(&r, "/srv/key.pem.txt"), None);
+        // `/srv/data/**` covers the directory and what is below, as `/srv/data` does.
+        assert_eq!(labels(&r, "/srv/data").unwrap().classification, "internal");
+        assert_eq!(
+            labels(&r, "/srv/data/x/y").unwrap().classification,
+            "internal"
+        );
+    }
+
+    #[test]
+    fn merging_takes_the_highest_class_all_categories_any_hold_and_the_nearest_rest() {
+        let r = rules(
+            r#"{"rules": [
+                {"paths": ["/srv"], "classification": "restricted", "jurisdiction": "US",
+                 "retention": "P7Y", "categories": ["pci"]},
+                {"paths": ["/srv/eu"], "classification": "internal", "jurisdiction": "EU",
+                 "categories": ["pii"]},
+                {"paths": ["/srv/eu/case-*"], "legal_hold": true},
+                {"paths": ["/srv/eu/case-1"], "jurisdiction": "DE"}]}"#,
+        );
+        let l = labels(&r, "/srv/eu/case-1/mail.txt").unwrap();
+        assert_eq!(l.classification, "restricted");
+        assert_eq!(
+            l.categories,
+            BTreeSet::from(["pci".to_owned(), "pii".to_owned()])
+        );
+        assert!(l.legal_hold);
+        assert_eq!(l.jurisdiction.as_deref(), Some("DE"));
+        assert_eq!(l.retention.as_deref(), Some("P7Y"));
+        let l = labels(&r, "/srv/eu/other").unwrap();
+        assert!(!l.legal_hold);
+        assert_eq!(l.jurisdiction.as_deref(), Some("EU"));
+    }
+
+    #[test]
+    fn custom_classifications_rank_in_the_order_given() {
+        let r = rules(
+            r#"{"classifications": ["open", "secret", "top-secret"],
+                "rules": [{"paths": ["/a"], "classification": "top-secret"},
+                          {"paths": ["/a/b"], "classification": "open"}]}"#,
+        );
+        assert_eq!(labels(&r, "/a/b/c").unwrap().classification, "top-secret");
+        let e = LabelRules::parse(
+            r#"{"classifications": ["open"], "rules": [{"paths": ["/a"], "classification": "internal"}]}"#,
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(
+            e.contains("rule 1") && e.contains("\"internal\" is not one of open"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn refuses_files_that_would_label_nothing_or_something_unintended() {
+        for (json, why) in [
+            (
+                r#"{"rules": [{"paths": ["srv/app"], "legal_hold": true}]}"#,
+                "not absolute",
+            ),
+            (
+                r#"{"rules": [{"paths": ["/srv/[a"], "legal_hold": true}]}"#,
+                "not a valid glob",
+            ),
+            (
+                r#"{"rules": [{"paths": [], "legal_hold": true}]}"#,
+                "has no paths",
+            ),
+            (r#"{"rules": [{"paths": ["/srv"]}]}"#, "sets no label"),
+            (
+                r#"{"rules": [{"paths": ["/srv"], "legal-hold": true}]}"#,
+                "unknown field",
+            ),
+            (
+                r#"{"rules": [{"paths": ["/srv"], "legal_hold": "yes"}]}"#,
+                "invalid type",
+            ),
+            (
+                r#"{"classifications": ["a", "a"], "rules": []}"#,
+                "listed twice",
+            ),
+            (
+                r#"{"classifications": ["unlabelled"], "rules": []}"#,
+                "reserved",
+            ),
+            (r#""rules""#, "invalid type"),
+        ] {
+            let e = LabelRules::parse(json)
+                .err()
+                .unwrap_or_else(|| panic!("{json} loaded"));
+            assert!(e.to_string().contains(why), "{json}: {e}");
+        }
+    }
+
+    #[test]
+    fn audit_form_names_every_label_that_is_set() {
+        let r = rules(
+            r#"{"rules": [{"paths": ["/h"], "legal_hold": true, "categories": ["phi", "pii"]}]}"#,
+        );
+        assert_eq!(
+            labels(&r, "/h/x").unwrap().to_json().to_string(),
+            r#"{"categories":["phi","pii"],"classification":"unlabelled","legal_hold":true}"#
+        );
+    }
+}
