@@ -170,6 +170,60 @@ def bench_audit(work, runs, calls):
           f"against {off:.1f} µs with audit off, {(every - off) / 3:.1f} µs per decision.\n")
 
 
+def host_files(work, data, users, globs):
+    """A host config naming a directory of `users` users (the running user among them) and a
+    labels file of `globs` globs, one of which labels `data`: most are literal directories, one
+    in ten has wildcards."""
+    import getpass
+    me = getpass.getuser()
+    groups = {f"team{g}": {"groups": ["staff"]} for g in range(50)}
+    groups["staff"] = {}
+    people = {f"user{i}": {"groups": [f"team{i % 50}"], "attributes": {"clearance": "low"}}
+              for i in range(users - 1)}
+    people[me] = {"groups": ["team7"], "attributes": {"clearance": "high"}}
+    rules = [{"paths": [data], "classification": "confidential", "categories": ["pii"],
+              "jurisdiction": "EU"}]
+    for i in range(globs - 1):
+        path = (f"/srv/tenants/t{i}/**/*.key" if i % 10 == 0 else f"/srv/tenants/t{i}/data")
+        rules.append({"paths": [path], "classification": "internal"})
+    import json
+    directory = write(os.path.join(work, "directory.json"), json.dumps({"users": people, "groups": groups}))
+    labels = write(os.path.join(work, "labels.json"), json.dumps({"rules": rules}))
+    return write(os.path.join(work, "host-config.json"),
+                 json.dumps({"identity": {"directory": directory}, "labels": labels}))
+
+
+def bench_labels(work, runs, calls):
+    """The Foundation `cat` loops with a 1,000-user directory and a 10,000-glob labels file
+    against the same without them, side by side; audit off, then on."""
+    data, loops = cat_loops(work, calls)
+    config = host_files(work, data, 1000, 10000)
+    empty = write(os.path.join(work, "empty-config.json"), "{}")
+    base = write(os.path.join(work, "labels-empty.rhai"), f"for i in 0..{calls} {{ }}")
+    trivial = write(os.path.join(work, "labels-trivial.rhai"), "1 + 1")
+    log = os.path.join(work, "labels-audit")
+    print(f"## Host directory (1,000 users) and labels (10,000 globs): `cat` per call ({calls} calls, "
+          f"median of {runs}, interleaved; the file read is labelled)\n")
+    print("| policy | loop | audit | without | with | with / without |")
+    print("|---|---|---|---|---|---|")
+    for n in (0, 1000):
+        policy = write(os.path.join(work, f"labels-p{n}.cedar"), policy_with(n, data))
+        for name, body in loops.items():
+            script = write(os.path.join(work, f"labels-cat-{n}-{len(name)}.rhai"), body)
+            for audit in (None, (log, "batch")):
+                cmds = [tollgate_cmd(s, policy, audit) + ["--config", c]
+                        for c in (empty, config) for s in (base, script)]
+                m = median_of(cmds, runs)
+                without = (m[1] - m[0]) / calls * 1e6
+                with_ = (m[3] - m[2]) / calls * 1e6
+                print(f"| {n + 1} statements | {name} | {'on' if audit else 'off'} | {without:.1f} µs "
+                      f"| {with_:.1f} µs | {with_ / without:.2f}× |")
+    policy = write(os.path.join(work, "labels-p0.cedar"), policy_with(0, data))
+    m = median_of([tollgate_cmd(trivial, policy) + ["--config", c] for c in (empty, config)], runs * 3)
+    print(f"\nStart-up of a trivial run: {m[0] * 1e3:.1f} ms without, {m[1] * 1e3:.1f} ms with the "
+          "two files (read, parsed and compiled every run).\n")
+
+
 def peak_rss_kib(cmd):
     p = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     return int(p.stderr.decode().strip().splitlines()[-1])
@@ -340,7 +394,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rex", help="path to rex-runner, to measure it side by side")
     ap.add_argument("--quick", action="store_true", help="fewer runs, smaller files")
-    ap.add_argument("--only", choices=["startup", "cat", "text", "audit", "http", "mcp"])
+    ap.add_argument("--only", choices=["startup", "cat", "text", "audit", "labels", "http", "mcp"])
     a = ap.parse_args()
     if not os.path.exists(TOLLGATE):
         sys.exit("build first: cargo build --release (or set TOLLGATE_BIN)")
@@ -359,6 +413,8 @@ def main():
             bench_cat(work, a.rex, max(runs // 3, 3), 20000 if a.quick else 100000)
         if a.only in (None, "audit"):
             bench_audit(work, max(runs // 3, 3), 20000 if a.quick else 100000)
+        if a.only in (None, "labels"):
+            bench_labels(work, max(runs // 3, 3), 20000 if a.quick else 100000)
         if a.only in (None, "http"):
             bench_http(work, max(runs // 3, 3), 200 if a.quick else 1000)
         if a.only in (None, "mcp"):

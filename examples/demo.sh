@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Builds Tollgate and runs the bundled examples against a copy of examples/logs in
 # /tmp/tollgate-example: a read-only summary of the logs, then the same write script under a
-# read-only policy (denied, exit code 4) and under a read-write policy (permitted).
+# read-only policy (denied, exit code 4) and under a read-write policy (permitted); then the
+# data layer: an agent acting for an on-call engineer reads a labelled application log
+# (personal data redacted) and is denied files under legal hold, as the audit trail shows.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rm -rf /tmp/tollgate-example /tmp/tollgate-example-audit
+rm -rf /tmp/tollgate-example /tmp/tollgate-example-audit /tmp/tollgate-example-host
 mkdir -p /tmp/tollgate-example
 cp -r examples/logs /tmp/tollgate-example/logs
 cargo build --release --quiet
@@ -29,3 +31,17 @@ echo
 echo "== the audit trail: denials, then verification"
 tg audit show --dir $audit --decision deny
 tg audit verify --dir $audit
+
+echo
+echo "== the data layer: an agent for the on-call engineer, during an incident"
+# The host owner's files (issuer keys, directory, labels, config) live outside what any
+# policy here opens; the data is labelled by examples/data-layer/labels.json.
+host=/tmp/tollgate-example-host
+rm -rf $host && mkdir -p $host
+cp examples/data-layer/{issuer.jwks,directory.json,labels.json,config.json} $host/
+cp -r examples/data-layer/data/app examples/data-layer/data/legal /tmp/tollgate-example/
+tg run examples/data-layer/incident.rhai --policy examples/data-layer/incident.cedar \
+    --token @examples/data-layer/oncall.jwt --config $host/config.json --audit-log $audit --output human
+echo
+echo "== what the audit trail says alice's agent did for the incident"
+tg audit show --dir $audit --on-behalf-of alice --purpose incident-response

@@ -66,7 +66,7 @@ pub fn decision_event(e: &DecisionEntry<'_>, probe: bool) -> Event {
         on_behalf_of: d.on_behalf_of,
         purpose: d.purpose,
         ticket: d.ticket,
-        labels: e.labels.as_ref().map(|l| l.to_json()),
+        labels: e.labels.as_ref().map(|l| l.to_json().clone()),
     }
 }
 

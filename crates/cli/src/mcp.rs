@@ -255,6 +255,6 @@ fn probe(setup: &mut Setup, action: &str, resource: &str) -> Result<Value, RunEr
         "resource": resource.to_string(),
         "policies": decision.policies,
         "reason": denied.as_ref().map(|d| d.reason()),
-        "labels": decision.labels.map(|l| l.to_json()),
+        "labels": decision.labels.map(|l| l.to_json().clone()),
     }))
 }

@@ -21,12 +21,12 @@
 //! the most specific rule that sets them: the one matching nearest the path, the later one in
 //! the file on a tie.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, OnceLock};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use cedar_policy::RestrictedExpression;
 use cedar_policy_core::ast;
-use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use globset::{Glob, GlobBuilder, GlobMatcher};
 use serde::Deserialize;
 use smol_str::SmolStr;
 
@@ -87,6 +87,9 @@ pub struct Labels {
     pub retention: Option<String>,
     /// The same, as the Cedar record policies read (`resource.labels`).
     value: ast::Value,
+    /// The same, as decision records carry them; made once, as the Cedar value is, because
+    /// a labelled file read in a loop is recorded on every read.
+    json: serde_json::Value,
 }
 
 impl Labels {
@@ -114,6 +117,16 @@ impl Labels {
             ],
             None,
         );
+        let mut json = BTreeMap::new();
+        json.insert("classification", serde_json::json!(classification));
+        json.insert("categories", serde_json::json!(categories));
+        if let Some(j) = &jurisdiction {
+            json.insert("jurisdiction", serde_json::json!(j));
+        }
+        json.insert("legal_hold", serde_json::json!(legal_hold));
+        if let Some(r) = &retention {
+            json.insert("retention", serde_json::json!(r));
+        }
         Labels {
             classification,
             categories,
@@ -121,6 +134,7 @@ impl Labels {
             legal_hold,
             retention,
             value,
+            json: serde_json::json!(json),
         }
     }
 
@@ -133,18 +147,8 @@ impl Labels {
 
     /// The labels as the audit trail records them; absent jurisdiction and retention are
     /// left out.
-    pub fn to_json(&self) -> serde_json::Value {
-        let mut m = BTreeMap::new();
-        m.insert("classification", serde_json::json!(self.classification));
-        m.insert("categories", serde_json::json!(self.categories));
-        if let Some(j) = &self.jurisdiction {
-            m.insert("jurisdiction", serde_json::json!(j));
-        }
-        m.insert("legal_hold", serde_json::json!(self.legal_hold));
-        if let Some(r) = &self.retention {
-            m.insert("retention", serde_json::json!(r));
-        }
-        serde_json::json!(m)
+    pub fn to_json(&self) -> &serde_json::Value {
+        &self.json
     }
 
     pub(crate) fn cedar_value(&self) -> ast::Value {
@@ -185,23 +189,44 @@ impl Labels {
     }
 }
 
-/// The host owner's labels, compiled for lookups.
+/// The host owner's labels, indexed for lookups.
+///
+/// A labels file is read at the start of every run and may hold ten thousand globs, so
+/// nothing is compiled up front: a literal path is a hash key, and a glob with wildcards is
+/// filed under the literal directory it starts from and compiled the first time a path
+/// below that directory is looked up.
 pub struct LabelRules {
-    set: GlobSet,
-    /// For each glob in `set`, the rule it belongs to.
-    rule_of_glob: Vec<usize>,
+    /// Literal paths (normalized), with the rules naming them.
+    exact: HashMap<String, Vec<usize>>,
+    /// Globs with wildcards, by the directory before their first wildcard component.
+    under: HashMap<String, Vec<Wildcard>>,
+    globs: usize,
     rules: Vec<Rule>,
     classifications: Vec<String>,
+    /// Labels already merged, by the rules they were merged from in order: the files of one
+    /// directory share them, and a merge allocates the Cedar and audit forms.
+    merged: Mutex<HashMap<Vec<usize>, Arc<Labels>>>,
+}
+
+/// Bound on remembered merges; past it the memory starts over.
+const MAX_MERGED: usize = 4096;
+
+struct Wildcard {
+    glob: Glob,
+    matcher: OnceLock<GlobMatcher>,
+    rule: usize,
 }
 
 impl Default for LabelRules {
     /// No rules: every path is unlabelled.
     fn default() -> LabelRules {
         LabelRules {
-            set: GlobSet::empty(),
-            rule_of_glob: Vec::new(),
+            exact: HashMap::new(),
+            under: HashMap::new(),
+            globs: 0,
             rules: Vec::new(),
             classifications: DEFAULT_CLASSIFICATIONS.map(str::to_owned).to_vec(),
+            merged: Mutex::new(HashMap::new()),
         }
     }
 }
@@ -221,8 +246,10 @@ impl LabelRules {
                 )));
             }
         }
-        let mut builder = GlobSetBuilder::new();
-        let mut rule_of_glob = Vec::new();
+        let mut out = LabelRules {
+            classifications,
+            ..LabelRules::default()
+        };
         let mut rules = Vec::with_capacity(file.rules.len());
         for (i, r) in file.rules.into_iter().enumerate() {
             // Rules are numbered from 1 in messages, as people count them in the file.
@@ -243,16 +270,17 @@ impl LabelRules {
             }
             let rank = match &r.classification {
                 None => None,
-                Some(c) => Some(classifications.iter().position(|k| k == c).ok_or_else(|| {
-                    fail(format!(
-                        "classification {c:?} is not one of {}; add it to \"classifications\"",
-                        classifications.join(", ")
-                    ))
-                })?),
+                Some(c) => Some(out.classifications.iter().position(|k| k == c).ok_or_else(
+                    || {
+                        fail(format!(
+                            "classification {c:?} is not one of {}; add it to \"classifications\"",
+                            out.classifications.join(", ")
+                        ))
+                    },
+                )?),
             };
             for pattern in &r.paths {
-                builder.add(compile(pattern).map_err(fail)?);
-                rule_of_glob.push(i);
+                out.add(pattern, i).map_err(fail)?;
             }
             rules.push(Rule {
                 rank,
@@ -262,15 +290,50 @@ impl LabelRules {
                 retention: r.retention,
             });
         }
-        let set = builder
+        out.rules = rules;
+        Ok(out)
+    }
+
+    /// Files one path glob of rule `rule`. A trailing `/**` is dropped: a rule covers what
+    /// lies below its matches anyway, and so the glob may become a literal path.
+    fn add(&mut self, pattern: &str, rule: usize) -> Result<(), String> {
+        if !pattern.starts_with('/') {
+            return Err(format!(
+                "path {pattern:?} is not absolute; write it from /, e.g. /srv/app/logs"
+            ));
+        }
+        let mut trimmed = pattern;
+        while let Some(rest) = trimmed.strip_suffix("/**") {
+            trimmed = rest;
+        }
+        let wild = |c: &str| c.contains(['*', '?', '[', ']', '{', '}', '\\']);
+        self.globs += 1;
+        if !wild(trimmed) {
+            let path = AbsPath::parse(match trimmed {
+                "" => "/",
+                t => t,
+            })
+            .map_err(|e| format!("path {pattern:?}: {e}"))?;
+            self.exact.entry(path.to_string()).or_default().push(rule);
+            return Ok(());
+        }
+        let glob = GlobBuilder::new(trimmed)
+            .literal_separator(true)
+            .backslash_escape(true)
             .build()
-            .map_err(|e| LabelError::Syntax(format!("the globs do not compile together: {e}")))?;
-        Ok(LabelRules {
-            set,
-            rule_of_glob,
-            rules,
-            classifications,
-        })
+            .map_err(|e| format!("path {pattern:?} is not a valid glob: {e}"))?;
+        let literal: Vec<&str> = trimmed
+            .split('/')
+            .skip(1)
+            .take_while(|c| !wild(c))
+            .collect();
+        let prefix = format!("/{}", literal.join("/"));
+        self.under.entry(prefix).or_default().push(Wildcard {
+            glob,
+            matcher: OnceLock::new(),
+            rule,
+        });
+        Ok(())
     }
 
     pub fn rule_count(&self) -> usize {
@@ -278,7 +341,7 @@ impl LabelRules {
     }
 
     pub fn glob_count(&self) -> usize {
-        self.rule_of_glob.len()
+        self.globs
     }
 
     /// The labels of `path`: every rule matching it or one of its ancestors, merged. `None`
@@ -287,14 +350,26 @@ impl LabelRules {
         if self.rules.is_empty() {
             return None;
         }
-        // (depth, rule): the root is depth 0 and the path itself the deepest.
+        // The path, then its ancestors up to the root; depth counts from the root.
+        let chain: Vec<&str> = std::iter::once(path.as_str())
+            .chain(path.ancestors())
+            .collect();
+        let depth = |k: usize| chain.len() - 1 - k;
+        // (depth, rule) of every rule that applies.
         let mut applying: Vec<(usize, usize)> = Vec::new();
-        let mut hits = Vec::new();
-        let chain = std::iter::once(path.as_str()).chain(path.ancestors());
-        let depth = path.ancestors().count();
-        for (up, p) in chain.enumerate() {
-            self.set.matches_into(p, &mut hits);
-            applying.extend(hits.iter().map(|&g| (depth - up, self.rule_of_glob[g])));
+        for (k, p) in chain.iter().enumerate() {
+            if let Some(rules) = self.exact.get(*p) {
+                applying.extend(rules.iter().map(|&r| (depth(k), r)));
+            }
+            // A glob filed under `p` can only match something strictly below it.
+            for w in self.under.get(*p).into_iter().flatten() {
+                let matcher = w.matcher.get_or_init(|| w.glob.compile_matcher());
+                for (j, below) in chain[..k].iter().enumerate() {
+                    if matcher.is_match(below) {
+                        applying.push((depth(j), w.rule));
+                    }
+                }
+            }
         }
         if applying.is_empty() {
             return None;
@@ -302,12 +377,28 @@ impl LabelRules {
         // Nearest last, and within one depth the later rule last, so later writes win.
         applying.sort_unstable();
         applying.dedup();
+        let order: Vec<usize> = applying.iter().map(|&(_, r)| r).collect();
+        // A poisoned lock only means a panic elsewhere; the map is still a valid memo.
+        let mut merged = self.merged.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(labels) = merged.get(&order) {
+            return Some(labels.clone());
+        }
+        let labels = Arc::new(self.merge(&order));
+        if merged.len() >= MAX_MERGED {
+            merged.clear();
+        }
+        merged.insert(order, labels.clone());
+        Some(labels)
+    }
+
+    /// The labels of rules applied in `order`.
+    fn merge(&self, order: &[usize]) -> Labels {
         let mut rank = None;
         let mut categories = BTreeSet::new();
         let mut jurisdiction = None;
         let mut legal_hold = false;
         let mut retention = None;
-        for &(_, r) in &applying {
+        for &r in order {
             let rule = &self.rules[r];
             rank = rank.max(rule.rank);
             categories.extend(rule.categories.iter().cloned());
@@ -321,37 +412,14 @@ impl LabelRules {
         }
         let classification =
             rank.map_or(UNLABELLED.to_owned(), |k| self.classifications[k].clone());
-        Some(Arc::new(Labels::new(
+        Labels::new(
             classification,
             categories,
             jurisdiction,
             legal_hold,
             retention,
-        )))
+        )
     }
-}
-
-/// One path glob. A trailing `/**` is dropped: a rule covers what lies below its matches
-/// anyway, and a literal glob is a hash lookup where a `**` one is a regex.
-fn compile(pattern: &str) -> Result<globset::Glob, String> {
-    if !pattern.starts_with('/') {
-        return Err(format!(
-            "path {pattern:?} is not absolute; write it from /, e.g. /srv/app/logs"
-        ));
-    }
-    let mut trimmed = pattern;
-    while let Some(rest) = trimmed.strip_suffix("/**") {
-        trimmed = rest;
-    }
-    let trimmed = match trimmed.trim_end_matches('/') {
-        "" => "/",
-        t => t,
-    };
-    GlobBuilder::new(trimmed)
-        .literal_separator(true)
-        .backslash_escape(true)
-        .build()
-        .map_err(|e| format!("path {pattern:?} is not a valid glob: {e}"))
 }
 
 #[cfg(test)]
