@@ -51,6 +51,10 @@ pub enum Event {
         /// The delegation token the run came with: `sub`, `actors`, `jti`, `iss`, `exp`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         token: Option<Value>,
+        /// The SHA-256 of the host's directory and labels files the run decided with
+        /// (`directory_sha256`, `labels_sha256`), when the host has them.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        host_files: Option<Value>,
     },
     /// A run that was refused before it started (invalid policy or arguments, a token that
     /// did not verify, a host that requires one): nothing ran.
@@ -208,6 +212,7 @@ impl RecordRef<'_> {
                 purpose,
                 ticket,
                 token,
+                host_files,
             } => {
                 fields.extend([
                     ("kind", Str("run_start")),
@@ -229,6 +234,9 @@ impl RecordRef<'_> {
                 );
                 if let Some(t) = token {
                     fields.push(("token", Json(t)));
+                }
+                if let Some(h) = host_files {
+                    fields.push(("host_files", Json(h)));
                 }
             }
             Event::RunRefused {
@@ -505,6 +513,7 @@ mod tests {
                 purpose: None,
                 ticket: None,
                 token: None,
+                host_files: None,
             },
             Event::RunStart {
                 principal: "Agent::\"ops\"".into(),
@@ -518,6 +527,7 @@ mod tests {
                 purpose: Some("incident-response".into()),
                 ticket: Some("INC-42".into()),
                 token: Some(serde_json::json!({"sub": "alice", "actors": ["ops"], "jti": "t1"})),
+                host_files: Some(serde_json::json!({"labels_sha256": "ab"})),
             },
             Event::RunRefused {
                 principal: "Agent::\"ops\"".into(),

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use tollgate_host::redact::{CustomRule, Redactor};
 use tollgate_policy::{Directory, LabelRules};
 
-use crate::run::read_bounded;
+use crate::run::{read_bounded, sha256_hex};
 
 /// What the config file says. Sections this version does not know are left to the versions
 /// that do; inside the sections below, an unknown key is an error, so a misspelt setting
@@ -112,6 +112,9 @@ pub fn load(explicit: Option<&Path>) -> Result<HostConfig, String> {
 pub struct HostData {
     pub directory: Directory,
     pub labels: Arc<LabelRules>,
+    /// The SHA-256 of each file that was read, for the run's start record: what a decision
+    /// depended on must be provable later, as the policy is.
+    pub digests: Option<serde_json::Value>,
 }
 
 /// Bound on what a host owner's file may weigh: it is read whole before every run.
@@ -119,19 +122,26 @@ pub const MAX_HOST_FILE_BYTES: usize = 64 << 20;
 
 impl HostData {
     pub fn load(directory: Option<&Path>, labels: Option<&Path>) -> Result<HostData, String> {
+        let mut digests = serde_json::Map::new();
+        let mut read = |key: &str, path: &Path| {
+            let text = read_bounded(path, MAX_HOST_FILE_BYTES)?;
+            digests.insert(key.to_owned(), sha256_hex(text.as_bytes()).into());
+            Ok::<_, String>(text)
+        };
         let directory = match directory {
             None => Directory::default(),
-            Some(path) => Directory::parse(&read_bounded(path, MAX_HOST_FILE_BYTES)?)
+            Some(path) => Directory::parse(&read("directory_sha256", path)?)
                 .map_err(|e| format!("{}: {e}", path.display()))?,
         };
         let labels = match labels {
             None => LabelRules::default(),
-            Some(path) => LabelRules::parse(&read_bounded(path, MAX_HOST_FILE_BYTES)?)
+            Some(path) => LabelRules::parse(&read("labels_sha256", path)?)
                 .map_err(|e| format!("{}: {e}", path.display()))?,
         };
         Ok(HostData {
             directory,
             labels: Arc::new(labels),
+            digests: (!digests.is_empty()).then_some(serde_json::Value::Object(digests)),
         })
     }
 

@@ -355,7 +355,14 @@ impl Setup {
         let mut audit = None;
         let mut run_id = crate::audit::new_run_id();
         if let Some(log) = &self.audit {
-            let recorder = start_audit(log, &self.limits, &script, args_text.unwrap_or(""), &gate)?;
+            let recorder = start_audit(
+                log,
+                &self.limits,
+                &script,
+                args_text.unwrap_or(""),
+                &gate,
+                &self.data,
+            )?;
             run_id = recorder.run.clone();
             audit = Some(recorder.clone());
             gate = gate.with_log(Box::new(recorder));
@@ -554,7 +561,7 @@ fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -568,6 +575,7 @@ fn start_audit(
     script: &str,
     args_text: &str,
     gate: &Gate,
+    data: &HostData,
 ) -> Result<GateRecorder, RunError> {
     let run = crate::audit::new_run_id();
     let d = crate::audit::delegated(gate.caller());
@@ -601,6 +609,7 @@ fn start_audit(
                 "exp": d.expires,
             })
         }),
+        host_files: data.digests.clone(),
     };
     log.append(&run, start)
         .map_err(|e| audit_unavailable(e.to_string()))?;

@@ -65,6 +65,12 @@ fn policies_see_labels_from_the_host_labels_file_and_the_audit_trail_records_the
     assert!(exists(&s.path("legal/case-7/mail.eml")));
 
     let records = s.records();
+    // The start record names the labels file the run decided with.
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(std::fs::read(&labels).unwrap());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(records[0]["kind"], "run_start");
+    assert_eq!(records[0]["host_files"], json!({ "labels_sha256": hex }));
     let held = s.path("legal/case-7/mail.eml");
     let delete = records
         .iter()

@@ -151,10 +151,6 @@ impl Labels {
         &self.json
     }
 
-    pub(crate) fn cedar_value(&self) -> ast::Value {
-        self.value.clone()
-    }
-
     /// The same record as an expression, the form a request's context takes.
     pub(crate) fn expression(&self) -> RestrictedExpression {
         let text = |s: &str| RestrictedExpression::new_string(s.to_owned());
@@ -184,7 +180,8 @@ impl Labels {
     pub(crate) fn attribute(&self) -> (SmolStr, ast::PartialValue) {
         (
             SmolStr::new_static("labels"),
-            ast::PartialValue::Value(self.cedar_value()),
+            // A record value shares its fields: the clone is a reference count.
+            ast::PartialValue::Value(self.value.clone()),
         )
     }
 }
@@ -200,7 +197,6 @@ pub struct LabelRules {
     exact: HashMap<String, Vec<usize>>,
     /// Globs with wildcards, by the directory before their first wildcard component.
     under: HashMap<String, Vec<Wildcard>>,
-    globs: usize,
     rules: Vec<Rule>,
     classifications: Vec<String>,
     /// Labels already merged, by the rules they were merged from in order: the files of one
@@ -223,7 +219,6 @@ impl Default for LabelRules {
         LabelRules {
             exact: HashMap::new(),
             under: HashMap::new(),
-            globs: 0,
             rules: Vec::new(),
             classifications: DEFAULT_CLASSIFICATIONS.map(str::to_owned).to_vec(),
             merged: Mutex::new(HashMap::new()),
@@ -307,7 +302,6 @@ impl LabelRules {
             trimmed = rest;
         }
         let wild = |c: &str| c.contains(['*', '?', '[', ']', '{', '}', '\\']);
-        self.globs += 1;
         if !wild(trimmed) {
             let path = AbsPath::parse(match trimmed {
                 "" => "/",
@@ -334,14 +328,6 @@ impl LabelRules {
             rule,
         });
         Ok(())
-    }
-
-    pub fn rule_count(&self) -> usize {
-        self.rules.len()
-    }
-
-    pub fn glob_count(&self) -> usize {
-        self.globs
     }
 
     /// The labels of `path`: every rule matching it or one of its ancestors, merged. `None`
