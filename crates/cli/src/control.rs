@@ -205,24 +205,24 @@ pub struct RunsArgs {
 pub fn freeze(args: ControlArgs, freeze: bool) -> ExitCode {
     let result = StateDir::locate().and_then(|state| {
         state.create()?;
-        // Recorded first: a switch pulled without a record would be an unaudited act.
-        record(&args, if freeze { "freeze" } else { "thaw" }, None)?;
-        if freeze {
-            let note = serde_json::json!({
-                "by": whoami(),
-                "at": humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
-                "reason": args.reason,
-            });
-            std::fs::write(state.frozen(), note.to_string())
-                .map_err(|e| format!("{}: {e}", state.frozen().display()))
-        } else {
-            match std::fs::remove_file(state.frozen()) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    Err(format!("{}: {e}", state.frozen().display()))
+        recorded(&args, if freeze { "freeze" } else { "thaw" }, None, || {
+            if freeze {
+                let note = serde_json::json!({
+                    "by": whoami(),
+                    "at": humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+                    "reason": args.reason,
+                });
+                std::fs::write(state.frozen(), note.to_string())
+                    .map_err(|e| format!("{}: {e}", state.frozen().display()))
+            } else {
+                match std::fs::remove_file(state.frozen()) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        Err(format!("{}: {e}", state.frozen().display()))
+                    }
+                    _ => Ok(()),
                 }
-                _ => Ok(()),
             }
-        }
+        })
     });
     finish(result.map(|()| {
         if freeze {
@@ -273,19 +273,20 @@ pub fn kill(args: KillArgs) -> ExitCode {
                 "no active run {id:?}; `tollgate runs` lists the active ones"
             ));
         }
-        record(&args.control, "kill", Some(id))?;
-        std::fs::write(state.kill_request(id), "")
-            .map_err(|e| format!("{}: {e}", state.kill_request(id).display()))?;
-        let deadline = Instant::now() + KILL_WAIT;
-        while state.run(id).exists() {
-            if Instant::now() > deadline {
-                return Err(format!(
-                    "run {id} was asked to stop but is still running after {KILL_WAIT:?}"
-                ));
+        recorded(&args.control, "kill", Some(id), || {
+            std::fs::write(state.kill_request(id), "")
+                .map_err(|e| format!("{}: {e}", state.kill_request(id).display()))?;
+            let deadline = Instant::now() + KILL_WAIT;
+            while state.run(id).exists() {
+                if Instant::now() > deadline {
+                    return Err(format!(
+                        "run {id} was asked to stop but is still running after {KILL_WAIT:?}"
+                    ));
+                }
+                std::thread::sleep(Duration::from_millis(10));
             }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        Ok(format!("run {id} stopped"))
+            Ok(format!("run {id} stopped"))
+        })
     });
     finish(result)
 }
@@ -313,7 +314,30 @@ fn alive(pid: u32) -> bool {
 }
 
 /// Appends the control action to the host's audit log; failing to means not acting.
-fn record(args: &ControlArgs, action: &str, target: Option<&str>) -> Result<(), String> {
+/// Records `action`, then does it. The record comes first, because a switch pulled without a
+/// record would be an unaudited act; if the act then fails, a `<action>_failed` record with
+/// the error follows, so the log does not show as done what was not.
+fn recorded<T>(
+    args: &ControlArgs,
+    action: &str,
+    target: Option<&str>,
+    act: impl FnOnce() -> Result<T, String>,
+) -> Result<T, String> {
+    record(args, action, target, args.reason.clone())?;
+    act().map_err(
+        |e| match record(args, &format!("{action}_failed"), target, Some(e.clone())) {
+            Ok(()) => e,
+            Err(r) => format!("{e}; and the failure could not be recorded: {r}"),
+        },
+    )
+}
+
+fn record(
+    args: &ControlArgs,
+    action: &str,
+    target: Option<&str>,
+    reason: Option<String>,
+) -> Result<(), String> {
     let dir = match &args.audit_log {
         Some(d) => d.clone(),
         None => {
@@ -332,7 +356,7 @@ fn record(args: &ControlArgs, action: &str, target: Option<&str>) -> Result<(), 
             principal: format!("User::\"{}\"", whoami().escape_default()),
             action: action.to_owned(),
             target: target.map(str::to_owned),
-            reason: args.reason.clone(),
+            reason,
         },
     )
     .and_then(|_| log.checkpoint())

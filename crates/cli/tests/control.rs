@@ -142,3 +142,27 @@ fn kill_stops_one_run_within_a_second_and_both_are_recorded() {
     assert!(!ok);
     assert!(err.contains("no active run"), "{err}");
 }
+
+#[test]
+fn a_thaw_that_cannot_lift_the_switch_is_recorded_as_failed_and_the_host_stays_frozen() {
+    let s = Sandbox::new();
+    let (ok, err) = control(&s, &["freeze", "--reason", "test"]);
+    assert!(ok, "{err}");
+    // A directory where the switch file is cannot be removed as a file.
+    let frozen = std::path::Path::new(&s.state_dir()).join("frozen");
+    std::fs::remove_file(&frozen).unwrap();
+    std::fs::create_dir(&frozen).unwrap();
+    std::fs::write(frozen.join("x"), "").unwrap();
+    let (ok, err) = control(&s, &["thaw"]);
+    assert!(!ok);
+    assert!(err.contains("frozen"), "{err}");
+    let actions: Vec<Value> = s
+        .records()
+        .into_iter()
+        .filter(|r| r["kind"] == "control")
+        .map(|r| r["action"].clone())
+        .collect();
+    assert_eq!(actions, ["freeze", "thaw", "thaw_failed"]);
+    let r = s.run(READ_IN_ROOT, r#"cat("{ROOT}/x")"#);
+    assert!(r.message().contains("frozen"), "{:#}", r.json);
+}
