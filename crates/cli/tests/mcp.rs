@@ -272,3 +272,35 @@ fn does_not_start_with_an_invalid_policy() {
     assert!(err.contains("bad.cedar:1:"), "{err}");
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn check_access_answers_with_the_labels_it_decided_on() {
+    let (s, mut args) = sandbox();
+    let labels = s.audit.path().join("labels.json");
+    std::fs::write(
+        &labels,
+        json!({"rules": [{"paths": [s.path("secret.txt")], "classification": "restricted",
+                          "categories": ["credentials"]}]})
+        .to_string(),
+    )
+    .unwrap();
+    let config = s.config(&json!({ "labels": labels }));
+    args.extend(["--config".into(), config]);
+    let calls = json!([
+        {"tool": "check_access", "arguments": {
+            "action": r#"file_system::Action::"read""#,
+            "resource": format!(r#"file_system::File::"{}""#, s.path("secret.txt"))}},
+        {"tool": "check_access", "arguments": {
+            "action": r#"file_system::Action::"read""#,
+            "resource": format!(r#"file_system::File::"{}""#, s.path("app.log"))}},
+    ]);
+    let seen = session(&args, calls);
+    let r = seen["results"].as_array().unwrap();
+    let expected = json!({"classification": "restricted", "categories": ["credentials"],
+                          "legal_hold": false});
+    assert_eq!(r[0]["structured"]["labels"], expected, "{:#}", r[0]);
+    assert_eq!(r[1]["structured"]["labels"], Value::Null, "{:#}", r[1]);
+    let records = s.records();
+    let probe = records.iter().find(|r| r["probe"] == true).unwrap();
+    assert_eq!(probe["labels"], expected);
+}
