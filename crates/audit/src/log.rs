@@ -29,6 +29,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -324,7 +325,12 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), AuditError> {
 
 /// Writes a whole file by rename, so readers see the old or the new content, never a mix.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), AuditError> {
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    // Checkpoints are published outside the lock, and one process may have the log open
+    // twice: the temporary name is unique per write, not only per process, so that two
+    // writes of the state file never rename each other's file away.
+    static WRITES: AtomicU64 = AtomicU64::new(0);
+    let n = WRITES.fetch_add(1, Ordering::Relaxed);
+    let tmp = path.with_extension(format!("tmp{}-{n}", std::process::id()));
     let mut f = File::create(&tmp).map_err(io_err("write", &tmp))?;
     f.write_all(bytes)
         .and_then(|_| f.sync_all())
