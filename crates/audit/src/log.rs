@@ -621,7 +621,8 @@ impl AuditLog {
         };
         // Syncing can take seconds on a busy disk: never make other writers wait for it.
         let syncs = self.sync == SyncMode::Every || due.is_some();
-        if syncs || w.held_since.is_some_and(|t| t.elapsed() >= HOLD) {
+        let now = w.last_append;
+        if syncs || w.held_since.is_some_and(|t| now.duration_since(t) >= HOLD) {
             if self.lock.contended() {
                 w.gave_way = Some(Instant::now());
             }

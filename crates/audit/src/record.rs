@@ -130,6 +130,9 @@ macro_rules! keys {
 
         /// The names of [`Key`], in its order.
         const KEYS: &[&str] = &[$($name),*];
+
+        /// What precedes each key's value in a line, comma included: one write per field.
+        const KEY_PREFIXES: &[&str] = &[$(concat!(",\"", $name, "\":")),*];
     };
 }
 
@@ -255,15 +258,15 @@ impl<'a> Fields<'a> {
 
     /// Appends the fields as one JSON object, in key order.
     fn write(&self, out: &mut String) {
-        let present = KEYS
-            .iter()
-            .zip(&self.0)
-            .filter(|(_, value)| !matches!(value, Field::Absent));
-        write_seq(out, '{', present, '}', |(key, value), out| {
-            // Keys are fixed identifiers: no escaping needed.
-            out.push('"');
-            out.push_str(key);
-            out.push_str("\":");
+        out.push('{');
+        // The first field present is not preceded by a comma.
+        let mut skip = 1;
+        for (prefix, value) in KEY_PREFIXES.iter().zip(&self.0) {
+            if let Field::Absent = value {
+                continue;
+            }
+            out.push_str(&prefix[skip..]);
+            skip = 0;
             match *value {
                 Field::Absent => {}
                 Field::Str(s) => write_str(s, out),
@@ -275,7 +278,8 @@ impl<'a> Fields<'a> {
                 Field::Strs(items) => write_seq(out, '[', items, ']', |s, out| write_str(s, out)),
                 Field::Json(v) => write_canonical(v, out),
             }
-        });
+        }
+        out.push('}');
     }
 }
 
