@@ -508,21 +508,19 @@ fn write_str(s: &str, out: &mut String) {
     let mut plain = 0;
     while let Some(i) = next_escape(bytes, plain) {
         out.push_str(&s[plain..i]);
-        let escape = match bytes[i] {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            _ => "",
-        };
-        if escape.is_empty() {
-            // Writing to a String cannot fail.
-            let _ = write!(out, "\\u{:04x}", bytes[i]);
-        } else {
-            out.push_str(escape);
+        out.push('\\');
+        match bytes[i] {
+            // The common case (quotes in Cedar uids), one byte at a time.
+            b @ (b'"' | b'\\') => out.push(char::from(b)),
+            b'\n' => out.push('n'),
+            b'\r' => out.push('r'),
+            b'\t' => out.push('t'),
+            0x08 => out.push('b'),
+            0x0c => out.push('f'),
+            b => {
+                // Writing to a String cannot fail.
+                let _ = write!(out, "u{b:04x}");
+            }
         }
         // The escaped byte is ASCII, so the next one starts a character.
         plain = i + 1;
