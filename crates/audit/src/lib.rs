@@ -23,4 +23,4 @@ pub use read::{
     check_proof, checkpoints, consistency, latest_checkpoint, prove, scan, verify, Proof, Scanned,
     VerifyReport,
 };
-pub use record::{write_canonical, Event, Record};
+pub use record::{write_canonical, DecisionRef, Event, EventRef, Record};

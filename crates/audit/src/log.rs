@@ -24,6 +24,7 @@
 //! the next writer cuts it off and records a [`Event::Repair`], so no complete record is
 //! ever lost and the log still verifies.
 
+use std::fmt::Write as _;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -38,7 +39,7 @@ use sha2::{Digest, Sha256};
 
 use crate::checkpoint::{Checkpoint, SigningKey, Verifier};
 use crate::merkle::{leaf_hash, CompactTree, Hash};
-use crate::record::{Event, Record, RecordRef};
+use crate::record::{Event, EventRef, Record, RecordRef};
 
 /// How long an append waits for another writer's lock before it fails (and so denies).
 const LOCK_TIMEOUT: Duration = Duration::from_secs(5);
@@ -143,13 +144,21 @@ pub(crate) fn segment_name(index: u64) -> String {
 }
 
 pub(crate) fn hex(h: &Hash) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(64);
-    for b in h {
-        out.push(DIGITS[(b >> 4) as usize] as char);
-        out.push(DIGITS[(b & 15) as usize] as char);
-    }
+    out.push_str(hex_in(h, &mut [0; 64]));
     out
+}
+
+/// A hash in lower-case hex, written into `buf`: the writer names each record's predecessor
+/// this way without allocating.
+fn hex_in<'b>(h: &Hash, buf: &'b mut [u8; 64]) -> &'b str {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for (pair, b) in buf.chunks_exact_mut(2).zip(h) {
+        pair[0] = DIGITS[(b >> 4) as usize];
+        pair[1] = DIGITS[(b & 15) as usize];
+    }
+    // Only ASCII digits were written, so this cannot fail.
+    std::str::from_utf8(buf).unwrap_or_default()
 }
 
 fn unhex(s: &str) -> Option<Hash> {
@@ -316,8 +325,9 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), AuditError> {
 
 /// Writes a whole file by rename, so readers see the old or the new content, never a mix.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), AuditError> {
-    // The temporary name is unique to this write: several logs open in one process (each
-    // with its own publisher) may write the same file at once.
+    // Checkpoints are published outside the lock, and one process may have the log open
+    // twice: the temporary name is unique per write, not only per process, so that two
+    // writes of the state file never rename each other's file away.
     static WRITES: AtomicU64 = AtomicU64::new(0);
     let n = WRITES.fetch_add(1, Ordering::Relaxed);
     let tmp = path.with_extension(format!("tmp{}-{n}", std::process::id()));
@@ -352,6 +362,16 @@ struct Writer {
     /// When this writer ended a burst while another was waiting, until it has given way.
     gave_way: Option<Instant>,
     last_append: Instant,
+    /// Kept from one append to the next so that appending allocates nothing.
+    scratch: Scratch,
+}
+
+/// The buffers an append encodes into.
+#[derive(Default)]
+struct Scratch {
+    time: String,
+    lines: String,
+    leaves: Vec<Hash>,
 }
 
 /// The cross-process lock, and beside it a queue that makes it fair: `flock` hands the lock
@@ -488,6 +508,7 @@ impl AuditLog {
                 held_since: None,
                 gave_way: None,
                 last_append: Instant::now(),
+                scratch: Scratch::default(),
             }),
         });
         {
@@ -580,12 +601,12 @@ impl AuditLog {
     /// Appends one record and returns its sequence number. When this returns `Ok`, the line
     /// is in the file (in the page cache, or on disk with [`SyncMode::Every`]).
     pub fn append(&self, run: &str, event: Event) -> Result<u64, AuditError> {
-        self.append_all(run, vec![event])
+        self.append_all(run, &[EventRef::Event(&event)])
     }
 
     /// Appends records together, with one write, and returns the first one's sequence
     /// number: all of them are in the log when this returns `Ok`, none if it fails.
-    pub fn append_all(&self, run: &str, events: Vec<Event>) -> Result<u64, AuditError> {
+    pub fn append_all(&self, run: &str, events: &[EventRef<'_>]) -> Result<u64, AuditError> {
         self.publisher.healthy()?;
         let mut w = self.writer()?;
         self.lock_for_append(&mut w)?;
@@ -600,7 +621,8 @@ impl AuditLog {
         };
         // Syncing can take seconds on a busy disk: never make other writers wait for it.
         let syncs = self.sync == SyncMode::Every || due.is_some();
-        if syncs || w.held_since.is_some_and(|t| t.elapsed() >= HOLD) {
+        let now = w.last_append;
+        if syncs || w.held_since.is_some_and(|t| now.duration_since(t) >= HOLD) {
             if self.lock.contended() {
                 w.gave_way = Some(Instant::now());
             }
@@ -621,7 +643,7 @@ impl AuditLog {
         &self,
         w: &mut Writer,
         run: &str,
-        events: Vec<Event>,
+        events: &[EventRef<'_>],
     ) -> Result<(u64, Option<Due>), AuditError> {
         let first = self.write_records(w, run, events)?;
         if w.offset > self.config.segment_bytes {
@@ -665,37 +687,52 @@ impl AuditLog {
         &self,
         w: &mut Writer,
         run: &str,
-        events: Vec<Event>,
+        events: &[EventRef<'_>],
     ) -> Result<u64, AuditError> {
         let first = w.tree.len();
-        let time = humantime::format_rfc3339_micros(SystemTime::now()).to_string();
-        let mut buf = String::with_capacity(512 * events.len());
-        let mut leaves = Vec::with_capacity(events.len());
+        let Scratch {
+            time,
+            lines,
+            leaves,
+        } = &mut w.scratch;
+        time.clear();
+        // Writing to a String cannot fail.
+        let _ = write!(
+            time,
+            "{}",
+            humantime::format_rfc3339_micros(SystemTime::now())
+        );
+        lines.clear();
+        leaves.clear();
         let mut prev = w.prev;
-        for (i, event) in events.iter().enumerate() {
+        let mut prev_hex = [0; 64];
+        for (i, &event) in events.iter().enumerate() {
             let seq = first + i as u64;
-            let prev_hex = hex(&prev);
-            let start = buf.len();
+            let start = lines.len();
             RecordRef {
                 seq,
-                time: &time,
+                time,
                 host: &self.host,
                 run,
-                prev: if seq == 0 { "" } else { &prev_hex },
+                prev: if seq == 0 {
+                    ""
+                } else {
+                    hex_in(&prev, &mut prev_hex)
+                },
                 event,
             }
-            .write_line(&mut buf);
-            prev = leaf_hash(&buf.as_bytes()[start..]);
+            .write_line(lines);
+            prev = leaf_hash(&lines.as_bytes()[start..]);
             leaves.push(prev);
-            buf.push('\n');
+            lines.push('\n');
         }
-        if let Err(e) = w.segment.write_all(buf.as_bytes()) {
+        if let Err(e) = w.segment.write_all(lines.as_bytes()) {
             let _ = w.segment.set_len(w.offset);
             return Err(io_err("append", &self.layout.segment(w.segment_index))(e));
         }
-        w.tree.extend(leaves);
+        w.tree.extend(leaves.iter().copied());
         w.prev = prev;
-        w.offset += buf.len() as u64;
+        w.offset += lines.len() as u64;
         Ok(first)
     }
 
@@ -770,7 +807,7 @@ impl AuditLog {
                     torn_bytes: torn.len() as u64,
                     torn_sha256,
                 };
-                self.write_records(w, "", vec![event])?;
+                self.write_records(w, "", &[EventRef::Event(&event)])?;
                 self.sync_segment(w)?;
             }
             return Ok(());
@@ -785,13 +822,10 @@ impl AuditLog {
             .append(true)
             .open(&next_path)
             .map_err(io_err("create segment", &next_path))?;
-        self.write_records(
-            w,
-            "",
-            vec![Event::Rotate {
-                next: segment_name(next_index),
-            }],
-        )?;
+        let rotate = Event::Rotate {
+            next: segment_name(next_index),
+        };
+        self.write_records(w, "", &[EventRef::Event(&rotate)])?;
         self.sync_segment(w)?;
         w.segment = next;
         w.segment_index = next_index;

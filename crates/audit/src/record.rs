@@ -130,25 +130,219 @@ pub enum Event {
     Rotate { next: String },
 }
 
-/// Adds the optional string fields that are present; an absent one is left out of the line.
-fn optional<'a, const N: usize>(
-    fields: &mut Vec<(&'static str, Field<'a>)>,
-    values: [(&'static str, &'a Option<String>); N],
-) {
-    for (key, value) in values {
-        if let Some(v) = value {
-            fields.push((key, Field::Str(v)));
-        }
-    }
+macro_rules! keys {
+    ($($key:ident = $name:literal,)*) => {
+        /// A field name a record can have.
+        #[derive(Clone, Copy)]
+        enum Key { $($key),* }
+
+        /// The names of [`Key`], in its order.
+        const KEYS: &[&str] = &[$($name),*];
+
+        /// What precedes each key's value in a line, comma included: one write per field.
+        const KEY_PREFIXES: &[&str] = &[$(concat!(",\"", $name, "\":")),*];
+    };
 }
 
+// Every field name of every kind of record, in sorted order: fields are written in this order,
+// which makes each line canonical without sorting anything per record. A new field goes in
+// its sorted place (the build fails otherwise).
+keys! {
+    Action = "action",
+    ArgsSha256 = "args_sha256",
+    Decision = "decision",
+    Denies = "denies",
+    DurationMs = "duration_ms",
+    Error = "error",
+    ErrorType = "error_type",
+    Host = "host",
+    HostFiles = "host_files",
+    Kind = "kind",
+    Labels = "labels",
+    Limits = "limits",
+    Message = "message",
+    Next = "next",
+    OnBehalfOf = "on_behalf_of",
+    Permits = "permits",
+    Policies = "policies",
+    PolicySha256 = "policy_sha256",
+    Prev = "prev",
+    Principal = "principal",
+    Probe = "probe",
+    Purpose = "purpose",
+    Reason = "reason",
+    Redactions = "redactions",
+    ResourceId = "resource_id",
+    ResourceType = "resource_type",
+    Run = "run",
+    SchemaVersion = "schema_version",
+    ScriptSha256 = "script_sha256",
+    Seq = "seq",
+    Status = "status",
+    Target = "target",
+    Ticket = "ticket",
+    Time = "time",
+    Token = "token",
+    TollgateVersion = "tollgate_version",
+    TornBytes = "torn_bytes",
+    TornSha256 = "torn_sha256",
+}
+
+/// Whether `keys` is strictly ascending by bytes, as canonical JSON orders object keys.
+const fn sorted(keys: &[&str]) -> bool {
+    let mut i = 1;
+    while i < keys.len() {
+        let (a, b) = (keys[i - 1].as_bytes(), keys[i].as_bytes());
+        let mut j = 0;
+        loop {
+            if j == b.len() {
+                return false;
+            }
+            if j == a.len() || a[j] < b[j] {
+                break;
+            }
+            if a[j] > b[j] {
+                return false;
+            }
+            j += 1;
+        }
+        i += 1;
+    }
+    true
+}
+
+const _: () = assert!(sorted(KEYS), "record keys must be declared in sorted order");
+
 /// A value in a record, borrowed for writing.
+#[derive(Clone, Copy)]
 enum Field<'a> {
+    Absent,
     Str(&'a str),
     U64(u64),
     Bool(bool),
     Strs(&'a [String]),
     Json(&'a Value),
+}
+
+/// The fields of one record, each in the slot of its key.
+struct Fields<'a>([Field<'a>; KEYS.len()]);
+
+impl<'a> Fields<'a> {
+    fn new() -> Self {
+        Fields([Field::Absent; KEYS.len()])
+    }
+
+    fn set(&mut self, key: Key, value: Field<'a>) {
+        self.0[key as usize] = value;
+    }
+
+    fn str(&mut self, key: Key, value: &'a str) {
+        self.set(key, Field::Str(value));
+    }
+
+    /// Sets an optional string field; an absent one is left out of the line.
+    fn optional(&mut self, key: Key, value: Option<&'a str>) {
+        if let Some(v) = value {
+            self.str(key, v);
+        }
+    }
+
+    /// On whose behalf, why and under which ticket: the same three optional fields on run
+    /// starts, refusals and decisions.
+    fn delegation(
+        &mut self,
+        on_behalf_of: Option<&'a str>,
+        purpose: Option<&'a str>,
+        ticket: Option<&'a str>,
+    ) {
+        self.optional(Key::OnBehalfOf, on_behalf_of);
+        self.optional(Key::Purpose, purpose);
+        self.optional(Key::Ticket, ticket);
+    }
+
+    fn json(&mut self, key: Key, value: Option<&'a Value>) {
+        if let Some(v) = value {
+            self.set(key, Field::Json(v));
+        }
+    }
+
+    /// Appends the fields as one JSON object, in key order.
+    fn write(&self, out: &mut String) {
+        out.push('{');
+        // The first field present is not preceded by a comma.
+        let mut skip = 1;
+        for (prefix, value) in KEY_PREFIXES.iter().zip(&self.0) {
+            if let Field::Absent = value {
+                continue;
+            }
+            out.push_str(&prefix[skip..]);
+            skip = 0;
+            match *value {
+                Field::Absent => {}
+                Field::Str(s) => write_str(s, out),
+                Field::U64(n) => {
+                    // Writing to a String cannot fail.
+                    let _ = write!(out, "{n}");
+                }
+                Field::Bool(b) => out.push_str(if b { "true" } else { "false" }),
+                Field::Strs(items) => write_seq(out, '[', items, ']', |s, out| write_str(s, out)),
+                Field::Json(v) => write_canonical(v, out),
+            }
+        }
+        out.push('}');
+    }
+}
+
+/// A decision record's own fields, borrowed. Every decision is encoded from one of these:
+/// an [`Event::Decision`] lends its fields, and the gate's decisions are written from one
+/// directly, without first being copied into an `Event` (this runs for every decision).
+#[derive(Clone, Copy, Debug)]
+pub struct DecisionRef<'a> {
+    pub principal: &'a str,
+    pub action: &'a str,
+    pub resource_type: &'a str,
+    pub resource_id: &'a str,
+    /// `permit` or `deny`.
+    pub decision: &'a str,
+    pub policies: &'a [String],
+    pub error: Option<&'a str>,
+    pub probe: bool,
+    pub on_behalf_of: Option<&'a str>,
+    pub purpose: Option<&'a str>,
+    pub ticket: Option<&'a str>,
+    /// The data labels of a labelled file or directory.
+    pub labels: Option<&'a Value>,
+}
+
+impl<'a> DecisionRef<'a> {
+    fn fields(self, f: &mut Fields<'a>) {
+        f.str(Key::Kind, "decision");
+        f.str(Key::Principal, self.principal);
+        f.str(Key::Action, self.action);
+        f.str(Key::ResourceType, self.resource_type);
+        f.str(Key::ResourceId, self.resource_id);
+        f.str(Key::Decision, self.decision);
+        f.set(Key::Policies, Field::Strs(self.policies));
+        if self.probe {
+            f.set(Key::Probe, Field::Bool(true));
+        }
+        f.optional(Key::Error, self.error);
+        f.delegation(self.on_behalf_of, self.purpose, self.ticket);
+        f.json(Key::Labels, self.labels);
+    }
+}
+
+/// An event to append, borrowed: any [`Event`], or a decision as the gate hands it over.
+#[derive(Clone, Copy, Debug)]
+pub enum EventRef<'a> {
+    Event(&'a Event),
+    Decision(DecisionRef<'a>),
+}
+
+impl<'a> From<&'a Event> for EventRef<'a> {
+    fn from(event: &'a Event) -> Self {
+        EventRef::Event(event)
+    }
 }
 
 impl Record {
@@ -161,7 +355,7 @@ impl Record {
             host: &self.host,
             run: &self.run,
             prev: &self.prev,
-            event: &self.event,
+            event: EventRef::Event(&self.event),
         }
         .write_line(&mut out);
         out
@@ -181,25 +375,27 @@ pub(crate) struct RecordRef<'a> {
     pub host: &'a str,
     pub run: &'a str,
     pub prev: &'a str,
-    pub event: &'a Event,
+    pub event: EventRef<'a>,
 }
 
 impl RecordRef<'_> {
     /// Appends the canonical line, without the newline. Written field by field (not
     /// through a generic JSON value): this runs for every decision.
     pub fn write_line(&self, out: &mut String) {
-        use Field::*;
-        let mut fields: Vec<(&'static str, Field<'_>)> = Vec::with_capacity(16);
-        fields.push(("seq", U64(self.seq)));
-        fields.push(("time", Str(self.time)));
-        fields.push(("host", Str(self.host)));
-        if !self.run.is_empty() {
-            fields.push(("run", Str(self.run)));
-        }
-        if !self.prev.is_empty() {
-            fields.push(("prev", Str(self.prev)));
-        }
-        match self.event {
+        let mut f = Fields::new();
+        f.set(Key::Seq, Field::U64(self.seq));
+        f.str(Key::Time, self.time);
+        f.str(Key::Host, self.host);
+        f.optional(Key::Run, (!self.run.is_empty()).then_some(self.run));
+        f.optional(Key::Prev, (!self.prev.is_empty()).then_some(self.prev));
+        let event = match self.event {
+            EventRef::Decision(d) => {
+                d.fields(&mut f);
+                return f.write(out);
+            }
+            EventRef::Event(event) => event,
+        };
+        match event {
             Event::RunStart {
                 principal,
                 script_sha256,
@@ -214,30 +410,21 @@ impl RecordRef<'_> {
                 token,
                 host_files,
             } => {
-                fields.extend([
-                    ("kind", Str("run_start")),
-                    ("principal", Str(principal)),
-                    ("script_sha256", Str(script_sha256)),
-                    ("policy_sha256", Str(policy_sha256)),
-                    ("schema_version", Str(schema_version)),
-                    ("args_sha256", Str(args_sha256)),
-                    ("limits", Json(limits)),
-                    ("tollgate_version", Str(tollgate_version)),
-                ]);
-                optional(
-                    &mut fields,
-                    [
-                        ("on_behalf_of", on_behalf_of),
-                        ("purpose", purpose),
-                        ("ticket", ticket),
-                    ],
+                f.str(Key::Kind, "run_start");
+                f.str(Key::Principal, principal);
+                f.str(Key::ScriptSha256, script_sha256);
+                f.str(Key::PolicySha256, policy_sha256);
+                f.str(Key::SchemaVersion, schema_version);
+                f.str(Key::ArgsSha256, args_sha256);
+                f.set(Key::Limits, Field::Json(limits));
+                f.str(Key::TollgateVersion, tollgate_version);
+                f.delegation(
+                    on_behalf_of.as_deref(),
+                    purpose.as_deref(),
+                    ticket.as_deref(),
                 );
-                if let Some(t) = token {
-                    fields.push(("token", Json(t)));
-                }
-                if let Some(h) = host_files {
-                    fields.push(("host_files", Json(h)));
-                }
+                f.json(Key::Token, token.as_ref());
+                f.json(Key::HostFiles, host_files.as_ref());
             }
             Event::RunRefused {
                 principal,
@@ -247,19 +434,14 @@ impl RecordRef<'_> {
                 purpose,
                 ticket,
             } => {
-                fields.extend([
-                    ("kind", Str("run_refused")),
-                    ("principal", Str(principal)),
-                    ("error_type", Str(error_type)),
-                    ("message", Str(message)),
-                ]);
-                optional(
-                    &mut fields,
-                    [
-                        ("on_behalf_of", on_behalf_of),
-                        ("purpose", purpose),
-                        ("ticket", ticket),
-                    ],
+                f.str(Key::Kind, "run_refused");
+                f.str(Key::Principal, principal);
+                f.str(Key::ErrorType, error_type);
+                f.str(Key::Message, message);
+                f.delegation(
+                    on_behalf_of.as_deref(),
+                    purpose.as_deref(),
+                    ticket.as_deref(),
                 );
             }
             Event::Decision {
@@ -275,32 +457,21 @@ impl RecordRef<'_> {
                 purpose,
                 ticket,
                 labels,
-            } => {
-                fields.extend([
-                    ("kind", Str("decision")),
-                    ("principal", Str(principal)),
-                    ("action", Str(action)),
-                    ("resource_type", Str(resource_type)),
-                    ("resource_id", Str(resource_id)),
-                    ("decision", Str(decision)),
-                    ("policies", Strs(policies)),
-                ]);
-                if *probe {
-                    fields.push(("probe", Bool(true)));
-                }
-                optional(
-                    &mut fields,
-                    [
-                        ("error", error),
-                        ("on_behalf_of", on_behalf_of),
-                        ("purpose", purpose),
-                        ("ticket", ticket),
-                    ],
-                );
-                if let Some(l) = labels {
-                    fields.push(("labels", Json(l)));
-                }
+            } => DecisionRef {
+                principal,
+                action,
+                resource_type,
+                resource_id,
+                decision,
+                policies,
+                error: error.as_deref(),
+                probe: *probe,
+                on_behalf_of: on_behalf_of.as_deref(),
+                purpose: purpose.as_deref(),
+                ticket: ticket.as_deref(),
+                labels: labels.as_ref(),
             }
+            .fields(&mut f),
             Event::RunEnd {
                 status,
                 error_type,
@@ -309,17 +480,13 @@ impl RecordRef<'_> {
                 denies,
                 redactions,
             } => {
-                fields.extend([
-                    ("kind", Str("run_end")),
-                    ("status", Str(status)),
-                    ("duration_ms", U64(*duration_ms)),
-                    ("permits", U64(*permits)),
-                    ("denies", U64(*denies)),
-                ]);
-                optional(&mut fields, [("error_type", error_type)]);
-                if let Some(r) = redactions {
-                    fields.push(("redactions", Json(r)));
-                }
+                f.str(Key::Kind, "run_end");
+                f.str(Key::Status, status);
+                f.set(Key::DurationMs, Field::U64(*duration_ms));
+                f.set(Key::Permits, Field::U64(*permits));
+                f.set(Key::Denies, Field::U64(*denies));
+                f.optional(Key::ErrorType, error_type.as_deref());
+                f.json(Key::Redactions, redactions.as_ref());
             }
             Event::Control {
                 principal,
@@ -327,105 +494,104 @@ impl RecordRef<'_> {
                 target,
                 reason,
             } => {
-                fields.extend([
-                    ("kind", Str("control")),
-                    ("principal", Str(principal)),
-                    ("action", Str(action)),
-                ]);
-                optional(&mut fields, [("target", target), ("reason", reason)]);
+                f.str(Key::Kind, "control");
+                f.str(Key::Principal, principal);
+                f.str(Key::Action, action);
+                f.optional(Key::Target, target.as_deref());
+                f.optional(Key::Reason, reason.as_deref());
             }
             Event::Repair {
                 torn_bytes,
                 torn_sha256,
-            } => fields.extend([
-                ("kind", Str("repair")),
-                ("torn_bytes", U64(*torn_bytes)),
-                ("torn_sha256", Str(torn_sha256)),
-            ]),
-            Event::Rotate { next } => fields.extend([("kind", Str("rotate")), ("next", Str(next))]),
-        }
-        fields.sort_unstable_by_key(|(k, _)| *k);
-        out.push('{');
-        for (i, (key, value)) in fields.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
+            } => {
+                f.str(Key::Kind, "repair");
+                f.set(Key::TornBytes, Field::U64(*torn_bytes));
+                f.str(Key::TornSha256, torn_sha256);
             }
-            // Keys are fixed identifiers: no escaping needed.
-            out.push('"');
-            out.push_str(key);
-            out.push_str("\":");
-            match value {
-                Str(s) => write_str(s, out),
-                U64(n) => {
-                    // Writing to a String cannot fail.
-                    let _ = write!(out, "{n}");
-                }
-                Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-                Strs(items) => {
-                    out.push('[');
-                    for (j, item) in items.iter().enumerate() {
-                        if j > 0 {
-                            out.push(',');
-                        }
-                        write_str(item, out);
-                    }
-                    out.push(']');
-                }
-                Json(v) => write_canonical(v, out),
+            Event::Rotate { next } => {
+                f.str(Key::Kind, "rotate");
+                f.str(Key::Next, next);
             }
         }
-        out.push('}');
+        f.write(out)
     }
 }
-
-/// The bytes serde_json escapes in a string.
-const NEEDS_ESCAPE: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 0x20 {
-        table[b] = true;
-        b += 1;
-    }
-    table[b'"' as usize] = true;
-    table[b'\\' as usize] = true;
-    table
-};
 
 /// A JSON string literal, escaped exactly as serde_json escapes it (`"`, `\\` and control
 /// characters; nothing else), written in place: every field of every record passes here.
 fn write_str(s: &str, out: &mut String) {
     out.push('"');
-    // Most fields need no escape: find out with one pass over a table before going byte by
-    // byte.
-    if !s.bytes().any(|b| NEEDS_ESCAPE[b as usize]) {
-        out.push_str(s);
-        out.push('"');
-        return;
-    }
+    let bytes = s.as_bytes();
     let mut plain = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let escape = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0x00..=0x1f => "",
-            _ => continue,
-        };
+    while let Some(i) = next_escape(bytes, plain) {
         out.push_str(&s[plain..i]);
-        if escape.is_empty() {
-            // Writing to a String cannot fail.
-            let _ = write!(out, "\\u{b:04x}");
-        } else {
-            out.push_str(escape);
+        out.push('\\');
+        match bytes[i] {
+            // The common case (quotes in Cedar uids), one byte at a time.
+            b @ (b'"' | b'\\') => out.push(char::from(b)),
+            b'\n' => out.push('n'),
+            b'\r' => out.push('r'),
+            b'\t' => out.push('t'),
+            0x08 => out.push('b'),
+            0x0c => out.push('f'),
+            b => {
+                // Writing to a String cannot fail.
+                let _ = write!(out, "u{b:04x}");
+            }
         }
+        // The escaped byte is ASCII, so the next one starts a character.
         plain = i + 1;
     }
     out.push_str(&s[plain..]);
     out.push('"');
+}
+
+/// The position of the first byte at or after `from` that JSON must escape. Looks at eight
+/// bytes at a time: most fields have nothing to escape, and every byte of every record is
+/// looked at here.
+fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGH: u64 = ONES << 7;
+    // A high bit for each byte below 0x20, `"` or `\`. Only the lowest one is exact (a
+    // borrow may set bits above it), which is the one we want.
+    let flags = |w: u64| {
+        let below = |w: u64, n: u8| w.wrapping_sub(ONES * n as u64) & !w & HIGH;
+        below(w, 0x20) | below(w ^ (ONES * b'"' as u64), 1) | below(w ^ (ONES * b'\\' as u64), 1)
+    };
+    let mut chunks = bytes.get(from..)?.chunks_exact(8);
+    let mut at = from;
+    for chunk in &mut chunks {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        let found = flags(u64::from_le_bytes(word));
+        if found != 0 {
+            return Some(at + found.trailing_zeros() as usize / 8);
+        }
+        at += 8;
+    }
+    let rest = chunks.remainder();
+    rest.iter()
+        .position(|&b| b < 0x20 || b == b'"' || b == b'\\')
+        .map(|i| at + i)
+}
+
+/// A JSON array or object: `open`, the items separated by commas, each written by `item`,
+/// then `close`.
+fn write_seq<I: IntoIterator>(
+    out: &mut String,
+    open: char,
+    items: I,
+    close: char,
+    mut item: impl FnMut(I::Item, &mut String),
+) {
+    out.push(open);
+    for (i, v) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        item(v, out);
+    }
+    out.push(close);
 }
 
 /// JSON with object keys sorted at every level, whatever order the map keeps them in.
@@ -434,27 +600,13 @@ pub fn write_canonical(value: &Value, out: &mut String) {
         Value::Object(map) => {
             let mut keys: Vec<&String> = map.keys().collect();
             keys.sort();
-            out.push('{');
-            for (i, k) in keys.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
+            write_seq(out, '{', keys, '}', |k, out| {
                 write_str(k, out);
                 out.push(':');
                 write_canonical(&map[k.as_str()], out);
-            }
-            out.push('}');
+            });
         }
-        Value::Array(items) => {
-            out.push('[');
-            for (i, v) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_canonical(v, out);
-            }
-            out.push(']');
-        }
+        Value::Array(items) => write_seq(out, '[', items, ']', write_canonical),
         // Scalars have one encoding in serde_json; it cannot fail for a `Value`.
         scalar => out.push_str(&serde_json::to_string(scalar).unwrap_or_default()),
     }
@@ -618,6 +770,36 @@ mod tests {
             write_str(s, &mut out);
             assert_eq!(out, serde_json::to_string(s).unwrap());
         }
+    }
+
+    #[test]
+    fn every_byte_that_needs_escaping_is_escaped_wherever_it_falls() {
+        // The escape search looks at eight bytes at a time: each special byte is tried at
+        // every position of strings longer than two words, after plain ASCII, after
+        // multi-byte characters and after another special byte.
+        for special in ['"', '\\', '\n', '\u{0}', '\u{1f}', ' ', '\u{7f}', '\u{e9}'] {
+            for len in 0..20 {
+                for at in 0..=len {
+                    for fill in ["a", "\u{e9}", "\""] {
+                        let mut s: String = fill.repeat(at);
+                        s.push(special);
+                        s.push_str(&"z".repeat(len - at));
+                        let mut out = String::new();
+                        write_str(&s, &mut out);
+                        assert_eq!(out, serde_json::to_string(&s).unwrap(), "{s:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn key_order_check_rejects_unsorted_duplicate_and_prefix_first_lists() {
+        assert!(sorted(KEYS));
+        assert!(sorted(&["error", "error_type", "host"]));
+        assert!(!sorted(&["host", "error"]));
+        assert!(!sorted(&["error_type", "error"]));
+        assert!(!sorted(&["run", "run"]));
     }
 
     #[test]

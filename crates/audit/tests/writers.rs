@@ -61,3 +61,33 @@ fn a_busy_writer_does_not_starve_another() {
     .unwrap();
     assert_eq!(report.records, busy_appends + 50);
 }
+
+/// Checkpoints are published outside the lock, so two handles on one log in one process
+/// (as the MCP server and a test may have) publish at the same moment: neither may fail.
+#[test]
+fn two_handles_in_one_process_publish_checkpoints_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    init(dir.path(), &Default::default()).unwrap();
+    let writers: Vec<_> = (0..2)
+        .map(|w| {
+            let log = AuditLog::open(dir.path(), SyncMode::Batch).unwrap();
+            std::thread::spawn(move || {
+                for n in 0..200 {
+                    log.append("r", decision(n)).unwrap();
+                    log.checkpoint()
+                        .unwrap_or_else(|e| panic!("writer {w}, checkpoint {n}: {e}"));
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    let report = tollgate_audit::verify(
+        dir.path(),
+        &tollgate_audit::read_verifier(dir.path()).unwrap(),
+        None,
+    )
+    .unwrap();
+    assert_eq!(report.records, 400);
+}

@@ -4,12 +4,12 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use clap::{Args, Subcommand, ValueEnum};
-use tollgate_audit::{AuditLog, Event, Proof, Record};
-use tollgate_policy::{Caller, DecisionEntry, DecisionLog};
+use tollgate_audit::{AuditError, AuditLog, DecisionRef, Event, EventRef, Proof, Record};
+use tollgate_policy::{Action, Caller, DecisionEntry, DecisionLog, Labels};
 
 use crate::config::HostConfig;
 
@@ -43,31 +43,53 @@ pub struct GateRecorder {
 
 impl DecisionLog for GateRecorder {
     fn record(&self, entries: &[DecisionEntry<'_>]) -> Result<(), String> {
-        let events = entries.iter().map(|e| decision_event(e, false)).collect();
-        self.log
-            .append_all(&self.run, events)
+        append_decisions(&self.log, &self.run, entries, false)
             .map(|_| ())
             .map_err(|e| e.to_string())
     }
 }
 
-/// The audit record of one decision; `probe` marks a question that ran nothing.
-pub fn decision_event(e: &DecisionEntry<'_>, probe: bool) -> Event {
-    let d = delegated(e.caller);
-    Event::Decision {
-        principal: e.principal.to_owned(),
-        action: e.action.to_string(),
-        resource_type: e.resource.type_name().to_owned(),
-        resource_id: e.resource.id().to_owned(),
-        decision: if e.permitted { "permit" } else { "deny" }.to_owned(),
-        policies: e.policies.clone(),
-        error: e.error.clone(),
-        probe,
-        on_behalf_of: d.on_behalf_of,
-        purpose: d.purpose,
-        ticket: d.ticket,
-        labels: e.labels.as_ref().map(|l| l.to_json().clone()),
-    }
+/// Appends the decisions of one request to the gate with one write, encoded from the
+/// entries as they are (this runs for every decision, so nothing is copied that need not
+/// be); `probe` marks a question that ran nothing.
+pub fn append_decisions(
+    log: &AuditLog,
+    run: &str,
+    entries: &[DecisionEntry<'_>],
+    probe: bool,
+) -> Result<u64, AuditError> {
+    let for_whom: Vec<Option<String>> = entries.iter().map(|e| on_behalf_of(e.caller)).collect();
+    let events: Vec<EventRef<'_>> = entries
+        .iter()
+        .zip(&for_whom)
+        .map(|(e, who)| {
+            EventRef::Decision(DecisionRef {
+                principal: e.principal,
+                action: action_uid(e.action),
+                resource_type: e.resource.type_name(),
+                resource_id: e.resource.id(),
+                decision: if e.permitted { "permit" } else { "deny" },
+                policies: &e.policies,
+                error: e.error.as_deref(),
+                probe,
+                on_behalf_of: who.as_deref(),
+                purpose: present(&e.caller.purpose),
+                ticket: present(&e.caller.ticket),
+                labels: e.labels.as_deref().map(Labels::to_json),
+            })
+        })
+        .collect();
+    log.append_all(run, &events)
+}
+
+/// An action's Cedar uid, e.g. `file_system::Action::"read"`, formatted once per action
+/// rather than once per decision.
+fn action_uid(action: Action) -> &'static str {
+    static UIDS: OnceLock<Vec<String>> = OnceLock::new();
+    let uids = UIDS.get_or_init(|| Action::ALL.iter().map(Action::to_string).collect());
+    // `Action::ALL` lists every action in declaration order (the policy crate tests that
+    // each one's position is its discriminant), so the lookup always finds it.
+    uids.get(action as usize).map_or("", String::as_str)
 }
 
 /// What the record fields `on_behalf_of`, `purpose` and `ticket` say of a caller; all
@@ -79,14 +101,23 @@ pub struct Delegated {
 }
 
 pub fn delegated(caller: &Caller) -> Delegated {
-    let present = |s: &str| (!s.is_empty()).then(|| s.to_owned());
     Delegated {
-        on_behalf_of: caller
-            .on_behalf_of()
-            .map(|user| format!("User::\"{}\"", user.escape_default())),
-        purpose: present(&caller.purpose),
-        ticket: present(&caller.ticket),
+        on_behalf_of: on_behalf_of(caller),
+        purpose: present(&caller.purpose).map(str::to_owned),
+        ticket: present(&caller.ticket).map(str::to_owned),
     }
+}
+
+/// The human a delegated caller acts for, as a Cedar uid.
+fn on_behalf_of(caller: &Caller) -> Option<String> {
+    caller
+        .on_behalf_of()
+        .map(|user| format!("User::\"{}\"", user.escape_default()))
+}
+
+/// A purpose or ticket: absent when empty.
+fn present(s: &str) -> Option<&str> {
+    (!s.is_empty()).then_some(s)
 }
 
 /// A run id unique on this host: start time and pid.
@@ -584,5 +615,17 @@ fn export(dir: &Path, format: ExportFormat, follow: bool) -> Result<(), String> 
             return Ok(());
         }
         std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_is_recorded_by_its_cedar_uid() {
+        for &action in Action::ALL {
+            assert_eq!(action_uid(action), action.to_string());
+        }
     }
 }

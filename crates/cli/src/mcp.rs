@@ -241,12 +241,9 @@ fn probe(setup: &mut Setup, action: &str, resource: &str) -> Result<Value, RunEr
             error: denied.as_ref().map(|d| d.to_string()),
             labels: decision.labels.clone(),
         };
-        log.append(
-            &crate::audit::new_run_id(),
-            crate::audit::decision_event(&entry, true),
-        )
-        .and_then(|_| log.checkpoint())
-        .map_err(|e| audit_unavailable(e.to_string()))?;
+        crate::audit::append_decisions(log, &crate::audit::new_run_id(), &[entry], true)
+            .and_then(|_| log.checkpoint())
+            .map_err(|e| audit_unavailable(e.to_string()))?;
     }
     Ok(json!({
         "decision": if decision.permitted { "permit" } else { "deny" },
