@@ -311,6 +311,17 @@ impl LabelRules {
             self.exact.entry(path.to_string()).or_default().push(rule);
             return Ok(());
         }
+        // Lookups are by normalized path, so a glob with `.`, `..` or an empty component
+        // would silently never match: refuse it rather than leave data unlabelled.
+        if trimmed
+            .split('/')
+            .skip(1)
+            .any(|c| c.is_empty() || c == "." || c == "..")
+        {
+            return Err(format!(
+                "path {pattern:?} has an empty, . or .. component; write it normalized, e.g. /srv/app/*.log"
+            ));
+        }
         let glob = GlobBuilder::new(trimmed)
             .literal_separator(true)
             .backslash_escape(true)
@@ -518,6 +529,14 @@ mod tests {
             (
                 r#"{"rules": [{"paths": ["/srv/[a"], "legal_hold": true}]}"#,
                 "not a valid glob",
+            ),
+            (
+                r#"{"rules": [{"paths": ["/srv/../etc/*"], "legal_hold": true}]}"#,
+                "normalized",
+            ),
+            (
+                r#"{"rules": [{"paths": ["/srv//*.log"], "legal_hold": true}]}"#,
+                "normalized",
             ),
             (
                 r#"{"rules": [{"paths": [], "legal_hold": true}]}"#,
