@@ -243,6 +243,9 @@ impl LabelRules {
         }
         let mut out = LabelRules {
             classifications,
+            // Most rules name one literal path: sized once, the map is not rehashed while
+            // ten thousand of them go in.
+            exact: HashMap::with_capacity(file.rules.len()),
             ..LabelRules::default()
         };
         let mut rules = Vec::with_capacity(file.rules.len());
@@ -308,7 +311,10 @@ impl LabelRules {
                 t => t,
             })
             .map_err(|e| format!("path {pattern:?}: {e}"))?;
-            self.exact.entry(path.to_string()).or_default().push(rule);
+            self.exact
+                .entry(path.as_str().to_owned())
+                .or_default()
+                .push(rule);
             return Ok(());
         }
         // Lookups are by normalized path, so a glob with `.`, `..` or an empty component
