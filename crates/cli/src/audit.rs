@@ -39,30 +39,39 @@ pub fn default_dir(config: &HostConfig) -> Result<PathBuf, String> {
 pub struct GateRecorder {
     pub log: Arc<AuditLog>,
     pub run: String,
+    /// The `on_behalf_of` of every decision: a gate decides for one caller, so the uid is
+    /// formatted once per run, not once per decision.
+    pub on_behalf_of: Option<String>,
 }
 
 impl DecisionLog for GateRecorder {
     fn record(&self, entries: &[DecisionEntry<'_>]) -> Result<(), String> {
-        append_decisions(&self.log, &self.run, entries, false)
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+        append_decisions(
+            &self.log,
+            &self.run,
+            entries,
+            self.on_behalf_of.as_deref(),
+            false,
+        )
+        .map(|_| ())
+        .map_err(|e| e.to_string())
     }
 }
 
 /// Appends the decisions of one request to the gate with one write, encoded from the
 /// entries as they are (this runs for every decision, so nothing is copied that need not
-/// be); `probe` marks a question that ran nothing.
+/// be). `who` is [`on_behalf_of`] of the entries' caller; `probe` marks a question that ran
+/// nothing.
 pub fn append_decisions(
     log: &AuditLog,
     run: &str,
     entries: &[DecisionEntry<'_>],
+    who: Option<&str>,
     probe: bool,
 ) -> Result<u64, AuditError> {
-    let for_whom: Vec<Option<String>> = entries.iter().map(|e| on_behalf_of(e.caller)).collect();
     let events: Vec<EventRef<'_>> = entries
         .iter()
-        .zip(&for_whom)
-        .map(|(e, who)| {
+        .map(|e| {
             EventRef::Decision(DecisionRef {
                 principal: e.principal,
                 action: action_uid(e.action),
@@ -72,7 +81,7 @@ pub fn append_decisions(
                 policies: &e.policies,
                 error: e.error.as_deref(),
                 probe,
-                on_behalf_of: who.as_deref(),
+                on_behalf_of: who,
                 purpose: present(&e.caller.purpose),
                 ticket: present(&e.caller.ticket),
                 labels: e.labels.as_deref().map(Labels::to_json),
@@ -109,7 +118,7 @@ pub fn delegated(caller: &Caller) -> Delegated {
 }
 
 /// The human a delegated caller acts for, as a Cedar uid.
-fn on_behalf_of(caller: &Caller) -> Option<String> {
+pub fn on_behalf_of(caller: &Caller) -> Option<String> {
     caller
         .on_behalf_of()
         .map(|user| format!("User::\"{}\"", user.escape_default()))

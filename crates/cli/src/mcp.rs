@@ -241,9 +241,16 @@ fn probe(setup: &mut Setup, action: &str, resource: &str) -> Result<Value, RunEr
             error: denied.as_ref().map(|d| d.to_string()),
             labels: decision.labels.clone(),
         };
-        crate::audit::append_decisions(log, &crate::audit::new_run_id(), &[entry], true)
-            .and_then(|_| log.checkpoint())
-            .map_err(|e| audit_unavailable(e.to_string()))?;
+        let who = crate::audit::on_behalf_of(gate.caller());
+        crate::audit::append_decisions(
+            log,
+            &crate::audit::new_run_id(),
+            &[entry],
+            who.as_deref(),
+            true,
+        )
+        .and_then(|_| log.checkpoint())
+        .map_err(|e| audit_unavailable(e.to_string()))?;
     }
     Ok(json!({
         "decision": if decision.permitted { "permit" } else { "deny" },

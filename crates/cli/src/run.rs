@@ -597,7 +597,7 @@ fn start_audit(
             "max_expr_depth": limits.max_expr_depth,
         }),
         tollgate_version: env!("CARGO_PKG_VERSION").to_owned(),
-        on_behalf_of: d.on_behalf_of,
+        on_behalf_of: d.on_behalf_of.clone(),
         purpose: d.purpose,
         ticket: d.ticket,
         token: gate.caller().delegation.as_ref().map(|d| {
@@ -616,6 +616,7 @@ fn start_audit(
     Ok(GateRecorder {
         log: Arc::clone(log),
         run,
+        on_behalf_of: d.on_behalf_of,
     })
 }
 
