@@ -16,8 +16,8 @@ mod read;
 mod record;
 
 pub use log::{
-    host_name, init, read_config, read_verifier, AuditError, AuditLog, InitOptions, LogConfig,
-    SyncMode,
+    default_key_path, host_name, init, read_config, read_verifier, AuditError, AuditLog,
+    CheckpointRequest, InitOptions, LogConfig, SyncMode,
 };
 pub use read::{
     check_proof, checkpoints, consistency, latest_checkpoint, prove, scan, verify, Proof, Scanned,

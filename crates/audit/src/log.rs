@@ -6,13 +6,16 @@
 //! ```text
 //! config.json          origin, signing key path, segment size, checkpoint interval
 //! verifier.vkey        the public key that verifies checkpoints
-//! signing.key          the private key (mode 0600), unless init was given another path
 //! lock                 flock(2) target: one appender at a time, across processes
 //! waiting              flock(2) target: writers waiting for `lock` (keeps it fair)
 //! state.json           where the last checkpoint left the tree (to resume without a rescan)
 //! segments/NNNNNN.jsonl  records, one canonical JSON object per line
 //! checkpoints/SIZE.note  signed checkpoints (C2SP tlog-checkpoint), one file each
 //! ```
+//!
+//! The private key (mode 0600) lives outside the directory (see [`default_key_path`]), so
+//! that a grant on the directory never reaches it; logs made before keep theirs where
+//! `config.json` says.
 //!
 //! A writer takes the lock to append, first reads whatever other writers added while it did
 //! not hold it (so sequence numbers and the tree stay one), and writes its lines; it keeps
@@ -214,7 +217,7 @@ pub fn host_name() -> String {
 /// Choices made once, at `init`.
 #[derive(Clone, Debug)]
 pub struct InitOptions {
-    /// Where the signing key lives (created if missing); default `DIR/signing.key`. A path
+    /// Where the signing key lives (created if missing); default [`default_key_path`]. A path
     /// outside the directories the runtime's policy can reach keeps scripts from it.
     pub key: Option<PathBuf>,
     pub segment_bytes: u64,
@@ -231,7 +234,22 @@ impl Default for InitOptions {
     }
 }
 
-/// Creates a log directory and its signing key; an existing log is left as it is.
+/// Where a new log's signing key goes when `init` is not told: for the system log
+/// (`/var/log/tollgate/audit`, as root) `/etc/tollgate/audit.key`, else beside the log
+/// directory, as `DIR.key`. Never inside the directory.
+pub fn default_key_path(dir: &Path) -> PathBuf {
+    if dir == Path::new("/var/log/tollgate/audit") && rustix::process::geteuid().is_root() {
+        return PathBuf::from("/etc/tollgate/audit.key");
+    }
+    let name = dir
+        .file_name()
+        .map_or_else(|| "audit".into(), |n| n.to_string_lossy().into_owned());
+    dir.with_file_name(format!("{name}.key"))
+}
+
+/// Creates a log directory and its signing key; an existing log is left as it is. A
+/// directory that holds what is left of a log (segments, checkpoints, a verifier key)
+/// without its `config.json` is refused: a new log there would hide the old one's history.
 pub fn init(dir: &Path, options: &InitOptions) -> Result<LogConfig, AuditError> {
     let layout = Layout {
         dir: dir.to_owned(),
@@ -254,6 +272,18 @@ pub fn init(dir: &Path, options: &InitOptions) -> Result<LogConfig, AuditError> 
     result
 }
 
+/// Whether `layout` holds records, checkpoints or a verifier key.
+fn holds_remains(layout: &Layout) -> bool {
+    let non_empty = |dir: PathBuf| {
+        fs::read_dir(dir).is_ok_and(|mut entries| {
+            entries.any(|e| e.is_ok_and(|e| fs::metadata(e.path()).is_ok_and(|m| m.len() > 0)))
+        })
+    };
+    layout.vkey().exists()
+        || non_empty(layout.dir.join("segments"))
+        || non_empty(layout.checkpoints())
+}
+
 fn init_locked(
     dir: &Path,
     layout: &Layout,
@@ -262,6 +292,12 @@ fn init_locked(
     if layout.config().exists() {
         return read_config(dir);
     }
+    if holds_remains(layout) {
+        return Err(AuditError::Corrupt {
+            path: dir.display().to_string(),
+            message: "a log was here (segments, checkpoints or its verifier key remain) but its config.json is gone, so no new log is made over it; restore config.json, or move the directory away and run `tollgate audit init`".to_owned(),
+        });
+    }
     let host = host_name();
     if options.segment_bytes == 0 || options.checkpoint_every == 0 {
         return Err(AuditError::Corrupt {
@@ -269,13 +305,17 @@ fn init_locked(
             message: "segment size and checkpoint interval must be at least 1".to_owned(),
         });
     }
-    let key_path = options
-        .key
-        .clone()
-        .unwrap_or_else(|| dir.join("signing.key"));
+    let key_path = options.key.clone().unwrap_or_else(|| default_key_path(dir));
     let key = if key_path.exists() {
         load_key(&key_path)?
     } else {
+        if let Some(parent) = key_path.parent() {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(parent)
+                .map_err(io_err("create the key's directory", parent))?;
+        }
         let key =
             SigningKey::generate(&format!("tollgate-{host}")).map_err(|e| AuditError::Key {
                 path: key_path.display().to_string(),
@@ -338,6 +378,10 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), AuditError> {
     fs::rename(&tmp, path).map_err(io_err("rename", path))
 }
 
+/// How an appender has a due checkpoint published: the call returns once it is, or says why
+/// it could not be.
+pub type CheckpointRequest = Box<dyn Fn() -> Result<(), String> + Send + Sync>;
+
 /// An open log that this process appends to.
 pub struct AuditLog {
     layout: Layout,
@@ -346,7 +390,16 @@ pub struct AuditLog {
     sync: SyncMode,
     lock: Lock,
     writer: Mutex<Writer>,
-    publisher: Publisher,
+    /// Signs checkpoints; `None` for an [`AuditLog::open_appender`], which never holds the
+    /// key and leaves due checkpoints to the process that does.
+    publisher: Option<Publisher>,
+    /// For an appender: asks the writer that holds the key to publish a checkpoint that has
+    /// fallen due, and waits until it has (see [`AuditLog::open_appender`]).
+    request_checkpoint: Option<CheckpointRequest>,
+    /// The thread that lets go of the lock when this writer is idle, started by the first
+    /// append so that opening a log starts no thread (a worker opens its log before it is
+    /// confined, and a confined process must not have threads that are not).
+    idle: std::sync::Once,
 }
 
 struct Writer {
@@ -450,9 +503,43 @@ impl Lock {
 
 impl AuditLog {
     /// Opens an initialized log for appending, repairing a torn final line if a writer died.
+    /// This writer holds the signing key and publishes checkpoints.
     pub fn open(dir: &Path, sync: SyncMode) -> Result<Arc<AuditLog>, AuditError> {
         let config = read_config(dir)?;
         let key = load_key(&config.key)?;
+        let signer = Signer {
+            layout: Layout {
+                dir: dir.to_owned(),
+            },
+            key,
+            key_path: config.key.clone(),
+        };
+        let publisher = Publisher::start(signer, dir)?;
+        Self::open_with(dir, config, sync, Some(publisher), None)
+    }
+
+    /// Opens an initialized log for appending records only: the key is never read, no
+    /// checkpoint is signed and no thread is started until the first append. A script's
+    /// worker appends through one of these; its supervisor, which opened the log with
+    /// [`AuditLog::open`], publishes the checkpoints that fall due: at the append that
+    /// crosses one, the appender lets go of the lock and calls `request`, which returns once
+    /// the checkpoint is published; if it fails, that append fails (and so denies).
+    pub fn open_appender(
+        dir: &Path,
+        sync: SyncMode,
+        request: CheckpointRequest,
+    ) -> Result<Arc<AuditLog>, AuditError> {
+        let config = read_config(dir)?;
+        Self::open_with(dir, config, sync, None, Some(request))
+    }
+
+    fn open_with(
+        dir: &Path,
+        config: LogConfig,
+        sync: SyncMode,
+        publisher: Option<Publisher>,
+        request_checkpoint: Option<CheckpointRequest>,
+    ) -> Result<Arc<AuditLog>, AuditError> {
         let layout = Layout {
             dir: dir.to_owned(),
         };
@@ -481,16 +568,6 @@ impl AuditLog {
             unhex(&state.prev).ok_or_else(corrupt_state)?
         };
         let segment = open_segment(&layout.segment(state.segment))?;
-        let publisher = Publisher::start(
-            Signer {
-                layout: Layout {
-                    dir: dir.to_owned(),
-                },
-                key,
-                key_path: config.key.clone(),
-            },
-            dir,
-        )?;
         let log = Arc::new(AuditLog {
             host: host_name(),
             layout,
@@ -498,6 +575,8 @@ impl AuditLog {
             sync,
             lock,
             publisher,
+            request_checkpoint,
+            idle: std::sync::Once::new(),
             writer: Mutex::new(Writer {
                 segment,
                 segment_index: state.segment,
@@ -516,15 +595,38 @@ impl AuditLog {
             log.lock_for_append(&mut w)?;
             log.unlock(&mut w);
         }
-        // Lets go of the lock when this writer has been idle for HOLD, so that a run busy
-        // with something else (a long grep) does not keep other runs from the log.
-        let weak = Arc::downgrade(&log);
-        std::thread::spawn(move || loop {
-            std::thread::sleep(HOLD);
-            let Some(log) = weak.upgrade() else { return };
-            log.unlock_if_idle();
-        });
         Ok(log)
+    }
+
+    /// Lets go of the lock when this writer has been idle for HOLD, so that a run busy with
+    /// something else (a long grep) does not keep other runs from the log.
+    fn start_idle_release(self: &Arc<Self>) {
+        self.idle.call_once(|| {
+            let weak = Arc::downgrade(self);
+            std::thread::spawn(move || loop {
+                std::thread::sleep(HOLD);
+                let Some(log) = weak.upgrade() else { return };
+                log.unlock_if_idle();
+            });
+        });
+    }
+
+    fn publisher(&self) -> Result<&Publisher, AuditError> {
+        self.publisher.as_ref().ok_or_else(|| AuditError::Publish {
+            path: self.layout.dir.display().to_string(),
+            message:
+                "this writer does not hold the signing key (a worker's log); its supervisor signs"
+                    .to_owned(),
+        })
+    }
+
+    /// Whether this writer can publish: a full log whose publisher has not failed; an
+    /// appender always can append.
+    fn healthy(&self) -> Result<(), AuditError> {
+        match &self.publisher {
+            Some(p) => p.healthy(),
+            None => Ok(()),
+        }
     }
 
     pub fn config(&self) -> &LogConfig {
@@ -600,14 +702,19 @@ impl AuditLog {
 
     /// Appends one record and returns its sequence number. When this returns `Ok`, the line
     /// is in the file (in the page cache, or on disk with [`SyncMode::Every`]).
-    pub fn append(&self, run: &str, event: Event) -> Result<u64, AuditError> {
+    pub fn append(self: &Arc<Self>, run: &str, event: Event) -> Result<u64, AuditError> {
         self.append_all(run, &[EventRef::Event(&event)])
     }
 
     /// Appends records together, with one write, and returns the first one's sequence
     /// number: all of them are in the log when this returns `Ok`, none if it fails.
-    pub fn append_all(&self, run: &str, events: &[EventRef<'_>]) -> Result<u64, AuditError> {
-        self.publisher.healthy()?;
+    pub fn append_all(
+        self: &Arc<Self>,
+        run: &str,
+        events: &[EventRef<'_>],
+    ) -> Result<u64, AuditError> {
+        self.healthy()?;
+        self.start_idle_release();
         let mut w = self.writer()?;
         self.lock_for_append(&mut w)?;
         let result = self.append_locked(&mut w, run, events);
@@ -620,7 +727,7 @@ impl AuditLog {
             }
         };
         // Syncing can take seconds on a busy disk: never make other writers wait for it.
-        let syncs = self.sync == SyncMode::Every || due.is_some();
+        let syncs = self.sync == SyncMode::Every || !matches!(due, Falling::No);
         let now = w.last_append;
         if syncs || w.held_since.is_some_and(|t| now.duration_since(t) >= HOLD) {
             if self.lock.contended() {
@@ -631,8 +738,19 @@ impl AuditLog {
         if self.sync == SyncMode::Every {
             self.sync_segment(&w)?;
         }
-        if let Some(due) = due {
-            self.publisher.submit(due, self.segment_handle(&w)?, None)?;
+        match (due, &self.publisher, &self.request_checkpoint) {
+            (Falling::Publish(due), Some(publisher), _) => {
+                publisher.submit(due, self.segment_handle(&w)?, None)?;
+            }
+            (Falling::Ask, _, Some(request)) => {
+                // The writer that holds the key needs the lock to catch up.
+                drop(w);
+                request().map_err(|message| AuditError::Publish {
+                    path: self.layout.dir.display().to_string(),
+                    message,
+                })?;
+            }
+            _ => {}
         }
         Ok(first)
     }
@@ -644,21 +762,28 @@ impl AuditLog {
         w: &mut Writer,
         run: &str,
         events: &[EventRef<'_>],
-    ) -> Result<(u64, Option<Due>), AuditError> {
+    ) -> Result<(u64, Falling), AuditError> {
         let first = self.write_records(w, run, events)?;
         if w.offset > self.config.segment_bytes {
             self.rotate(w)?;
         }
-        let due = (w.tree.len() / self.config.checkpoint_every
-            > w.checkpointed / self.config.checkpoint_every)
-            .then(|| self.take_checkpoint(w));
+        let every = self.config.checkpoint_every;
+        let due = if w.tree.len() / every <= w.checkpointed / every {
+            Falling::No
+        } else if self.publisher.is_some() {
+            Falling::Publish(self.take_checkpoint(w))
+        } else {
+            w.checkpointed = w.tree.len();
+            Falling::Ask
+        };
         Ok((first, due))
     }
 
     /// Syncs and writes a checkpoint covering everything appended so far (end of a run),
     /// and lets go of the lock.
     pub fn checkpoint(&self) -> Result<Checkpoint, AuditError> {
-        self.publisher.healthy()?;
+        let publisher = self.publisher()?;
+        publisher.healthy()?;
         let (due, segment) = {
             let mut w = self.writer()?;
             self.lock_for_append(&mut w)?;
@@ -667,9 +792,9 @@ impl AuditLog {
             (due, self.segment_handle(&w)?)
         };
         let (done, result) = mpsc::channel();
-        self.publisher.submit(due, segment, Some(done))?;
+        publisher.submit(due, segment, Some(done))?;
         // The publisher answers every job it receives; no answer means it is gone.
-        result.recv().unwrap_or_else(|_| Err(self.publisher.gone()))
+        result.recv().unwrap_or_else(|_| Err(publisher.gone()))
     }
 
     /// A second descriptor on the current segment, for the publisher to sync: the writer
@@ -976,6 +1101,15 @@ impl Publisher {
             message: "the publisher thread stopped".to_owned(),
         }
     }
+}
+
+/// Whether an append made a checkpoint fall due, and who publishes it.
+enum Falling {
+    No,
+    /// This writer, once the lock is released.
+    Publish(Due),
+    /// The writer that holds the key, asked by this appender.
+    Ask,
 }
 
 /// A checkpoint taken under the lock and not yet published.

@@ -55,6 +55,10 @@ pub enum Event {
         /// (`directory_sha256`, `labels_sha256`), when the host has them.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         host_files: Option<Value>,
+        /// How the kernel confines the run's worker (`landlock`, `seccomp`, `memory`), and
+        /// what it could not apply on this host.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sandbox: Option<Value>,
     },
     /// A run that was refused before it started (invalid policy or arguments, a token that
     /// did not verify, a host that requires one): nothing ran.
@@ -110,6 +114,11 @@ pub enum Event {
         /// type) and, under `output`, in the run's output; absent when nothing was redacted.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         redactions: Option<Value>,
+        /// How the worker ended: `returned`, `timeout`, `memory`, `output`, `killed` (the
+        /// host owner's `tollgate kill`), `cancelled` (a signal to the supervisor or an MCP
+        /// cancel), `crashed`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ended_by: Option<String>,
     },
     /// The host owner pulled the kill switch: `freeze`, `thaw`, or `kill` of one run.
     Control {
@@ -153,6 +162,7 @@ keys! {
     Decision = "decision",
     Denies = "denies",
     DurationMs = "duration_ms",
+    EndedBy = "ended_by",
     Error = "error",
     ErrorType = "error_type",
     Host = "host",
@@ -175,6 +185,7 @@ keys! {
     ResourceId = "resource_id",
     ResourceType = "resource_type",
     Run = "run",
+    Sandbox = "sandbox",
     SchemaVersion = "schema_version",
     ScriptSha256 = "script_sha256",
     Seq = "seq",
@@ -409,6 +420,7 @@ impl RecordRef<'_> {
                 ticket,
                 token,
                 host_files,
+                sandbox,
             } => {
                 f.str(Key::Kind, "run_start");
                 f.str(Key::Principal, principal);
@@ -425,6 +437,7 @@ impl RecordRef<'_> {
                 );
                 f.json(Key::Token, token.as_ref());
                 f.json(Key::HostFiles, host_files.as_ref());
+                f.json(Key::Sandbox, sandbox.as_ref());
             }
             Event::RunRefused {
                 principal,
@@ -479,6 +492,7 @@ impl RecordRef<'_> {
                 permits,
                 denies,
                 redactions,
+                ended_by,
             } => {
                 f.str(Key::Kind, "run_end");
                 f.str(Key::Status, status);
@@ -487,6 +501,7 @@ impl RecordRef<'_> {
                 f.set(Key::Denies, Field::U64(*denies));
                 f.optional(Key::ErrorType, error_type.as_deref());
                 f.json(Key::Redactions, redactions.as_ref());
+                f.optional(Key::EndedBy, ended_by.as_deref());
             }
             Event::Control {
                 principal,
@@ -666,6 +681,7 @@ mod tests {
                 ticket: None,
                 token: None,
                 host_files: None,
+                sandbox: Some(serde_json::json!({"landlock": true})),
             },
             Event::RunStart {
                 principal: "Agent::\"ops\"".into(),
@@ -680,6 +696,7 @@ mod tests {
                 ticket: Some("INC-42".into()),
                 token: Some(serde_json::json!({"sub": "alice", "actors": ["ops"], "jti": "t1"})),
                 host_files: Some(serde_json::json!({"labels_sha256": "ab"})),
+                sandbox: None,
             },
             Event::RunRefused {
                 principal: "Agent::\"ops\"".into(),
@@ -696,6 +713,7 @@ mod tests {
                 permits: 2,
                 denies: 1,
                 redactions: None,
+                ended_by: Some("returned".into()),
             },
             Event::RunEnd {
                 status: "SUCCESS".into(),
@@ -706,6 +724,7 @@ mod tests {
                 redactions: Some(
                     serde_json::json!({"/var/log/app.log": {"EMAIL": 2}, "output": {}}),
                 ),
+                ended_by: None,
             },
             Event::Repair {
                 torn_bytes: 9,

@@ -63,7 +63,7 @@ impl DecisionLog for GateRecorder {
 /// be). `who` is [`on_behalf_of`] of the entries' caller; `probe` marks a question that ran
 /// nothing.
 pub fn append_decisions(
-    log: &AuditLog,
+    log: &Arc<AuditLog>,
     run: &str,
     entries: &[DecisionEntry<'_>],
     who: Option<&str>,

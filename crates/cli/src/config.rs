@@ -8,7 +8,7 @@
 //!                "rules": [{"name": "employee_id", "pattern": "EMP-\\d{6}", "placeholder": "[EMPLOYEE]"}]},
 //!  "identity": {"jwks": "/etc/tollgate/issuers.jwks", "audience": ["web-1", "web"],
 //!               "require_token": true, "directory": "/etc/tollgate/directory.json"},
-//!  "labels": "/etc/tollgate/labels.json"}
+//!  "labels": "/etc/tollgate/labels.json", "require_sandbox": true}
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -32,6 +32,9 @@ pub struct HostConfig {
     pub identity: IdentityConfig,
     /// The data labels file (see `tollgate_policy::LabelRules`).
     pub labels: Option<PathBuf>,
+    /// Refuse runs whose worker the kernel cannot fully confine (as `--require-sandbox`).
+    #[serde(default)]
+    pub require_sandbox: bool,
 }
 
 /// Whom the host trusts to delegate, and what it knows about people.

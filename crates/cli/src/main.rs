@@ -13,6 +13,9 @@ mod mcp;
 mod output;
 mod policy;
 mod run;
+mod sandbox;
+mod supervisor;
+mod worker;
 
 use std::process::ExitCode;
 

@@ -3,8 +3,10 @@
 //!
 //! The policy, the limits and the audit log come from the server's own command line (the
 //! same flags as `tollgate run`), never from the agent: a tool call chooses only the script,
-//! its arguments, or the question. Each `run_script` call goes through the same run pipeline
-//! as `tollgate run` and is one audited run.
+//! its arguments, or the question. Each `run_script` call is a `tollgate run` of its own,
+//! started with the server's flags: a supervisor process with its worker, its own memory
+//! bound and its own end record, so that a run that hangs holds up nothing but itself, and
+//! a cancelled call stops its run (SIGTERM to that supervisor, which records `cancelled`).
 
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
@@ -20,24 +22,39 @@ use tollgate_policy::{Action, Context, Decision, DecisionEntry, Denied, PolicyEr
 use tollgate_script::{ErrorType, RunError};
 
 use crate::exit;
-use crate::output::{self, Format};
-use crate::run::{audit_unavailable, Finished, Setup, SetupArgs};
+use crate::run::{audit_unavailable, Setup, SetupArgs};
 
 #[derive(Args)]
 pub struct McpArgs {
     #[command(flatten)]
     setup: SetupArgs,
+    /// Most runs at once; further run_script calls wait for one to end. Default: the
+    /// number of CPUs.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    max_concurrent_runs: Option<u32>,
 }
 
 pub fn main(args: McpArgs) -> ExitCode {
     // The policy is validated and the audit log opened before the server answers anyone: a
     // server that could only deny would look healthy to the agent that registered it.
-    let setup = match Setup::load(&args.setup) {
+    let mut setup = match Setup::load(&args.setup) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("tollgate mcp: {e}");
             return exit::exit_code(Some(e.error_type));
         }
+    };
+    if let Err(e) = setup.audit() {
+        eprintln!("tollgate mcp: {e}");
+        return exit::exit_code(Some(e.error_type));
+    }
+    let runs = args.max_concurrent_runs.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        |n| n as usize,
+    );
+    let runner = Runner {
+        flags: run_flags(),
+        slots: Arc::new(tokio::sync::Semaphore::new(runs)),
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -52,7 +69,7 @@ pub fn main(args: McpArgs) -> ExitCode {
             return exit::exit_code(Some(ErrorType::Internal));
         }
     };
-    match runtime.block_on(serve(setup)) {
+    match runtime.block_on(serve(setup, runner)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tollgate mcp: {}: {e}", ErrorType::Internal);
@@ -61,9 +78,10 @@ pub fn main(args: McpArgs) -> ExitCode {
     }
 }
 
-async fn serve(setup: Setup) -> Result<(), String> {
+async fn serve(setup: Setup, runner: Runner) -> Result<(), String> {
     let server = Tollgate {
         setup: Arc::new(Mutex::new(setup)),
+        runner: Arc::new(runner),
         tool_router: Tollgate::tool_router(),
     };
     let running = server
@@ -79,10 +97,127 @@ async fn serve(setup: Setup) -> Result<(), String> {
 
 #[derive(Clone)]
 struct Tollgate {
-    /// One run or probe at a time: the memory limit is measured on the whole process's heap,
-    /// so two scripts at once would share (and blur) each other's limit.
+    /// For probes (`check_access`), one at a time; runs do not use it.
     setup: Arc<Mutex<Setup>>,
+    runner: Arc<Runner>,
     tool_router: ToolRouter<Self>,
+}
+
+/// How the server starts a run: this binary's `run` with the server's own flags.
+struct Runner {
+    flags: Vec<std::ffi::OsString>,
+    slots: Arc<tokio::sync::Semaphore>,
+}
+
+/// The server's command-line flags, as `tollgate run` takes them: everything after `mcp`
+/// but the flags only the server has.
+fn run_flags() -> Vec<std::ffi::OsString> {
+    let mut flags = Vec::new();
+    let mut args = std::env::args_os().skip_while(|a| a != "mcp").skip(1);
+    while let Some(a) = args.next() {
+        if a == "--max-concurrent-runs" {
+            args.next();
+        } else if !a.to_string_lossy().starts_with("--max-concurrent-runs=") {
+            flags.push(a);
+        }
+    }
+    flags
+}
+
+/// Sends SIGTERM to a run's supervisor if the call is dropped (cancelled) before the run
+/// ended: the supervisor kills its worker and records the run as cancelled.
+struct CancelOnDrop {
+    pid: u32,
+    ended: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if !self.ended.load(std::sync::atomic::Ordering::SeqCst) {
+            // SAFETY: kill takes two integers. The child is not reaped until `ended` is set,
+            // so the pid is still ours.
+            unsafe { libc::kill(self.pid as libc::pid_t, libc::SIGTERM) };
+        }
+    }
+}
+
+impl Runner {
+    async fn run(&self, job: crate::run::Job) -> CallToolResult {
+        let internal = |msg: String| {
+            CallToolResult::structured_error(json!({
+                "status": "ERROR",
+                "error": {"error_type": ErrorType::Internal, "message": msg},
+            }))
+        };
+        let Ok(_slot) = Arc::clone(&self.slots).acquire_owned().await else {
+            return internal("the server is shutting down".to_owned());
+        };
+        let exe = match std::env::current_exe() {
+            Ok(e) => e,
+            Err(e) => return internal(format!("cannot find the tollgate binary: {e}")),
+        };
+        let input = match serde_json::to_vec(&job) {
+            Ok(i) => i,
+            Err(e) => return internal(format!("cannot encode the run: {e}")),
+        };
+        let child = std::process::Command::new(exe)
+            .arg("run")
+            .arg("-")
+            .arg("--job-from-stdin")
+            .arg("--output")
+            .arg("agent")
+            .args(&self.flags)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn();
+        let mut child = match child {
+            Ok(c) => c,
+            Err(e) => return internal(format!("cannot start the run: {e}")),
+        };
+        let ended = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let guard = CancelOnDrop {
+            pid: child.id(),
+            ended: Arc::clone(&ended),
+        };
+        let waited = tokio::task::spawn_blocking(move || {
+            use std::io::{Read, Write};
+            // The child reads its whole job before it starts; a write error shows as the
+            // child's own error below.
+            if let Some(mut stdin) = child.stdin.take() {
+                let _ = stdin.write_all(&input);
+            }
+            let mut out = Vec::new();
+            if let Some(mut stdout) = child.stdout.take() {
+                let _ = stdout.read_to_end(&mut out);
+            }
+            // The supervisor has closed its output: it is ending. Once reaped, its pid may be
+            // reused, so a late cancel must not signal it.
+            ended.store(true, std::sync::atomic::Ordering::SeqCst);
+            let status = child.wait();
+            (out, status)
+        })
+        .await;
+        drop(guard);
+        let (out, status) = match waited {
+            Ok(v) => v,
+            Err(e) => return internal(format!("the run did not finish: {e}")),
+        };
+        let report: Value = match serde_json::from_slice(&out) {
+            Ok(r) => r,
+            Err(_) => {
+                return internal(format!(
+                    "the run ended ({}) without a result",
+                    status.map_or_else(|e| e.to_string(), |s| s.to_string())
+                ))
+            }
+        };
+        if report["status"] == "SUCCESS" {
+            CallToolResult::structured(report)
+        } else {
+            CallToolResult::structured_error(report)
+        }
+    }
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -112,11 +247,11 @@ impl Tollgate {
         &self,
         Parameters(p): Parameters<RunScript>,
     ) -> Result<CallToolResult, ErrorData> {
-        let args_text = p.args.map(|a| Value::Object(a).to_string());
-        self.blocking(move |setup| {
-            run_result(&setup.run(p.script, args_text.as_deref(), Format::Json))
-        })
-        .await
+        let job = crate::run::Job {
+            script: p.script,
+            args: p.args,
+        };
+        Ok(self.runner.run(job).await)
     }
 
     #[tool(
@@ -173,43 +308,13 @@ impl ServerHandler for Tollgate {
     }
 }
 
-/// A run's result as a tool result: the object `tollgate run --output json` prints, marked
-/// as an error when the run failed, with the denied call spelled out for a denial.
-fn run_result(finished: &Finished) -> CallToolResult {
-    let report = output::report(
-        finished.output.as_deref(),
-        finished.error.as_ref(),
-        &finished.logs,
-        &finished.redactions,
-    );
-    let mut report = match report {
-        Ok(r) => r,
-        Err(e) => {
-            return CallToolResult::structured_error(json!({
-                "status": "ERROR",
-                "error": {"error_type": ErrorType::Internal, "message": format!("cannot encode the result: {e}")},
-            }))
-        }
-    };
-    let Some(error) = &finished.error else {
-        return CallToolResult::structured(report);
-    };
-    if let (Some(d), Some(fields)) = (&error.denied, report["error"].as_object_mut()) {
-        fields.insert("principal".into(), json!(d.principal));
-        fields.insert("action".into(), json!(d.action));
-        fields.insert("resource".into(), json!(d.resource));
-        fields.insert("reason".into(), json!(d.reason));
-        fields.insert("policies".into(), json!(d.policies));
-    }
-    CallToolResult::structured_error(report)
-}
-
 /// The gate's answer to one question, recorded as a probe before it is given.
 fn probe(setup: &mut Setup, action: &str, resource: &str) -> Result<Value, RunError> {
     let invalid = |e: PolicyError| RunError::new(ErrorType::Validation, e.to_string());
     let action = Action::from_uid(action).map_err(invalid)?;
     let resource = Resource::from_uid(resource).map_err(invalid)?;
-    let gate = setup.gate()?;
+    let frozen = setup.watch()?.frozen();
+    let gate = setup.gate()?.with_freeze(frozen);
     // A frozen host answers every question with a deny, as it answers every request.
     let decision = if gate.is_frozen() {
         Decision {
@@ -230,7 +335,7 @@ fn probe(setup: &mut Setup, action: &str, resource: &str) -> Result<Value, RunEr
         unrecorded: None,
         frozen: gate.is_frozen(),
     });
-    if let Some(log) = setup.audit() {
+    if let Some(log) = setup.audit()? {
         let entry = DecisionEntry {
             principal: gate.principal(),
             caller: gate.caller(),
@@ -243,7 +348,7 @@ fn probe(setup: &mut Setup, action: &str, resource: &str) -> Result<Value, RunEr
         };
         let who = crate::audit::on_behalf_of(gate.caller());
         crate::audit::append_decisions(
-            log,
+            &log,
             &crate::audit::new_run_id(),
             &[entry],
             who.as_deref(),

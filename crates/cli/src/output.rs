@@ -12,6 +12,10 @@ pub enum Format {
     Json,
     PrettyJson,
     Human,
+    /// The JSON object with the denied call spelled out in `error` (principal, action,
+    /// resource, reason, policies): what `tollgate mcp` reads from the runs it starts.
+    #[value(hide = true)]
+    Agent,
 }
 
 #[derive(Serialize)]
@@ -51,39 +55,52 @@ impl<'a> Report<'a> {
     }
 }
 
-/// The object `--output json` prints, as a JSON value (for the MCP server's results).
-pub fn report(
+/// The `--output json` object as a value, with a denial's call spelled out under `error`.
+pub fn agent_report(
     output: Option<&str>,
     error: Option<&RunError>,
     logs: &[LogEntry],
     redactions: &BTreeMap<String, Counts>,
-) -> Result<serde_json::Value, serde_json::Error> {
-    serde_json::to_value(Report::new(output, error, logs, redactions))
+) -> serde_json::Value {
+    let mut report = match serde_json::to_value(Report::new(output, error, logs, redactions)) {
+        Ok(r) => r,
+        Err(e) => {
+            return serde_json::json!({
+                "status": "ERROR",
+                "error": {"error_type": "INTERNAL_EXCEPTION", "message": format!("cannot encode the result: {e}")},
+            })
+        }
+    };
+    let denied = error.and_then(|e| e.denied.as_ref());
+    if let (Some(d), Some(fields)) = (denied, report["error"].as_object_mut()) {
+        fields.insert("principal".into(), serde_json::json!(d.principal));
+        fields.insert("action".into(), serde_json::json!(d.action));
+        fields.insert("resource".into(), serde_json::json!(d.resource));
+        fields.insert("reason".into(), serde_json::json!(d.reason));
+        fields.insert("policies".into(), serde_json::json!(d.policies));
+    }
+    report
 }
 
 /// The final value as `format` shows it: Rex's `output` text for JSON, readable text for
 /// people (nothing for a unit value).
 pub fn render(format: Format, value: &rhai::Dynamic) -> Option<String> {
     match format {
-        Format::Json | Format::PrettyJson => Some(output_text(value)),
+        Format::Json | Format::PrettyJson | Format::Agent => Some(output_text(value)),
         Format::Human => (!value.is_unit()).then(|| human_text(value)),
     }
 }
 
-/// Writes the result. `output` is the script's final value, [`render`]ed, when it
-/// succeeded.
-pub fn print(
+/// The text a result prints as: what goes to standard output and what to standard error.
+pub fn printed(
     format: Format,
     output: Option<&str>,
     error: Option<&RunError>,
     logs: &[LogEntry],
     redactions: &BTreeMap<String, Counts>,
-) {
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    // A closed stdout (e.g. piped into `head`) is not worth a panic; the exit code still
-    // reports the run.
-    let _ = match format {
+) -> (String, String) {
+    use std::fmt::Write as _;
+    match format {
         Format::Json | Format::PrettyJson => {
             let report = Report::new(output, error, logs, redactions);
             let text = if format == Format::Json {
@@ -91,10 +108,16 @@ pub fn print(
             } else {
                 serde_json::to_string_pretty(&report)
             };
-            writeln!(out, "{}", text.unwrap_or_else(|e| format!("{{\"status\":\"ERROR\",\"error\":{{\"error_type\":\"INTERNAL_EXCEPTION\",\"message\":\"cannot encode the result: {e}\"}}}}")))
+            let text = text.unwrap_or_else(|e| format!("{{\"status\":\"ERROR\",\"error\":{{\"error_type\":\"INTERNAL_EXCEPTION\",\"message\":\"cannot encode the result: {e}\"}}}}"));
+            (text + "\n", String::new())
+        }
+        Format::Agent => {
+            let report = agent_report(output, error, logs, redactions);
+            (report.to_string() + "\n", String::new())
         }
         Format::Human => {
-            let mut err = std::io::stderr().lock();
+            // Writing to a String cannot fail.
+            let mut err = String::new();
             for l in logs {
                 let line = l
                     .line_number
@@ -109,10 +132,24 @@ pub fn print(
             if let Some(e) = error {
                 let _ = writeln!(err, "{}: {}", e.error_type, e.message);
             }
-            match output {
-                Some(text) => writeln!(out, "{text}"),
-                None => Ok(()),
-            }
+            let out = output.map(|text| format!("{text}\n")).unwrap_or_default();
+            (out, err)
         }
-    };
+    }
+}
+
+/// Writes the result. `output` is the script's final value, [`render`]ed, when it
+/// succeeded.
+pub fn print(
+    format: Format,
+    output: Option<&str>,
+    error: Option<&RunError>,
+    logs: &[LogEntry],
+    redactions: &BTreeMap<String, Counts>,
+) {
+    let (out, err) = printed(format, output, error, logs, redactions);
+    // A closed stdout (e.g. piped into `head`) is not worth a panic; the exit code still
+    // reports the run.
+    let _ = std::io::stderr().lock().write_all(err.as_bytes());
+    let _ = std::io::stdout().lock().write_all(out.as_bytes());
 }

@@ -12,7 +12,6 @@ use clap::Args;
 use sha2::{Digest, Sha256};
 use tollgate_audit::{AuditLog, Event, SyncMode};
 use tollgate_host::redact::{Counts, Redactor};
-use tollgate_host::{Host, Interrupt};
 use tollgate_policy::{
     verify_token, Caller, Gate, IdentityError, Policies, PolicyError, Principal, Schema,
     TrustConfig, SCHEMA_SOURCE,
@@ -21,7 +20,7 @@ use tollgate_script::{ErrorType, Limits, LogEntry, RunError};
 
 use crate::audit::GateRecorder;
 use crate::config::{HostConfig, HostData, MAX_HOST_FILE_BYTES};
-use crate::control::{Registration, RunInfo, StateDir, Watch};
+use crate::control::{StateDir, Watch};
 use crate::exit;
 use crate::output::{self, Format};
 
@@ -37,6 +36,11 @@ pub struct RunArgs {
     /// flag, a policy or a limit. Unset or blank means no arguments.
     #[arg(long, conflicts_with = "args")]
     args_from_ssh_command: bool,
+    /// Read the script and its arguments from standard input as one JSON object
+    /// (`{"script": "...", "args": {...}}`): how `tollgate mcp` hands a run to its own
+    /// supervisor process.
+    #[arg(long, hide = true, conflicts_with_all = ["args", "args_from_ssh_command"])]
+    job_from_stdin: bool,
     /// How to print the result.
     #[arg(long, short = 'o', value_enum, default_value = "json")]
     output: Format,
@@ -99,6 +103,10 @@ pub struct SetupArgs {
     /// runs; the principal becomes `Agent::"<act.sub>"` on behalf of `User::"<sub>"`.
     #[arg(long, value_name = "TOKEN|@FILE")]
     token: Option<String>,
+    /// Refuse to run a script whose worker the kernel cannot fully confine (no Landlock or
+    /// no seccomp on this host). The host config's `require_sandbox` says the same.
+    #[arg(long)]
+    require_sandbox: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -137,16 +145,20 @@ pub fn main(args: RunArgs) -> ExitCode {
         Ok(mut setup) => {
             let limit = setup.limits.max_string_size;
             let invalid = |msg: String| RunError::new(ErrorType::Validation, msg);
-            let inputs = read_script(&args.script, limit)
-                .map_err(invalid)
-                .and_then(|script| {
-                    let text = match &args.args {
-                        Some(path) => Some(read_bounded(path, limit).map_err(invalid)?),
-                        None if args.args_from_ssh_command => ssh_command_args(limit)?,
-                        None => None,
-                    };
-                    Ok((script, text))
-                });
+            let inputs = if args.job_from_stdin {
+                read_job(limit).map_err(invalid)
+            } else {
+                read_script(&args.script, limit)
+                    .map_err(invalid)
+                    .and_then(|script| {
+                        let text = match &args.args {
+                            Some(path) => Some(read_bounded(path, limit).map_err(invalid)?),
+                            None if args.args_from_ssh_command => ssh_command_args(limit)?,
+                            None => None,
+                        };
+                        Ok((script, text))
+                    })
+            };
             match inputs {
                 Ok((script, args_text)) => setup.run(script, args_text.as_deref(), args.output),
                 Err(e) => Finished::failed(e),
@@ -165,38 +177,33 @@ pub fn main(args: RunArgs) -> ExitCode {
 }
 
 /// Everything fixed before a script is seen: the validated policy, the principal, the limits
-/// and the open audit log. One `Setup` can run many scripts (the MCP server keeps one).
+/// and where the audit log is. Loading starts no thread, opens no log and reads no key: a run
+/// forks its worker from this state (see [`crate::supervisor`]).
 pub struct Setup {
     policy_file: String,
     policy_text: String,
-    /// The policy as validated at load, used by the first run; later runs parse the same
+    /// The policy as validated at load, used by the first gate; later gates parse the same
     /// text again (a gate owns its policy set).
     parsed: Option<(Schema, Policies)>,
-    caller: Caller,
+    pub(crate) caller: Caller,
     /// The host's directory and data labels.
-    data: HostData,
+    pub(crate) data: HostData,
     pub limits: Limits,
+    /// Where the audit log is (`None` with `--no-audit`), and how it syncs.
+    pub(crate) audit_dir: Option<PathBuf>,
+    pub(crate) audit_sync: SyncMode,
+    /// The log, once this process has opened it (with the signing key).
     audit: Option<Arc<AuditLog>>,
     /// The host config's detectors and rules, for reads the policy permits only redacted.
-    redactor: Redactor,
+    pub(crate) redactor: Redactor,
     /// Whether the host config asks for every run's whole output to be redacted.
-    redact_output: bool,
-    /// The host's kill switch, as this process sees it.
-    watch: Watch,
-}
-
-/// A run ready to start: its start is recorded and the host holds its gate.
-pub struct Prepared {
-    host: Host,
-    script: String,
-    scope: rhai::Scope<'static>,
-    limits: Limits,
-    audit: Option<GateRecorder>,
-    started: Instant,
-    /// Set when the host config asks for the whole output to be redacted.
-    output_redactor: Option<Redactor>,
-    /// The run's entry among the host's active runs, removed when it is over.
-    registration: Registration,
+    pub(crate) redact_output: bool,
+    /// The host's kill switch, as this process sees it, once watched.
+    watch: Option<Watch>,
+    /// Whether a run whose worker the kernel cannot fully confine is refused.
+    pub(crate) require_sandbox: bool,
+    /// When loading began: start-up counts against `--timeout`.
+    pub(crate) begun: Instant,
 }
 
 /// How a run ended: the final value as text (when it succeeded), the error, the logs, and
@@ -209,7 +216,7 @@ pub struct Finished {
 }
 
 impl Finished {
-    fn failed(error: RunError) -> Finished {
+    pub(crate) fn failed(error: RunError) -> Finished {
         Finished {
             output: None,
             error: Some(error),
@@ -220,9 +227,10 @@ impl Finished {
 }
 
 impl Setup {
-    /// Validates the policy, names the principal and opens the audit log. Any failure means
-    /// no script runs.
+    /// Validates the host config and the policy and names the principal. Any failure means
+    /// no script runs, and is recorded in the audit log.
     pub fn load(args: &SetupArgs) -> Result<Setup, RunError> {
+        let begun = Instant::now();
         let invalid = |e: String| {
             RunError::new(
                 ErrorType::Validation,
@@ -233,24 +241,35 @@ impl Setup {
         let redactor = config.redaction.redactor().map_err(invalid)?;
         let data = HostData::of_config(&config).map_err(invalid)?;
         let user = current_user().map_err(|e| RunError::new(ErrorType::Internal, e))?;
-        let audit = if args.no_audit {
+        let audit_dir = if args.no_audit {
             None
         } else {
-            Some(open_audit(args, &config)?)
+            Some(match &args.audit_log {
+                Some(d) => d.clone(),
+                None => crate::audit::default_dir(&config).map_err(audit_unavailable)?,
+            })
         };
-        // From here on, a refusal is recorded: the audit log is open.
-        let refused = |caller: &Caller, e: RunError| refuse(audit.as_ref(), caller, e);
+        let audit_sync = match args.audit_sync {
+            AuditSync::Batch => SyncMode::Batch,
+            AuditSync::Every => SyncMode::Every,
+        };
+        // From here on, a refusal is recorded.
+        let refused = |caller: &Caller, e: RunError| match audit_dir
+            .as_deref()
+            .map(|d| open_audit(d, audit_sync))
+        {
+            Some(Ok(log)) => refuse(Some(&log), caller, e),
+            Some(Err(audit)) => RunError::new(
+                e.error_type,
+                format!(
+                    "{}; the refusal could not be recorded either: {}",
+                    e.message, audit.message
+                ),
+            ),
+            None => e,
+        };
         let os_user = Caller::os_user(&user);
         let caller = caller_of(args, &config, os_user.clone()).map_err(|e| refused(&os_user, e))?;
-        let watch = StateDir::locate()
-            .and_then(Watch::start)
-            .map_err(|e| {
-                RunError::new(
-                    ErrorType::AccessDenied,
-                    format!("the kill switch cannot be watched, so nothing ran: {e}"),
-                )
-            })
-            .map_err(|e| refused(&caller, e))?;
         let (schema, policies) = Policies::load_with_schema(&args.policy)
             .map_err(|e| match e {
                 PolicyError::Schema(_) => RunError::new(ErrorType::Internal, e.to_string()),
@@ -267,14 +286,19 @@ impl Setup {
             caller,
             data,
             limits: args.limits(),
-            audit,
+            audit_dir,
+            audit_sync,
+            audit: None,
             redactor,
             redact_output: config.redaction.redact_output,
-            watch,
+            watch: None,
+            require_sandbox: args.require_sandbox || config.require_sandbox,
+            begun,
         })
     }
 
-    /// A gate for the principal under the policy validated at load.
+    /// A gate for the principal under the policy validated at load, without a decision log
+    /// or a kill switch (the caller adds the ones it has).
     pub fn gate(&mut self) -> Result<Gate, RunError> {
         let (schema, policies) = match self.parsed.take() {
             Some(p) => p,
@@ -288,32 +312,69 @@ impl Setup {
         };
         Ok(
             Gate::for_caller(schema, policies, self.caller.clone(), &self.data.directory)
-                .with_labels(self.data.labels.clone())
-                .with_freeze(self.watch.frozen()),
+                .with_labels(self.data.labels.clone()),
         )
     }
 
-    pub fn audit(&self) -> Option<&Arc<AuditLog>> {
-        self.audit.as_ref()
+    /// The audit log, opened (and created if there is none yet) on first use, with the
+    /// signing key; `None` with `--no-audit`.
+    pub fn audit(&mut self) -> Result<Option<Arc<AuditLog>>, RunError> {
+        let Some(dir) = &self.audit_dir else {
+            return Ok(None);
+        };
+        if self.audit.is_none() {
+            self.audit = Some(open_audit(dir, self.audit_sync)?);
+        }
+        Ok(self.audit.clone())
     }
 
-    /// Prepares and executes one script with its arguments (typed JSON); the final value is
-    /// rendered as `format` shows it.
-    pub fn run(&mut self, script: String, args_text: Option<&str>, format: Format) -> Finished {
-        match self.prepare(script, args_text) {
-            Ok(p) => p.execute(format),
-            Err(e) => Finished::failed(e),
+    /// The host's kill switch, watched from a thread of this process from the first call.
+    pub fn watch(&mut self) -> Result<&Watch, RunError> {
+        if self.watch.is_none() {
+            let watch = StateDir::locate().and_then(Watch::start).map_err(|e| {
+                RunError::new(
+                    ErrorType::AccessDenied,
+                    format!("the kill switch cannot be watched, so nothing ran: {e}"),
+                )
+            })?;
+            self.watch = Some(watch);
+        }
+        // Set just above when it was not.
+        self.watch.as_ref().ok_or_else(|| {
+            RunError::new(
+                ErrorType::Internal,
+                "the kill switch is not watched".to_owned(),
+            )
+        })
+    }
+
+    /// Records that a run was refused before it started, and passes the refusal on.
+    pub(crate) fn refuse(&mut self, e: RunError) -> RunError {
+        match self.audit() {
+            Ok(log) => refuse(log.as_ref(), &self.caller, e),
+            Err(audit) => RunError::new(
+                e.error_type,
+                format!(
+                    "{}; the refusal could not be recorded either: {}",
+                    e.message, audit.message
+                ),
+            ),
         }
     }
 
-    /// Everything that must succeed before the script may start: the arguments, the gate,
-    /// the run's start record and the root descriptor.
-    pub fn prepare(
+    /// Runs one script with its arguments (typed JSON) in a worker process; the final value
+    /// is rendered as `format` shows it.
+    pub fn run(&mut self, script: String, args_text: Option<&str>, format: Format) -> Finished {
+        crate::supervisor::run(self, script, args_text, format)
+    }
+
+    /// What must hold before a worker is forked: the script and arguments within bounds and
+    /// well formed, a token that has not expired, and the gate.
+    pub(crate) fn check_inputs(
         &mut self,
-        script: String,
+        script: &str,
         args_text: Option<&str>,
-    ) -> Result<Prepared, RunError> {
-        let started = Instant::now();
+    ) -> Result<(rhai::Scope<'static>, Gate), RunError> {
         // A file is bounded as it is read; a script handed over whole (by an MCP client) is
         // held to the same bound here.
         let max = self.limits.max_string_size;
@@ -341,131 +402,19 @@ impl Setup {
             .as_ref()
             .is_some_and(|d| d.expires < now());
         let scope = match (scope, expired) {
-            (Err(e), _) => return Err(refuse(self.audit.as_ref(), &self.caller, e)),
+            (Err(e), _) => return Err(self.refuse(e)),
             (Ok(_), true) => {
                 let e = RunError::new(
                     ErrorType::AccessDenied,
                     "the delegation token has expired since the server started; restart it with a new token, so nothing ran".to_owned(),
                 );
-                return Err(refuse(self.audit.as_ref(), &self.caller, e));
+                return Err(self.refuse(e));
             }
             (Ok(scope), false) => scope,
         };
-        let mut gate = self.gate()?;
-        let mut audit = None;
-        let mut run_id = crate::audit::new_run_id();
-        if let Some(log) = &self.audit {
-            let recorder = start_audit(
-                log,
-                &self.limits,
-                &script,
-                args_text.unwrap_or(""),
-                &gate,
-                &self.data,
-            )?;
-            run_id = recorder.run.clone();
-            audit = Some(recorder.clone());
-            gate = gate.with_log(Box::new(recorder));
-        }
-        let interrupt = Interrupt::new();
-        let info = RunInfo {
-            run_id,
-            pid: std::process::id(),
-            principal: gate.principal().to_owned(),
-            on_behalf_of: crate::audit::delegated(gate.caller()).on_behalf_of,
-            script_sha256: sha256_hex(script.as_bytes()),
-            started: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
-        };
-        let registration = self.watch.register(&info, interrupt.clone()).map_err(|e| {
-            RunError::new(
-                ErrorType::AccessDenied,
-                format!("the run cannot be listed for the kill switch, so nothing ran: {e}"),
-            )
-        })?;
-        let host = Host::new(gate, self.limits.host(), interrupt)
-            .map_err(|e| RunError::new(ErrorType::Internal, e.to_string()))?
-            .with_redactor(self.redactor.clone());
-        Ok(Prepared {
-            host,
-            script,
-            scope,
-            limits: self.limits,
-            audit,
-            started,
-            output_redactor: self.redact_output.then(|| self.redactor.clone()),
-            registration,
-        })
+        Ok((scope, self.gate()?))
     }
 }
-
-impl Prepared {
-    /// Runs the script, redacts its output if the host config says so, and records the
-    /// run's end.
-    pub fn execute(self, format: Format) -> Finished {
-        let outcome = tollgate_script::run(self.host, &self.script, self.scope, self.limits);
-        // The script has stopped: a `tollgate kill` waiting for it may return now, while the
-        // run's end is still being recorded.
-        drop(self.registration);
-        let mut error = outcome.error;
-        let mut logs = outcome.logs;
-        let mut redactions = outcome.redactions;
-        let mut output = match (&error, &outcome.value) {
-            (None, Some(v)) => output::render(format, v),
-            _ => None,
-        };
-        if let Some(redactor) = &self.output_redactor {
-            // Everything the run prints, so that a script cannot build a secret (or read it
-            // through a permitted raw read) and hand it out in its value, a log line or an
-            // error.
-            let mut counts = Counts::new();
-            let texts = output
-                .iter_mut()
-                .chain(logs.iter_mut().map(|l| &mut l.message))
-                .chain(error.iter_mut().map(|e| &mut e.message));
-            for text in texts {
-                let (redacted, found) = redactor.redact_text(text);
-                *text = redacted;
-                for (name, n) in found {
-                    *counts.entry(name).or_default() += n;
-                }
-            }
-            redactions.insert(OUTPUT_KEY.to_owned(), counts);
-        }
-        if let Some(audit) = self.audit {
-            let end = Event::RunEnd {
-                status: if error.is_some() { "ERROR" } else { "SUCCESS" }.to_owned(),
-                error_type: error.as_ref().map(|e| e.error_type.to_string()),
-                duration_ms: self.started.elapsed().as_millis() as u64,
-                permits: outcome.decisions.permits,
-                denies: outcome.decisions.denies,
-                redactions: (!redactions.is_empty())
-                    .then(|| serde_json::to_value(&redactions).ok())
-                    .flatten(),
-            };
-            let recorded = audit
-                .log
-                .append(&audit.run, end)
-                .and_then(|_| audit.log.checkpoint());
-            if let Err(e) = recorded {
-                let msg = format!("the run's end could not be written to the audit log: {e}");
-                error.get_or_insert(RunError::new(ErrorType::Internal, msg));
-            }
-        }
-        if error.is_some() {
-            output = None;
-        }
-        Finished {
-            output,
-            error,
-            logs,
-            redactions,
-        }
-    }
-}
-
-/// The key of the run's own output in the `redactions` maps; file keys are absolute paths, so
-/// it cannot be taken by a file.
-const OUTPUT_KEY: &str = "output";
 
 /// The audit log is not there: nothing may run.
 pub(crate) fn audit_unavailable(msg: String) -> RunError {
@@ -475,19 +424,10 @@ pub(crate) fn audit_unavailable(msg: String) -> RunError {
     )
 }
 
-/// Opens (creating if needed) the audit log.
-fn open_audit(args: &SetupArgs, config: &HostConfig) -> Result<Arc<AuditLog>, RunError> {
-    let dir = match &args.audit_log {
-        Some(d) => d.clone(),
-        None => crate::audit::default_dir(config).map_err(audit_unavailable)?,
-    };
-    tollgate_audit::init(&dir, &Default::default())
-        .map_err(|e| audit_unavailable(e.to_string()))?;
-    let sync = match args.audit_sync {
-        AuditSync::Batch => SyncMode::Batch,
-        AuditSync::Every => SyncMode::Every,
-    };
-    AuditLog::open(&dir, sync).map_err(|e| audit_unavailable(e.to_string()))
+/// Opens (creating if needed) the audit log, with its signing key.
+pub(crate) fn open_audit(dir: &Path, sync: SyncMode) -> Result<Arc<AuditLog>, RunError> {
+    tollgate_audit::init(dir, &Default::default()).map_err(|e| audit_unavailable(e.to_string()))?;
+    AuditLog::open(dir, sync).map_err(|e| audit_unavailable(e.to_string()))
 }
 
 /// Records that a run was refused before it started, and passes the refusal on. If even
@@ -569,13 +509,14 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// Records the run's start. A failure means the run does not start.
-fn start_audit(
+pub(crate) fn start_audit(
     log: &Arc<AuditLog>,
     limits: &Limits,
     script: &str,
     args_text: &str,
     gate: &Gate,
     data: &HostData,
+    sandbox: Option<serde_json::Value>,
 ) -> Result<GateRecorder, RunError> {
     let run = crate::audit::new_run_id();
     let d = crate::audit::delegated(gate.caller());
@@ -610,6 +551,7 @@ fn start_audit(
             })
         }),
         host_files: data.digests.clone(),
+        sandbox,
     };
     log.append(&run, start)
         .map_err(|e| audit_unavailable(e.to_string()))?;
@@ -662,6 +604,26 @@ fn unquote_one_word(text: String) -> String {
         Some(mut words) if words.len() == 1 => words.remove(0),
         _ => text,
     }
+}
+
+/// A run handed over whole on standard input: `{"script": "...", "args": {...} | null}`.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(crate) struct Job {
+    pub script: String,
+    #[serde(default)]
+    pub args: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+fn read_job(max: usize) -> Result<(String, Option<String>), String> {
+    // The script and the arguments are each bounded by `max`; their JSON, escaped, by a
+    // few times that.
+    let text = read_script("-", max.saturating_mul(7))?;
+    let job: Job = serde_json::from_str(&text)
+        .map_err(|e| format!("the job on standard input is not valid: {e}"))?;
+    Ok((
+        job.script,
+        job.args.map(|a| serde_json::Value::Object(a).to_string()),
+    ))
 }
 
 pub(crate) fn read_script(source: &str, max: usize) -> Result<String, String> {

@@ -30,7 +30,7 @@ use landlock::{
 use nix::unistd::{Gid, Group, Uid, User};
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use tollgate_policy::execute::{ExecuteContext, Identity};
-use tollgate_policy::{AbsPath, Action, Context, PathScopes, Request};
+use tollgate_policy::{AbsPath, Action, Context, Gate, PathScopes, Request};
 
 use crate::error::{HostError, HostResult};
 use crate::fs::{parse_path, FileHandle, Kind, OpenMode, Root};
@@ -126,7 +126,7 @@ impl Host {
                 "{path} is not a regular file and cannot be executed"
             )));
         }
-        let ruleset = landlock_ruleset(&self.root, &self.gate.permit_scopes(&WRITE_ACTIONS))
+        let ruleset = landlock_ruleset(&self.root, &self.gate.permit_scopes(&WRITE_ACTIONS), &[])
             .map_err(|e| HostError::io("prepare the sandbox for", path, e))?;
         // The child is started, and waited for, by a thread that first takes no_new_privs
         // and the Landlock ruleset upon itself: the child inherits both, and the runner's
@@ -432,15 +432,48 @@ fn group_identity(gid: Gid, name: Option<String>) -> Identity {
     }
 }
 
+/// How far the kernel confines a script's worker to the policy's write scopes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteConfinement {
+    /// Landlock enforces the ruleset.
+    Enforced,
+    /// Some permit for writing applies anywhere: there is nothing to narrow.
+    Unbounded,
+    /// The kernel has no (or only a partial) Landlock.
+    Unsupported,
+}
+
+/// Confines the calling thread, and every thread and process it starts later, to writing,
+/// creating, removing and renaming only where [`landlock_ruleset`] allows for `gate`'s
+/// policy, plus beneath `extra` (the audit log's segments, which the worker appends to).
+/// A script's worker calls it before it starts any thread.
+pub fn confine_writes(gate: &Gate, extra: &[AbsPath]) -> io::Result<WriteConfinement> {
+    let root = Root::new()?;
+    let Some(ruleset) = landlock_ruleset(&root, &gate.permit_scopes(&WRITE_ACTIONS), extra)? else {
+        return Ok(WriteConfinement::Unbounded);
+    };
+    let status = ruleset
+        .restrict_self()
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    Ok(match status.ruleset {
+        landlock::RulesetStatus::FullyEnforced => WriteConfinement::Enforced,
+        _ => WriteConfinement::Unsupported,
+    })
+}
+
 /// The Landlock ruleset for a child: writing, creating, removing and renaming only beneath
 /// the directories and on the files that permit policies for write/create/delete/move name
-/// in their scope, plus `/dev/null`. `None` when some such policy applies anywhere (there is
-/// nothing to narrow) or the kernel has no Landlock.
+/// in their scope, plus `/dev/null` and beneath the `extra` directories. `None` when some
+/// such policy applies anywhere (there is nothing to narrow) or the kernel has no Landlock.
 ///
 /// Not enforced on the child, because Landlock cannot express it or the policy cannot be
 /// read statically: `when`/`unless` conditions and principal scopes (a scope is allowed
 /// whatever the condition), `forbid` policies, reading, executing, and the network.
-fn landlock_ruleset(root: &Root, scopes: &PathScopes) -> io::Result<Option<RulesetCreated>> {
+fn landlock_ruleset(
+    root: &Root,
+    scopes: &PathScopes,
+    extra: &[AbsPath],
+) -> io::Result<Option<RulesetCreated>> {
     let PathScopes::Only { dirs, files } = scopes else {
         return Ok(None);
     };
@@ -456,15 +489,35 @@ fn landlock_ruleset(root: &Root, scopes: &PathScopes) -> io::Result<Option<Rules
     let dev_null = AbsPath::parse("/dev/null").map_err(|e| io::Error::other(e.to_string()))?;
     let rules = dirs
         .iter()
+        .chain(extra)
         .map(|d| (d, write))
         .chain(files.iter().map(|f| (f, file_rights)))
         .chain(std::iter::once((&dev_null, file_rights)));
     for (path, rights) in rules {
         // Opened beneath `/` without following symlinks: a scope path that is (or passes
         // through) a symlink gets no rule, rather than a rule on wherever the link points.
-        // A path that does not exist cannot be written through anyway.
-        let Ok(fd) = root.reference(path) else {
-            continue;
+        // A scope that does not exist yet can only come to be by creating it, which Landlock
+        // checks on the directory it is created in: the rule goes on the nearest ancestor
+        // that exists (the gate still decides each path exactly).
+        let fd = match root.reference(path) {
+            Ok(fd) => fd,
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+                let mut ancestor = path.parent();
+                let found = loop {
+                    let Some(a) = ancestor else { break None };
+                    match root.reference(&a) {
+                        Ok(fd) => break Some(fd),
+                        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => ancestor = a.parent(),
+                        Err(_) => break None,
+                    }
+                };
+                let Some(fd) = found else { continue };
+                ruleset = ruleset
+                    .add_rule(PathBeneath::new(fd, write))
+                    .map_err(to_io)?;
+                continue;
+            }
+            Err(_) => continue,
         };
         ruleset = ruleset
             .add_rule(PathBeneath::new(fd, rights))

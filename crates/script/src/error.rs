@@ -3,10 +3,10 @@
 use std::fmt;
 
 use rhai::EvalAltResult;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The error types of the output JSON (Rex's names, plus `RESOURCE_LIMIT_EXCEEDED`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ErrorType {
     #[serde(rename = "ACCESS_DENIED_EXCEPTION")]
     AccessDenied,
@@ -39,7 +39,7 @@ impl fmt::Display for ErrorType {
 }
 
 /// A failed run: its type and a message that says what to change.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunError {
     pub error_type: ErrorType,
     pub message: String,
@@ -50,7 +50,7 @@ pub struct RunError {
 }
 
 /// The call the gate refused, in the terms a policy uses.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeniedCall {
     pub principal: String,
     /// e.g. `file_system::Action::"read"`.

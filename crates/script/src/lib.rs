@@ -31,7 +31,7 @@ pub use args::{parse_args, MAX_DEPTH as MAX_ARGS_DEPTH};
 pub use error::{DeniedCall, ErrorType, RunError};
 pub use limits::Limits;
 pub use logs::LogEntry;
-pub use memory::{allocated, CountingAlloc};
+pub use memory::{allocated, exit_when_exhausted, CountingAlloc, EXHAUSTED_EXIT};
 pub use value::{human_text, output_text};
 
 /// What a run produced.

@@ -3,7 +3,7 @@
 use std::cell::RefCell;
 use std::time::SystemTime;
 
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// Longest message kept; longer ones are cut on a character boundary and marked.
 pub const MAX_MESSAGE_BYTES: usize = 4096;
@@ -16,6 +16,36 @@ pub struct LogEntry {
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line_number: Option<usize>,
+}
+
+/// The levels a log line can have.
+const LEVELS: &[&str] = &["TRACE", "DEBUG", "INFO", "WARN", "ERROR"];
+
+/// A line read back (from a worker's result): its level must be one of [`LEVELS`].
+impl<'de> Deserialize<'de> for LogEntry {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Line {
+            timestamp: String,
+            level: String,
+            message: String,
+            line_number: Option<usize>,
+        }
+        let line = Line::deserialize(d)?;
+        let level = LEVELS
+            .iter()
+            .find(|l| **l == line.level)
+            .copied()
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!("unknown log level {:?}", line.level))
+            })?;
+        Ok(LogEntry {
+            timestamp: line.timestamp,
+            level,
+            message: line.message,
+            line_number: line.line_number,
+        })
+    }
 }
 
 /// Collects log lines up to a total byte budget (the output limit), so a logging loop cannot

@@ -1,0 +1,185 @@
+//! What the kernel holds a script's worker to, applied by the worker to itself before the
+//! script starts and before it starts any thread (Landlock binds the calling thread and what
+//! it starts later; the seccomp filter is synchronized to every thread).
+//!
+//! - `no_new_privs`: nothing it executes gains privileges (setuid, file capabilities);
+//! - no core dumps, and a bounded number of descriptors;
+//! - a bound on the memory it can map (`RLIMIT_DATA`): what it had at the fork plus
+//!   `--max-memory` and a small allowance for thread stacks;
+//! - Landlock: writing only where some permit could allow it (see
+//!   `tollgate_host::exec::confine_writes`) and beneath the audit log's segments;
+//! - seccomp: the system calls no SDK call needs fail with `EPERM` ([`REFUSED_SYSCALLS`]).
+
+use std::collections::BTreeMap;
+
+use seccompiler::{BpfProgram, SeccompAction, SeccompFilter, TargetArch};
+use serde::{Deserialize, Serialize};
+use tollgate_host::exec::{confine_writes, WriteConfinement};
+use tollgate_policy::{AbsPath, Gate};
+
+/// Room above `--max-memory` for what the worker maps besides the script's heap: the stacks
+/// of its few threads and the allocator's slack.
+const MEMORY_ALLOWANCE: u64 = 12 << 20;
+
+/// Most descriptors a worker may hold at once.
+const MAX_DESCRIPTORS: u64 = 256;
+
+/// System calls that no SDK call makes from the worker: tracing and reading other processes,
+/// mounting, namespaces, kernel modules and images, BPF, perf, keys, userfaultfd, and other
+/// ways to reconfigure the host. The filter is inherited by what the worker executes.
+const REFUSED_SYSCALLS: &[i64] = &[
+    libc::SYS_ptrace,
+    libc::SYS_process_vm_readv,
+    libc::SYS_process_vm_writev,
+    libc::SYS_mount,
+    libc::SYS_umount2,
+    libc::SYS_pivot_root,
+    libc::SYS_chroot,
+    libc::SYS_unshare,
+    libc::SYS_setns,
+    libc::SYS_kexec_load,
+    libc::SYS_kexec_file_load,
+    libc::SYS_bpf,
+    libc::SYS_perf_event_open,
+    libc::SYS_init_module,
+    libc::SYS_finit_module,
+    libc::SYS_delete_module,
+    libc::SYS_keyctl,
+    libc::SYS_add_key,
+    libc::SYS_request_key,
+    libc::SYS_userfaultfd,
+    libc::SYS_swapon,
+    libc::SYS_swapoff,
+    libc::SYS_reboot,
+    libc::SYS_acct,
+    libc::SYS_settimeofday,
+    libc::SYS_clock_settime,
+    libc::SYS_adjtimex,
+    libc::SYS_sethostname,
+    libc::SYS_setdomainname,
+    libc::SYS_open_by_handle_at,
+    libc::SYS_name_to_handle_at,
+    libc::SYS_fsopen,
+    libc::SYS_fsmount,
+    libc::SYS_fsconfig,
+    libc::SYS_move_mount,
+    libc::SYS_open_tree,
+    libc::SYS_quotactl,
+    libc::SYS_kcmp,
+    libc::SYS_pidfd_getfd,
+    libc::SYS_io_uring_setup,
+    libc::SYS_personality,
+];
+
+/// What confinement the worker got, for the run's start record.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Confinement {
+    pub no_new_privs: bool,
+    /// `enforced`, `unbounded` (a write permit applies anywhere) or `unsupported`.
+    pub landlock: String,
+    pub seccomp: bool,
+    /// The bound on mapped memory, in bytes.
+    pub memory_bytes: u64,
+    /// What could not be applied, and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
+}
+
+impl Confinement {
+    /// Whether everything the host could apply was applied.
+    pub fn complete(&self) -> bool {
+        self.missing.is_empty()
+    }
+}
+
+/// Confines the calling process. `appendable` are the directories the worker must still be
+/// able to write (the audit log's segments). A step the kernel cannot take is listed in
+/// `missing`; a step that fails otherwise is an error, and the script does not start.
+pub fn confine(
+    gate: &Gate,
+    appendable: &[AbsPath],
+    max_memory: usize,
+) -> Result<Confinement, String> {
+    let mut missing = Vec::new();
+    set_limit(libc::RLIMIT_CORE, 0).map_err(|e| format!("cannot turn off core dumps: {e}"))?;
+    set_limit(libc::RLIMIT_NOFILE, MAX_DESCRIPTORS)
+        .map_err(|e| format!("cannot bound descriptors: {e}"))?;
+    let memory_bytes = mapped_data_bytes()
+        .saturating_add(max_memory as u64)
+        .saturating_add(MEMORY_ALLOWANCE);
+    set_limit(libc::RLIMIT_DATA, memory_bytes)
+        .map_err(|e| format!("cannot bound the worker's memory: {e}"))?;
+    rustix::thread::set_no_new_privs(true).map_err(|e| format!("cannot set no_new_privs: {e}"))?;
+    let landlock = match confine_writes(gate, appendable) {
+        Ok(WriteConfinement::Enforced) => "enforced",
+        Ok(WriteConfinement::Unbounded) => "unbounded",
+        Ok(WriteConfinement::Unsupported) => {
+            missing.push("landlock: the kernel does not support it".to_owned());
+            "unsupported"
+        }
+        Err(e) => return Err(format!("cannot apply the Landlock ruleset: {e}")),
+    };
+    let seccomp = match seccomp_filter() {
+        Ok(program) => match seccompiler::apply_filter_all_threads(&program) {
+            Ok(()) => true,
+            Err(e) => {
+                missing.push(format!("seccomp: {e}"));
+                false
+            }
+        },
+        Err(e) => {
+            missing.push(format!("seccomp: {e}"));
+            false
+        }
+    };
+    Ok(Confinement {
+        no_new_privs: true,
+        landlock: landlock.to_owned(),
+        seccomp,
+        memory_bytes,
+        missing,
+    })
+}
+
+fn set_limit(resource: libc::__rlimit_resource_t, value: u64) -> std::io::Result<()> {
+    let limit = libc::rlimit {
+        rlim_cur: value,
+        rlim_max: value,
+    };
+    // SAFETY: setrlimit reads the struct it is given and nothing else.
+    if unsafe { libc::setrlimit(resource, &limit) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// What the process has mapped privately and writably now (`VmData`), which is what
+/// `RLIMIT_DATA` counts: the worker starts with a copy of its supervisor's heap.
+fn mapped_data_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmData:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(64 << 20, |kb| kb * 1024)
+}
+
+fn seccomp_filter() -> Result<BpfProgram, String> {
+    let arch = TargetArch::try_from(std::env::consts::ARCH).map_err(|e| e.to_string())?;
+    let rules: BTreeMap<i64, Vec<seccompiler::SeccompRule>> =
+        REFUSED_SYSCALLS.iter().map(|&n| (n, Vec::new())).collect();
+    let filter = SeccompFilter::new(
+        rules,
+        SeccompAction::Allow,
+        SeccompAction::Errno(libc::EPERM as u32),
+        arch,
+    )
+    .map_err(|e| e.to_string())?;
+    filter
+        .try_into()
+        .map_err(|e: seccompiler::BackendError| e.to_string())
+}

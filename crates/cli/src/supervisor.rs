@@ -1,0 +1,790 @@
+//! A run as two processes. This one, the supervisor, has validated the policy and the host
+//! config; it forks a worker for the script, then opens the audit log with the signing key,
+//! records the run's start, and enforces from outside what the script cannot be trusted to
+//! stop by itself: the wall clock (the worker's process group is killed at `--timeout`), the
+//! size of what is printed, the host owner's kill switch, and signals to the supervisor.
+//! Whatever the worker does, the supervisor writes exactly one end record saying how it
+//! ended, and the caller prints one well-formed result.
+//!
+//! The worker (see [`crate::worker`]) is forked, not executed anew, so it starts with the
+//! parsed policy and costs no second start-up. The fork happens while this process has one
+//! thread, has opened no log and has read no key: the key is loaded only after the fork, so
+//! it is never in the worker's memory.
+
+use std::io::{Read, Write};
+use std::os::fd::OwnedFd;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
+use serde::{Deserialize, Serialize};
+use tollgate_audit::Event;
+use tollgate_host::redact::Counts;
+use tollgate_script::{DeniedCall, ErrorType, LogEntry, RunError, EXHAUSTED_EXIT};
+
+use crate::control::RunInfo;
+use crate::output::{self, Format};
+use crate::run::{sha256_hex, start_audit, Finished, Setup};
+use crate::sandbox::Confinement;
+
+/// How long past `--timeout` a worker that does not stop by itself is given before it is
+/// killed: its own watchdog ends a script cleanly within this.
+const GRACE: Duration = Duration::from_millis(50);
+
+/// How often the supervisor looks at the kill switch and at due checkpoints.
+const TICK: Duration = Duration::from_millis(20);
+
+/// What the worker sends, one JSON line each: `Ready` once it is confined, then `Done`.
+#[derive(Serialize, Deserialize)]
+pub(crate) enum WorkerMessage {
+    Ready(Confinement),
+    /// The worker could not start the script (its log or its confinement failed).
+    Failed(RunError),
+    /// A checkpoint fell due at the worker's last append; it waits for [`CHECKPOINTED`] or
+    /// [`CHECKPOINT_FAILED`] before that append returns.
+    Due,
+    Done(WorkerResult),
+}
+
+/// The run as the worker saw it end.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct WorkerResult {
+    pub output: Option<String>,
+    pub error: Option<RunError>,
+    /// The denial that ended the run, for agent-facing callers.
+    pub denied: Option<DeniedCall>,
+    pub logs: Vec<LogEntry>,
+    pub redactions: std::collections::BTreeMap<String, Counts>,
+    pub permits: u64,
+    pub denies: u64,
+}
+
+/// What the supervisor sends first: the run's id (its start is recorded) and whether the
+/// host is frozen. After it, single bytes: [`FREEZE`] and [`THAW`].
+#[derive(Serialize, Deserialize)]
+pub(crate) struct Go {
+    pub run_id: String,
+    pub frozen: bool,
+    /// What is left of `--timeout` for the script.
+    pub timeout_ms: u64,
+}
+
+pub(crate) const FREEZE: u8 = b'F';
+pub(crate) const THAW: u8 = b'T';
+pub(crate) const CHECKPOINTED: u8 = b'C';
+pub(crate) const CHECKPOINT_FAILED: u8 = b'X';
+
+/// How the worker ended, as the end record says it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    Returned,
+    Timeout,
+    Memory,
+    Output,
+    Killed,
+    Cancelled,
+    Crashed,
+}
+
+impl Ending {
+    fn as_str(self) -> &'static str {
+        match self {
+            Ending::Returned => "returned",
+            Ending::Timeout => "timeout",
+            Ending::Memory => "memory",
+            Ending::Output => "output",
+            Ending::Killed => "killed",
+            Ending::Cancelled => "cancelled",
+            Ending::Crashed => "crashed",
+        }
+    }
+}
+
+/// Runs `script` in a worker and returns how the run ended, its end recorded.
+pub fn run(setup: &mut Setup, script: String, args_text: Option<&str>, format: Format) -> Finished {
+    let (scope, gate) = match setup.check_inputs(&script, args_text) {
+        Ok(v) => v,
+        Err(e) => return Finished::failed(e),
+    };
+    let internal = |what: &str, e: &dyn std::fmt::Display| {
+        RunError::new(
+            ErrorType::Internal,
+            format!("cannot start the script's worker: {what}: {e}, so nothing ran"),
+        )
+    };
+    if let Err(n) = single_threaded() {
+        return Finished::failed(internal("the supervisor has other threads", &n));
+    }
+    if let Some(dir) = setup.audit_dir.clone() {
+        if let Err(e) = init_apart(&dir) {
+            return Finished::failed(setup.refuse(e));
+        }
+    }
+    // Signals that end the run are taken from a descriptor, so that a SIGTERM during the
+    // run kills the worker and still records the end.
+    let mut ending_signals = SigSet::empty();
+    for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
+        ending_signals.add(s);
+    }
+    if let Err(e) = ending_signals.thread_block() {
+        return Finished::failed(internal("block signals", &e));
+    }
+    let signals = match SignalFd::with_flags(
+        &ending_signals,
+        SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC,
+    ) {
+        Ok(fd) => fd,
+        Err(e) => return Finished::failed(internal("signalfd", &e)),
+    };
+    let pipes = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).and_then(|result| {
+        rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map(|control| (result, control))
+    });
+    let ((result_read, result_write), (control_read, control_write)) = match pipes {
+        Ok(p) => p,
+        Err(e) => return Finished::failed(internal("pipe", &e)),
+    };
+    let supervisor_pid = std::process::id();
+    // SAFETY: this process has one thread (checked above), so the child starts in a
+    // consistent state and may allocate and run ordinary Rust code.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Finished::failed(internal("fork", &std::io::Error::last_os_error()));
+    }
+    if pid == 0 {
+        drop(result_read);
+        drop(control_write);
+        let _ = ending_signals.thread_unblock();
+        crate::worker::main(crate::worker::Start {
+            supervisor_pid,
+            result: result_write,
+            control: control_read,
+            script,
+            scope,
+            gate,
+            setup,
+            format,
+        });
+    }
+    drop(result_write);
+    drop(control_read);
+    // Also done by the worker itself; whichever runs first makes the group.
+    // SAFETY: setpgid takes two integers.
+    unsafe { libc::setpgid(pid, pid) };
+    let worker = Worker {
+        pid,
+        result: result_read,
+        control: control_write,
+        received: Vec::new(),
+    };
+    let finished = supervise(setup, worker, &gate, &signals, &script, args_text, format);
+    let _ = ending_signals.thread_unblock();
+    finished
+}
+
+/// Creates the audit log if there is none yet, in a child process of its own: making a log
+/// makes its signing key, and the key must never be in this process's memory before the
+/// worker is forked from it.
+fn init_apart(dir: &std::path::Path) -> Result<(), RunError> {
+    if dir.join("config.json").exists() {
+        return Ok(());
+    }
+    let unavailable = |e: String| crate::run::audit_unavailable(e);
+    let (read, write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+        .map_err(|e| unavailable(format!("cannot create it: {e}")))?;
+    // SAFETY: as for the worker's fork: this process has one thread (checked by the caller).
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(unavailable(format!(
+            "cannot create it: {}",
+            std::io::Error::last_os_error()
+        )));
+    }
+    if pid == 0 {
+        drop(read);
+        let code = match tollgate_audit::init(dir, &Default::default()) {
+            Ok(_) => 0,
+            Err(e) => {
+                let _ = std::fs::File::from(write).write_all(e.to_string().as_bytes());
+                1
+            }
+        };
+        // SAFETY: ends this child without running the parent's exit handlers.
+        unsafe { libc::_exit(code) }
+    }
+    drop(write);
+    let mut message = String::new();
+    let _ = std::fs::File::from(read)
+        .take(64 << 10)
+        .read_to_string(&mut message);
+    let mut status = 0;
+    // SAFETY: waitpid writes the status into the integer it is given.
+    while unsafe { libc::waitpid(pid, &mut status, 0) } < 0
+        && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR)
+    {}
+    if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
+        Ok(())
+    } else if message.is_empty() {
+        Err(unavailable("creating it failed".to_owned()))
+    } else {
+        Err(unavailable(message))
+    }
+}
+
+/// The forked worker, seen from the supervisor.
+struct Worker {
+    pid: libc::pid_t,
+    result: OwnedFd,
+    control: OwnedFd,
+    /// What the worker has sent and the supervisor has not read as a message yet.
+    received: Vec<u8>,
+}
+
+impl Worker {
+    /// Kills the worker's whole process group and reaps the worker.
+    fn kill(&self) {
+        // SAFETY: kill takes two integers; a group that is gone gives ESRCH, which is fine.
+        unsafe {
+            libc::kill(-self.pid, libc::SIGKILL);
+            libc::kill(self.pid, libc::SIGKILL);
+        }
+    }
+
+    /// Waits for the worker to exit and says how.
+    fn reap(&self) -> std::process::ExitStatus {
+        use std::os::unix::process::ExitStatusExt;
+        let mut status = 0;
+        loop {
+            // SAFETY: waitpid writes the status into the integer it is given.
+            let r = unsafe { libc::waitpid(self.pid, &mut status, 0) };
+            if r == self.pid
+                || (r < 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR))
+            {
+                break;
+            }
+        }
+        std::process::ExitStatus::from_raw(status)
+    }
+
+    fn send(&self, bytes: &[u8]) -> std::io::Result<()> {
+        let mut f = std::fs::File::from(self.control.try_clone()?);
+        f.write_all(bytes)
+    }
+}
+
+/// Whether this process has exactly one thread (the condition for a safe fork).
+fn single_threaded() -> Result<(), String> {
+    let status = std::fs::read_to_string("/proc/self/status").map_err(|e| e.to_string())?;
+    let threads = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .map(|v| v.trim().to_owned())
+        .unwrap_or_default();
+    if threads == "1" {
+        Ok(())
+    } else {
+        Err(format!("{threads} threads"))
+    }
+}
+
+/// Why the supervisor stopped waiting for the worker.
+enum Stop {
+    /// The worker closed its end: it has sent everything it will send.
+    Closed,
+    Timeout,
+    Output,
+    Killed,
+    Cancelled,
+}
+
+/// The supervisor's side of one run.
+fn supervise(
+    setup: &mut Setup,
+    mut worker: Worker,
+    gate: &tollgate_policy::Gate,
+    signals: &SignalFd,
+    script: &str,
+    args_text: Option<&str>,
+    format: Format,
+) -> Finished {
+    let deadline = setup.begun + setup.limits.timeout;
+    // The most a worker may send: the result and logs within --max-output, escaped as JSON
+    // (at most six bytes a byte), and the envelope.
+    let cap = setup
+        .limits
+        .max_output
+        .saturating_mul(6)
+        .saturating_add(1 << 20);
+    let refuse = |setup: &mut Setup, worker: &Worker, e: RunError| {
+        worker.kill();
+        worker.reap();
+        Finished::failed(setup.refuse(e))
+    };
+    // 1. The worker confines itself and says how.
+    let ready = match next_message(&mut worker, signals, deadline, cap) {
+        Ok(Some(WorkerMessage::Ready(c))) => c,
+        Ok(Some(WorkerMessage::Failed(e))) => return refuse(setup, &worker, e),
+        Ok(_) | Err(_) => {
+            let e = RunError::new(
+                ErrorType::Internal,
+                "the script's worker stopped before it was confined, so nothing ran".to_owned(),
+            );
+            return refuse(setup, &worker, e);
+        }
+    };
+    if setup.require_sandbox && !ready.complete() {
+        let e = RunError::new(
+            ErrorType::AccessDenied,
+            format!(
+                "this host requires a confined worker (--require-sandbox), and the kernel could not apply: {}; so nothing ran",
+                ready.missing.join("; ")
+            ),
+        );
+        return refuse(setup, &worker, e);
+    }
+    for missing in &ready.missing {
+        eprintln!("tollgate: warning: the worker is not fully confined: {missing}");
+    }
+    // 2. The log, with the key, opened only now that the worker exists without it.
+    let log = match setup.audit() {
+        Ok(log) => log,
+        Err(e) => return refuse(setup, &worker, e),
+    };
+    let frozen = match setup.watch() {
+        Ok(w) => w.frozen(),
+        Err(e) => return refuse(setup, &worker, e),
+    };
+    let mut recorder = None;
+    let mut run_id = crate::audit::new_run_id();
+    if let Some(log) = &log {
+        let sandbox = serde_json::to_value(&ready).ok();
+        match start_audit(
+            log,
+            &setup.limits,
+            script,
+            args_text.unwrap_or(""),
+            gate,
+            &setup.data,
+            sandbox,
+        ) {
+            Ok(r) => {
+                run_id = r.run.clone();
+                recorder = Some(r);
+            }
+            Err(e) => {
+                worker.kill();
+                worker.reap();
+                return Finished::failed(e);
+            }
+        }
+    }
+    let interrupt = tollgate_host::Interrupt::new();
+    let info = RunInfo {
+        run_id: run_id.clone(),
+        pid: std::process::id(),
+        principal: gate.principal().to_owned(),
+        on_behalf_of: crate::audit::delegated(gate.caller()).on_behalf_of,
+        script_sha256: sha256_hex(script.as_bytes()),
+        started: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+    };
+    let registration = match setup.watch().and_then(|w| {
+        w.register(&info, interrupt.clone()).map_err(|e| {
+            RunError::new(
+                ErrorType::AccessDenied,
+                format!("the run cannot be listed for the kill switch, so nothing ran: {e}"),
+            )
+        })
+    }) {
+        Ok(r) => r,
+        Err(e) => {
+            worker.kill();
+            worker.reap();
+            return end(
+                setup,
+                recorder,
+                format,
+                Finished::failed(e),
+                0,
+                0,
+                Ending::Crashed,
+            );
+        }
+    };
+    // 3. Go.
+    let mut is_frozen = frozen.load(std::sync::atomic::Ordering::Relaxed);
+    let go = Go {
+        run_id,
+        frozen: is_frozen,
+        timeout_ms: deadline
+            .saturating_duration_since(Instant::now())
+            .as_millis() as u64,
+    };
+    let go_line = serde_json::to_string(&go).map(|l| l + "\n");
+    if let Err(e) = go_line
+        .map_err(std::io::Error::other)
+        .and_then(|l| worker.send(l.as_bytes()))
+    {
+        worker.kill();
+        worker.reap();
+        let e = RunError::new(
+            ErrorType::Internal,
+            format!("the script's worker could not be started: {e}"),
+        );
+        return end(
+            setup,
+            recorder,
+            format,
+            Finished::failed(e),
+            0,
+            0,
+            Ending::Crashed,
+        );
+    }
+    // 4. Wait, enforcing from outside.
+    let mut done = None;
+    let stop = loop {
+        match wait_readable(&worker, signals, TICK) {
+            Ok(Readable::Result) => match read_some(&mut worker, cap) {
+                Ok(open) => {
+                    for message in complete_messages(&mut worker.received) {
+                        match message {
+                            WorkerMessage::Due => {
+                                let published =
+                                    log.as_ref().is_some_and(|l| l.checkpoint().is_ok());
+                                let _ = worker.send(&[if published {
+                                    CHECKPOINTED
+                                } else {
+                                    CHECKPOINT_FAILED
+                                }]);
+                            }
+                            WorkerMessage::Done(r) => done = Some(r),
+                            WorkerMessage::Ready(_) | WorkerMessage::Failed(_) => {}
+                        }
+                    }
+                    if !open {
+                        break Stop::Closed;
+                    }
+                    continue;
+                }
+                Err(other) => break other,
+            },
+            Ok(Readable::Signal) => break Stop::Cancelled,
+            Ok(Readable::Nothing) => {}
+            Err(_) => break Stop::Closed,
+        }
+        if interrupt.was_killed() {
+            break Stop::Killed;
+        }
+        if Instant::now() >= deadline + GRACE {
+            break Stop::Timeout;
+        }
+        let now_frozen = frozen.load(std::sync::atomic::Ordering::Relaxed);
+        if now_frozen != is_frozen {
+            is_frozen = now_frozen;
+            let _ = worker.send(&[if now_frozen { FREEZE } else { THAW }]);
+        }
+    };
+    if !matches!(stop, Stop::Closed) {
+        worker.kill();
+    }
+    let status = worker.reap();
+    // Whatever the worker left running in its group goes with it.
+    worker.kill();
+    drop(registration);
+    // 5. How it ended.
+    let (finished, permits, denies, ending) = match (stop, done) {
+        (Stop::Closed, Some(r)) => {
+            let mut error = r.error;
+            if let (Some(e), Some(d)) = (error.as_mut(), r.denied) {
+                e.denied = Some(Box::new(d));
+            }
+            let ending = match &error {
+                Some(e)
+                    if e.error_type == ErrorType::ResourceLimit
+                        && e.message.contains("--timeout") =>
+                {
+                    Ending::Timeout
+                }
+                _ => Ending::Returned,
+            };
+            let finished = Finished {
+                output: r.output,
+                error,
+                logs: r.logs,
+                redactions: r.redactions,
+            };
+            (finished, r.permits, r.denies, ending)
+        }
+        (stop, _) => {
+            let (ending, error) = ending_of(stop, status, &setup.limits);
+            (Finished::failed(error), 0, 0, ending)
+        }
+    };
+    end(setup, recorder, format, finished, permits, denies, ending)
+}
+
+/// The error for a worker that did not return a result.
+fn ending_of(
+    stop: Stop,
+    status: std::process::ExitStatus,
+    limits: &tollgate_script::Limits,
+) -> (Ending, RunError) {
+    use std::os::unix::process::ExitStatusExt;
+    let limit = |msg: String| RunError::new(ErrorType::ResourceLimit, msg);
+    match stop {
+        Stop::Timeout => (
+            Ending::Timeout,
+            limit(format!(
+                "the script ran past --timeout ({}) and its worker was killed; do less per run or raise the limit",
+                humantime::format_duration(limits.timeout)
+            )),
+        ),
+        Stop::Output => (
+            Ending::Output,
+            limit(format!(
+                "the script's result is larger than --max-output ({} bytes) allows; return less or raise the limit",
+                limits.max_output
+            )),
+        ),
+        Stop::Killed => (
+            Ending::Killed,
+            RunError::new(ErrorType::AccessDenied, "the host owner stopped this run (tollgate kill)".to_owned()),
+        ),
+        Stop::Cancelled => (
+            Ending::Cancelled,
+            RunError::new(ErrorType::Internal, "the run was cancelled: tollgate was asked to stop (a signal), and the script's worker was killed".to_owned()),
+        ),
+        Stop::Closed => match (status.code(), status.signal()) {
+            (Some(EXHAUSTED_EXIT), _) => (
+                Ending::Memory,
+                limit(format!(
+                    "the script needed more memory than --max-memory ({} bytes) allows; use less or raise the limit",
+                    limits.max_memory
+                )),
+            ),
+            (_, Some(libc::SIGKILL)) => (
+                Ending::Memory,
+                limit("the script's worker was killed by the kernel (out of memory); use less memory or raise --max-memory".to_owned()),
+            ),
+            (Some(code), _) => (
+                Ending::Crashed,
+                RunError::new(ErrorType::Internal, format!("the script's worker exited with status {code} without a result")),
+            ),
+            (None, Some(sig)) => (
+                Ending::Crashed,
+                RunError::new(ErrorType::Internal, format!("the script's worker was ended by signal {sig} without a result")),
+            ),
+            (None, None) => (
+                Ending::Crashed,
+                RunError::new(ErrorType::Internal, "the script's worker ended without a result".to_owned()),
+            ),
+        },
+    }
+}
+
+/// Redacts the output if the host config says so, bounds what will be printed, and records
+/// the run's end.
+fn end(
+    setup: &mut Setup,
+    recorder: Option<crate::audit::GateRecorder>,
+    format: Format,
+    finished: Finished,
+    permits: u64,
+    denies: u64,
+    mut ending: Ending,
+) -> Finished {
+    let Finished {
+        mut output,
+        mut error,
+        mut logs,
+        mut redactions,
+    } = finished;
+    if setup.redact_output {
+        // Everything the run prints, so that a script cannot build a secret (or read it
+        // through a permitted raw read) and hand it out in its value, a log line or an
+        // error.
+        let mut counts = Counts::new();
+        let texts = output
+            .iter_mut()
+            .chain(logs.iter_mut().map(|l| &mut l.message))
+            .chain(error.iter_mut().map(|e| &mut e.message));
+        for text in texts {
+            let (redacted, found) = setup.redactor.redact_text(text);
+            *text = redacted;
+            for (name, n) in found {
+                *counts.entry(name).or_default() += n;
+            }
+        }
+        redactions.insert(OUTPUT_KEY.to_owned(), counts);
+    }
+    if error.is_some() {
+        output = None;
+    }
+    // What is printed, in the format asked for, error messages included.
+    let (out, err) = output::printed(
+        format,
+        output.as_deref(),
+        error.as_ref(),
+        &logs,
+        &redactions,
+    );
+    let printed = out.len() + err.len();
+    if printed > setup.limits.max_output {
+        ending = Ending::Output;
+        output = None;
+        logs.clear();
+        error = Some(RunError::new(
+            ErrorType::ResourceLimit,
+            format!(
+                "the result and logs would print as {printed} bytes, more than --max-output ({} bytes); return less or raise the limit",
+                setup.limits.max_output
+            ),
+        ));
+    }
+    if let Some(audit) = recorder {
+        let end = Event::RunEnd {
+            status: if error.is_some() { "ERROR" } else { "SUCCESS" }.to_owned(),
+            error_type: error.as_ref().map(|e| e.error_type.to_string()),
+            duration_ms: setup.begun.elapsed().as_millis() as u64,
+            permits,
+            denies,
+            redactions: (!redactions.is_empty())
+                .then(|| serde_json::to_value(&redactions).ok())
+                .flatten(),
+            ended_by: Some(ending.as_str().to_owned()),
+        };
+        let recorded = audit
+            .log
+            .append(&audit.run, end)
+            .and_then(|_| audit.log.checkpoint());
+        if let Err(e) = recorded {
+            let msg = format!("the run's end could not be written to the audit log: {e}");
+            error.get_or_insert(RunError::new(ErrorType::Internal, msg));
+            output = None;
+        }
+    }
+    Finished {
+        output,
+        error,
+        logs,
+        redactions,
+    }
+}
+
+/// The key of the run's own output in the `redactions` maps; file keys are absolute paths, so
+/// it cannot be taken by a file.
+const OUTPUT_KEY: &str = "output";
+
+enum Readable {
+    Result,
+    Signal,
+    Nothing,
+}
+
+fn wait_readable(
+    worker: &Worker,
+    signals: &SignalFd,
+    timeout: Duration,
+) -> std::io::Result<Readable> {
+    let mut fds = [
+        PollFd::new(&worker.result, PollFlags::IN),
+        PollFd::new(signals, PollFlags::IN),
+    ];
+    let t = Timespec::try_from(timeout).map_err(std::io::Error::other)?;
+    match poll(&mut fds, Some(&t)) {
+        Ok(_) => {}
+        Err(rustix::io::Errno::INTR) => return Ok(Readable::Nothing),
+        Err(e) => return Err(e.into()),
+    }
+    if !fds[1].revents().is_empty() {
+        return Ok(Readable::Signal);
+    }
+    if !fds[0].revents().is_empty() {
+        return Ok(Readable::Result);
+    }
+    Ok(Readable::Nothing)
+}
+
+/// Reads what is there; `Ok(false)` at the end of the stream.
+fn read_some(worker: &mut Worker, cap: usize) -> Result<bool, Stop> {
+    let mut buf = [0u8; 64 << 10];
+    match rustix::io::read(&worker.result, &mut buf) {
+        Ok(0) => Ok(false),
+        Ok(n) => {
+            if worker.received.len() + n > cap {
+                return Err(Stop::Output);
+            }
+            worker.received.extend_from_slice(&buf[..n]);
+            Ok(true)
+        }
+        Err(rustix::io::Errno::INTR) | Err(rustix::io::Errno::AGAIN) => Ok(true),
+        Err(_) => Ok(false),
+    }
+}
+
+/// Waits for the worker's next complete message, within the deadline.
+fn next_message(
+    worker: &mut Worker,
+    signals: &SignalFd,
+    deadline: Instant,
+    cap: usize,
+) -> Result<Option<WorkerMessage>, Stop> {
+    loop {
+        if let Some(end) = worker.received.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = worker.received.drain(..=end).collect();
+            return Ok(serde_json::from_slice(&line[..end]).ok());
+        }
+        if Instant::now() >= deadline + GRACE {
+            return Err(Stop::Timeout);
+        }
+        match wait_readable(worker, signals, TICK) {
+            Ok(Readable::Result) => {
+                if !read_some(worker, cap)? {
+                    return Ok(None);
+                }
+            }
+            Ok(Readable::Signal) => return Err(Stop::Cancelled),
+            Ok(Readable::Nothing) => {}
+            Err(_) => return Ok(None),
+        }
+    }
+}
+
+/// Takes the complete lines out of what the worker sent, as messages; a malformed line is
+/// dropped (a worker that sends no well-formed result ends without one).
+fn complete_messages(received: &mut Vec<u8>) -> Vec<WorkerMessage> {
+    let Some(last) = received.iter().rposition(|&b| b == b'\n') else {
+        return Vec::new();
+    };
+    let lines: Vec<u8> = received.drain(..=last).collect();
+    lines
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .filter_map(|l| serde_json::from_slice(l).ok())
+        .collect()
+}
+
+/// Writes one message to the supervisor: one line of JSON.
+pub(crate) fn send(to: &OwnedFd, message: &WorkerMessage) -> std::io::Result<()> {
+    let mut line = serde_json::to_vec(message).map_err(std::io::Error::other)?;
+    line.push(b'\n');
+    let mut f = std::fs::File::from(to.try_clone()?);
+    f.write_all(&line)
+}
+
+/// Reads the supervisor's go line, byte by byte (it is short, and what follows it is the
+/// control stream).
+pub(crate) fn receive_go(from: &OwnedFd) -> std::io::Result<Go> {
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    let mut f = std::fs::File::from(from.try_clone()?);
+    loop {
+        match f.read(&mut byte)? {
+            0 => return Err(std::io::Error::other("the supervisor went away")),
+            _ if byte[0] == b'\n' => break,
+            _ if line.len() > 4096 => return Err(std::io::Error::other("the go line is too long")),
+            _ => line.push(byte[0]),
+        }
+    }
+    serde_json::from_slice(&line).map_err(std::io::Error::other)
+}

@@ -1,0 +1,186 @@
+//! The worker: the forked process that runs one script. It confines itself (see
+//! [`crate::sandbox`]) before it starts a thread or reads a byte of the script's doing, opens
+//! the audit log as an appender that never reads the signing key, waits for its supervisor
+//! to record the run's start, runs the script, sends the result and exits. It never prints:
+//! what reaches the caller is what the supervisor prints.
+
+use std::io::Read;
+use std::os::fd::OwnedFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tollgate_audit::{AuditLog, CheckpointRequest};
+use tollgate_host::{Host, Interrupt};
+use tollgate_policy::{AbsPath, Gate};
+use tollgate_script::{ErrorType, RunError};
+
+use crate::audit::GateRecorder;
+use crate::output::{self, Format};
+use crate::run::{audit_unavailable, Setup};
+use crate::supervisor::{
+    receive_go, send, WorkerMessage, WorkerResult, CHECKPOINTED, CHECKPOINT_FAILED, FREEZE, THAW,
+};
+
+/// How long an append waits for the supervisor to publish a checkpoint that fell due.
+const CHECKPOINT_WAIT: Duration = Duration::from_secs(10);
+
+/// What the worker starts with: everything was parsed by the supervisor before the fork.
+pub struct Start<'a> {
+    pub supervisor_pid: u32,
+    pub result: OwnedFd,
+    pub control: OwnedFd,
+    pub script: String,
+    pub scope: rhai::Scope<'static>,
+    pub gate: Gate,
+    pub setup: &'a mut Setup,
+    pub format: Format,
+}
+
+/// Runs the script and exits; never returns.
+pub fn main(start: Start<'_>) -> ! {
+    let result = start.result.try_clone();
+    let code = match run(start) {
+        Ok(()) => 0,
+        Err(e) => {
+            if let Ok(fd) = &result {
+                let _ = send(fd, &WorkerMessage::Failed(e));
+            }
+            1
+        }
+    };
+    // SAFETY: _exit ends the process without running the supervisor's exit handlers or
+    // flushing buffers copied from it at the fork.
+    unsafe { libc::_exit(code) }
+}
+
+fn run(start: Start<'_>) -> Result<(), RunError> {
+    let Start {
+        supervisor_pid,
+        result,
+        control,
+        script,
+        scope,
+        gate,
+        setup,
+        format,
+    } = start;
+    let internal = |what: &str, e: &dyn std::fmt::Display| {
+        RunError::new(
+            ErrorType::Internal,
+            format!("the script's worker could not {what}: {e}, so nothing ran"),
+        )
+    };
+    // The worker dies with its supervisor, and has a process group the supervisor kills whole.
+    // SAFETY: prctl, setpgid and getppid take and return integers.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        libc::setpgid(0, 0);
+        if libc::getppid() as u32 != supervisor_pid {
+            libc::_exit(1);
+        }
+    }
+    // The script's standard streams are nobody's: output goes back through the result pipe.
+    let null = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+        .map_err(|e| internal("open /dev/null", &e))?;
+    for target in [0, 1] {
+        // SAFETY: dup2 takes two descriptors; `null` is open.
+        unsafe { libc::dup2(std::os::fd::AsRawFd::as_raw_fd(&null), target) };
+    }
+    tollgate_script::exit_when_exhausted();
+    // The log as an appender, before confinement closes the way to its files. A checkpoint
+    // that falls due is published by the supervisor, asked through the result pipe and
+    // answered through the control pipe.
+    let (acks, acked) = std::sync::mpsc::channel::<u8>();
+    let log = match &setup.audit_dir {
+        Some(dir) => {
+            let to_supervisor = result
+                .try_clone()
+                .map_err(|e| internal("open its log", &e))?;
+            let acked = std::sync::Mutex::new(acked);
+            let request: CheckpointRequest = Box::new(move || {
+                send(&to_supervisor, &WorkerMessage::Due).map_err(|e| e.to_string())?;
+                let acked = acked
+                    .lock()
+                    .map_err(|_| "the control thread panicked".to_owned())?;
+                match acked.recv_timeout(CHECKPOINT_WAIT) {
+                    Ok(CHECKPOINTED) => Ok(()),
+                    Ok(_) => Err("the supervisor could not publish it".to_owned()),
+                    Err(_) => Err("the supervisor did not answer".to_owned()),
+                }
+            });
+            Some(
+                AuditLog::open_appender(dir, setup.audit_sync, request)
+                    .map_err(|e| audit_unavailable(e.to_string()))?,
+            )
+        }
+        None => None,
+    };
+    let segments = match &setup.audit_dir {
+        Some(dir) => {
+            let segments = std::path::absolute(dir.join("segments"))
+                .map_err(|e| internal("find the audit log", &e))?;
+            vec![AbsPath::parse(&segments.to_string_lossy())
+                .map_err(|e| internal("name the audit log's segments", &e))?]
+        }
+        None => Vec::new(),
+    };
+    let confinement = crate::sandbox::confine(&gate, &segments, setup.limits.max_memory)
+        .map_err(|e| internal("confine itself", &e))?;
+    send(&result, &WorkerMessage::Ready(confinement)).map_err(|e| internal("report", &e))?;
+    let go = receive_go(&control).map_err(|e| internal("start", &e))?;
+    let frozen = Arc::new(AtomicBool::new(go.frozen));
+    // The supervisor's freeze and thaw, for the rest of the run.
+    let thread_frozen = Arc::clone(&frozen);
+    std::thread::Builder::new()
+        .name("control".to_owned())
+        .spawn(move || {
+            let mut control = std::fs::File::from(control);
+            let mut byte = [0u8; 1];
+            while let Ok(1) = control.read(&mut byte) {
+                match byte[0] {
+                    FREEZE => thread_frozen.store(true, Ordering::Relaxed),
+                    THAW => thread_frozen.store(false, Ordering::Relaxed),
+                    ack @ (CHECKPOINTED | CHECKPOINT_FAILED) => {
+                        let _ = acks.send(ack);
+                    }
+                    _ => {}
+                }
+            }
+        })
+        .map_err(|e| internal("start its control thread", &e))?;
+    let mut gate = gate.with_freeze(frozen);
+    if let Some(log) = log {
+        let on_behalf_of = crate::audit::delegated(gate.caller()).on_behalf_of;
+        gate = gate.with_log(Box::new(GateRecorder {
+            log,
+            run: go.run_id,
+            on_behalf_of,
+        }));
+    }
+    let mut limits = setup.limits;
+    limits.timeout = Duration::from_millis(go.timeout_ms);
+    let host = Host::new(gate, limits.host(), Interrupt::new())
+        .map_err(|e| RunError::new(ErrorType::Internal, e.to_string()))?
+        .with_redactor(setup.redactor.clone());
+    let outcome = tollgate_script::run(host, &script, scope, limits);
+    let output = match (&outcome.error, &outcome.value) {
+        (None, Some(v)) => output::render(format, v),
+        _ => None,
+    };
+    let mut error = outcome.error;
+    let denied = error.as_mut().and_then(|e| e.denied.take()).map(|d| *d);
+    let done = WorkerResult {
+        output,
+        error,
+        denied,
+        logs: outcome.logs,
+        redactions: outcome.redactions,
+        permits: outcome.decisions.permits,
+        denies: outcome.decisions.denies,
+    };
+    send(&result, &WorkerMessage::Done(done)).map_err(|e| internal("send its result", &e))
+}
