@@ -44,6 +44,9 @@ pub(crate) enum WorkerMessage {
     /// A checkpoint fell due at the worker's last append; it waits for [`CHECKPOINTED`] or
     /// [`CHECKPOINT_FAILED`] before that append returns.
     Due,
+    /// The targets of a process's descriptors, which the worker's Landlock domain keeps it
+    /// from reading; answered with [`DESCRIPTORS`] and a JSON line.
+    Descriptors(u32),
     Done(WorkerResult),
 }
 
@@ -74,6 +77,7 @@ pub(crate) const FREEZE: u8 = b'F';
 pub(crate) const THAW: u8 = b'T';
 pub(crate) const CHECKPOINTED: u8 = b'C';
 pub(crate) const CHECKPOINT_FAILED: u8 = b'X';
+pub(crate) const DESCRIPTORS: u8 = b'D';
 
 /// How the worker ended, as the end record says it.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -456,6 +460,15 @@ fn supervise(
                                 } else {
                                     CHECKPOINT_FAILED
                                 }]);
+                            }
+                            WorkerMessage::Descriptors(pid) => {
+                                let answer: Result<Vec<String>, String> =
+                                    tollgate_host::read_descriptors(pid).map_err(|e| e.to_string());
+                                let mut reply = vec![DESCRIPTORS];
+                                if serde_json::to_writer(&mut reply, &answer).is_ok() {
+                                    reply.push(b'\n');
+                                    let _ = worker.send(&reply);
+                                }
                             }
                             WorkerMessage::Done(r) => done = Some(r),
                             WorkerMessage::Ready(_) | WorkerMessage::Failed(_) => {}

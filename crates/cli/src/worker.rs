@@ -19,7 +19,8 @@ use crate::audit::GateRecorder;
 use crate::output::{self, Format};
 use crate::run::{audit_unavailable, Setup};
 use crate::supervisor::{
-    receive_go, send, WorkerMessage, WorkerResult, CHECKPOINTED, CHECKPOINT_FAILED, FREEZE, THAW,
+    receive_go, send, WorkerMessage, WorkerResult, CHECKPOINTED, CHECKPOINT_FAILED, DESCRIPTORS,
+    FREEZE, THAW,
 };
 
 /// How long an append waits for the supervisor to publish a checkpoint that fell due.
@@ -132,6 +133,7 @@ fn run(start: Start<'_>) -> Result<(), RunError> {
         .map_err(|e| internal("confine itself", &e))?;
     send(&result, &WorkerMessage::Ready(confinement)).map_err(|e| internal("report", &e))?;
     let go = receive_go(&control).map_err(|e| internal("start", &e))?;
+    let (answers, answered) = std::sync::mpsc::channel::<Vec<u8>>();
     let frozen = Arc::new(AtomicBool::new(go.frozen));
     // The supervisor's freeze and thaw, for the rest of the run.
     let thread_frozen = Arc::clone(&frozen);
@@ -147,11 +149,37 @@ fn run(start: Start<'_>) -> Result<(), RunError> {
                     ack @ (CHECKPOINTED | CHECKPOINT_FAILED) => {
                         let _ = acks.send(ack);
                     }
+                    DESCRIPTORS => {
+                        let mut line = Vec::new();
+                        while let Ok(1) = control.read(&mut byte) {
+                            if byte[0] == b'\n' {
+                                break;
+                            }
+                            line.push(byte[0]);
+                        }
+                        let _ = answers.send(line);
+                    }
                     _ => {}
                 }
             }
         })
         .map_err(|e| internal("start its control thread", &e))?;
+    let to_supervisor = result.try_clone().map_err(|e| internal("start", &e))?;
+    let answered = std::sync::Mutex::new(answered);
+    let descriptors: Box<tollgate_host::DescriptorReader> = Box::new(move |pid| {
+        let fail = |m: &str| std::io::Error::other(m.to_owned());
+        // One question at a time: the answers come back in order on one channel.
+        let answered = answered
+            .lock()
+            .map_err(|_| fail("the control thread panicked"))?;
+        send(&to_supervisor, &WorkerMessage::Descriptors(pid))?;
+        let line = answered
+            .recv_timeout(CHECKPOINT_WAIT)
+            .map_err(|_| fail("the supervisor did not answer"))?;
+        let answer: Result<Vec<String>, String> =
+            serde_json::from_slice(&line).map_err(std::io::Error::other)?;
+        answer.map_err(std::io::Error::other)
+    });
     let mut gate = gate.with_freeze(frozen);
     if let Some(log) = log {
         let on_behalf_of = crate::audit::delegated(gate.caller()).on_behalf_of;
@@ -165,7 +193,8 @@ fn run(start: Start<'_>) -> Result<(), RunError> {
     limits.timeout = Duration::from_millis(go.timeout_ms);
     let host = Host::new(gate, limits.host(), Interrupt::new())
         .map_err(|e| RunError::new(ErrorType::Internal, e.to_string()))?
-        .with_redactor(setup.redactor.clone());
+        .with_redactor(setup.redactor.clone())
+        .with_descriptor_reader(descriptors);
     let outcome = tollgate_script::run(host, &script, scope, limits);
     let output = match (&outcome.error, &outcome.value) {
         (None, Some(v)) => output::render(format, v),

@@ -19,6 +19,13 @@ const SSHD: &str = "/usr/sbin/sshd";
 /// Installs the OpenSSH server and client the Debian way when they are missing, so the test
 /// runs on a fresh machine as `.ci/run` does.
 fn ensure_openssh() {
+    // The tests of this file run as threads of one process: one of them installs, the
+    // others wait for it (apt-get refuses to run twice at once).
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(install_openssh);
+}
+
+fn install_openssh() {
     let has = |cmd: &str| {
         Command::new("sh")
             .args(["-c", &format!("command -v {cmd}")])

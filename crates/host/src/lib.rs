@@ -60,6 +60,25 @@ pub struct Host {
     redactor: redact::Redactor,
     /// What was replaced in each file read redacted, by path.
     redactions: Mutex<BTreeMap<String, redact::Counts>>,
+    /// How the targets of another process's descriptors are read (see [`DescriptorReader`]).
+    descriptors: Box<DescriptorReader>,
+}
+
+/// Reads the link targets of a process's open descriptors (`/proc/PID/fd/*`), e.g.
+/// `socket:[1234]`. Inside a Landlock domain the kernel refuses this for processes outside
+/// the domain, so a confined worker asks its supervisor, which reads them for it once the
+/// worker's gate has permitted the process.
+pub type DescriptorReader = dyn Fn(u32) -> std::io::Result<Vec<String>>;
+
+/// Reads `/proc/PID/fd` directly.
+pub fn read_descriptors(pid: u32) -> std::io::Result<Vec<String>> {
+    let mut targets = Vec::new();
+    for fd in std::fs::read_dir(format!("/proc/{pid}/fd"))?.flatten() {
+        if let Ok(target) = std::fs::read_link(fd.path()) {
+            targets.push(target.to_string_lossy().into_owned());
+        }
+    }
+    Ok(targets)
 }
 
 impl Host {
@@ -74,7 +93,14 @@ impl Host {
             http: net::agent(),
             redactor: redact::Redactor::default(),
             redactions: Mutex::new(BTreeMap::new()),
+            descriptors: Box::new(read_descriptors),
         })
+    }
+
+    /// Reads other processes' descriptors through `reader` instead of directly.
+    pub fn with_descriptor_reader(mut self, reader: Box<DescriptorReader>) -> Host {
+        self.descriptors = reader;
+        self
     }
 
     /// Redacts with `redactor` (the built-in detectors plus the host owner's rules) instead of

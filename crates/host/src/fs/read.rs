@@ -60,12 +60,16 @@ impl Host {
     /// `file` redacted into an unlinked temporary file, rewound, so that every reading command
     /// works on it as on the original: grep matches the redacted text (a pattern cannot probe
     /// a hidden value), wc counts it, tail's last lines are its last lines. Memory stays
-    /// bounded whatever the size; the copy takes disk space in the temporary directory until
-    /// the command is done. The counts are added to [`Host::redactions`] under `path`.
+    /// bounded by the string limit per read; the copy lives in an anonymous memory file
+    /// until the command is done. The counts are added to [`Host::redactions`] under `path`.
     pub(crate) fn redacted_copy(&self, file: &mut File, path: &AbsPath) -> HostResult<File> {
         let ctx = self.text_ctx();
-        let mut copy = tempfile::tempfile()
-            .map_err(|e| HostError::io("create a temporary file to redact", path, e))?;
+        // An anonymous memory file: it needs no directory, so a worker that may write
+        // nowhere (Landlock) can still redact.
+        let mut copy =
+            rustix::fs::memfd_create("tollgate-redacted", rustix::fs::MemfdFlags::CLOEXEC)
+                .map(File::from)
+                .map_err(|e| HostError::io("create a memory file to redact", path, e.into()))?;
         file.rewind().map_err(|e| HostError::io("seek", path, e))?;
         let mut input = Polled::new(file, &ctx);
         let counts = self.redactor.redact_stream(

@@ -7,7 +7,6 @@
 //! (`process_system::Action::"list"`, as in `ps()`); for the others the owner is left out.
 
 use std::collections::HashMap;
-use std::fs;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use crate::error::{HostError, HostResult};
@@ -129,16 +128,12 @@ impl Host {
             self.interrupt.check()?;
             // Descriptors of another user's process are unreadable without privilege; its
             // sockets then have no known owner.
-            let Ok(fds) = fs::read_dir(format!("/proc/{}/fd", process.pid)) else {
+            let Ok(targets) = (self.descriptors)(process.pid) else {
                 continue;
             };
-            for fd in fds.flatten() {
-                let Ok(target) = fs::read_link(fd.path()) else {
-                    continue;
-                };
+            for target in targets {
                 let inode = target
-                    .to_str()
-                    .and_then(|t| t.strip_prefix("socket:["))
+                    .strip_prefix("socket:[")
                     .and_then(|t| t.strip_suffix(']'))
                     .and_then(|t| t.parse::<u64>().ok());
                 if let Some(inode) = inode {
