@@ -710,6 +710,9 @@ fn wait_readable(
         Err(e) => return Err(e.into()),
     }
     if !fds[1].revents().is_empty() {
+        // Taken, so that it is not delivered (and kills this process before it has
+        // printed) once the signals are unblocked.
+        let _ = signals.read_signal();
         return Ok(Readable::Signal);
     }
     if !fds[0].revents().is_empty() {

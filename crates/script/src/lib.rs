@@ -137,6 +137,7 @@ fn build_engine(
         .set_max_call_levels(limits.max_call_depth)
         .set_max_expr_depths(limits.max_expr_depth, limits.max_expr_depth)
         .set_max_modules(0);
+    bindings::register_builtins(&mut engine, interrupt.clone());
     let max_memory = limits.max_memory;
     engine.on_progress(move |_| {
         if interrupt.is_raised() {

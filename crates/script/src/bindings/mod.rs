@@ -1,6 +1,7 @@
 //! Bindings: the script functions and what they call. Each area has one module; every
 //! function reaches the host only through `tollgate_host`, which asks the gate first.
 
+mod builtins;
 mod exec;
 pub(crate) mod flags;
 mod fs;
@@ -15,6 +16,7 @@ use std::rc::Rc;
 use rhai::{Dynamic, Engine, EvalAltResult, Map, Position};
 use tollgate_host::{Host, HostError};
 
+pub(crate) use builtins::register as register_builtins;
 pub(crate) use logging::register as register_logging;
 
 /// `kind` of a caught denial, as in Rex.

@@ -1,0 +1,269 @@
+//! A run is a supervisor and a worker: what the worker does cannot outlast, outgrow or
+//! silence its supervisor, and the kernel confines the worker.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::Value;
+
+/// The run's one end record.
+fn run_end(s: &Sandbox) -> Value {
+    let ends: Vec<Value> = s
+        .records()
+        .into_iter()
+        .filter(|r| r["kind"] == "run_end")
+        .collect();
+    assert_eq!(ends.len(), 1, "{ends:#?}");
+    ends[0].clone()
+}
+
+#[test]
+fn native_calls_that_never_return_are_stopped_at_the_timeout() {
+    for script in ["sleep(80000)", "sleep(100)", "loop { sleep(0.001); }"] {
+        let s = Sandbox::new();
+        let start = Instant::now();
+        let r = s.run_with("", script, &["--timeout", "1s"]);
+        let took = start.elapsed();
+        assert_eq!(r.code, 6, "{script}: {:#}", r.json);
+        assert_eq!(r.error_type(), "RESOURCE_LIMIT_EXCEEDED", "{script}");
+        assert!(r.message().contains("--timeout"), "{}", r.message());
+        assert!(took < Duration::from_millis(1900), "{script} took {took:?}");
+        let end = run_end(&s);
+        assert_eq!(end["ended_by"], "timeout", "{script}: {end:#}");
+        assert_eq!(end["error_type"], "RESOURCE_LIMIT_EXCEEDED");
+    }
+}
+
+#[test]
+fn one_native_call_cannot_allocate_past_the_memory_bound() {
+    let s = Sandbox::new();
+    // One 4 MB line: grep holds it whole.
+    s.write("one-line.txt", &"x".repeat(4 << 20));
+    for script in [
+        // 4 M one-character strings from one call.
+        r#"let s = "x"; for i in 0..22 { s += s; } s.split("").len()"#,
+        r#"let s = "x"; for i in 0..22 { s += s; } s.to_chars().len()"#,
+    ] {
+        let r = s.run_with(READ_IN_ROOT, script, &["--max-memory", "32MiB"]);
+        assert_eq!(r.code, 6, "{script}: {:#}", r.json);
+        assert_eq!(r.error_type(), "RESOURCE_LIMIT_EXCEEDED", "{script}");
+        assert!(
+            r.message().contains("--max-memory"),
+            "{script}: {}",
+            r.message()
+        );
+        assert!(
+            r.max_rss_kib < (32 + 16 + 24) * 1024,
+            "{script}: peak RSS {} KiB",
+            r.max_rss_kib
+        );
+    }
+}
+
+#[test]
+fn max_output_counts_the_bytes_as_printed_escapes_included() {
+    // 32 KiB of control characters: 192 KiB once escaped as JSON, 32 KiB as human text.
+    let script = r#"let s = "\x01"; for i in 0..15 { s += s; } s"#;
+    for (format, code) in [("json", 6), ("pretty-json", 6), ("human", 0)] {
+        let out = Command::new(binary())
+            .args([
+                "run",
+                "-",
+                "--policy",
+                "/dev/null",
+                "--no-audit",
+                "--max-output",
+                "64KiB",
+            ])
+            .args(["--output", format])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .and_then(|mut c| {
+                use std::io::Write;
+                c.stdin.take().unwrap().write_all(script.as_bytes())?;
+                c.wait_with_output()
+            })
+            .unwrap();
+        assert_eq!(out.status.code(), Some(code), "{format}");
+        let printed = out.stdout.len() + out.stderr.len();
+        assert!(printed <= 64 << 10, "{format}: {printed} bytes");
+        if code == 6 {
+            assert!(
+                String::from_utf8_lossy(&out.stdout).contains("--max-output"),
+                "{format}"
+            );
+        }
+    }
+}
+
+#[test]
+fn sleep_refuses_what_is_not_a_duration_and_pad_refuses_an_empty_padding() {
+    let s = Sandbox::new();
+    for script in [
+        "sleep(1e300)",
+        "sleep(-1)",
+        "sleep(0.0 / 0.0)",
+        r#""abc".pad(10, "")"#,
+    ] {
+        let caught = s.run(
+            "",
+            &format!("let r = \"returned\"; try {{ {script}; }} catch (e) {{ r = e.kind; }} r"),
+        );
+        assert_eq!(caught.ok(), "InvalidInput", "{script}");
+    }
+    let r = s.run(
+        "",
+        r#"let s = "ab"; s.pad(5, "xy"); [s, { sleep(0.05); "slept" }]"#,
+    );
+    assert_eq!(r.ok(), r#"["abxyx","slept"]"#);
+}
+
+#[test]
+fn a_thrown_value_is_held_to_max_output() {
+    let s = Sandbox::new();
+    let r = s.run_with(
+        "",
+        r#"let s = "x"; for i in 0..18 { s += s; } throw s"#,
+        &["--max-output", "64KiB"],
+    );
+    assert_eq!(r.code, 6, "{:#}", r.json.to_string().len());
+    assert!(r.json.to_string().len() < 64 << 10);
+}
+
+#[test]
+fn sigterm_to_the_supervisor_kills_the_worker_and_records_the_end() {
+    let s = Sandbox::new();
+    let policy = s.root().join(".policy.cedar");
+    std::fs::write(&policy, "").unwrap();
+    let mut child = Command::new(binary())
+        .args(["run", "-", "--policy"])
+        .arg(&policy)
+        .args(["--audit-log", &s.audit_dir(), "--max-operations", "0"])
+        .env("TOLLGATE_STATE_DIR", s.state_dir())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(b"loop {}").unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(700));
+    // SAFETY: kill takes two integers.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let start = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert!(start.elapsed() < Duration::from_secs(2));
+    assert_ne!(out.status.code(), Some(0));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["status"], "ERROR", "{json:#}");
+    assert!(
+        json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cancelled"),
+        "{json:#}"
+    );
+    assert_eq!(run_end(&s)["ended_by"], "cancelled");
+}
+
+#[test]
+fn the_start_record_says_how_the_worker_is_confined() {
+    let s = Sandbox::new();
+    s.run("", "1").ok();
+    let start = s
+        .records()
+        .into_iter()
+        .find(|r| r["kind"] == "run_start")
+        .unwrap();
+    let sandbox = &start["sandbox"];
+    assert_eq!(sandbox["no_new_privs"], true, "{start:#}");
+    assert_eq!(sandbox["seccomp"], true, "{start:#}");
+    assert_eq!(sandbox["landlock"], "enforced", "{start:#}");
+    assert!(sandbox["memory_bytes"].as_u64().unwrap() > 256 << 20);
+    assert_eq!(run_end(&s)["ended_by"], "returned");
+}
+
+#[test]
+fn the_worker_cannot_make_the_system_calls_no_sdk_call_needs() {
+    let s = Sandbox::new();
+    let policy = format!(
+        r#"permit(principal, action == file_system::Action::"open", resource == file_system::Dir::"/usr/bin");
+permit(principal, action == file_system::Action::"execute", resource == file_system::File::"/usr/bin/unshare");
+permit(principal, action in file_system::Action::"SafeIO", resource in file_system::Dir::"{}");"#,
+        s.path("")
+    );
+    // As root, unshare(2) would succeed; the worker's filter (inherited by what it runs)
+    // refuses it.
+    for args in [
+        r#"["--user", "true"]"#,
+        r#"["--mount", "true"]"#,
+        r#"["--net", "true"]"#,
+    ] {
+        let r = s.run(&policy, &format!(r#"execute("/usr/bin/unshare", {args})"#));
+        let out: Value = serde_json::from_str(r.ok()).unwrap();
+        assert_ne!(out["exit_code"], 0, "{args}: {out:#}");
+        assert!(
+            out["stderr"]
+                .as_str()
+                .unwrap()
+                .contains("Operation not permitted"),
+            "{args}: {out:#}"
+        );
+    }
+}
+
+#[test]
+fn a_new_logs_signing_key_is_kept_outside_the_log_directory() {
+    let s = Sandbox::new();
+    s.run("", "1").ok();
+    let dir = s.audit_dir();
+    assert!(!std::path::Path::new(&dir).join("signing.key").exists());
+    let config: Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{dir}/config.json")).unwrap())
+            .unwrap();
+    let key = config["key"].as_str().unwrap();
+    assert!(!key.starts_with(&format!("{dir}/")), "{key}");
+    assert!(std::path::Path::new(key).exists());
+    let (code, out, err) = s.audit(&["verify", "--dir", &dir]);
+    assert_eq!(code, 0, "{out}{err}");
+}
+
+#[test]
+fn a_log_whose_config_is_gone_is_never_replaced_by_a_new_one() {
+    let s = Sandbox::new();
+    s.run("", "1").ok();
+    let dir = s.audit_dir();
+    std::fs::remove_file(format!("{dir}/config.json")).unwrap();
+    let r = s.run("", "1");
+    assert_eq!(r.code, 4, "{:#}", r.json);
+    assert!(
+        r.message().contains("config.json is gone"),
+        "{}",
+        r.message()
+    );
+    assert!(!std::path::Path::new(&format!("{dir}/config.json")).exists());
+}
+
+#[test]
+fn checkpoints_that_fall_due_in_a_run_are_published_by_the_supervisor() {
+    let s = Sandbox::new();
+    s.write("a.txt", "a");
+    let dir = s.audit_dir();
+    let (code, _, err) = s.audit(&["init", "--dir", &dir, "--checkpoint-every", "5"]);
+    assert_eq!(code, 0, "{err}");
+    let r = s.run(READ_IN_ROOT, r#"for i in 0..20 { cat("{ROOT}/a.txt"); } 1"#);
+    assert_eq!(r.code, 0, "{:#}", r.json);
+    let checkpoints = std::fs::read_dir(format!("{dir}/checkpoints"))
+        .unwrap()
+        .count();
+    // 62 records: one checkpoint per five, and one at the end.
+    assert!(checkpoints >= 12, "only {checkpoints} checkpoints");
+    let (code, out, err) = s.audit(&["verify", "--dir", &dir]);
+    assert_eq!(code, 0, "{out}{err}");
+}
