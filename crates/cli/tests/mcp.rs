@@ -304,3 +304,40 @@ fn check_access_answers_with_the_labels_it_decided_on() {
     let probe = records.iter().find(|r| r["probe"] == true).unwrap();
     assert_eq!(probe["labels"], expected);
 }
+
+#[test]
+fn serves_every_other_call_while_a_run_hangs_in_native_code() {
+    let (s, mut args) = sandbox();
+    args.extend(["--timeout".into(), "4s".into()]);
+    args.extend(["--max-concurrent-runs".into(), "2".into()]);
+    let stuck = json!({"tool": "run_script", "background": true,
+        "arguments": {"script": "sleep(80000)"}});
+    let calls = json!([
+        stuck,
+        {"tool": "describe_sdk"},
+        {"tool": "check_access", "arguments": {
+            "action": "file_system::Action::\"read\"",
+            "resource": format!("file_system::File::\"{}\"", s.path("app.log"))}},
+        run_script("40 + 2", json!({})),
+    ]);
+    let seen = session(&args, calls);
+    let r = &seen["results"];
+    for answered in [1, 2, 3] {
+        let at = r[answered]["seconds"].as_f64().unwrap();
+        assert!(at < 3.0, "call {answered} waited for the stuck run: {at} s");
+    }
+    assert_eq!(r[2]["structured"]["decision"], "permit");
+    assert_eq!(r[3]["structured"]["output"], "42");
+    assert_eq!(r[0]["is_error"], true);
+    assert_eq!(
+        r[0]["structured"]["error"]["error_type"],
+        "RESOURCE_LIMIT_EXCEEDED"
+    );
+    let ends: Vec<Value> = s
+        .records()
+        .into_iter()
+        .filter(|r| r["kind"] == "run_end")
+        .collect();
+    assert_eq!(ends.len(), 2, "{ends:#?}");
+    assert!(ends.iter().any(|e| e["ended_by"] == "timeout"));
+}

@@ -5,12 +5,16 @@
 
 Starts the server over stdio, initializes, lists the tools, makes each call in CALLS_JSON
 (a JSON list of {"tool": name, "arguments": {...}}) in order, and prints one JSON object:
-{"server": {...}, "tools": [...], "results": [{"is_error", "structured", "text"}, ...]}.
+{"server": {...}, "tools": [...], "results": [{"is_error", "structured", "text", "seconds"}, ...]}.
+A call with "background": true is started without waiting for it, and the next calls are
+made meanwhile; its result is taken at the end, in its place in the list. "seconds" is when
+the call's answer came, counted from the first call.
 Any protocol failure ends the client with a non-zero exit code.
 """
 import asyncio
 import json
 import sys
+import time
 
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
@@ -22,14 +26,24 @@ async def main(calls, command, args):
         async with ClientSession(read, write) as session:
             init = await session.initialize()
             listed = await session.list_tools()
-            results = []
-            for call in calls:
+            start = time.monotonic()
+
+            async def call_one(call):
                 r = await session.call_tool(call["tool"], call.get("arguments") or {})
-                results.append({
+                return {
                     "is_error": bool(r.is_error),
                     "structured": r.structured_content,
                     "text": "".join(getattr(c, "text", "") for c in r.content),
-                })
+                    "seconds": time.monotonic() - start,
+                }
+
+            pending = []
+            for call in calls:
+                if call.get("background"):
+                    pending.append(asyncio.create_task(call_one(call)))
+                else:
+                    pending.append(await call_one(call))
+            results = [await p if isinstance(p, asyncio.Task) else p for p in pending]
             return {
                 "server": {
                     "name": init.server_info.name,
