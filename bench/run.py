@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Tollgate's benchmarks, side by side with AWS Rex when its binary is given.
 
-    python3 bench/run.py [--rex PATH] [--quick] [--only NAME]
+    python3 bench/run.py [--rex PATH] [--baseline PATH] [--quick] [--only NAME]
 
 Builds nothing: run `cargo build --release` first (or set TOLLGATE_BIN to the binary). Prints a Markdown report; the figures in
 bench/RESULTS.md come from this script. Every comparison runs both sides in the same
@@ -129,6 +129,74 @@ def bench_cat(work, rex, runs, calls):
                 theirs = (meds[3] - meds[2]) / rex_calls * 1e6
                 row += f" {theirs:.0f} µs |"
             print(row)
+    print()
+
+
+def run_wait4(cmd, stdin=None):
+    """Runs `cmd`; returns (seconds, exit code, peak RSS of it and its descendants in KiB)."""
+    start = time.perf_counter()
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if stdin:
+        p.stdin.write(stdin.encode())
+        p.stdin.close()
+    _, status, usage = os.wait4(p.pid, 0)
+    took = time.perf_counter() - start
+    return took, os.waitstatus_to_exitcode(status), usage.ru_maxrss
+
+
+def bench_supervisor(work, baseline, runs, calls):
+    """The supervisor and worker against a single-process binary (`--baseline`), side by
+    side, and how well the worker is held to --timeout and --max-memory."""
+    print("## Supervisor and worker\n")
+    script = write(os.path.join(work, "trivial.rhai"), "1 + 1")
+    data, loops = cat_loops(work, calls)
+    policy = write(os.path.join(work, "one.cedar"), policy_with(0, data))
+    loop = write(os.path.join(work, "cat-same.rhai"), loops["same file"])
+    base = write(os.path.join(work, "empty-loop.rhai"), f"for i in 0..{calls} {{ }}")
+    if baseline:
+        def on(binary, cmd):
+            return [binary] + cmd[1:]
+        cmds = [tollgate_cmd(script, policy), on(baseline, tollgate_cmd(script, policy))]
+        meds = median_of(cmds, runs * 3)
+        print(f"Trivial script, whole process, `--no-audit`, median of {runs * 3} interleaved:\n")
+        print("| binary | median |\n|---|---|")
+        print(f"| supervisor + worker | {meds[0]*1000:.2f} ms |")
+        print(f"| single process (baseline) | {meds[1]*1000:.2f} ms |")
+        print(f"| difference | {(meds[0]-meds[1])*1000:+.2f} ms |\n")
+        for audited in (False, True):
+            audit = (os.path.join(work, "audit-sup"), "batch") if audited else None
+            audit_b = (os.path.join(work, "audit-base"), "batch") if audited else None
+            cmds = [tollgate_cmd(base, policy, audit), tollgate_cmd(loop, policy, audit),
+                    on(baseline, tollgate_cmd(base, policy, audit_b)),
+                    on(baseline, tollgate_cmd(loop, policy, audit_b))]
+            meds = median_of(cmds, max(runs // 3, 3))
+            ours = (meds[1] - meds[0]) / calls * 1e6
+            theirs = (meds[3] - meds[2]) / calls * 1e6
+            print(f"`cat` per call, one statement, same file, {'audited' if audited else '--no-audit'}: "
+                  f"supervisor + worker {ours:.2f} µs, single process {theirs:.2f} µs "
+                  f"({ours / theirs:.2f}×)\n")
+    print("Native calls that never return, `--timeout 1s` (time past the timeout, worst of "
+          f"{runs}):\n")
+    print("| script | worst past 1 s | exit code |\n|---|---|---|")
+    for body in ["sleep(80000)", "loop { sleep(0.001); }", "loop {}"]:
+        worst, code = 0.0, None
+        for _ in range(runs):
+            took, code, _ = run_wait4([TOLLGATE, "run", "-", "--policy", policy, "--no-audit",
+                                       "--timeout", "1s", "--max-operations", "0"], body)
+            worst = max(worst, took - 1.0)
+        print(f"| `{body}` | {worst*1000:.0f} ms | {code} |")
+    print()
+    big = write(os.path.join(data, "one-line.txt"), "x" * (4 << 20))
+    print("Peak RSS of supervisor and worker (wait4), `--max-memory 32MiB`:\n")
+    print("| script | peak RSS | exit code |\n|---|---|---|")
+    for body in ['let s = "x"; for i in 0..22 { s += s; } s.split("").len()',
+                 'let s = "x"; for i in 0..22 { s += s; } s.to_chars().len()',
+                 f'grep("x", "{big}").len()',
+                 'let s = "x"; for i in 0..24 { s += s; } let m = #{}; for i in 0..40 { m[`k${i}`] = s; } m.len()']:
+        _, code, rss = run_wait4([TOLLGATE, "run", "-", "--policy", policy, "--no-audit",
+                                  "--max-memory", "32MiB"], body)
+        print(f"| `{body}` | {rss/1024:.1f} MiB | {code} |")
     print()
 
 
@@ -408,7 +476,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rex", help="path to rex-runner, to measure it side by side")
     ap.add_argument("--quick", action="store_true", help="fewer runs, smaller files")
-    ap.add_argument("--only", choices=["startup", "cat", "text", "audit", "labels", "http", "mcp"])
+    ap.add_argument("--only", choices=["startup", "cat", "text", "audit", "labels", "http", "mcp",
+                                       "supervisor"])
+    ap.add_argument("--baseline", help="a single-process tollgate binary, for the supervisor figures")
     a = ap.parse_args()
     if not os.path.exists(TOLLGATE):
         sys.exit("build first: cargo build --release (or set TOLLGATE_BIN)")
@@ -420,7 +490,8 @@ def main():
     try:
         print(f"Machine: {os.cpu_count()} cores; command: python3 bench/run.py"
               + (" --rex " + a.rex if a.rex else "") + (" --quick" if a.quick else "")
-              + (" --only " + a.only if a.only else "") + "\n")
+              + (" --only " + a.only if a.only else "")
+              + (" --baseline " + a.baseline if a.baseline else "") + "\n")
         if a.only in (None, "startup"):
             bench_startup(work, a.rex, runs * 3)
         if a.only in (None, "cat"):
@@ -433,6 +504,8 @@ def main():
             bench_http(work, max(runs // 3, 3), 200 if a.quick else 1000)
         if a.only in (None, "mcp"):
             bench_mcp(work, runs * 3)
+        if a.only in (None, "supervisor"):
+            bench_supervisor(work, a.baseline, runs, 20000 if a.quick else 100000)
         if a.only in (None, "text"):
             bench_text(work, a.rex, max(runs // 3, 3), 50 if a.quick else 200)
     finally:

@@ -91,13 +91,7 @@ impl Redaction {
 /// Reads the config: `explicit` if given (it must exist), else `$TOLLGATE_CONFIG`, else the
 /// default path (which may be missing).
 pub fn load(explicit: Option<&Path>) -> Result<HostConfig, String> {
-    let (path, must_exist) = match explicit {
-        Some(p) => (p.to_path_buf(), true),
-        None => match std::env::var_os("TOLLGATE_CONFIG") {
-            Some(p) => (PathBuf::from(p), false),
-            None => (PathBuf::from("/etc/tollgate/config.json"), false),
-        },
-    };
+    let (path, must_exist) = location(explicit);
     match std::fs::read_to_string(&path) {
         Ok(text) => {
             serde_json::from_str(&text).map_err(|e| format!("config file {}: {e}", path.display()))
@@ -106,6 +100,17 @@ pub fn load(explicit: Option<&Path>) -> Result<HostConfig, String> {
             Ok(HostConfig::default())
         }
         Err(e) => Err(format!("config file {}: {e}", path.display())),
+    }
+}
+
+/// Where the config file is, and whether it must exist (it was named on purpose).
+pub fn location(explicit: Option<&Path>) -> (PathBuf, bool) {
+    match explicit {
+        Some(p) => (p.to_path_buf(), true),
+        None => match std::env::var_os("TOLLGATE_CONFIG") {
+            Some(p) => (PathBuf::from(p), false),
+            None => (PathBuf::from("/etc/tollgate/config.json"), false),
+        },
     }
 }
 

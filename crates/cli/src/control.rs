@@ -17,7 +17,7 @@
 
 use std::io::Write;
 use std::os::unix::fs::DirBuilderExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
@@ -50,6 +50,11 @@ impl StateDir {
             Some(dir) => PathBuf::from(dir).join("tollgate"),
             None => PathBuf::from(format!("/tmp/tollgate-{}", nix::unistd::geteuid())),
         }))
+    }
+
+    /// The directory itself.
+    pub fn path(&self) -> &Path {
+        &self.0
     }
 
     fn frozen(&self) -> PathBuf {

@@ -334,6 +334,7 @@ fn probe(setup: &mut Setup, action: &str, resource: &str) -> Result<Value, RunEr
         errors: decision.errors.clone(),
         unrecorded: None,
         frozen: gate.is_frozen(),
+        own_file: None,
     });
     if let Some(log) = setup.audit()? {
         let entry = DecisionEntry {

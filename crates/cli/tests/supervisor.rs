@@ -267,3 +267,55 @@ fn checkpoints_that_fall_due_in_a_run_are_published_by_the_supervisor() {
     let (code, out, err) = s.audit(&["verify", "--dir", &dir]);
     assert_eq!(code, 0, "{out}{err}");
 }
+
+#[test]
+fn tollgate_own_files_are_out_of_reach_whatever_the_policy_says() {
+    let s = Sandbox::new();
+    let config = s.config(&serde_json::json!({}));
+    let home = s.audit.path().canonicalize().unwrap().display().to_string();
+    // The policy grants everything on the directory that holds the audit log, its key, the
+    // kill switch's state and the host config.
+    let policy = format!(r#"permit(principal, action, resource in file_system::Dir::"{home}");"#);
+    s.run_with(&policy, "1", &["--config", &config]).ok();
+    let attempts = [
+        format!(r#"write("{home}/log/segments/000001.jsonl", "forged")"#),
+        format!(r#"write([write::replace], "{home}/log/config.json", "{{}}")"#),
+        format!(r#"rm("{home}/log/config.json")"#),
+        format!(r#"rm([rm::recursive, rm::force], "{home}/log")"#),
+        format!(r#"mv("{home}/log", "{home}/elsewhere")"#),
+        format!(r#"cat("{home}/log.key")"#),
+        format!(r#"write([write::replace], "{home}/config.json", "{{}}")"#),
+        format!(r#"rm([rm::recursive], "{home}/state")"#),
+        format!(r#"mkdir("{home}/state/runs/planted")"#),
+    ];
+    for attempt in &attempts {
+        let r = s.run_with(&policy, attempt, &["--config", &config]);
+        assert_eq!(r.code, 4, "{attempt}: {:#}", r.json);
+        assert!(
+            r.message().contains("Tollgate's own file"),
+            "{attempt}: {}",
+            r.message()
+        );
+    }
+    // What is not Tollgate's stays the policy's to grant.
+    let r = s.run_with(
+        &policy,
+        &format!(r#"write("{home}/note.txt", "ok"); cat("{home}/note.txt")"#),
+        &["--config", &config],
+    );
+    assert_eq!(r.ok(), "ok");
+    let (code, out, err) = s.audit(&["verify", "--dir", &s.audit_dir()]);
+    assert_eq!(code, 0, "{out}{err}");
+    let denials = s
+        .records()
+        .into_iter()
+        .filter(|r| r["decision"] == "deny")
+        .filter(|r| {
+            r["error"]
+                .as_str()
+                .unwrap_or("")
+                .contains("Tollgate's own file")
+        })
+        .count();
+    assert_eq!(denials, attempts.len());
+}

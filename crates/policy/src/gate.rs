@@ -14,6 +14,7 @@ use crate::action::Action;
 use crate::identity::{Caller, Directory};
 use crate::index::PathScopes;
 use crate::labels::{LabelRules, Labels};
+use crate::own::OwnFiles;
 use crate::policies::{Policies, Schema};
 use crate::resource::{Context, Resource};
 
@@ -51,6 +52,9 @@ pub struct Denied {
     pub unrecorded: Option<String>,
     /// Set when the host is frozen (`tollgate freeze`): every decision is a deny.
     pub frozen: bool,
+    /// Set when the request touches one of Tollgate's own files (what it is): denied
+    /// whatever the policy says.
+    pub own_file: Option<String>,
 }
 
 /// Where the gate writes each decision before it takes effect (the audit trail).
@@ -90,6 +94,11 @@ impl Denied {
     pub fn reason(&self) -> String {
         if self.frozen {
             return "the host is frozen (tollgate freeze), so every request is denied until `tollgate thaw`".to_owned();
+        }
+        if let Some(what) = &self.own_file {
+            return format!(
+                "it is Tollgate's own file ({what}), which no script may change (or, for a key, read), whatever the policy says"
+            );
         }
         if let Some(e) = &self.unrecorded {
             return format!(
@@ -189,6 +198,8 @@ pub struct Gate {
     log: Option<Box<dyn DecisionLog>>,
     /// Raised while the host is frozen; checked before every decision, remembered or not.
     frozen: Arc<AtomicBool>,
+    /// Tollgate's own files, kept from every script whatever the policy says.
+    own_files: Arc<OwnFiles>,
 }
 
 /// Bound on remembered decisions; past it the memory starts over.
@@ -233,7 +244,14 @@ impl Gate {
             decided: Mutex::new(HashMap::new()),
             log: None,
             frozen: Arc::new(AtomicBool::new(false)),
+            own_files: Arc::new(OwnFiles::new()),
         }
+    }
+
+    /// Refuses changes to `own` (and any access to its secrets) whatever the policy says.
+    pub fn with_own_files(mut self, own: Arc<OwnFiles>) -> Gate {
+        self.own_files = own;
+        self
     }
 
     /// Denies everything while `frozen` is raised (the host's kill switch).
@@ -314,6 +332,30 @@ impl Gate {
         let mut denied = None;
         'requests: for r in requests {
             for &action in r.actions {
+                if let Some(what) = self.own_files.refuses(action, r.resource) {
+                    let d = Denied {
+                        principal: self.principal_text.clone(),
+                        action,
+                        resource: r.resource.clone(),
+                        forbidden_by: Vec::new(),
+                        errors: Vec::new(),
+                        unrecorded: None,
+                        frozen: false,
+                        own_file: Some(what.to_owned()),
+                    };
+                    entries.push(DecisionEntry {
+                        principal: &self.principal_text,
+                        caller: &self.caller,
+                        action,
+                        resource: r.resource,
+                        permitted: false,
+                        policies: Vec::new(),
+                        error: Some(d.to_string()),
+                        labels: None,
+                    });
+                    denied = Some(d);
+                    break 'requests;
+                }
                 let decision = self.decide_remembered(action, r.resource, r.context);
                 let mut entry = DecisionEntry {
                     principal: &self.principal_text,
@@ -334,6 +376,7 @@ impl Gate {
                         errors: decision.errors,
                         unrecorded: None,
                         frozen: false,
+                        own_file: None,
                     };
                     entry.error = Some(d.to_string());
                     entries.push(entry);
@@ -353,6 +396,7 @@ impl Gate {
                     errors: Vec::new(),
                     unrecorded: Some(e),
                     frozen: false,
+                    own_file: None,
                 });
             }
         }
@@ -388,6 +432,7 @@ impl Gate {
             errors: Vec::new(),
             unrecorded: None,
             frozen: true,
+            own_file: None,
         };
         if let Some(log) = &self.log {
             let entry = DecisionEntry {
@@ -418,6 +463,7 @@ impl Gate {
             errors: vec!["no request was made".to_owned()],
             unrecorded: None,
             frozen: false,
+            own_file: None,
         }
     }
 

@@ -18,6 +18,7 @@ mod identity;
 mod index;
 mod labels;
 mod lint;
+mod own;
 mod path;
 mod policies;
 mod resource;
@@ -34,6 +35,7 @@ pub use identity::{
 pub use index::PathScopes;
 pub use labels::{LabelError, LabelRules, Labels, UNLABELLED};
 pub use lint::{lint, Warning};
+pub use own::OwnFiles;
 pub use path::{AbsPath, PathError};
 pub use policies::{Policies, Schema, SCHEMA_SOURCE};
 pub use resource::{Context, ProcessInfo, Resource};

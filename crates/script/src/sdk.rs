@@ -71,6 +71,8 @@ pub const SDK: &[SdkFunction] = &[
     f!("mv", ["mv(source, destination)", "mv([mv::v], source, destination)"], Some("mv"), "() (with mv::v, a line saying what moved)", &[FsMove, FsCreate], "move on the source (context: destination), create on the destination", "Move or rename."),
     f!("rm", ["rm(path)", "rm([rm::r, rm::f], path)"], Some("rm"), "integer: entries removed", &[FsDelete], "each entry deleted", "Delete."),
     f!("seq", ["seq(first, last)", "seq([seq::step(2)], first, last)"], Some("seq"), "array of integers", NONE, "none", "A range of numbers; touches nothing."),
+    f!("sleep", ["sleep(seconds)"], None, "()", NONE, "none", "Wait 0 to 86400 seconds (a float or an integer); the run's --timeout still ends it."),
+    f!("pad", ["text.pad(length, padding)"], None, "() (the string is padded in place)", NONE, "none", "Pad a string to a length with a non-empty padding string."),
     // Open handles.
     f!("DirConfig", ["DirConfig().path(dir).build()"], None, "DirConfig", NONE, "none", "Names a directory to open."),
     f!("path", ["DirConfig().path(dir)"], None, "DirConfig builder", NONE, "none", "The directory of a DirConfig."),
