@@ -166,3 +166,52 @@ fn a_thaw_that_cannot_lift_the_switch_is_recorded_as_failed_and_the_host_stays_f
     let r = s.run(READ_IN_ROOT, r#"cat("{ROOT}/x")"#);
     assert!(r.message().contains("frozen"), "{:#}", r.json);
 }
+
+#[test]
+fn a_file_handle_opened_before_a_freeze_reads_nothing_after_it() {
+    let s = Sandbox::new();
+    s.write("f.txt", "x\n");
+    let script = r#"let dir = DirConfig().path("{ROOT}").build().open(OpenDirOptions().build());
+let file = dir.open_file("f.txt", OpenFileOptions().read(true).build());
+loop { file.read(); }"#;
+    let child = spawn(&s, READ_IN_ROOT, script);
+    wait_for_run(&s);
+    let (ok, err) = control(&s, &["freeze", "--reason", "test"]);
+    assert!(ok, "{err}");
+    let (code, json) = finish(child);
+    let (ok, err) = control(&s, &["thaw"]);
+    assert!(ok, "{err}");
+    assert_eq!(code, 4, "{json:#}");
+    assert!(
+        json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("frozen"),
+        "{json:#}"
+    );
+}
+
+#[test]
+fn kill_ends_a_run_stuck_in_native_code_and_the_end_record_says_killed() {
+    let s = Sandbox::new();
+    let child = spawn(&s, "", "sleep(80000)");
+    let listed = wait_for_run(&s);
+    let id = listed["run_id"].as_str().unwrap().to_owned();
+    let start = Instant::now();
+    let (ok, err) = control(&s, &["kill", &id]);
+    assert!(ok, "{err}");
+    let (code, json) = finish(child);
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(code, 4, "{json:#}");
+    let ends: Vec<Value> = s
+        .records()
+        .into_iter()
+        .filter(|r| r["kind"] == "run_end")
+        .collect();
+    assert_eq!(ends.len(), 1);
+    assert_eq!(ends[0]["ended_by"], "killed");
+}

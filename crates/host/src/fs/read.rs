@@ -169,6 +169,15 @@ impl Host {
                 handle.path
             )));
         }
+        // Each read is a decision of its own (remembered, so cheap): a handle opened before
+        // `tollgate freeze` reads nothing after it.
+        let action = if handle.redacted {
+            Action::FsRedactedRead
+        } else {
+            Action::FsRead
+        };
+        let resource = Resource::File(handle.path.clone());
+        let _permit = self.gate.authorize(&[action], &resource)?;
         if handle.redacted {
             let mut copy = self.redacted_copy(&mut handle.file, &handle.path)?;
             return super::text::cat(&mut copy, false, &self.text_ctx());
