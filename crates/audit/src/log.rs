@@ -523,7 +523,8 @@ impl AuditLog {
     /// worker appends through one of these; its supervisor, which opened the log with
     /// [`AuditLog::open`], publishes the checkpoints that fall due: at the append that
     /// crosses one, the appender lets go of the lock and calls `request`, which returns once
-    /// the checkpoint is published; if it fails, that append fails (and so denies).
+    /// the checkpoint is taken (its publication may still be under way); if it fails, that
+    /// append fails (and so denies).
     pub fn open_appender(
         dir: &Path,
         sync: SyncMode,
@@ -777,6 +778,28 @@ impl AuditLog {
             Falling::Ask
         };
         Ok((first, due))
+    }
+
+    /// Takes a checkpoint covering everything appended so far, by this writer and others,
+    /// and has it published in the background: what a supervisor does when its worker's
+    /// appender says one fell due, without making the worker wait for the disk. Fails if a
+    /// checkpoint published earlier failed.
+    pub fn checkpoint_in_background(&self) -> Result<(), AuditError> {
+        let publisher = self.publisher()?;
+        publisher.healthy()?;
+        let (due, segment) = {
+            let mut w = self.writer()?;
+            self.lock_for_append(&mut w)?;
+            let due = self.take_checkpoint(&mut w);
+            self.unlock(&mut w);
+            (due, self.segment_handle(&w)?)
+        };
+        publisher.submit(due, segment, None)
+    }
+
+    /// Whether checkpoints published in the background have all been written.
+    pub fn publishing(&self) -> Result<(), AuditError> {
+        self.publisher()?.healthy()
     }
 
     /// Syncs and writes a checkpoint covering everything appended so far (end of a run),

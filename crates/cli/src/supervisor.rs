@@ -41,8 +41,9 @@ pub(crate) enum WorkerMessage {
     Ready(Confinement),
     /// The worker could not start the script (its log or its confinement failed).
     Failed(RunError),
-    /// A checkpoint fell due at the worker's last append; it waits for [`CHECKPOINTED`] or
-    /// [`CHECKPOINT_FAILED`] before that append returns.
+    /// A checkpoint fell due at the worker's last append; it waits for [`CHECKPOINTED`] (the
+    /// supervisor has taken it and publishes it in the background) or [`CHECKPOINT_FAILED`]
+    /// before that append returns.
     Due,
     /// The targets of a process's descriptors, which the worker's Landlock domain keeps it
     /// from reading; answered with [`DESCRIPTORS`] and a JSON line.
@@ -453,8 +454,9 @@ fn supervise(
                     for message in complete_messages(&mut worker.received) {
                         match message {
                             WorkerMessage::Due => {
-                                let published =
-                                    log.as_ref().is_some_and(|l| l.checkpoint().is_ok());
+                                let published = log
+                                    .as_ref()
+                                    .is_some_and(|l| l.checkpoint_in_background().is_ok());
                                 let _ = worker.send(&[if published {
                                     CHECKPOINTED
                                 } else {
@@ -491,7 +493,10 @@ fn supervise(
         if Instant::now() >= deadline + GRACE {
             break Stop::Timeout;
         }
-        let now_frozen = frozen.load(std::sync::atomic::Ordering::Relaxed);
+        // A checkpoint that could not be published in the background: no later decision of
+        // the run may be taken.
+        let publishing_failed = log.as_ref().is_some_and(|l| l.publishing().is_err());
+        let now_frozen = frozen.load(std::sync::atomic::Ordering::Relaxed) || publishing_failed;
         if now_frozen != is_frozen {
             is_frozen = now_frozen;
             let _ = worker.send(&[if now_frozen { FREEZE } else { THAW }]);
