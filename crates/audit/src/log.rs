@@ -378,8 +378,8 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), AuditError> {
     fs::rename(&tmp, path).map_err(io_err("rename", path))
 }
 
-/// How an appender has a due checkpoint published: the call returns once it is, or says why
-/// it could not be.
+/// How an appender tells the writer that holds the key that a checkpoint fell due, or says
+/// why it could not.
 pub type CheckpointRequest = Box<dyn Fn() -> Result<(), String> + Send + Sync>;
 
 /// An open log that this process appends to.
@@ -522,9 +522,8 @@ impl AuditLog {
     /// checkpoint is signed and no thread is started until the first append. A script's
     /// worker appends through one of these; its supervisor, which opened the log with
     /// [`AuditLog::open`], publishes the checkpoints that fall due: at the append that
-    /// crosses one, the appender lets go of the lock and calls `request`, which returns once
-    /// the checkpoint is taken (its publication may still be under way); if it fails, that
-    /// append fails (and so denies).
+    /// crosses one, the appender lets go of the lock and calls `request` to tell it; if the
+    /// request cannot be made, that append fails (and so denies).
     pub fn open_appender(
         dir: &Path,
         sync: SyncMode,

