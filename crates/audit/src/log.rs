@@ -659,8 +659,19 @@ impl AuditLog {
             .metadata()
             .map_err(io_err("stat segment", &self.layout.dir))
             .and_then(|m| {
-                if m.len() != w.offset {
-                    self.catch_up(w)
+                if m.len() < w.offset {
+                    // Records this writer read ahead were cut off by the writer that failed
+                    // to write them: its tree is no longer the log's.
+                    Err(AuditError::Corrupt {
+                        path: self.layout.dir.display().to_string(),
+                        message: format!(
+                            "the segment is {} bytes, shorter than the {} this writer had read; reopen the log",
+                            m.len(),
+                            w.offset
+                        ),
+                    })
+                } else if m.len() != w.offset {
+                    self.catch_up(w, true)
                 } else {
                     Ok(())
                 }
@@ -788,6 +799,11 @@ impl AuditLog {
         publisher.healthy()?;
         let (due, segment) = {
             let mut w = self.writer()?;
+            // Most of what the worker appended is read and hashed before taking the lock, so
+            // that the worker's appends wait only for the last few records.
+            if w.held_since.is_none() {
+                self.catch_up(&mut w, false)?;
+            }
             self.lock_for_append(&mut w)?;
             let due = self.take_checkpoint(&mut w);
             self.unlock(&mut w);
@@ -891,7 +907,9 @@ impl AuditLog {
     }
 
     /// Reads what other writers appended since our last look; cuts off a torn final line.
-    fn catch_up(&self, w: &mut Writer) -> Result<(), AuditError> {
+    /// Without `repair`, a partial last line is left as it is (another writer may be in the
+    /// middle of writing it): for reading ahead without the lock.
+    fn catch_up(&self, w: &mut Writer, repair: bool) -> Result<(), AuditError> {
         loop {
             let path = self.layout.segment(w.segment_index);
             let mut reader = File::open(&path).map_err(io_err("open segment", &path))?;
@@ -954,7 +972,7 @@ impl AuditLog {
                 continue;
             }
             let torn = &rest[consumed..];
-            if !torn.is_empty() {
+            if repair && !torn.is_empty() {
                 // A writer died mid-line. Cut the partial line off and say so in the log.
                 w.segment
                     .set_len(w.offset)
