@@ -274,18 +274,26 @@ impl Worker {
     }
 }
 
-/// Whether this process has exactly one thread (the condition for a safe fork).
+/// Whether this process has exactly one thread (the condition for a safe fork). A thread
+/// that was joined can still be counted for a few microseconds while the kernel finishes its
+/// exit (policy loading parses the schema on one), so the count is looked at again for up to
+/// 50 ms before the answer is no.
 fn single_threaded() -> Result<(), String> {
-    let status = std::fs::read_to_string("/proc/self/status").map_err(|e| e.to_string())?;
-    let threads = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Threads:"))
-        .map(|v| v.trim().to_owned())
-        .unwrap_or_default();
-    if threads == "1" {
-        Ok(())
-    } else {
-        Err(format!("{threads} threads"))
+    let deadline = Instant::now() + Duration::from_millis(50);
+    loop {
+        let status = std::fs::read_to_string("/proc/self/status").map_err(|e| e.to_string())?;
+        let threads = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Threads:"))
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_default();
+        if threads == "1" {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(format!("{threads} threads"));
+        }
+        std::thread::sleep(Duration::from_micros(50));
     }
 }
 
