@@ -406,19 +406,7 @@ fn supervise(
         })
     }) {
         Ok(r) => r,
-        Err(e) => {
-            worker.kill();
-            worker.reap();
-            return end(
-                setup,
-                recorder,
-                format,
-                Finished::failed(e),
-                0,
-                0,
-                Ending::Crashed,
-            );
-        }
+        Err(e) => return abandon(setup, &worker, recorder, format, e),
     };
     // 3. Go.
     let mut is_frozen = frozen.load(std::sync::atomic::Ordering::Relaxed);
@@ -434,21 +422,11 @@ fn supervise(
         .map_err(std::io::Error::other)
         .and_then(|l| worker.send(l.as_bytes()))
     {
-        worker.kill();
-        worker.reap();
         let e = RunError::new(
             ErrorType::Internal,
             format!("the script's worker could not be started: {e}"),
         );
-        return end(
-            setup,
-            recorder,
-            format,
-            Finished::failed(e),
-            0,
-            0,
-            Ending::Crashed,
-        );
+        return abandon(setup, &worker, recorder, format, e);
     }
     // 4. Wait, enforcing from outside.
     let mut done = None;
@@ -544,6 +522,27 @@ fn supervise(
         }
     };
     end(setup, recorder, format, finished, permits, denies, ending)
+}
+
+/// Ends a run whose start is recorded but whose worker never got to the script.
+fn abandon(
+    setup: &mut Setup,
+    worker: &Worker,
+    recorder: Option<crate::audit::GateRecorder>,
+    format: Format,
+    e: RunError,
+) -> Finished {
+    worker.kill();
+    worker.reap();
+    end(
+        setup,
+        recorder,
+        format,
+        Finished::failed(e),
+        0,
+        0,
+        Ending::Crashed,
+    )
 }
 
 /// The error for a worker that did not return a result.

@@ -88,6 +88,17 @@ impl fmt::Display for Action {
     }
 }
 
+/// The file actions that change a file, or what is below a directory.
+pub(crate) const CHANGING: &[Action] = &[
+    Action::FsWrite,
+    Action::FsCreate,
+    Action::FsDelete,
+    Action::FsMove,
+    Action::FsChmod,
+    Action::FsChown,
+    Action::FsSetXattr,
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,15 +18,7 @@ pub struct Warning {
     pub message: String,
 }
 
-const WRITES: &[Action] = &[
-    Action::FsWrite,
-    Action::FsCreate,
-    Action::FsDelete,
-    Action::FsMove,
-    Action::FsChmod,
-    Action::FsChown,
-    Action::FsSetXattr,
-];
+use crate::action::CHANGING as WRITES;
 
 /// Directories whose whole tree a write grant should not cover.
 const SYSTEM_TREES: &[&str] = &["/", "/etc", "/usr"];

@@ -3,20 +3,9 @@
 //! a script change them whatever the policy says, because a script that could would rewrite
 //! its own rules, hide from the kill switch, or erase the record of what it did.
 
-use crate::action::Action;
+use crate::action::{Action, CHANGING};
 use crate::path::AbsPath;
 use crate::resource::Resource;
-
-/// The actions that change a file or what is below a directory.
-const CHANGING: [Action; 7] = [
-    Action::FsWrite,
-    Action::FsCreate,
-    Action::FsDelete,
-    Action::FsMove,
-    Action::FsChmod,
-    Action::FsChown,
-    Action::FsSetXattr,
-];
 
 /// The actions that take a directory away with everything below it.
 const REMOVING: [Action; 2] = [Action::FsDelete, Action::FsMove];
@@ -98,7 +87,7 @@ mod tests {
     #[test]
     fn refuses_every_change_at_or_below_an_own_path() {
         let own = own();
-        for action in CHANGING {
+        for &action in CHANGING {
             for p in [
                 "/var/log/tollgate/audit",
                 "/var/log/tollgate/audit/segments/000001.jsonl",
