@@ -544,12 +544,17 @@ fn human(r: &Record) -> String {
             duration_ms,
             permits,
             denies,
+            ended_by,
             ..
         } => format!(
-            "end    {status}{} after {duration_ms} ms, {permits} permits, {denies} denies",
+            "end    {status}{} after {duration_ms} ms, {permits} permits, {denies} denies{}",
             error_type
                 .as_ref()
                 .map(|t| format!(" ({t})"))
+                .unwrap_or_default(),
+            ended_by
+                .as_ref()
+                .map(|e| format!(", {e}"))
                 .unwrap_or_default()
         ),
         Event::Control {

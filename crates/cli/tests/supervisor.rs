@@ -170,6 +170,14 @@ fn sigterm_to_the_supervisor_kills_the_worker_and_records_the_end() {
         "{json:#}"
     );
     assert_eq!(run_end(&s)["ended_by"], "cancelled");
+    let (code, shown, err) = s.audit(&["show", "--dir", &s.audit_dir()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        shown
+            .lines()
+            .any(|l| l.contains(" end ") && l.ends_with(", cancelled")),
+        "{shown}"
+    );
 }
 
 #[test]
