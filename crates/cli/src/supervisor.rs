@@ -61,6 +61,8 @@ pub(crate) struct WorkerResult {
     pub redactions: std::collections::BTreeMap<String, Counts>,
     pub permits: u64,
     pub denies: u64,
+    /// Whether the worker's own watchdog stopped the script at the time limit.
+    pub timed_out: bool,
 }
 
 /// What the supervisor sends first: the run's id (its start is recorded) and whether the
@@ -243,7 +245,7 @@ struct Worker {
 }
 
 impl Worker {
-    /// Kills the worker's whole process group and reaps the worker.
+    /// Kills the worker's whole process group (reaping is [`Worker::reap`]'s).
     fn kill(&self) {
         // SAFETY: kill takes two integers; a group that is gone gives ESRCH, which is fine.
         unsafe {
@@ -499,14 +501,10 @@ fn supervise(
             if let (Some(e), Some(d)) = (error.as_mut(), r.denied) {
                 e.denied = Some(Box::new(d));
             }
-            let ending = match &error {
-                Some(e)
-                    if e.error_type == ErrorType::ResourceLimit
-                        && e.message.contains("--timeout") =>
-                {
-                    Ending::Timeout
-                }
-                _ => Ending::Returned,
+            let ending = if r.timed_out && error.is_some() {
+                Ending::Timeout
+            } else {
+                Ending::Returned
             };
             let finished = Finished {
                 output: r.output,

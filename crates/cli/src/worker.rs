@@ -175,7 +175,8 @@ fn run(start: Start<'_>) -> Result<(), RunError> {
     }
     let mut limits = setup.limits;
     limits.timeout = Duration::from_millis(go.timeout_ms);
-    let host = Host::new(gate, limits.host(), Interrupt::new())
+    let interrupt = Interrupt::new();
+    let host = Host::new(gate, limits.host(), interrupt.clone())
         .map_err(|e| RunError::new(ErrorType::Internal, e.to_string()))?
         .with_redactor(setup.redactor.clone())
         .with_descriptor_reader(descriptors);
@@ -194,6 +195,7 @@ fn run(start: Start<'_>) -> Result<(), RunError> {
         redactions: outcome.redactions,
         permits: outcome.decisions.permits,
         denies: outcome.decisions.denies,
+        timed_out: interrupt.is_raised(),
     };
     send(&result, &WorkerMessage::Done(done)).map_err(|e| internal("send its result", &e))
 }

@@ -285,7 +285,16 @@ fn tollgate_own_files_are_out_of_reach_whatever_the_policy_says() {
     let home = s.audit.path().canonicalize().unwrap().display().to_string();
     // The policy grants everything on the directory that holds the audit log, its key, the
     // kill switch's state and the host config.
-    let policy = format!(r#"permit(principal, action, resource in file_system::Dir::"{home}");"#);
+    let parent = std::path::Path::new(&home)
+        .parent()
+        .unwrap()
+        .display()
+        .to_string();
+    let policy = format!(
+        r#"permit(principal, action, resource in file_system::Dir::"{home}");
+permit(principal, action == file_system::Action::"open", resource == file_system::Dir::"{parent}");
+permit(principal, action == file_system::Action::"create", resource == file_system::Dir::"{home}-moved");"#
+    );
     s.run_with(&policy, "1", &["--config", &config]).ok();
     let attempts = [
         format!(r#"write("{home}/log/segments/000001.jsonl", "forged")"#),
@@ -297,6 +306,12 @@ fn tollgate_own_files_are_out_of_reach_whatever_the_policy_says() {
         format!(r#"write([write::replace], "{home}/config.json", "{{}}")"#),
         format!(r#"rm([rm::recursive], "{home}/state")"#),
         format!(r#"mkdir("{home}/state/runs/planted")"#),
+        // Other spellings, another command, and the parent instead of the child.
+        format!(r#"rm("{home}/log/../log/./config.json")"#),
+        format!(r#"cp("{home}/log/config.json", "{home}/log/segments/000009.jsonl")"#),
+        format!(r#"rm([rm::recursive, rm::force], "{home}")"#),
+        format!(r#"mv("{home}", "{home}-moved")"#),
+        format!(r#"tail("{home}/log.key")"#),
     ];
     for attempt in &attempts {
         let r = s.run_with(&policy, attempt, &["--config", &config]);
