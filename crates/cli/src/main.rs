@@ -11,6 +11,7 @@ mod exit;
 mod fleet;
 mod mcp;
 mod output;
+mod own;
 mod policy;
 mod run;
 mod sandbox;

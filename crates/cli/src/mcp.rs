@@ -7,6 +7,10 @@
 //! started with the server's flags: a supervisor process with its worker, its own memory
 //! bound and its own end record, so that a run that hangs holds up nothing but itself, and
 //! a cancelled call stops its run (SIGTERM to that supervisor, which records `cancelled`).
+//! A request too long to read is answered with an error and recorded as refused (see
+//! [`stdio`]).
+
+mod stdio;
 
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
@@ -15,9 +19,13 @@ use clap::Args;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, Implementation, ServerCapabilities, ServerConfig};
-use rmcp::{schemars, tool, tool_handler, tool_router, ErrorData, ServerHandler, ServiceExt};
+use rmcp::service::RequestContext;
+use rmcp::{
+    schemars, tool, tool_handler, tool_router, ErrorData, RoleServer, ServerHandler, ServiceExt,
+};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use tollgate_audit::Event;
 use tollgate_policy::{Action, Context, Decision, DecisionEntry, Denied, PolicyError, Resource};
 use tollgate_script::{ErrorType, RunError};
 
@@ -79,19 +87,78 @@ pub fn main(args: McpArgs) -> ExitCode {
 }
 
 async fn serve(setup: Setup, runner: Runner) -> Result<(), String> {
+    let setup = Arc::new(Mutex::new(setup));
+    let (stdin, stdout) = rmcp::transport::stdio();
+    let refusing = Arc::clone(&setup);
+    let (transport, writer) = stdio::transport(stdin, stdout, move |bytes| {
+        refuse_oversized(&mut lock(&refusing), bytes)
+    });
     let server = Tollgate {
-        setup: Arc::new(Mutex::new(setup)),
+        setup,
         runner: Arc::new(runner),
         tool_router: Tollgate::tool_router(),
     };
     let running = server
-        .serve(rmcp::transport::stdio())
+        .serve(transport)
         .await
         .map_err(|e| format!("the MCP session did not start: {e}"))?;
     running
         .waiting()
         .await
         .map_err(|e| format!("the MCP session failed: {e}"))?;
+    match writer.await {
+        Ok(Ok(())) => Ok(()),
+        // The client closed its end: there is no one left to tell.
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Ok(Err(e)) => Err(format!("cannot write to standard output: {e}")),
+        Err(e) => Err(format!("the MCP session's writer failed: {e}")),
+    }
+}
+
+/// The setup, for one call at a time. A poisoned lock means an earlier call panicked; the
+/// setup holds no half-made state (each run builds its own gate and host), so it is still
+/// usable.
+fn lock(setup: &Mutex<Setup>) -> std::sync::MutexGuard<'_, Setup> {
+    setup.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Records that a request of `bytes` bytes, over the transport's limit, was refused unread,
+/// and returns what the client is told. Where it cannot be recorded, the answer says so.
+fn refuse_oversized(setup: &mut Setup, bytes: u64) -> String {
+    let message = format!(
+        "the request is {bytes} bytes, over this server's limit of {} bytes ({} MiB), so it was dropped unparsed and nothing ran; send a shorter request",
+        stdio::MAX_REQUEST_BYTES,
+        stdio::MAX_REQUEST_BYTES >> 20,
+    );
+    eprintln!("tollgate mcp: {}: {message}", ErrorType::Validation);
+    match record_refusal(setup, &message) {
+        Ok(()) => message,
+        Err(e) => format!(
+            "{message}; the refusal could not be recorded either: {}",
+            e.message
+        ),
+    }
+}
+
+/// A `run_refused` record of the server's principal: the oversized request was most likely
+/// a run (nothing else an agent sends is that long), and nothing of it ran.
+fn record_refusal(setup: &mut Setup, message: &str) -> Result<(), RunError> {
+    let Some(log) = setup.audit()? else {
+        return Ok(());
+    };
+    let gate = setup.gate()?;
+    let d = crate::audit::delegated(gate.caller());
+    let event = Event::RunRefused {
+        principal: gate.principal().to_owned(),
+        error_type: ErrorType::Validation.to_string(),
+        message: message.to_owned(),
+        on_behalf_of: d.on_behalf_of,
+        purpose: d.purpose,
+        ticket: d.ticket,
+    };
+    log.append(&crate::audit::new_run_id(), event)
+        .and_then(|_| log.checkpoint())
+        .map_err(|e| audit_unavailable(e.to_string()))?;
     Ok(())
 }
 
@@ -246,12 +313,21 @@ impl Tollgate {
     async fn run_script(
         &self,
         Parameters(p): Parameters<RunScript>,
+        request: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
         let job = crate::run::Job {
             script: p.script,
             args: p.args,
         };
-        Ok(self.runner.run(job).await)
+        // On the client's `notifications/cancelled`, rmcp cancels the request's token but
+        // lets the handler run on; dropping the run is what stops it (`CancelOnDrop`).
+        tokio::select! {
+            result = self.runner.run(job) => Ok(result),
+            () = request.ct.cancelled() => Err(ErrorData::internal_error(
+                "the call was cancelled, and its run stopped",
+                None,
+            )),
+        }
     }
 
     #[tool(
@@ -286,14 +362,9 @@ impl Tollgate {
         f: impl FnOnce(&mut Setup) -> CallToolResult + Send + 'static,
     ) -> Result<CallToolResult, ErrorData> {
         let setup = Arc::clone(&self.setup);
-        tokio::task::spawn_blocking(move || {
-            // A poisoned lock means an earlier call panicked; the setup holds no half-made
-            // state (each run builds its own gate and host), so it is still usable.
-            let mut setup = setup.lock().unwrap_or_else(|p| p.into_inner());
-            f(&mut setup)
-        })
-        .await
-        .map_err(|e| ErrorData::internal_error(format!("the call did not finish: {e}"), None))
+        tokio::task::spawn_blocking(move || f(&mut lock(&setup)))
+            .await
+            .map_err(|e| ErrorData::internal_error(format!("the call did not finish: {e}"), None))
     }
 }
 

@@ -16,12 +16,18 @@ use crate::exit;
 #[derive(Subcommand)]
 pub enum PolicyCommand {
     /// Validate a policy file against the schema (errors name line and column) and warn
-    /// about over-broad grants.
+    /// about over-broad grants and grants that cover Tollgate's own files.
     Check {
         file: PathBuf,
         /// Fail (exit 3) on warnings too.
         #[arg(long)]
         strict: bool,
+        /// The host config whose files (and audit log) the runs will use, as `run --config`.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// The audit log directory the runs will use, as `run --audit-log`.
+        #[arg(long, value_name = "DIR")]
+        audit_log: Option<PathBuf>,
     },
     /// Decide each request of a cases file and compare with its expected decision; exits 1
     /// on any mismatch.
@@ -81,7 +87,12 @@ enum Expect {
 
 pub fn main(cmd: PolicyCommand) -> ExitCode {
     match cmd {
-        PolicyCommand::Check { file, strict } => check(&file, strict),
+        PolicyCommand::Check {
+            file,
+            strict,
+            config,
+            audit_log,
+        } => check(&file, strict, config.as_deref(), audit_log.as_deref()),
         PolicyCommand::Test { file, cases, host } => match test(&file, &cases, &host) {
             Ok(code) => code,
             Err(e) => {
@@ -92,7 +103,12 @@ pub fn main(cmd: PolicyCommand) -> ExitCode {
     }
 }
 
-fn check(file: &Path, strict: bool) -> ExitCode {
+fn check(
+    file: &Path,
+    strict: bool,
+    config_flag: Option<&Path>,
+    audit_log: Option<&Path>,
+) -> ExitCode {
     let (schema, policies) = match Policies::load_with_schema(file) {
         Ok(p) => p,
         Err(e) => {
@@ -100,7 +116,16 @@ fn check(file: &Path, strict: bool) -> ExitCode {
             return exit::exit_code(Some(ErrorType::Validation));
         }
     };
-    let warnings = tollgate_policy::lint(&policies, &schema);
+    let config = match crate::config::load(config_flag) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("tollgate: {e}");
+            return exit::exit_code(Some(ErrorType::Validation));
+        }
+    };
+    let own = crate::own::own_files(file, audit_log, config_flag, &config);
+    let mut warnings = tollgate_policy::lint(&policies, &schema);
+    warnings.extend(tollgate_policy::lint_own_files(&policies, &schema, &own));
     for w in &warnings {
         println!("warning: policy {}: {}", w.policy, w.message);
     }

@@ -13,8 +13,8 @@ use sha2::{Digest, Sha256};
 use tollgate_audit::{AuditLog, Event, SyncMode};
 use tollgate_host::redact::{Counts, Redactor};
 use tollgate_policy::{
-    verify_token, AbsPath, Caller, Gate, IdentityError, OwnFiles, Policies, PolicyError, Principal,
-    Schema, TrustConfig, SCHEMA_SOURCE,
+    verify_token, Caller, Gate, IdentityError, OwnFiles, Policies, PolicyError, Principal, Schema,
+    TrustConfig, SCHEMA_SOURCE,
 };
 use tollgate_script::{ErrorType, Limits, LogEntry, RunError};
 
@@ -296,7 +296,12 @@ impl Setup {
             watch: None,
             require_sandbox: args.require_sandbox || config.require_sandbox,
             begun,
-            own_files: Arc::new(own_files(args, &config)),
+            own_files: Arc::new(crate::own::own_files(
+                &args.policy,
+                args.audit_log.as_deref(),
+                args.config.as_deref(),
+                &config,
+            )),
         })
     }
 
@@ -426,64 +431,6 @@ pub(crate) fn audit_unavailable(msg: String) -> RunError {
         ErrorType::AccessDenied,
         format!("the audit log is not available, so nothing ran: {msg}"),
     )
-}
-
-/// Tollgate's own files for a run with `args` under `config`: each by the path given and,
-/// where it exists, by the path it resolves to (the one a script could open).
-fn own_files(args: &SetupArgs, config: &HostConfig) -> OwnFiles {
-    let mut own = OwnFiles::new();
-    let mut add = |path: &Path, what: &str, secret: bool| {
-        let given = std::path::absolute(path).ok();
-        let resolved = std::fs::canonicalize(path).ok();
-        for p in given.into_iter().chain(resolved) {
-            // A path that is not UTF-8 cannot be named by a script either.
-            if let Ok(p) = AbsPath::parse(&p.to_string_lossy()) {
-                if secret {
-                    own.hide(p, what);
-                } else {
-                    own.protect(p, what);
-                }
-            }
-        }
-    };
-    if let Some(dir) = args
-        .audit_log
-        .clone()
-        .or_else(|| crate::audit::default_dir(config).ok())
-    {
-        add(&dir, "the audit log", false);
-        add(
-            &tollgate_audit::default_key_path(&dir),
-            "the audit log's signing key",
-            true,
-        );
-        if let Ok(log) = tollgate_audit::read_config(&dir) {
-            add(&log.key, "the audit log's signing key", true);
-        }
-    }
-    if let Ok(state) = StateDir::locate() {
-        add(state.path(), "the kill switch's state", false);
-    }
-    add(
-        &crate::config::location(args.config.as_deref()).0,
-        "the host config",
-        false,
-    );
-    for (file, what) in [
-        (&config.identity.jwks, "the host's trusted issuers"),
-        (&config.identity.directory, "the host's directory"),
-        (&config.labels, "the host's data labels"),
-        (&config.audit_log, "the audit log"),
-    ] {
-        if let Some(file) = file {
-            add(file, what, false);
-        }
-    }
-    add(&args.policy, "the run's policy", false);
-    if let Ok(exe) = std::env::current_exe() {
-        add(&exe, "the tollgate binary", false);
-    }
-    own
 }
 
 /// Opens (creating if needed) the audit log, with its signing key.

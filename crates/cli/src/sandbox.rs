@@ -6,15 +6,15 @@
 //! - no core dumps, and a bounded number of descriptors;
 //! - a bound on the memory it can map (`RLIMIT_DATA`): what it had at the fork plus
 //!   `--max-memory` and a small allowance for thread stacks;
-//! - Landlock: writing only where some permit could allow it (see
-//!   `tollgate_host::exec::confine_writes`) and beneath the audit log's segments;
+//! - Landlock: reading and writing only where some permit could allow it, Tollgate's own
+//!   files excepted (see `tollgate_host::confine`), and beneath the audit log's segments;
 //! - seccomp: the system calls no SDK call needs fail with `EPERM` ([`REFUSED_SYSCALLS`]).
 
 use std::collections::BTreeMap;
 
 use seccompiler::{BpfProgram, SeccompAction, SeccompFilter, TargetArch};
 use serde::{Deserialize, Serialize};
-use tollgate_host::exec::{confine_writes, WriteConfinement};
+use tollgate_host::confine::{confine_worker, Landlock};
 use tollgate_policy::{AbsPath, Gate};
 
 /// Room above `--max-memory` for what the worker maps besides the script's heap: the stacks
@@ -75,8 +75,13 @@ const REFUSED_SYSCALLS: &[i64] = &[
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Confinement {
     pub no_new_privs: bool,
-    /// `enforced`, `unbounded` (a write permit applies anywhere) or `unsupported`.
+    /// `enforced`, `unbounded` (permits for reading and writing apply anywhere) or
+    /// `unsupported`.
     pub landlock: String,
+    /// What the Landlock ruleset narrows: `reads`, `writes`, both, or none (some permit
+    /// for them applies anywhere).
+    #[serde(default)]
+    pub landlock_narrows: Vec<String>,
     pub seccomp: bool,
     /// The bound on mapped memory, in bytes.
     pub memory_bytes: u64,
@@ -110,10 +115,18 @@ pub fn confine(
     set_limit(libc::RLIMIT_DATA, memory_bytes)
         .map_err(|e| format!("cannot bound the worker's memory: {e}"))?;
     rustix::thread::set_no_new_privs(true).map_err(|e| format!("cannot set no_new_privs: {e}"))?;
-    let landlock = match confine_writes(gate, appendable) {
-        Ok(WriteConfinement::Enforced) => "enforced",
-        Ok(WriteConfinement::Unbounded) => "unbounded",
-        Ok(WriteConfinement::Unsupported) => {
+    let mut landlock_narrows = Vec::new();
+    let landlock = match confine_worker(gate, appendable) {
+        Ok(Landlock::Enforced { reads, writes }) => {
+            for (narrowed, what) in [(reads, "reads"), (writes, "writes")] {
+                if narrowed {
+                    landlock_narrows.push(what.to_owned());
+                }
+            }
+            "enforced"
+        }
+        Ok(Landlock::Unbounded) => "unbounded",
+        Ok(Landlock::Unsupported) => {
             missing.push("landlock: the kernel does not support it".to_owned());
             "unsupported"
         }
@@ -135,6 +148,7 @@ pub fn confine(
     Ok(Confinement {
         no_new_privs: true,
         landlock: landlock.to_owned(),
+        landlock_narrows,
         seccomp,
         memory_bytes,
         missing,

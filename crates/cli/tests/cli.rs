@@ -211,9 +211,20 @@ fn script_file_path_works_as_well_as_stdin() {
 #[test]
 fn policy_check_names_the_line_of_an_error_and_warns_about_broad_grants() {
     let s = Sandbox::new();
+    // The host's own files are the sandbox's, so that only the grants below are weighed.
+    let config = s.write("host/config.json", "{}");
+    let audit_log = s.path("host/audit");
     let check = |text: &str, strict: bool| {
         let path = s.write("check.cedar", text);
-        let mut args = vec!["policy", "check", path.as_str()];
+        let mut args = vec![
+            "policy",
+            "check",
+            path.as_str(),
+            "--config",
+            &config,
+            "--audit-log",
+            &audit_log,
+        ];
         if strict {
             args.push("--strict");
         }
@@ -240,6 +251,42 @@ fn policy_check_names_the_line_of_an_error_and_warns_about_broad_grants() {
     );
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("0 warnings"), "{out}");
+
+    // Grants that cover Tollgate's own files: the log, its key, the host config, the policy.
+    let host = s.path("host");
+    for (text, what) in [
+        (
+            format!(
+                r#"permit(principal, action == file_system::Action::"delete", resource in file_system::Dir::"{host}");"#
+            ),
+            "the audit log",
+        ),
+        (
+            format!(
+                r#"permit(principal, action == file_system::Action::"read", resource == file_system::File::"{audit_log}.key");"#
+            ),
+            "signing key",
+        ),
+        (
+            format!(
+                r#"permit(principal, action == file_system::Action::"write", resource == file_system::File::"{config}");"#
+            ),
+            "the host config",
+        ),
+        (
+            format!(
+                r#"permit(principal, action == file_system::Action::"create", resource in file_system::Dir::"{}");"#,
+                s.path("")
+            ),
+            "the run's policy",
+        ),
+    ] {
+        let (code, out, _) = check(&text, false);
+        assert_eq!(code, 0, "{out}");
+        assert!(out.contains(&format!("{what} (")), "{what}: {out}");
+        assert!(out.contains("keeps from every script"), "{out}");
+        assert_eq!(check(&text, true).0, 3, "{what}");
+    }
 }
 
 #[test]

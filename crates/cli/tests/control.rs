@@ -12,7 +12,7 @@ use serde_json::Value;
 /// Starts `tollgate run -` with `script` in the background, on the sandbox's audit log and
 /// state directory.
 fn spawn(s: &Sandbox, policy: &str, script: &str) -> Child {
-    let policy_path = s.write(".policy.cedar", &policy.replace("{ROOT}", &s.path("")));
+    let policy_path = s.policy_file(policy);
     let audit = s.audit_dir();
     let mut child = s
         .tollgate(&["run", "-", "--policy", &policy_path, "--audit-log", &audit])

@@ -63,11 +63,10 @@ fn sandbox() -> (Sandbox, Vec<String>) {
     let s = Sandbox::new();
     s.write("app.log", "started\nERROR disk full\nstopped\n");
     s.write("secret.txt", "hunter2\n");
-    let policy = s.root().join(".policy.cedar");
-    std::fs::write(&policy, POLICY.replace("{ROOT}", &s.path(""))).unwrap();
+    let policy = s.policy_file(POLICY);
     let args = vec![
         "--policy".into(),
-        policy.display().to_string(),
+        policy.clone(),
         "--audit-log".into(),
         s.audit_dir(),
     ];
@@ -340,4 +339,173 @@ fn serves_every_other_call_while_a_run_hangs_in_native_code() {
         .collect();
     assert_eq!(ends.len(), 2, "{ends:#?}");
     assert!(ends.iter().any(|e| e["ended_by"] == "timeout"));
+}
+
+#[test]
+fn a_cancelled_run_script_call_stops_its_run_and_is_recorded_as_cancelled() {
+    let (s, args) = sandbox();
+    let audit = s.audit_dir();
+    // The run's supervisor and its forked worker: `tollgate run ... --job-from-stdin` with
+    // this server's audit log. The server itself has the log on its command line, not
+    // `--job-from-stdin`.
+    let run = json!(["--job-from-stdin", audit]);
+    let calls = json!([
+        {"tool": "run_script", "background": true, "arguments": {"script": "sleep(30)"}},
+        {"text_in": audit, "text": "\"kind\":\"run_start\"", "within": 20},
+        {"processes": run, "present": true, "within": 5},
+        {"cancel": 0},
+        {"processes": run, "present": false, "within": 1.0},
+        {"ping": true},
+        run_script("40 + 2", json!({})),
+    ]);
+    let seen = session(&args, calls);
+    let r = &seen["results"];
+    assert_eq!(r[1]["ok"], true, "the run did not start: {r:#}");
+    assert_eq!(r[2]["ok"], true, "no run process was seen: {r:#}");
+    assert_eq!(r[0]["cancelled"], true, "{r:#}");
+    assert_eq!(
+        r[4]["ok"], true,
+        "the run's processes were still there 1 s after the cancel: {:#}",
+        r[4]
+    );
+    assert_eq!(r[5]["ok"], true);
+    assert_eq!(r[6]["structured"]["output"], "42", "{:#}", r[6]);
+
+    let ends: Vec<Value> = s
+        .records()
+        .into_iter()
+        .filter(|r| r["kind"] == "run_end")
+        .collect();
+    assert_eq!(ends.len(), 2, "{ends:#?}");
+    assert_eq!(ends[0]["ended_by"], "cancelled", "{ends:#?}");
+    assert_eq!(ends[1]["ended_by"], "returned", "{ends:#?}");
+}
+
+/// `tollgate mcp` under a client that writes lines by hand: an SDK would wait for an answer
+/// with the request's id, and the answer to an oversized request cannot have one.
+struct RawSession {
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl RawSession {
+    fn start(server_args: &[String]) -> RawSession {
+        let mut child = Command::new(binary())
+            .arg("mcp")
+            .args(server_args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout).lines() {
+                if tx.send(line.unwrap()).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut session = RawSession {
+            stdin: child.stdin.take(),
+            child,
+            lines,
+        };
+        session.send(
+            json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                "protocolVersion": "2025-06-18", "capabilities": {},
+                "clientInfo": {"name": "raw", "version": "0"}}})
+            .to_string()
+            .as_bytes(),
+        );
+        let init = session.receive();
+        assert_eq!(init["id"], 1, "{init:#}");
+        session.send(
+            json!({"jsonrpc": "2.0", "method": "notifications/initialized"})
+                .to_string()
+                .as_bytes(),
+        );
+        session
+    }
+
+    /// Writes `line` and its newline.
+    fn send(&mut self, line: &[u8]) {
+        use std::io::Write;
+        let stdin = self.stdin.as_mut().unwrap();
+        stdin.write_all(line).unwrap();
+        stdin.write_all(b"\n").unwrap();
+        stdin.flush().unwrap();
+    }
+
+    fn receive(&self) -> Value {
+        let line = self
+            .lines
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the server did not answer within 60 s");
+        serde_json::from_str(&line).unwrap()
+    }
+
+    /// Closes stdin and returns the server's exit status.
+    fn finish(mut self) -> std::process::ExitStatus {
+        drop(self.stdin.take());
+        self.child.wait().unwrap()
+    }
+}
+
+#[test]
+fn answers_a_request_over_the_size_limit_with_an_error_and_serves_the_next_one() {
+    let (s, args) = sandbox();
+    let mut session = RawSession::start(&args);
+    // A run_script call of 17 MiB: over the 16 MiB a request may have.
+    let script = format!("let x = \"{}\"; 1", "a".repeat(17 << 20));
+    let big = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+        "name": "run_script", "arguments": {"script": script}}})
+    .to_string();
+    session.send(big.as_bytes());
+    session.send(br#"{"jsonrpc":"2.0","id":3,"method":"tools/list"}"#);
+
+    let mut answers = [session.receive(), session.receive()];
+    answers.sort_by_key(|a| a["id"].as_i64());
+    let [refused, listed] = answers;
+    // The id was in the part of the request the server did not keep.
+    assert_eq!(refused["id"], Value::Null, "{refused:#}");
+    assert!(
+        refused.as_object().unwrap().contains_key("id"),
+        "{refused:#}"
+    );
+    assert_eq!(refused["error"]["code"], -32600, "{refused:#}");
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("the request is {} bytes", big.len())),
+        "{message}"
+    );
+    assert!(message.contains("limit of 16777216 bytes"), "{message}");
+    assert_eq!(refused["error"]["data"]["bytes"], big.len());
+    assert_eq!(refused["error"]["data"]["limit"], 16 << 20);
+    assert_eq!(listed["id"], 3, "{listed:#}");
+    assert_eq!(listed["result"]["tools"].as_array().unwrap().len(), 3);
+
+    // One more round trip after the refusal, then a clean end.
+    session.send(br#"{"jsonrpc":"2.0","id":4,"method":"ping"}"#);
+    assert_eq!(session.receive()["id"], 4);
+    assert!(session.finish().success());
+
+    let records = s.records();
+    let refusals: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["kind"] == "run_refused")
+        .collect();
+    assert_eq!(refusals.len(), 1, "{records:#?}");
+    assert_eq!(refusals[0]["error_type"], "VALIDATION_EXCEPTION");
+    assert!(
+        refusals[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("over this server's limit"),
+        "{:#}",
+        refusals[0]
+    );
+    assert!(records.iter().all(|r| r["kind"] != "run_start"));
 }

@@ -9,15 +9,77 @@ Starts the server over stdio, initializes, lists the tools, makes each call in C
 A call with "background": true is started without waiting for it, and the next calls are
 made meanwhile; its result is taken at the end, in its place in the list. "seconds" is when
 the call's answer came, counted from the first call.
+Steps that are not tool calls:
+- {"cancel": I}: cancels the background call at index I the way an application does, by
+  cancelling its task (the SDK then sends `notifications/cancelled`); that call's result is
+  {"cancelled": true}, and this step's is {"cancelled": I}.
+- {"processes": [S, ...], "present": BOOL, "within": SECONDS}: waits until some process
+  whose command line contains every S is (or, with false, no such process is) running;
+  the result is {"ok": BOOL, "pids": [...], "seconds": ...}, "seconds" waited from the
+  step's start.
+- {"text_in": DIR, "text": T, "within": SECONDS}: waits until a file below DIR contains T
+  (e.g. a record kind in the audit log); the result is {"ok": BOOL, "seconds": waited}.
+- {"ping": true}: a ping; the result is {"ok": true, "seconds": ...}.
 Any protocol failure ends the client with a non-zero exit code.
 """
 import asyncio
 import json
+import os
 import sys
 import time
 
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
+
+
+def matching_processes(parts):
+    """Pids of the live processes whose command line contains every one of `parts` (a
+    zombie's command line is empty), this client's aside: its own has them in CALLS_JSON."""
+    pids = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if all(p in cmdline for p in parts):
+            pids.append(int(pid))
+    return pids
+
+
+def text_in(root, text):
+    needle = text.encode()
+    for dirpath, _, files in os.walk(root):
+        for name in files:
+            try:
+                with open(os.path.join(dirpath, name), "rb") as f:
+                    if needle in f.read():
+                        return True
+            except OSError:
+                continue
+    return False
+
+
+async def wait_until(found, within):
+    """Polls `found()` until it is truthy or `within` seconds have passed."""
+    start = time.monotonic()
+    while True:
+        value = found()
+        waited = time.monotonic() - start
+        if value or waited >= within:
+            return value, waited
+        await asyncio.sleep(0.02)
+
+
+async def wait_for_processes(parts, present, within):
+    _, waited = await wait_until(
+        lambda: bool(matching_processes(parts)) == present, within
+    )
+    pids = matching_processes(parts)
+    return {"ok": bool(pids) == present, "pids": pids, "seconds": waited}
+
 
 
 async def main(calls, command, args):
@@ -37,13 +99,38 @@ async def main(calls, command, args):
                     "seconds": time.monotonic() - start,
                 }
 
+            async def taken(p):
+                if not isinstance(p, asyncio.Task):
+                    return p
+                try:
+                    return await p
+                except asyncio.CancelledError:
+                    return {"cancelled": True}
+
             pending = []
             for call in calls:
-                if call.get("background"):
+                if "cancel" in call:
+                    pending[call["cancel"]].cancel()
+                    pending.append({"cancelled": call["cancel"]})
+                elif "processes" in call:
+                    pending.append(
+                        await wait_for_processes(
+                            call["processes"], call["present"], call["within"]
+                        )
+                    )
+                elif "text_in" in call:
+                    ok, waited = await wait_until(
+                        lambda: text_in(call["text_in"], call["text"]), call["within"]
+                    )
+                    pending.append({"ok": ok, "seconds": waited})
+                elif call.get("ping"):
+                    await session.send_ping()
+                    pending.append({"ok": True, "seconds": time.monotonic() - start})
+                elif call.get("background"):
                     pending.append(asyncio.create_task(call_one(call)))
                 else:
                     pending.append(await call_one(call))
-            results = [await p if isinstance(p, asyncio.Task) else p for p in pending]
+            results = [await taken(p) for p in pending]
             return {
                 "server": {
                     "name": init.server_info.name,

@@ -86,7 +86,7 @@ impl Host {
                 Err(_) => continue,
             };
             // A mount point that cannot be opened without crossing a link is skipped.
-            let Ok(fd) = self.root.open(&permit, OpenMode::Dir) else {
+            let Ok(fd) = self.root.open(&permit, OpenMode::Stat) else {
                 continue;
             };
             let Ok(st) = rustix::fs::fstatvfs(&fd) else {

@@ -11,8 +11,8 @@
 //! - its own process group, killed as a whole when the time limit passes or the child exits;
 //! - `no_new_privs`, so setuid binaries and file capabilities grant nothing;
 //! - where the kernel has Landlock, a ruleset that lets it write, create, delete and rename
-//!   only beneath the paths some permit policy names for those actions (see
-//!   [`landlock_ruleset`]).
+//!   only beneath the paths some permit policy names for those actions, Tollgate's own
+//!   files excepted (see [`crate::confine`]), inside the worker's own ruleset.
 //! - stdin from /dev/null; stdout and stderr captured up to a size limit each, read while
 //!   the child runs so a full pipe never stalls it.
 
@@ -24,16 +24,15 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use landlock::{
-    AccessFs, PathBeneath, Ruleset, RulesetAttr, RulesetCreated, RulesetCreatedAttr, ABI,
-};
+use landlock::RulesetCreated;
 use nix::unistd::{Gid, Group, Uid, User};
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use tollgate_policy::execute::{ExecuteContext, Identity};
-use tollgate_policy::{AbsPath, Action, Context, Gate, PathScopes, Request};
+use tollgate_policy::{AbsPath, Action, Context, Request};
 
+use crate::confine::child_ruleset;
 use crate::error::{HostError, HostResult};
-use crate::fs::{parse_path, FileHandle, Kind, OpenMode, Root};
+use crate::fs::{parse_path, FileHandle, Kind, OpenMode};
 use crate::{Host, Interrupt};
 
 /// How a script asks to run a binary.
@@ -67,14 +66,6 @@ const DRAIN_AFTER_EXIT: Duration = Duration::from_secs(1);
 
 /// How often a running child's wait looks at the run's stop flag.
 const STOP_CHECK: Duration = Duration::from_millis(50);
-
-/// The actions whose permit scopes bound where a child may write.
-const WRITE_ACTIONS: [Action; 4] = [
-    Action::FsWrite,
-    Action::FsCreate,
-    Action::FsDelete,
-    Action::FsMove,
-];
 
 impl Host {
     /// Authorizes and runs the binary at `raw_path`.
@@ -126,8 +117,7 @@ impl Host {
                 "{path} is not a regular file and cannot be executed"
             )));
         }
-        let scopes = self.gate.permit_scopes(&WRITE_ACTIONS);
-        let ruleset = landlock_ruleset(&self.root, &scopes, &[], ABI::V5)
+        let ruleset = child_ruleset(&self.root, &self.gate)
             .map_err(|e| HostError::io("prepare the sandbox for", path, e))?;
         // The child is started, and waited for, by a thread that first takes no_new_privs
         // and the Landlock ruleset upon itself: the child inherits both, and the runner's
@@ -431,105 +421,6 @@ fn group_identity(gid: Gid, name: Option<String>) -> Identity {
         name,
         id: gid.as_raw(),
     }
-}
-
-/// How far the kernel confines a script's worker to the policy's write scopes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WriteConfinement {
-    /// Landlock enforces the ruleset.
-    Enforced,
-    /// Some permit for writing applies anywhere: there is nothing to narrow.
-    Unbounded,
-    /// The kernel has no (or only a partial) Landlock.
-    Unsupported,
-}
-
-/// Confines the calling thread, and every thread and process it starts later, to writing,
-/// creating, removing and renaming only where [`landlock_ruleset`] allows for `gate`'s
-/// policy, plus beneath `extra` (the audit log's segments, which the worker appends to).
-/// A script's worker calls it before it starts any thread.
-pub fn confine_writes(gate: &Gate, extra: &[AbsPath]) -> io::Result<WriteConfinement> {
-    let root = Root::new()?;
-    // ABI 2's write rights, without truncate and device ioctls: Landlock decides those at
-    // every open, read-only ones included, by walking the path up to `/`, which cost the
-    // worker's reading commands a tenth of their time. Truncating and ioctls need a
-    // descriptor opened for writing, which only the write scopes give.
-    let scopes = gate.permit_scopes(&WRITE_ACTIONS);
-    let Some(ruleset) = landlock_ruleset(&root, &scopes, extra, ABI::V2)? else {
-        return Ok(WriteConfinement::Unbounded);
-    };
-    let status = ruleset
-        .restrict_self()
-        .map_err(|e| io::Error::other(e.to_string()))?;
-    Ok(match status.ruleset {
-        landlock::RulesetStatus::FullyEnforced => WriteConfinement::Enforced,
-        _ => WriteConfinement::Unsupported,
-    })
-}
-
-/// The Landlock ruleset for a child: writing, creating, removing and renaming only beneath
-/// the directories and on the files that permit policies for write/create/delete/move name
-/// in their scope, plus `/dev/null` and beneath the `extra` directories. `None` when some
-/// such policy applies anywhere (there is nothing to narrow) or the kernel has no Landlock.
-///
-/// Not enforced on the child, because Landlock cannot express it or the policy cannot be
-/// read statically: `when`/`unless` conditions and principal scopes (a scope is allowed
-/// whatever the condition), `forbid` policies, reading, executing, and the network.
-fn landlock_ruleset(
-    root: &Root,
-    scopes: &PathScopes,
-    extra: &[AbsPath],
-    abi: ABI,
-) -> io::Result<Option<RulesetCreated>> {
-    let PathScopes::Only { dirs, files } = scopes else {
-        return Ok(None);
-    };
-    let write = AccessFs::from_write(abi);
-    let to_io = |e: landlock::RulesetError| io::Error::other(e.to_string());
-    let mut ruleset = Ruleset::default()
-        .handle_access(write)
-        .map_err(to_io)?
-        .create()
-        .map_err(to_io)?;
-    let file_rights = write & AccessFs::from_file(abi);
-    let dev_null = AbsPath::parse("/dev/null").map_err(|e| io::Error::other(e.to_string()))?;
-    let rules = dirs
-        .iter()
-        .chain(extra)
-        .map(|d| (d, write))
-        .chain(files.iter().map(|f| (f, file_rights)))
-        .chain(std::iter::once((&dev_null, file_rights)));
-    for (path, rights) in rules {
-        // Opened beneath `/` without following symlinks: a scope path that is (or passes
-        // through) a symlink gets no rule, rather than a rule on wherever the link points.
-        // A scope that does not exist yet can only come to be by creating it, which Landlock
-        // checks on the directory it is created in: the rule goes on the nearest ancestor
-        // that exists (the gate still decides each path exactly).
-        let fd = match root.reference(path) {
-            Ok(fd) => fd,
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
-                let mut ancestor = path.parent();
-                let found = loop {
-                    let Some(a) = ancestor else { break None };
-                    match root.reference(&a) {
-                        Ok(fd) => break Some(fd),
-                        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => ancestor = a.parent(),
-                        Err(_) => break None,
-                    }
-                };
-                let Some(fd) = found else { continue };
-                ruleset = ruleset
-                    .add_rule(PathBeneath::new(fd, write))
-                    .map_err(to_io)?;
-                continue;
-            }
-            Err(_) => continue,
-        };
-        ruleset = ruleset
-            .add_rule(PathBeneath::new(fd, rights))
-            .map_err(to_io)?;
-    }
-    Ok(Some(ruleset))
 }
 
 fn restrict_this_thread(ruleset: Option<RulesetCreated>) -> io::Result<()> {

@@ -9,6 +9,7 @@
 //! it, never follow a symlink the policy has not seen, and never read or build a value larger
 //! than the run's [`Limits`].
 
+pub mod confine;
 pub mod disk;
 mod error;
 pub mod exec;

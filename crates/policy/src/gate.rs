@@ -254,6 +254,11 @@ impl Gate {
         self
     }
 
+    /// The files this gate keeps from every script.
+    pub fn own_files(&self) -> &OwnFiles {
+        &self.own_files
+    }
+
     /// Denies everything while `frozen` is raised (the host's kill switch).
     pub fn with_freeze(mut self, frozen: Arc<AtomicBool>) -> Gate {
         self.frozen = frozen;

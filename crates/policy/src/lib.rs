@@ -34,7 +34,7 @@ pub use identity::{
 };
 pub use index::PathScopes;
 pub use labels::{LabelError, LabelRules, Labels, UNLABELLED};
-pub use lint::{lint, Warning};
+pub use lint::{lint, lint_own_files, Warning};
 pub use own::OwnFiles;
 pub use path::{AbsPath, PathError};
 pub use policies::{Policies, Schema, SCHEMA_SOURCE};

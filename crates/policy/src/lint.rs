@@ -8,6 +8,8 @@ use cedar_policy::{ActionConstraint, Effect, PrincipalConstraint, ResourceConstr
 
 use crate::action::Action;
 use crate::index::action_matches;
+use crate::own::OwnFiles;
+use crate::path::AbsPath;
 use crate::policies::{Policies, Schema};
 
 /// One warning, about one policy.
@@ -122,6 +124,89 @@ pub fn lint(policies: &Policies, schema: &Schema) -> Vec<Warning> {
     out
 }
 
+/// Warnings for permits whose scope covers one of Tollgate's own files: the gate refuses
+/// those changes (and any access to a secret) whatever the policy says, so such a grant
+/// promises what no script will get, and says its writer did not know where the files are.
+pub fn lint_own_files(policies: &Policies, schema: &Schema, own: &OwnFiles) -> Vec<Warning> {
+    let mut out = Vec::new();
+    for policy in policies.set.policies() {
+        if policy.effect() != Effect::Permit {
+            continue;
+        }
+        let actions = policy.action_constraint();
+        let matched: Vec<Action> = Action::ALL
+            .iter()
+            .copied()
+            .filter(|a| {
+                let uids = &schema.action_entities[a.index()];
+                action_matches(&actions, uids.iter().map(|e| e.uid()))
+            })
+            .collect();
+        let Some(covers) = Scope::of(&policy.resource_constraint()) else {
+            continue;
+        };
+        for (path, what, secret) in own.paths() {
+            if !covers.holds(path) {
+                continue;
+            }
+            let refused: Vec<String> = matched
+                .iter()
+                .filter(|a| secret || WRITES.contains(a))
+                .map(|a| a.to_string())
+                .collect();
+            if refused.is_empty() {
+                continue;
+            }
+            out.push(Warning {
+                policy: policies.name(policy.id()),
+                message: format!(
+                    "grants {} on {} ({path}), which Tollgate keeps from every script whatever the policy says; narrow the scope to leave it out",
+                    refused.join(", "),
+                    what
+                ),
+            });
+        }
+    }
+    out
+}
+
+/// The paths a resource scope names, for the own-files check.
+enum Scope {
+    /// `resource == File/Dir::"p"`: that path only.
+    Is(AbsPath),
+    /// `resource in Dir::"p"`: the path and everything below it.
+    Below(AbsPath),
+}
+
+impl Scope {
+    /// `None` for a scope that names no path (any resource, or one of another type), which
+    /// the first lint already weighs.
+    fn of(resource: &ResourceConstraint) -> Option<Scope> {
+        let (uid, below) = match resource {
+            ResourceConstraint::Any | ResourceConstraint::Is(_) => return None,
+            ResourceConstraint::Eq(uid) => (uid, false),
+            ResourceConstraint::In(uid) | ResourceConstraint::IsIn(_, uid) => (uid, true),
+        };
+        let kind = uid.type_name().to_string();
+        if kind != "file_system::Dir" && kind != "file_system::File" {
+            return None;
+        }
+        let path = AbsPath::parse(uid.id().unescaped()).ok()?;
+        Some(if below {
+            Scope::Below(path)
+        } else {
+            Scope::Is(path)
+        })
+    }
+
+    fn holds(&self, path: &AbsPath) -> bool {
+        match self {
+            Scope::Is(p) => p == path,
+            Scope::Below(p) => path.starts_with(p),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,5 +284,55 @@ mod tests {
     #[test]
     fn forbids_are_never_flagged() {
         assert!(warnings("forbid(principal, action, resource);").is_empty());
+    }
+
+    #[test]
+    fn grants_that_cover_tollgate_own_files_are_flagged() {
+        let schema = Schema::tollgate().unwrap();
+        let mut own = OwnFiles::new();
+        own.protect(
+            AbsPath::parse("/var/log/tollgate/audit").unwrap(),
+            "the audit log",
+        );
+        own.hide(
+            AbsPath::parse("/etc/tollgate/audit.key").unwrap(),
+            "the audit log's signing key",
+        );
+        let check = |text: &str| {
+            let policies = Policies::parse("p.cedar", text, &schema).unwrap();
+            lint_own_files(&policies, &schema, &own)
+        };
+        let w = check(
+            r#"permit(principal, action == file_system::Action::"delete", resource in file_system::Dir::"/var/log");"#,
+        );
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].message
+                .contains("\"delete\" on the audit log (/var/log/tollgate/audit)"),
+            "{w:?}"
+        );
+        // Reading the log is the policy's to grant; reading the key is not.
+        assert!(check(
+            r#"permit(principal, action == file_system::Action::"read", resource in file_system::Dir::"/var/log");"#
+        )
+        .is_empty());
+        for scope in [
+            r#"resource in file_system::Dir::"/etc""#,
+            r#"resource in file_system::Dir::"/etc/tollgate""#,
+            r#"resource == file_system::File::"/etc/tollgate/audit.key""#,
+        ] {
+            let w = check(&format!(
+                r#"permit(principal, action == file_system::Action::"read", {scope});"#
+            ));
+            assert_eq!(w.len(), 1, "{scope}: {w:?}");
+            assert!(w[0].message.contains("signing key"), "{w:?}");
+        }
+        // Scopes beside the own files, and forbids, are fine.
+        assert!(check(
+            r#"permit(principal, action in file_system::Action::"SafeIO", resource in file_system::Dir::"/var/log/app");
+               permit(principal, action == file_system::Action::"read", resource == file_system::File::"/etc/tollgate/other");
+               forbid(principal, action, resource in file_system::Dir::"/var/log");"#
+        )
+        .is_empty());
     }
 }

@@ -64,6 +64,15 @@ impl OwnFiles {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// Every own path, what it is, and whether it is secret (kept from reading too): what a
+    /// sandbox leaves outside the rules it derives from the policy, and what the linter
+    /// warns a scope covers.
+    pub fn paths(&self) -> impl Iterator<Item = (&AbsPath, &str, bool)> {
+        self.0
+            .iter()
+            .map(|own| (&own.path, own.what.as_str(), own.secret))
+    }
 }
 
 #[cfg(test)]

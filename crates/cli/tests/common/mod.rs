@@ -85,14 +85,8 @@ impl Sandbox {
     /// As `run_with`, with variables added to the binary's environment.
     pub fn run_env(&self, policy: &str, script: &str, extra: &[&str], env: &[(&str, &str)]) -> Run {
         let root = self.path("");
-        let policy_path = self.root().join(".policy.cedar");
-        std::fs::write(&policy_path, policy.replace("{ROOT}", &root)).unwrap();
-        let mut args: Vec<String> = vec![
-            "run".into(),
-            "-".into(),
-            "--policy".into(),
-            policy_path.display().to_string(),
-        ];
+        let policy_path = self.policy_file(policy);
+        let mut args: Vec<String> = vec!["run".into(), "-".into(), "--policy".into(), policy_path];
         if !extra
             .iter()
             .any(|a| *a == "--audit-log" || *a == "--no-audit")
@@ -105,6 +99,15 @@ impl Sandbox {
         let mut env = env.to_vec();
         env.push(("TOLLGATE_STATE_DIR", &state));
         run_binary_env(&args, &script.replace("{ROOT}", &root), &env)
+    }
+
+    /// Writes `policy` (with `{ROOT}` replaced) beside the audit log, outside the sandbox: a
+    /// policy is Tollgate's own file, and the kernel lets nothing new be made directly in a
+    /// directory that holds one.
+    pub fn policy_file(&self, policy: &str) -> String {
+        let path = self.audit.path().join("policy.cedar");
+        std::fs::write(&path, policy.replace("{ROOT}", &self.path(""))).unwrap();
+        path.display().to_string()
     }
 
     /// The sandbox's own kill-switch state directory, so that a test's freeze stays its own.

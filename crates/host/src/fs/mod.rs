@@ -163,7 +163,9 @@ fn open_error(path: &AbsPath, mode: OpenMode, e: io::Error) -> HostError {
         };
     }
     let op = match mode {
-        OpenMode::Read | OpenMode::Dir | OpenMode::Touch | OpenMode::Exec => "open",
+        OpenMode::Read | OpenMode::Dir | OpenMode::Touch | OpenMode::Exec | OpenMode::Stat => {
+            "open"
+        }
         OpenMode::Append | OpenMode::Truncate | OpenMode::Overwrite | OpenMode::CreateNew => {
             "open for writing"
         }

@@ -31,11 +31,14 @@ pub(crate) enum OpenMode {
     Touch,
     /// A reference to a binary, to run with `execveat`; no read or write access.
     Exec,
+    /// A reference for asking about the object (`fstatvfs`), with no access to its content:
+    /// a sandbox that keeps the worker from reading a directory does not keep it from this.
+    Stat,
 }
 
 impl OpenMode {
     fn flags(self) -> OFlags {
-        if self == OpenMode::Exec {
+        if matches!(self, OpenMode::Exec | OpenMode::Stat) {
             // openat2 refuses O_PATH with any flag beyond these.
             return OFlags::PATH | OFlags::CLOEXEC;
         }
@@ -50,7 +53,7 @@ impl OpenMode {
             OpenMode::Overwrite => OFlags::WRONLY | OFlags::TRUNC,
             OpenMode::CreateNew => OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL,
             OpenMode::Touch => OFlags::RDONLY | OFlags::CREATE | OFlags::NONBLOCK,
-            OpenMode::Exec => OFlags::PATH,
+            OpenMode::Exec | OpenMode::Stat => OFlags::PATH,
         }
     }
 }
@@ -87,6 +90,24 @@ impl Root {
     /// a Landlock rule does; it gives no access to the content, so it needs no permit.
     pub(crate) fn reference(&self, path: &AbsPath) -> io::Result<OwnedFd> {
         open_beneath(self.fd.as_fd(), path.relative(), OpenMode::Exec)
+    }
+
+    /// The names in the directory at `path` that are UTF-8 (no other name can be in a
+    /// policy's scope), for building a sandbox before a script runs; it reads no content.
+    pub(crate) fn names_in(&self, path: &AbsPath) -> io::Result<Vec<String>> {
+        let dir = open_beneath(self.fd.as_fd(), path.relative(), OpenMode::Dir)?;
+        let mut names = Vec::new();
+        for entry in rustix::fs::Dir::read_from(dir.as_fd())? {
+            let entry = entry?;
+            let name = entry.file_name().to_bytes();
+            if name == b"." || name == b".." {
+                continue;
+            }
+            if let Ok(name) = std::str::from_utf8(name) {
+                names.push(name.to_owned());
+            }
+        }
+        Ok(names)
     }
 
     /// Walks `path` one component at a time without following anything, and at the first
@@ -143,7 +164,9 @@ pub(crate) fn open_beneath(
         OpenMode::Append | OpenMode::Truncate | OpenMode::CreateNew | OpenMode::Touch => {
             Mode::from_raw_mode(0o644)
         }
-        OpenMode::Read | OpenMode::Dir | OpenMode::Overwrite | OpenMode::Exec => Mode::empty(),
+        OpenMode::Read | OpenMode::Dir | OpenMode::Overwrite | OpenMode::Exec | OpenMode::Stat => {
+            Mode::empty()
+        }
     };
     let fd = rustix::fs::openat2(dir, relative, mode.flags(), create_mode, RESOLVE)?;
     Ok(fd)
