@@ -359,7 +359,7 @@ fn key_id(name: &str, key: &VerifyingKey) -> KeyId {
     [a, b, c, d]
 }
 
-fn key_id_hex(id: &KeyId) -> String {
+pub(crate) fn key_id_hex(id: &KeyId) -> String {
     format!("{:08x}", u32::from_be_bytes(*id))
 }
 

@@ -116,6 +116,30 @@ struct State {
     prev: String,
 }
 
+/// The saved state, if a checkpoint was ever published.
+fn read_state(layout: &Layout) -> Result<Option<State>, AuditError> {
+    match fs::read_to_string(layout.state()) {
+        Ok(text) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| AuditError::Corrupt {
+                path: layout.state().display().to_string(),
+                message: e.to_string(),
+            }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_err("read state", &layout.dir)(e)),
+    }
+}
+
+/// The size of a checkpoint that was published, as the saved state says (the newest, or
+/// one shortly before it: publishers race to write the state), or `None` when none was
+/// saved. The state is written after its checkpoint, so that checkpoint must exist.
+pub(crate) fn published_size(dir: &Path) -> Result<Option<u64>, AuditError> {
+    let layout = Layout {
+        dir: dir.to_owned(),
+    };
+    Ok(read_state(&layout)?.map(|s| s.size))
+}
+
 /// Paths inside a log directory.
 pub(crate) struct Layout {
     pub dir: PathBuf,
@@ -144,6 +168,11 @@ impl Layout {
 
 pub(crate) fn segment_name(index: u64) -> String {
     format!("{index:06}.jsonl")
+}
+
+/// A checkpoint's file name: its size, zero-padded so that names sort by size.
+pub(crate) fn checkpoint_name(size: u64) -> String {
+    format!("{size:020}.note")
 }
 
 pub(crate) fn hex(h: &Hash) -> String {
@@ -175,16 +204,19 @@ fn unhex(s: &str) -> Option<Hash> {
     Some(out)
 }
 
-/// Reads a log's config.
+/// Reads a log's config. A directory with a log's remains but no config is not a log that
+/// was never made, and is not reported as one: `init` would refuse it.
 pub fn read_config(dir: &Path) -> Result<LogConfig, AuditError> {
     let layout = Layout {
         dir: dir.to_owned(),
     };
     let text = fs::read_to_string(layout.config()).map_err(|e| {
-        if e.kind() == io::ErrorKind::NotFound {
-            AuditError::NotInitialized(dir.display().to_string())
-        } else {
+        if e.kind() != io::ErrorKind::NotFound {
             io_err("read config", dir)(e)
+        } else if holds_remains(&layout) {
+            config_gone(dir)
+        } else {
+            AuditError::NotInitialized(dir.display().to_string())
         }
     })?;
     serde_json::from_str(&text).map_err(|e| AuditError::Corrupt {
@@ -199,7 +231,20 @@ pub fn read_verifier(dir: &Path) -> Result<Verifier, AuditError> {
         dir: dir.to_owned(),
     }
     .vkey();
-    let text = fs::read_to_string(&path).map_err(io_err("read verifier key", &path))?;
+    let text = fs::read_to_string(&path).map_err(|e| {
+        if e.kind() == io::ErrorKind::NotFound {
+            // A log that is gone, or whose config is, is named as such first.
+            if let Err(e) = read_config(dir) {
+                return e;
+            }
+            AuditError::Corrupt {
+                path: dir.display().to_string(),
+                message: "its verifier key verifier.vkey is missing, so no checkpoint can be checked: restore it from a backup, or verify with the verifier key you kept (`tollgate audit verify --key FILE`)".to_owned(),
+            }
+        } else {
+            io_err("read verifier key", &path)(e)
+        }
+    })?;
     Verifier::from_vkey(text.trim()).map_err(|e| AuditError::Key {
         path: path.display().to_string(),
         message: e.to_string(),
@@ -220,6 +265,10 @@ pub struct InitOptions {
     /// Where the signing key lives (created if missing); default [`default_key_path`]. A path
     /// outside the directories the runtime's policy can reach keeps scripts from it.
     pub key: Option<PathBuf>,
+    /// Whether a signing key found at that path may sign the new log. Without a log beside
+    /// it, an existing key is what is left of a log that was there (its directory deleted),
+    /// so only an explicit `tollgate audit init` adopts it; a run's implicit init refuses.
+    pub adopt_key: bool,
     pub segment_bytes: u64,
     pub checkpoint_every: u64,
 }
@@ -228,6 +277,7 @@ impl Default for InitOptions {
     fn default() -> Self {
         InitOptions {
             key: None,
+            adopt_key: false,
             segment_bytes: 64 << 20,
             checkpoint_every: 4096,
         }
@@ -272,7 +322,8 @@ pub fn init(dir: &Path, options: &InitOptions) -> Result<LogConfig, AuditError> 
     result
 }
 
-/// Whether `layout` holds records, checkpoints or a verifier key.
+/// Whether `layout` holds records, checkpoints, a verifier key or the saved state (which
+/// exists only once a checkpoint was published).
 fn holds_remains(layout: &Layout) -> bool {
     let non_empty = |dir: PathBuf| {
         fs::read_dir(dir).is_ok_and(|mut entries| {
@@ -280,8 +331,16 @@ fn holds_remains(layout: &Layout) -> bool {
         })
     };
     layout.vkey().exists()
+        || layout.state().exists()
         || non_empty(layout.dir.join("segments"))
         || non_empty(layout.checkpoints())
+}
+
+fn config_gone(dir: &Path) -> AuditError {
+    AuditError::Corrupt {
+        path: dir.display().to_string(),
+        message: "a log was here (segments, checkpoints or its verifier key remain) but its config.json is gone, so no new log is made over it; restore config.json, or move the directory away and run `tollgate audit init`".to_owned(),
+    }
 }
 
 fn init_locked(
@@ -293,10 +352,7 @@ fn init_locked(
         return read_config(dir);
     }
     if holds_remains(layout) {
-        return Err(AuditError::Corrupt {
-            path: dir.display().to_string(),
-            message: "a log was here (segments, checkpoints or its verifier key remain) but its config.json is gone, so no new log is made over it; restore config.json, or move the directory away and run `tollgate audit init`".to_owned(),
-        });
+        return Err(config_gone(dir));
     }
     let host = host_name();
     if options.segment_bytes == 0 || options.checkpoint_every == 0 {
@@ -307,7 +363,17 @@ fn init_locked(
     }
     let key_path = options.key.clone().unwrap_or_else(|| default_key_path(dir));
     let key = if key_path.exists() {
-        load_key(&key_path)?
+        if !options.adopt_key {
+            return Err(AuditError::Corrupt {
+                path: dir.display().to_string(),
+                message: format!(
+                    "there is no log here, but its signing key {} is: a log was here and its directory was deleted or moved, so no new log is made over it; restore the directory, or run `tollgate audit init --dir {}` to start a new log signed by that key",
+                    key_path.display(),
+                    dir.display()
+                ),
+            });
+        }
+        load_key(dir, &key_path)?
     } else {
         if let Some(parent) = key_path.parent() {
             fs::DirBuilder::new()
@@ -343,11 +409,50 @@ fn init_locked(
     Ok(config)
 }
 
-fn load_key(path: &Path) -> Result<SigningKey, AuditError> {
-    let text = fs::read_to_string(path).map_err(io_err("read signing key", path))?;
+/// Reads the signing key of the log in `dir`.
+fn load_key(dir: &Path, path: &Path) -> Result<SigningKey, AuditError> {
+    let text = fs::read_to_string(path).map_err(|e| {
+        if e.kind() == io::ErrorKind::NotFound {
+            // Never replaced by a new key: the log's checkpoints would no longer verify.
+            AuditError::Corrupt {
+                path: dir.display().to_string(),
+                message: format!(
+                    "its signing key {} (named in config.json) is missing, so nothing can be appended; restore the key from a backup, or move the directory away and run `tollgate audit init` to start a new log",
+                    path.display()
+                ),
+            }
+        } else {
+            io_err("read signing key", path)(e)
+        }
+    })?;
     SigningKey::from_file_text(text.trim()).map_err(|e| AuditError::Key {
         path: path.display().to_string(),
         message: e.to_string(),
+    })
+}
+
+/// Checks that `key` is the key this log's checkpoints are verified with, so that a
+/// replaced key never signs on top of the old one's checkpoints. A missing verifier key is
+/// left to `verify` to report: the checkpoints signed meanwhile are still good.
+fn check_key_matches(dir: &Path, key: &SigningKey, path: &Path) -> Result<(), AuditError> {
+    let layout = Layout {
+        dir: dir.to_owned(),
+    };
+    if !layout.vkey().exists() {
+        return Ok(());
+    }
+    let verifier = read_verifier(dir)?;
+    if verifier == key.verifier() {
+        return Ok(());
+    }
+    Err(AuditError::Corrupt {
+        path: dir.display().to_string(),
+        message: format!(
+            "its signing key {} (key id {}) is not the key its checkpoints are verified with (verifier.vkey, key id {}): the key was replaced, and a new key over an older log's history would hide where it was cut; restore the original key, or move the directory away and run `tollgate audit init` to start a new log",
+            path.display(),
+            crate::checkpoint::key_id_hex(&key.key_id()),
+            crate::checkpoint::key_id_hex(&verifier.key_id())
+        ),
     })
 }
 
@@ -506,7 +611,8 @@ impl AuditLog {
     /// This writer holds the signing key and publishes checkpoints.
     pub fn open(dir: &Path, sync: SyncMode) -> Result<Arc<AuditLog>, AuditError> {
         let config = read_config(dir)?;
-        let key = load_key(&config.key)?;
+        let key = load_key(dir, &config.key)?;
+        check_key_matches(dir, &key, &config.key)?;
         let signer = Signer {
             layout: Layout {
                 dir: dir.to_owned(),
@@ -544,17 +650,10 @@ impl AuditLog {
             dir: dir.to_owned(),
         };
         let lock = Lock::open(&layout)?;
-        let state: State = match fs::read_to_string(layout.state()) {
-            Ok(text) => serde_json::from_str(&text).map_err(|e| AuditError::Corrupt {
-                path: layout.state().display().to_string(),
-                message: e.to_string(),
-            })?,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => State {
-                segment: 1,
-                ..State::default()
-            },
-            Err(e) => return Err(io_err("read state", dir)(e)),
-        };
+        let state = read_state(&layout)?.unwrap_or(State {
+            segment: 1,
+            ..State::default()
+        });
         let frontier: Option<Vec<Hash>> = state.frontier.iter().map(|h| unhex(h)).collect();
         let corrupt_state = || AuditError::Corrupt {
             path: layout.state().display().to_string(),
@@ -1056,7 +1155,7 @@ impl Signer {
         let path = self
             .layout
             .checkpoints()
-            .join(format!("{:020}.note", due.checkpoint.size));
+            .join(checkpoint_name(due.checkpoint.size));
         write_atomic(&path, note.as_bytes())?;
         let text = serde_json::to_string(&due.state).map_err(|e| AuditError::Corrupt {
             path: self.layout.state().display().to_string(),
@@ -1168,11 +1267,22 @@ struct Due {
     state: State,
 }
 
+/// Opens a segment to append to; one that is missing is never made anew, since the records
+/// it held would be gone without a trace.
 fn open_segment(path: &Path) -> Result<File, AuditError> {
     OpenOptions::new()
         .append(true)
         .open(path)
-        .map_err(io_err("open segment", path))
+        .map_err(|e| {
+            if e.kind() == io::ErrorKind::NotFound {
+                AuditError::Corrupt {
+                    path: path.display().to_string(),
+                    message: "the segment this log continues in is missing (the log's history was cut), so nothing can be appended; restore it from a backup, and run `tollgate audit verify` to see what else is gone".to_owned(),
+                }
+            } else {
+                io_err("open segment", path)(e)
+            }
+        })
 }
 
 /// What catching up needs of a record: its place, and where a rotation leads.

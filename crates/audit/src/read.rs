@@ -5,8 +5,10 @@ use std::fs;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
-use crate::checkpoint::{self, Checkpoint, Verifier};
-use crate::log::{parse_line, read_config, segment_name, AuditError, Layout};
+use crate::checkpoint::{self, Checkpoint, CheckpointError, Verifier};
+use crate::log::{
+    checkpoint_name, parse_line, published_size, read_config, segment_name, AuditError, Layout,
+};
 use crate::merkle::{self, leaf_hash, CompactTree, Hash};
 use crate::record::{Event, Record};
 
@@ -43,10 +45,26 @@ pub fn scan(
     loop {
         let path = layout.segment(segment);
         visited.push(segment_name(segment));
-        let file = fs::File::open(&path).map_err(|e| AuditError::Io {
-            what: "open segment",
-            path: path.display().to_string(),
-            source: e,
+        let file = fs::File::open(&path).map_err(|e| match (e.kind(), visited.as_slice()) {
+            (std::io::ErrorKind::NotFound, [.., before, name]) => corrupt(
+                dir,
+                format!(
+                    "segment {name} is missing: record {} (the last of {before}) continues the log in it, so the records from {index} on are gone (the log's history was cut); restore the segment from a backup",
+                    index.saturating_sub(1)
+                ),
+            ),
+            (std::io::ErrorKind::NotFound, _) => corrupt(
+                dir,
+                format!(
+                    "segment {}, where the log begins, is missing, so its first records are gone (the log's history was cut); restore the segment from a backup",
+                    segment_name(segment)
+                ),
+            ),
+            _ => AuditError::Io {
+                what: "open segment",
+                path: path.display().to_string(),
+                source: e,
+            },
         })?;
         let mut reader = BufReader::with_capacity(1 << 20, file);
         let mut buf = String::new();
@@ -122,7 +140,7 @@ pub fn scan(
             if name.ends_with(".jsonl") && !visited.contains(&name) {
                 return Err(corrupt(
                     &segments,
-                    format!("segment {name} is not part of the log"),
+                    format!("segment {name} is not part of the log: no rotation leads to it (it was left from an older log or added, or the record that led to it was removed); move it out of the directory"),
                 ));
             }
         }
@@ -151,6 +169,9 @@ pub fn checkpoints(
         .collect();
     names.sort();
     let mut out = Vec::with_capacity(names.len());
+    // The oldest checkpoints, while they are all signed by one other key: its key id and the
+    // newest of them.
+    let mut other_key: Option<(String, String)> = None;
     for name in names {
         let path = layout.checkpoints().join(&name);
         let note = fs::read_to_string(&path).map_err(|e| AuditError::Io {
@@ -158,15 +179,79 @@ pub fn checkpoints(
             path: path.display().to_string(),
             source: e,
         })?;
-        let cp = open_checkpoint(&note, verifier, &config.origin)
+        let opened = checkpoint::open(&note, verifier);
+        match (&opened, &mut other_key) {
+            (Err(CheckpointError::WrongKey { found, .. }), None) if out.is_empty() => {
+                other_key = Some((found.clone(), name));
+                continue;
+            }
+            (Err(CheckpointError::WrongKey { found, .. }), Some((first, newest)))
+                if found == first =>
+            {
+                *newest = name;
+                continue;
+            }
+            (_, Some((found, newest))) => {
+                let after = if opened.is_ok() {
+                    After::Good
+                } else {
+                    After::Bad
+                };
+                return Err(replaced_key(dir, verifier, found, newest, after));
+            }
+            (_, None) => {}
+        }
+        let cp = opened
+            .map_err(|e| format!("{e} (forged or re-signed?)"))
+            .and_then(|cp| check_origin(cp, &config.origin))
             .map_err(|m| corrupt(&path, format!("checkpoint {name}: {m}")))?;
         out.push((note, cp));
     }
-    Ok(out)
+    match other_key {
+        Some((found, newest)) => Err(replaced_key(dir, verifier, &found, &newest, After::None)),
+        None => Ok(out),
+    }
+}
+
+/// What follows the oldest checkpoints when they are signed by another key.
+enum After {
+    /// Nothing: every checkpoint is.
+    None,
+    /// A checkpoint that verifies.
+    Good,
+    /// A checkpoint that fails otherwise.
+    Bad,
+}
+
+/// The oldest checkpoints, up to `newest`, are signed by key id `found` rather than by
+/// `verifier`: the log's key was replaced, or the log made anew over an older one's files.
+/// A checkpoint forged later in the log, after good ones, is not this: that one is named on
+/// its own.
+fn replaced_key(
+    dir: &Path,
+    verifier: &Verifier,
+    found: &str,
+    newest: &str,
+    after: After,
+) -> AuditError {
+    let expected = checkpoint::key_id_hex(&verifier.key_id());
+    let which = match after {
+        After::None => format!("none of its checkpoints verifies under the verifier key (key id {expected}): all are signed by key id {found}"),
+        After::Good => format!("its oldest checkpoints, up to {newest}, are signed by key id {found}, the later ones by the verifier key (key id {expected})"),
+        After::Bad => format!("its oldest checkpoints, up to {newest}, are signed by key id {found}, not by the verifier key (key id {expected})"),
+    };
+    corrupt(
+        dir,
+        format!("{which}, so the log's key was replaced: a new key over an older log's history (was the log made anew over its files?); verify with the verifier key the log was made with (`--key FILE`), or move the directory away and run `tollgate audit init` to start a new log"),
+    )
 }
 
 fn open_checkpoint(note: &str, verifier: &Verifier, origin: &str) -> Result<Checkpoint, String> {
     let cp = checkpoint::open(note, verifier).map_err(|e| format!("{e} (forged or re-signed?)"))?;
+    check_origin(cp, origin)
+}
+
+fn check_origin(cp: Checkpoint, origin: &str) -> Result<Checkpoint, String> {
     if cp.origin != origin {
         return Err(format!(
             "origin is {:?}, this log's is {origin:?}",
@@ -194,7 +279,12 @@ pub fn verify(
     trusted: Option<&str>,
 ) -> Result<VerifyReport, AuditError> {
     let config = read_config(dir)?;
+    // Read before the checkpoints are listed: the state is written after the checkpoint it
+    // names, so the listing holds that checkpoint unless it was deleted.
+    let published = published_size(dir)?;
     let mut cps = checkpoints(dir, verifier)?;
+    check_published(dir, published, &cps)?;
+    let signed = !cps.is_empty() || published.is_some();
     if let Some(note) = trusted {
         let cp = open_checkpoint(note, verifier, &config.origin)
             .map_err(|m| corrupt(dir, format!("trusted checkpoint: {m}")))?;
@@ -208,13 +298,29 @@ pub fn verify(
         roots.insert(0, CompactTree::new().root());
     }
     let mut tree = CompactTree::new();
+    let mut last_run_end = None;
     let records = scan(dir, |s| {
         tree.push(s.leaf);
         if wanted.binary_search(&tree.len()).is_ok() {
             roots.insert(tree.len(), tree.root());
         }
+        if matches!(s.record.event, Event::RunEnd { .. }) {
+            last_run_end = Some((s.index, s.record.run.clone()));
+        }
         Ok(())
     })?;
+    // Every run ends with a checkpoint. A run's end with none at all means they were
+    // deleted, unless the first one is being published now: the state may exist by now.
+    if let Some((index, run)) = last_run_end.filter(|_| !signed) {
+        if published_size(dir)?.is_none() {
+            return Err(corrupt(
+                dir,
+                format!(
+                    "record {index} ends run {run}, yet there is no checkpoint and no state.json: the log's checkpoints were deleted, unless its first run's writer died before signing (or is signing now); restore them from a backup, or check the log against a checkpoint kept elsewhere (`--trusted FILE`)"
+                ),
+            ));
+        }
+    }
     for (_, cp) in &cps {
         let Some(root) = roots.get(&cp.size) else {
             return Err(corrupt(
@@ -241,6 +347,42 @@ pub fn verify(
         checkpoints: cps.len(),
         unsigned_tail: records.saturating_sub(newest),
     })
+}
+
+/// Checks that the checkpoint the saved state names as published (read before `cps` was
+/// listed) is among `cps`, and that the state is there when checkpoints are: deleting the
+/// newest checkpoints leaves the records after them unsigned, free to be cut off or edited.
+fn check_published(
+    dir: &Path,
+    published: Option<u64>,
+    cps: &[(String, Checkpoint)],
+) -> Result<(), AuditError> {
+    const RESTORE: &str = "restore them from a backup, or check the log against a checkpoint kept elsewhere (`--trusted FILE`)";
+    let newest = cps.iter().map(|(_, c)| c.size).max();
+    match published {
+        Some(size) if !cps.iter().any(|(_, c)| c.size == size) => {
+            let left = match newest {
+                Some(n) => format!("the newest one left covers {n} records"),
+                None => "none is left".to_owned(),
+            };
+            Err(corrupt(
+                dir,
+                format!(
+                    "checkpoint {} (at {size} records), which state.json says was published, is missing, and {left}: the log's newest checkpoints were deleted, so the records after them are not vouched for; {RESTORE}",
+                    checkpoint_name(size)
+                ),
+            ))
+        }
+        // The first checkpoint may have been published since the state was read.
+        None if !cps.is_empty() && published_size(dir)?.is_none() => Err(corrupt(
+            dir,
+            format!(
+                "state.json, which names the newest checkpoint, is missing though {} checkpoints are here: it was deleted, and the newest checkpoints may have been deleted with it; {RESTORE}",
+                cps.len()
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The newest checkpoint, with its note text.

@@ -311,6 +311,8 @@ fn execute(cmd: AuditCommand) -> Result<(), String> {
             let dir = dir.resolve()?;
             let options = tollgate_audit::InitOptions {
                 key,
+                // Asked for by name: a key left from a log that was here may sign the new one.
+                adopt_key: true,
                 segment_bytes: segment_size,
                 checkpoint_every,
             };

@@ -8,7 +8,7 @@ use std::io::Read;
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tollgate_audit::{AuditLog, CheckpointRequest};
 use tollgate_host::{Host, Interrupt};
@@ -175,7 +175,8 @@ fn run(start: Start<'_>) -> Result<(), RunError> {
     }
     let mut limits = setup.limits;
     limits.timeout = Duration::from_millis(go.timeout_ms);
-    let interrupt = Interrupt::new();
+    // The run's time counts from the supervisor's start: what the go message says is left.
+    let interrupt = Interrupt::until(Instant::now() + limits.timeout);
     let host = Host::new(gate, limits.host(), interrupt.clone())
         .map_err(|e| RunError::new(ErrorType::Internal, e.to_string()))?
         .with_redactor(setup.redactor.clone())

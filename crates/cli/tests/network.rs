@@ -552,3 +552,77 @@ fn https_to_a_server_whose_certificate_is_not_trusted_fails_before_any_request()
         "the server read a request over an untrusted connection: {report}"
     );
 }
+
+/// A listener whose accept queue is full, so that the kernel drops further SYNs and a
+/// connection attempt hangs until its own timeout (as behind a firewall that drops).
+fn port_that_drops_syns() -> (TcpListener, Vec<TcpStream>, u16) {
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain socket calls on a descriptor this function owns; the listener takes it.
+    let listener = unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+        assert!(fd >= 0);
+        let mut addr: libc::sockaddr_in = std::mem::zeroed();
+        addr.sin_family = libc::AF_INET as u16;
+        addr.sin_addr.s_addr = u32::from_ne_bytes([127, 0, 0, 1]);
+        let len = std::mem::size_of::<libc::sockaddr_in>() as u32;
+        assert_eq!(
+            libc::bind(fd, &addr as *const _ as *const libc::sockaddr, len),
+            0
+        );
+        assert_eq!(libc::listen(fd, 0), 0);
+        TcpListener::from_raw_fd(fd)
+    };
+    let port = listener.local_addr().unwrap().port();
+    // Fill the queue (a backlog of 0 still holds one); later attempts go unanswered.
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        if let Ok(c) = TcpStream::connect_timeout(
+            &format!("127.0.0.1:{port}").parse().unwrap(),
+            Duration::from_millis(300),
+        ) {
+            held.push(c);
+        }
+    }
+    (listener, held, port)
+}
+
+#[test]
+fn blocking_network_calls_end_with_the_runs_time_whatever_timeout_the_script_asks() {
+    let server = Server::start(|_| Reply::Slow(Duration::from_secs(20)));
+    let (_listener, _held, dropping) = port_that_drops_syns();
+    let s = Sandbox::new();
+    let policy = format!(
+        "{}\npermit(principal, action == network::Action::\"connect\", resource == network::url::\"tcp://127.0.0.1:{dropping}\");",
+        get_anything_on(server.port)
+    );
+    for call in [
+        format!(
+            r#"http_get("{}", #{{timeout_ms: 60000}})"#,
+            server.url("/slow")
+        ),
+        format!(r#"connect("127.0.0.1", {dropping}, #{{timeout_ms: 60000}})"#),
+        // Catching does not help: the run's time limit is not a script's to swallow.
+        format!(
+            r#"try {{ connect("127.0.0.1", {dropping}, #{{timeout_ms: 60000}}) }} catch (e) {{ "caught" }}"#
+        ),
+    ] {
+        let start = Instant::now();
+        let r = s.run_with(
+            &policy,
+            &format!(r#"print("before"); {call}"#),
+            &["--timeout", "1s"],
+        );
+        let took = start.elapsed();
+        assert_eq!(r.code, 6, "{call}: {:#}", r.json);
+        assert_eq!(r.error_type(), "RESOURCE_LIMIT_EXCEEDED", "{call}");
+        assert!(r.message().contains("--timeout"), "{call}: {}", r.message());
+        assert!(took < Duration::from_millis(1900), "{call} took {took:?}");
+        // The worker ended the call itself at the limit and reported (its logs are
+        // there), rather than being killed by its supervisor.
+        assert!(
+            r.json.to_string().contains("before"),
+            "{call}: {:#}",
+            r.json
+        );
+    }
+}

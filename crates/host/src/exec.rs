@@ -171,6 +171,8 @@ fn wait_for(
     match outcome? {
         Watched::Exited => {}
         Watched::TimedOut => {
+            // The wait was bounded by what was left of the run's time: that is the limit hit.
+            interrupt.check_deadline()?;
             return Err(HostError::TimedOut(format!(
                 "{path} ran longer than its time limit of {} and was killed",
                 humanize(options.timeout)
@@ -209,7 +211,7 @@ fn watch(
     let io_err = |e: io::Error| HostError::io("run", path, e);
     let pidfd = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty())
         .map_err(|e| io_err(e.into()))?;
-    let mut deadline = Instant::now() + options.timeout;
+    let mut deadline = Instant::now() + interrupt.bound(options.timeout);
     let mut exited = false;
     loop {
         if exited && streams.iter().all(|s| s.pipe.is_none()) {

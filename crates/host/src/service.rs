@@ -177,10 +177,11 @@ enum Manager {
 
 impl Manager {
     /// Connects to the system bus; without one, finds a running systemd for `systemctl`.
-    /// Neither: the error says services cannot be managed here.
-    fn connect() -> HostResult<Manager> {
+    /// Neither: the error says services cannot be managed here. Each call on the bus waits
+    /// at most `timeout`.
+    fn connect(timeout: Duration) -> HostResult<Manager> {
         let bus_error = match zbus::blocking::connection::Builder::system()
-            .map(|b| b.method_timeout(CALL_TIMEOUT))
+            .map(|b| b.method_timeout(timeout.max(Duration::from_millis(1))))
             .and_then(|b| b.build())
         {
             Ok(conn) => return Ok(Manager::Bus(conn)),
@@ -459,7 +460,7 @@ impl Host {
         let permit = self
             .gate
             .authorize(&[job.action()], &Resource::Service(unit))?;
-        Manager::connect()?.job(job, permitted_unit(&permit)?)
+        Manager::connect(self.interrupt.bound(CALL_TIMEOUT))?.job(job, permitted_unit(&permit)?)
     }
 
     /// `service_status(name)`: `systemd::Action::"status"` on the service, then its state.
@@ -469,7 +470,7 @@ impl Host {
         let permit = self
             .gate
             .authorize(&[Action::ServiceStatus], &Resource::Service(unit))?;
-        Manager::connect()?.status(permitted_unit(&permit)?)
+        Manager::connect(self.interrupt.bound(CALL_TIMEOUT))?.status(permitted_unit(&permit)?)
     }
 
     /// `daemon_reload()`: `systemd::Action::"daemon_reload"` on `systemd::Systemd`, then
@@ -478,7 +479,7 @@ impl Host {
         self.interrupt.check()?;
         self.gate
             .authorize(&[Action::SystemdDaemonReload], &Resource::Systemd)?;
-        Manager::connect()?.reload()
+        Manager::connect(self.interrupt.bound(CALL_TIMEOUT))?.reload()
     }
 }
 

@@ -29,14 +29,15 @@ pub struct ConnectReport {
 }
 
 impl Host {
-    /// Tries each address of `host` in turn, within `timeout` in all.
+    /// Tries each address of `host` in turn, within `timeout` in all (and within what is
+    /// left of the run's time).
     pub fn connect(&self, host: &str, port: i64, timeout: Duration) -> HostResult<ConnectReport> {
         let (url, name) = tcp_endpoint(host, port)?;
         self.interrupt.check()?;
         self.gate
             .authorize(&[Action::NetConnect], &Resource::Url(url.clone()))?;
         let start = Instant::now();
-        let deadline = start + timeout;
+        let deadline = start + self.interrupt.bound(timeout);
         let mut report = ConnectReport {
             url,
             connected: false,
@@ -53,6 +54,7 @@ impl Host {
                     self.interrupt.check()?;
                     let left = deadline.saturating_duration_since(Instant::now());
                     if left.is_zero() {
+                        self.interrupt.check_deadline()?;
                         report.error =
                             Some(format!("no connection within {} ms", timeout.as_millis()));
                         break;
@@ -64,7 +66,10 @@ impl Host {
                             report.error = None;
                             break;
                         }
-                        Err(e) => report.error = Some(e.to_string()),
+                        Err(e) => {
+                            self.interrupt.check_deadline()?;
+                            report.error = Some(e.to_string());
+                        }
                     }
                 }
                 if report.address.is_none() {

@@ -110,7 +110,7 @@ impl Host {
     pub fn http_get(&self, raw: &str, options: &HttpOptions) -> HostResult<HttpResponse> {
         let mut url = HttpUrl::parse(raw)?;
         let max_bytes = options.max_bytes.min(self.limits.max_string_bytes as u64);
-        let deadline = Instant::now() + options.timeout;
+        let deadline = Instant::now() + self.interrupt.bound(options.timeout);
         let mut hops = 0;
         loop {
             self.interrupt.check()?;
@@ -120,6 +120,9 @@ impl Host {
             )?;
             let left = deadline.saturating_duration_since(Instant::now());
             let timed_out = || {
+                if self.interrupt.past_deadline() {
+                    return HostError::Interrupted;
+                }
                 HostError::TimedOut(format!(
                     "{}: no answer within {} ms; raise timeout_ms if the server is slow",
                     url.canonical(),

@@ -67,3 +67,16 @@ fn sleep(interrupt: &Interrupt, seconds: FLOAT) -> Result<(), Box<EvalAltResult>
         std::thread::sleep(left.min(SLEEP_STEP));
     }
 }
+
+#[cfg(test)]
+mod scratch {
+    #[test]
+    fn dump() {
+        let mut engine = rhai::Engine::new_raw();
+        use rhai::packages::Package;
+        engine.register_global_module(rhai::packages::StandardPackage::new().as_shared_module());
+        let mut v = engine.gen_fn_signatures(true);
+        v.sort();
+        std::fs::write("/tmp/sigs.txt", v.join("\n")).unwrap();
+    }
+}
