@@ -241,7 +241,7 @@ pub fn freeze(args: ControlArgs, freeze: bool) -> ExitCode {
 /// `tollgate runs`: the active runs, those whose process is gone left out.
 pub fn runs(args: RunsArgs) -> ExitCode {
     let listed = StateDir::locate().and_then(|state| active_runs(&state));
-    let runs = match listed {
+    let (runs, malformed) = match listed {
         Ok(r) => r,
         Err(e) => return finish(Err(e)),
     };
@@ -261,12 +261,24 @@ pub fn runs(args: RunsArgs) -> ExitCode {
                     .as_ref()
                     .map(|u| format!(" for {u}"))
                     .unwrap_or_default(),
-                &r.script_sha256[..r.script_sha256.len().min(16)],
+                r.script_sha256.chars().take(16).collect::<String>(),
                 r.started
             ),
         };
     }
-    ExitCode::SUCCESS
+    // An entry Tollgate did not write is named, and makes the listing fail: the registry is
+    // what `kill` acts on, so a forged or damaged one must not pass unnoticed.
+    for (path, why) in &malformed {
+        eprintln!(
+            "tollgate: {}: not a run entry Tollgate wrote ({why}); it was skipped: remove it",
+            path.display()
+        );
+    }
+    if malformed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        crate::exit::exit_code(Some(tollgate_script::ErrorType::Internal))
+    }
 }
 
 /// `tollgate kill RUN_ID`: asks the run to stop and waits up to a second for it to go.
@@ -296,21 +308,44 @@ pub fn kill(args: KillArgs) -> ExitCode {
     finish(result)
 }
 
-fn active_runs(state: &StateDir) -> Result<Vec<RunInfo>, String> {
+/// The registry's entries whose process is alive, and those that could not be read as an
+/// entry (with why).
+type Listed = (Vec<RunInfo>, Vec<(PathBuf, String)>);
+
+fn active_runs(state: &StateDir) -> Result<Listed, String> {
     let entries = match std::fs::read_dir(state.runs()) {
         Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Default::default()),
         Err(e) => return Err(format!("{}: {e}", state.runs().display())),
     };
-    let mut runs: Vec<RunInfo> = entries
-        .flatten()
-        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
-        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
-        .filter_map(|text| serde_json::from_str::<RunInfo>(&text).ok())
-        .filter(|r| alive(r.pid))
-        .collect();
+    let (mut runs, mut malformed) = (Vec::new(), Vec::new());
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if !path.extension().is_some_and(|x| x == "json") {
+            continue;
+        }
+        let read = std::fs::read_to_string(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| serde_json::from_str::<RunInfo>(&text).map_err(|e| e.to_string()))
+            .and_then(|r| {
+                // The entry is named after its run: any other name was not written by a run.
+                let named = path.file_stem().and_then(|s| s.to_str()) == Some(r.run_id.as_str());
+                if named {
+                    Ok(r)
+                } else {
+                    Err(format!("it names run {:?}", r.run_id))
+                }
+            });
+        match read {
+            Ok(r) if alive(r.pid) => runs.push(r),
+            Ok(_) => {}
+            // A run that ended between the listing and the read.
+            Err(_) if !path.exists() => {}
+            Err(why) => malformed.push((path, why)),
+        }
+    }
     runs.sort_by(|a, b| a.started.cmp(&b.started));
-    Ok(runs)
+    Ok((runs, malformed))
 }
 
 /// Whether the run's process still exists (a run killed with SIGKILL leaves its entry).

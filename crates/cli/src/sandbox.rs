@@ -21,8 +21,10 @@ use tollgate_policy::{AbsPath, Gate};
 /// of its few threads and the allocator's slack.
 const MEMORY_ALLOWANCE: u64 = 12 << 20;
 
-/// Most descriptors a worker may hold at once.
-const MAX_DESCRIPTORS: u64 = 256;
+/// Most descriptors a worker may hold at once. A walk holds one per level it is down, and
+/// the deepest path the kernel can name (`PATH_MAX`, 4096 bytes) is 2048 levels of
+/// one-character names: room for that and the worker's own few.
+const MAX_DESCRIPTORS: u64 = 2048 + 256;
 
 /// System calls that no SDK call makes from the worker: tracing and reading other processes,
 /// mounting, namespaces, kernel modules and images, BPF, perf, keys, userfaultfd, and other

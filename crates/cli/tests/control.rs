@@ -215,3 +215,49 @@ fn kill_ends_a_run_stuck_in_native_code_and_the_end_record_says_killed() {
     assert_eq!(ends.len(), 1);
     assert_eq!(ends[0]["ended_by"], "killed");
 }
+
+#[test]
+fn a_malformed_registry_entry_is_reported_never_a_panic() {
+    let s = Sandbox::new();
+    let runs = std::path::Path::new(&s.state_dir()).join("runs");
+    std::fs::create_dir_all(&runs).unwrap();
+    let me = std::process::id();
+    let entry = |id: &str, sha: &str| {
+        serde_json::json!({
+            "run_id": id, "pid": me, "principal": "User::\"root\"",
+            "script_sha256": sha, "started": "2026-12-02T00:00:00Z"
+        })
+        .to_string()
+    };
+    // A well-formed entry of a live process, written as a run would: listed.
+    std::fs::write(runs.join("r-good.json"), entry("r-good", &"a".repeat(64))).unwrap();
+    let planted = [
+        ("garbage.json", "{not json".to_owned()),
+        ("typed.json", r#"{"run_id": 7, "pid": "x"}"#.to_owned()),
+        ("empty.json", String::new()),
+        // Names another run than its file: not how a run registers.
+        ("r-other.json", entry("r-elsewhere", &"b".repeat(64))),
+        // A digest cut inside a multi-byte character once panicked the listing.
+        ("r-wide.json", entry("r-wide", &"é".repeat(20))),
+    ];
+    for (name, text) in &planted {
+        std::fs::write(runs.join(name), text).unwrap();
+    }
+    for format in ["human", "json"] {
+        let out = s.tollgate(&["runs", "--output", format]).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert_ne!(out.status.code(), Some(0), "{format}: {stdout}{stderr}");
+        assert!(out.status.code().is_some(), "killed by a signal: {stderr}");
+        assert!(stdout.contains("r-good"), "{format}: {stdout}");
+        // The wide digest is a well-formed entry: listed, cut at a character.
+        assert!(stdout.contains("r-wide"), "{format}: {stdout}");
+        for (name, _) in &planted[..4] {
+            assert!(
+                stderr.contains(&format!("{name}: not a run entry Tollgate wrote")),
+                "{format} {name}: {stderr}"
+            );
+        }
+    }
+}

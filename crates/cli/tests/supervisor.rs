@@ -490,3 +490,17 @@ permit(principal, action == file_system::Action::"execute", resource in file_sys
     let (code, out, err) = s.audit(&["verify", "--dir", &s.audit_dir()]);
     assert_eq!(code, 0, "{out}{err}");
 }
+
+#[test]
+fn the_descriptor_bound_leaves_room_for_walks_of_deep_trees() {
+    let s = Sandbox::new();
+    // 600 levels: a walk holds a descriptor for each.
+    let deep = (0..600).map(|_| "d").collect::<Vec<_>>().join("/");
+    s.write(&format!("{deep}/f.txt"), "x");
+    let r = s.run(
+        ALL_IN_ROOT,
+        r#"let n = ls([ls::recursive], "{ROOT}").len(); rm([rm::recursive], "{ROOT}/d"); n"#,
+    );
+    assert_eq!(r.ok(), "601");
+    assert!(!exists(&s.path("d")));
+}
