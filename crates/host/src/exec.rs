@@ -176,7 +176,7 @@ fn wait_for(
             return Err(HostError::TimedOut(format!(
                 "{path} ran longer than its time limit of {} and was killed",
                 humanize(options.timeout)
-            )))
+            )));
         }
     }
     let status = status.map_err(|e| HostError::io("run", path, e))?;
