@@ -321,7 +321,7 @@ fn active_runs(state: &StateDir) -> Result<Listed, String> {
     let (mut runs, mut malformed) = (Vec::new(), Vec::new());
     for entry in entries.flatten() {
         let path = entry.path();
-        if !path.extension().is_some_and(|x| x == "json") {
+        if path.extension().is_none_or(|x| x != "json") {
             continue;
         }
         let read = std::fs::read_to_string(&path)

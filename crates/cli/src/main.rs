@@ -5,6 +5,7 @@
 //! that was denied or failed.
 
 mod audit;
+mod cgroup;
 mod config;
 mod control;
 mod exit;

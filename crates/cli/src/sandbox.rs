@@ -87,6 +87,12 @@ pub struct Confinement {
     pub seccomp: bool,
     /// The bound on mapped memory, in bytes.
     pub memory_bytes: u64,
+    /// The worker's cgroup with `memory.max`, where the host let one be made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_cgroup: Option<String>,
+    /// Why no cgroup bounds the worker's memory (`memory_bytes` alone does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_cgroup_unavailable: Option<String>,
     /// What could not be applied, and why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing: Vec<String>,
@@ -153,6 +159,8 @@ pub fn confine(
         landlock_narrows,
         seccomp,
         memory_bytes,
+        memory_cgroup: None,
+        memory_cgroup_unavailable: None,
         missing,
     })
 }

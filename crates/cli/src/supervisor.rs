@@ -23,6 +23,7 @@ use tollgate_audit::Event;
 use tollgate_host::redact::Counts;
 use tollgate_script::{DeniedCall, ErrorType, LogEntry, RunError, EXHAUSTED_EXIT};
 
+use crate::cgroup::MemoryCgroup;
 use crate::control::RunInfo;
 use crate::output::{self, Format};
 use crate::run::{sha256_hex, start_audit, Finished, Setup};
@@ -299,6 +300,10 @@ fn single_threaded() -> Result<(), String> {
     }
 }
 
+/// Room in the worker's cgroup above `--max-memory` for the binary's pages, the stacks of
+/// its threads and the allocator's slack.
+const CGROUP_ALLOWANCE: u64 = 32 << 20;
+
 /// Why the supervisor stopped waiting for the worker.
 enum Stop {
     /// The worker closed its end: it has sent everything it will send.
@@ -357,6 +362,22 @@ fn supervise(
     for missing in &ready.missing {
         eprintln!("tollgate: warning: the worker is not fully confined: {missing}");
     }
+    // The kernel's bound on what the worker and what it runs hold, where the host lets one be
+    // made; it lives until the worker is reaped.
+    let mut ready = ready;
+    let _memory_cgroup = match MemoryCgroup::join(
+        worker.pid,
+        (setup.limits.max_memory as u64).saturating_add(CGROUP_ALLOWANCE),
+    ) {
+        Ok(cgroup) => {
+            ready.memory_cgroup = Some(cgroup.path().display().to_string());
+            Some(cgroup)
+        }
+        Err(why) => {
+            ready.memory_cgroup_unavailable = Some(why);
+            None
+        }
+    };
     // 2. The log, with the key, opened only now that the worker exists without it.
     let log = match setup.audit() {
         Ok(log) => log,

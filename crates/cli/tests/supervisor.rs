@@ -198,6 +198,17 @@ fn the_start_record_says_how_the_worker_is_confined() {
         "{start:#}"
     );
     assert!(sandbox["memory_bytes"].as_u64().unwrap() > 256 << 20);
+    // A cgroup bounds the worker's memory where the host lets one be made; where not, the
+    // record says why.
+    let cgroup = sandbox["memory_cgroup"].as_str();
+    let why = sandbox["memory_cgroup_unavailable"].as_str();
+    assert!(cgroup.is_some() != why.is_some(), "{start:#}");
+    if let Some(dir) = cgroup {
+        assert!(
+            !std::path::Path::new(dir).exists(),
+            "the worker's cgroup is removed after the run: {dir}"
+        );
+    }
     assert_eq!(run_end(&s)["ended_by"], "returned");
 }
 
