@@ -21,9 +21,10 @@ pub(crate) enum OpenMode {
     Dir,
     /// Write at the end; create when missing.
     Append,
-    /// Replace the content; create when missing.
+    /// Replace the content; create when missing. The open itself does not empty the file:
+    /// the caller does, once it has checked what it opened.
     Truncate,
-    /// Replace the content of an existing file; never create.
+    /// Replace the content of an existing file; never create. Emptied by the caller too.
     Overwrite,
     /// Create a file that must not exist yet.
     CreateNew,
@@ -49,8 +50,8 @@ impl OpenMode {
             OpenMode::Read => OFlags::RDONLY,
             OpenMode::Dir => OFlags::RDONLY | OFlags::DIRECTORY,
             OpenMode::Append => OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE,
-            OpenMode::Truncate => OFlags::WRONLY | OFlags::TRUNC | OFlags::CREATE,
-            OpenMode::Overwrite => OFlags::WRONLY | OFlags::TRUNC,
+            OpenMode::Truncate => OFlags::WRONLY | OFlags::CREATE,
+            OpenMode::Overwrite => OFlags::WRONLY,
             OpenMode::CreateNew => OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL,
             OpenMode::Touch => OFlags::RDONLY | OFlags::CREATE | OFlags::NONBLOCK,
             OpenMode::Exec | OpenMode::Stat => OFlags::PATH,
@@ -154,9 +155,9 @@ impl Root {
 }
 
 /// Opens `relative` beneath `dir` without crossing any symlink.
-pub(crate) fn open_beneath(
+pub(crate) fn open_beneath<P: rustix::path::Arg>(
     dir: BorrowedFd<'_>,
-    relative: &str,
+    relative: P,
     mode: OpenMode,
 ) -> io::Result<OwnedFd> {
     // openat2 refuses a mode unless the call can create.

@@ -2,10 +2,11 @@
 //! beneath their parent's descriptor; a symlink is listed as a symlink and never entered.
 //! Every directory a walk reads is authorized (`read` and `stat`) before it is opened.
 
+use std::ffi::{CStr, CString};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use globset::GlobBuilder;
-use rustix::fs::{Dir, FileType};
+use rustix::fs::{AtFlags, Dir, FileType};
 use tollgate_policy::{AbsPath, Action, Resource};
 
 use super::read::lstat_at;
@@ -39,6 +40,34 @@ impl EntryKind {
             FileType::Directory => EntryKind::Dir,
             FileType::Symlink => EntryKind::Symlink,
             _ => EntryKind::Other,
+        }
+    }
+}
+
+/// One entry read from a directory.
+pub(crate) struct Listed {
+    /// The name as scripts and policies see it (see [`shown_name`]).
+    pub name: String,
+    /// The name as the kernel knows it, for every call on the entry.
+    pub raw: CString,
+    pub st: rustix::fs::Stat,
+}
+
+/// A file name as the SDK shows it and the policy decides on it: itself when it is UTF-8,
+/// else with each byte that is not part of valid UTF-8 written `\xNN`, so that a walk lists
+/// the entry instead of failing on it.
+pub(crate) fn shown_name(raw: &[u8]) -> String {
+    match std::str::from_utf8(raw) {
+        Ok(name) => name.to_owned(),
+        Err(_) => {
+            let mut out = String::new();
+            for chunk in raw.utf8_chunks() {
+                out.push_str(chunk.valid());
+                for b in chunk.invalid() {
+                    out.push_str(&format!("\\x{b:02x}"));
+                }
+            }
+            out
         }
     }
 }
@@ -130,7 +159,7 @@ impl Host {
     fn open_walk_child(
         &self,
         parent: BorrowedFd<'_>,
-        name: &str,
+        name: &CStr,
         path: &AbsPath,
     ) -> HostResult<OwnedFd> {
         self.authorize_in(
@@ -141,29 +170,31 @@ impl Host {
         open_beneath(parent, name, OpenMode::Dir).map_err(|e| HostError::io("open", path, e))
     }
 
-    /// Reads one directory: (name, lstat) of each entry, sorted by name.
-    pub(crate) fn read_dir(
-        &self,
-        fd: BorrowedFd<'_>,
-        path: &AbsPath,
-    ) -> HostResult<Vec<(String, rustix::fs::Stat)>> {
+    /// Reads one directory: each entry with its `lstat`, sorted by name.
+    pub(crate) fn read_dir(&self, fd: BorrowedFd<'_>, path: &AbsPath) -> HostResult<Vec<Listed>> {
         let mut dir = Dir::read_from(fd).map_err(|e| HostError::io("list", path, e.into()))?;
         let mut out = Vec::new();
         while let Some(entry) = dir.read() {
             self.interrupt.check()?;
             let entry = entry.map_err(|e| HostError::io("list", path, e.into()))?;
-            let name = entry.file_name().to_string_lossy();
-            if name == "." || name == ".." {
+            let raw = entry.file_name();
+            if raw.to_bytes() == b"." || raw.to_bytes() == b".." {
                 continue;
             }
+            let name = shown_name(raw.to_bytes());
             let child = path.join(&name)?;
-            let st = lstat_at(fd, &name, &child)?;
-            out.push((name.into_owned(), st));
+            let st = rustix::fs::statat(fd, raw, AtFlags::SYMLINK_NOFOLLOW)
+                .map_err(|e| HostError::io("stat", &child, e.into()))?;
+            out.push(Listed {
+                name,
+                raw: raw.to_owned(),
+                st,
+            });
             if out.len() > self.limits.max_items {
                 return Err(self.too_many_items(path));
             }
         }
-        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
     }
 
@@ -190,20 +221,21 @@ impl Host {
         opts: LsOptions,
         out: &mut Vec<Entry>,
     ) -> HostResult<()> {
-        for (name, st) in self.read_dir(fd, path)? {
+        for listed in self.read_dir(fd, path)? {
+            let name = &listed.name;
             if !opts.all && name.starts_with('.') {
                 continue;
             }
-            let child = path.join(&name)?;
+            let child = path.join(name)?;
             let shown = format!("{prefix}{name}");
-            let entry = Entry::from_stat(&shown, &child, &st);
+            let entry = Entry::from_stat(&shown, &child, &listed.st);
             let descend = opts.recursive && entry.kind == EntryKind::Dir;
             out.push(entry);
             if out.len() > self.limits.max_items {
                 return Err(self.too_many_items(path));
             }
             if descend {
-                let sub = self.open_walk_child(fd, &name, &child)?;
+                let sub = self.open_walk_child(fd, &listed.raw, &child)?;
                 self.ls_into(sub.as_fd(), &child, &format!("{shown}/"), opts, out)?;
             }
         }
@@ -237,7 +269,7 @@ impl Host {
         recursive: bool,
         out: &mut Vec<String>,
     ) -> HostResult<()> {
-        for (name, st) in self.read_dir(fd, path)? {
+        for Listed { name, raw, st } in self.read_dir(fd, path)? {
             let child = path.join(&name)?;
             if matcher.is_match(&name) {
                 out.push(child.to_string());
@@ -246,7 +278,7 @@ impl Host {
                 }
             }
             if recursive && EntryKind::of_mode(st.st_mode) == EntryKind::Dir {
-                let sub = self.open_walk_child(fd, &name, &child)?;
+                let sub = self.open_walk_child(fd, &raw, &child)?;
                 self.find_into(sub.as_fd(), &child, matcher, recursive, out)?;
             }
         }
@@ -280,12 +312,12 @@ impl Host {
     ) -> HostResult<u64> {
         let mut total = 0;
         let shown = |d: usize| opts.max_depth.is_none_or(|m| d <= m);
-        for (name, st) in self.read_dir(fd, path)? {
+        for Listed { name, raw, st } in self.read_dir(fd, path)? {
             let child = path.join(&name)?;
             let own = size_of(&st, opts.apparent_size);
             report.total_inode_count += 1;
             if EntryKind::of_mode(st.st_mode) == EntryKind::Dir {
-                let sub = self.open_walk_child(fd, &name, &child)?;
+                let sub = self.open_walk_child(fd, &raw, &child)?;
                 let size = own + self.du_into(sub.as_fd(), &child, depth + 1, opts, report)?;
                 if shown(depth + 1) {
                     report.entries.push((child, size));

@@ -12,7 +12,7 @@ use tollgate_policy::{AbsPath, Action, Context, Resource};
 
 use super::read::{lstat_at, regular_file};
 use super::root::{open_beneath, OpenMode};
-use super::walk::EntryKind;
+use super::walk::{EntryKind, Listed};
 use super::{parse_path, Kind};
 use crate::error::{HostError, HostResult};
 use crate::Host;
@@ -71,9 +71,10 @@ impl Host {
             &[Action::FsOpen, Action::FsCreate, Action::FsWrite],
             open_mode,
         )?;
-        regular_file(opened.fd, &opened.path)?
+        let path = opened.path.clone();
+        writable(opened, mode == WriteMode::Replace)?
             .write_all(content.as_bytes())
-            .map_err(|e| HostError::io("write", &opened.path, e))
+            .map_err(|e| HostError::io("write", &path, e))
     }
 
     /// The rewrite behind `sed -i`: replaces an existing file's content. Needs `open` +
@@ -86,9 +87,10 @@ impl Host {
             &[Action::FsOpen, Action::FsWrite],
             OpenMode::Overwrite,
         )?;
-        regular_file(opened.fd, &opened.path)?
+        let path = opened.path.clone();
+        writable(opened, true)?
             .write_all(content.as_bytes())
-            .map_err(|e| HostError::io("write", &opened.path, e))
+            .map_err(|e| HostError::io("write", &path, e))
     }
 
     /// `touch`: creates the file if missing and sets its times to now. Needs `open` on the
@@ -162,9 +164,11 @@ impl Host {
         }
     }
 
-    /// `cp`: needs read on the source and `open` + `create` + `write` on the destination. A
-    /// destination that is a directory receives the file under the source's name. A new file
-    /// that fails to copy completely is removed.
+    /// `cp`: needs read on the source and `open` + `create` + `write` on the destination
+    /// (with `preserve`, `chmod` on it too: the copy takes the source's mode). A destination
+    /// that is a directory receives the file under the source's name. A copy onto the source
+    /// itself is an error, found before anything is written. A new file that fails to copy
+    /// completely is removed, after `delete` on it.
     pub fn cp(&self, raw_src: &str, raw_dst: &str, opts: CpOptions) -> HostResult<()> {
         let mut from = self.open_read(raw_src)?;
         let src = parse_path(raw_src)?;
@@ -180,13 +184,18 @@ impl Host {
         } else {
             OpenMode::CreateNew
         };
+        let actions: &[Action] = if opts.preserve {
+            &[
+                Action::FsOpen,
+                Action::FsCreate,
+                Action::FsWrite,
+                Action::FsChmod,
+            ]
+        } else {
+            &[Action::FsOpen, Action::FsCreate, Action::FsWrite]
+        };
         let opened = self
-            .open_checked(
-                &dst,
-                Kind::File,
-                &[Action::FsOpen, Action::FsCreate, Action::FsWrite],
-                mode,
-            )
+            .open_checked(&dst, Kind::File, actions, mode)
             .map_err(|e| match e {
                 HostError::Io { source, .. } if source.kind() == io::ErrorKind::AlreadyExists => {
                     HostError::InvalidInput(format!(
@@ -195,7 +204,17 @@ impl Host {
                 }
                 other => other,
             })?;
-        let mut to = regular_file(opened.fd, &opened.path)?;
+        let dst = opened.path.clone();
+        let source =
+            rustix::fs::fstat(from.as_fd()).map_err(|e| HostError::io("stat", &src, e.into()))?;
+        let target =
+            rustix::fs::fstat(&opened.fd).map_err(|e| HostError::io("stat", &dst, e.into()))?;
+        if (source.st_dev, source.st_ino) == (target.st_dev, target.st_ino) {
+            return Err(HostError::InvalidInput(format!(
+                "{src} and {dst} are the same file; nothing was copied"
+            )));
+        }
+        let mut to = writable(opened, true)?;
         let copied = io::copy(&mut from, &mut to).and_then(|_| {
             if opts.preserve {
                 preserve_metadata(&from, &to)
@@ -205,24 +224,64 @@ impl Host {
         });
         if let Err(e) = copied {
             if mode == OpenMode::CreateNew {
-                // Best effort: the file is ours (O_EXCL created it) and incomplete.
-                if let Ok((dir, _)) = self.open_parent_checked(&opened.path) {
-                    let _ = rustix::fs::unlinkat(&dir, opened.path.file_name(), AtFlags::empty());
-                }
+                self.remove_incomplete(&to, &dst);
             }
-            return Err(HostError::io("copy to", &opened.path, e));
+            return Err(HostError::io("copy to", &dst, e));
         }
         Ok(())
     }
 
+    /// Removes the incomplete new file `file` that a failed copy made at `path`: after
+    /// `delete` on it, and only if `path` still names that file (not one swapped in since).
+    /// Best effort: the copy's own error is what the script gets.
+    fn remove_incomplete(&self, file: &File, path: &AbsPath) {
+        let Ok(ours) = rustix::fs::fstat(file.as_fd()) else {
+            return;
+        };
+        let Ok((dir, _)) = self.open_parent_checked(path) else {
+            return;
+        };
+        if self
+            .authorize_in(
+                &[Action::FsDelete],
+                Resource::File(path.clone()),
+                &Context::Empty,
+            )
+            .is_err()
+        {
+            return;
+        }
+        let named = rustix::fs::statat(&dir, path.file_name(), AtFlags::SYMLINK_NOFOLLOW);
+        if named.is_ok_and(|st| (st.st_dev, st.st_ino) == (ours.st_dev, ours.st_ino)) {
+            let _ = rustix::fs::unlinkat(&dir, path.file_name(), AtFlags::empty());
+        }
+    }
+
     /// `mv`: needs `move` on the source (context: the destination) and `create` on the
-    /// destination. Replacing an existing destination also needs `delete` on it, or with
-    /// `backup`, `move` and `create` to keep it as `NAME~`. Returns a line describing the move.
+    /// destination; a directory also needs `move` on every entry below it, each with where it
+    /// will be, so a forbid or a legal hold anywhere below keeps the whole tree in place (as
+    /// `rm -r` needs `delete` on each). Replacing an existing destination also needs `delete`
+    /// on it, or with `backup`, `move` and `create` to keep it as `NAME~`, which must not
+    /// exist. Returns a line describing the move.
     pub fn mv(&self, raw_src: &str, raw_dst: &str, opts: MvOptions) -> HostResult<String> {
         let src = parse_path(raw_src)?;
         let mut dst = parse_path(raw_dst)?;
         let (src_dir, _) = self.open_parent_checked(&src)?;
-        let src_kind = kind_of(lstat_at(src_dir.as_fd(), src.file_name(), &src)?.st_mode);
+        let src_st = match lstat_at(src_dir.as_fd(), src.file_name(), &src) {
+            // Whether it exists is told only to whom the move would be permitted.
+            Err(e @ HostError::NotFound { .. }) => {
+                self.authorize_in(
+                    &[Action::FsMove],
+                    Resource::File(src.clone()),
+                    &Context::Move {
+                        destination: dst.clone(),
+                    },
+                )?;
+                return Err(e);
+            }
+            other => other?,
+        };
+        let src_kind = kind_of(src_st.st_mode);
         let (mut dst_dir, _) = self.open_parent_checked(&dst)?;
         let mut existing = lstat_at(dst_dir.as_fd(), dst.file_name(), &dst).ok();
         if existing.as_ref().map(|st| kind_of(st.st_mode)) == Some(Kind::Dir) {
@@ -242,6 +301,12 @@ impl Host {
             src_kind.resource(dst.clone()),
             &Context::Empty,
         )?;
+        if src_kind == Kind::Dir {
+            let top = open_beneath(src_dir.as_fd(), src.file_name(), OpenMode::Dir)
+                .map_err(|e| HostError::io("open", &src, e))?;
+            let mut count = 0;
+            self.authorize_move_tree(top.as_fd(), &src, &dst, &mut count)?;
+        }
         let mut flags = RenameFlags::NOREPLACE;
         if let Some(st) = existing {
             let dst_kind = kind_of(st.st_mode);
@@ -262,8 +327,20 @@ impl Host {
                     dst_kind.resource(backup.clone()),
                     &Context::Empty,
                 )?;
-                rustix::fs::renameat(&dst_dir, dst.file_name(), &dst_dir, backup.file_name())
-                    .map_err(|e| HostError::io("back up", &dst, e.into()))?;
+                // Never over an existing backup: that would delete it without a decision.
+                rustix::fs::renameat_with(
+                    &dst_dir,
+                    dst.file_name(),
+                    &dst_dir,
+                    backup.file_name(),
+                    RenameFlags::NOREPLACE,
+                )
+                .map_err(|e| match e {
+                    rustix::io::Errno::EXIST => HostError::InvalidInput(format!(
+                        "{backup} already exists, and mv::backup does not replace it; remove it first"
+                    )),
+                    e => HostError::io("back up", &dst, e.into()),
+                })?;
             } else {
                 self.authorize_in(
                     &[Action::FsDelete],
@@ -283,12 +360,25 @@ impl Host {
     /// Symlinks are removed, never followed. Returns how many entries were removed.
     pub fn rm(&self, raw_path: &str, opts: RmOptions) -> HostResult<u64> {
         let path = parse_path(raw_path)?;
+        let missing = |e: HostError| {
+            // Whether it exists is told only to whom its removal would be permitted.
+            self.authorize_in(
+                &[Action::FsDelete],
+                Resource::File(path.clone()),
+                &Context::Empty,
+            )?;
+            if opts.force {
+                Ok(0)
+            } else {
+                Err(e)
+            }
+        };
         let (dir, _) = match self.open_parent_checked(&path) {
-            Err(HostError::NotFound { .. }) if opts.force => return Ok(0),
+            Err(e @ HostError::NotFound { .. }) => return missing(e),
             other => other?,
         };
         let st = match lstat_at(dir.as_fd(), path.file_name(), &path) {
-            Err(HostError::NotFound { .. }) if opts.force => return Ok(0),
+            Err(e @ HostError::NotFound { .. }) => return missing(e),
             other => other?,
         };
         let kind = kind_of(st.st_mode);
@@ -324,7 +414,7 @@ impl Host {
         path: &AbsPath,
         permitted: &mut HashSet<AbsPath>,
     ) -> HostResult<()> {
-        for (name, st) in self.read_dir(fd, path)? {
+        for Listed { name, raw, st } in self.read_dir(fd, path)? {
             let child = path.join(&name)?;
             let kind = kind_of(st.st_mode);
             self.authorize_in(
@@ -333,13 +423,45 @@ impl Host {
                 &Context::Empty,
             )?;
             if kind == Kind::Dir {
-                let sub = open_beneath(fd, &name, OpenMode::Dir)
+                let sub = open_beneath(fd, raw.as_c_str(), OpenMode::Dir)
                     .map_err(|e| HostError::io("open", &child, e))?;
                 self.authorize_tree(sub.as_fd(), &child, permitted)?;
             }
             permitted.insert(child);
             if permitted.len() > self.limits.max_items {
                 return Err(self.too_many_items(path));
+            }
+        }
+        Ok(())
+    }
+
+    /// Before a directory `from` moves to `to`: `move` on every entry below it, each with
+    /// where it will be. Nothing moves until all are permitted.
+    fn authorize_move_tree(
+        &self,
+        fd: BorrowedFd<'_>,
+        from: &AbsPath,
+        to: &AbsPath,
+        count: &mut usize,
+    ) -> HostResult<()> {
+        for Listed { name, raw, st } in self.read_dir(fd, from)? {
+            let (child, destination) = (from.join(&name)?, to.join(&name)?);
+            let kind = kind_of(st.st_mode);
+            self.authorize_in(
+                &[Action::FsMove],
+                kind.resource(child.clone()),
+                &Context::Move {
+                    destination: destination.clone(),
+                },
+            )?;
+            *count += 1;
+            if *count > self.limits.max_items {
+                return Err(self.too_many_items(from));
+            }
+            if kind == Kind::Dir {
+                let sub = open_beneath(fd, raw.as_c_str(), OpenMode::Dir)
+                    .map_err(|e| HostError::io("open", &child, e))?;
+                self.authorize_move_tree(sub.as_fd(), &child, &destination, count)?;
             }
         }
         Ok(())
@@ -354,7 +476,7 @@ impl Host {
         permitted: &mut HashSet<AbsPath>,
     ) -> HostResult<u64> {
         let mut removed = 0;
-        for (name, st) in self.read_dir(fd, path)? {
+        for Listed { name, raw, st } in self.read_dir(fd, path)? {
             let child = path.join(&name)?;
             let kind = kind_of(st.st_mode);
             if !permitted.contains(&child) {
@@ -365,14 +487,14 @@ impl Host {
                 )?;
             }
             let flags = if kind == Kind::Dir {
-                let sub = open_beneath(fd, &name, OpenMode::Dir)
+                let sub = open_beneath(fd, raw.as_c_str(), OpenMode::Dir)
                     .map_err(|e| HostError::io("open", &child, e))?;
                 removed += self.remove_tree(sub.as_fd(), &child, permitted)?;
                 AtFlags::REMOVEDIR
             } else {
                 AtFlags::empty()
             };
-            rustix::fs::unlinkat(fd, name.as_str(), flags)
+            rustix::fs::unlinkat(fd, raw.as_c_str(), flags)
                 .map_err(|e| HostError::io("remove", &child, e.into()))?;
             removed += 1;
         }
@@ -380,9 +502,31 @@ impl Host {
     }
 }
 
+/// The file `opened` is, ready to be written: a regular file with one name only, emptied
+/// first when `truncate`. A file with more than one hard link is also reachable by paths
+/// the policy never decided on, so Tollgate does not write through it.
+fn writable(opened: super::Opened, truncate: bool) -> HostResult<File> {
+    let path = opened.path;
+    let file = regular_file(opened.fd, &path)?;
+    let st = rustix::fs::fstat(&file).map_err(|e| HostError::io("stat", &path, e.into()))?;
+    if st.st_nlink > 1 {
+        return Err(HostError::InvalidInput(format!(
+            "{path} has {} hard links, so it is also reachable by paths the policy did not decide on; Tollgate does not write through it (remove the other links, or write a new file)",
+            st.st_nlink
+        )));
+    }
+    if truncate {
+        file.set_len(0)
+            .map_err(|e| HostError::io("truncate", &path, e))?;
+    }
+    Ok(file)
+}
+
+/// Gives `to` the source's permission bits (setuid, setgid and sticky never: a copy must
+/// not become a privileged program) and times.
 fn preserve_metadata(from: &File, to: &File) -> io::Result<()> {
     let st = rustix::fs::fstat(from.as_fd())?;
-    rustix::fs::fchmod(to.as_fd(), Mode::from_raw_mode(st.st_mode & 0o7777))?;
+    rustix::fs::fchmod(to.as_fd(), Mode::from_raw_mode(st.st_mode & 0o777))?;
     let times = Timestamps {
         last_access: Timespec {
             tv_sec: st.st_atime,
