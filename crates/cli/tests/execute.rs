@@ -336,3 +336,39 @@ fn bad_input_gives_clear_errors() {
         assert!(out.starts_with(kind) && out.contains(text), "{call}: {out}");
     }
 }
+
+#[test]
+fn the_readmes_execute_policy_permits_exactly_the_call_it_shows() {
+    // The README's example, on a binary every host has: the same policy text but the path.
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let start = readme
+        .find("// Exactly `iptables -L -t nat`")
+        .expect("the README's execute example");
+    let block = &readme[start..];
+    let policy = &block[..block.find("```").unwrap()];
+    let policy = format!(
+        "{}\npermit(principal, action == file_system::Action::\"open\", resource == file_system::Dir::\"/usr/bin\");",
+        policy.replace("/usr/sbin/iptables", "/usr/bin/true")
+    );
+    let s = Sandbox::new();
+    let call = |args: &str, extra: &str| {
+        s.run(
+            &policy,
+            &format!(
+                r#"execute("/usr/bin/true", ExecuteOptions().args({args}).env(#{{LANG: "C"}}).user("nobody"){extra}.build()).exit_code"#
+            ),
+        )
+    };
+    assert_eq!(call(r#"["-L", ["-t", "nat"]]"#, "").ok(), "0");
+    for (args, extra) in [
+        (r#"["-L", "-F", ["-t", "nat"]]"#, ""),
+        (r#"["-L", ["-t", "nat"], "INPUT"]"#, ""),
+        (r#"["-L", ["-t", "nat"], ["-j", "DROP"]]"#, ""),
+        (r#"["-L", ["-t", "nat"]]"#, r#".group("root")"#),
+        (r#"["-F", ["-t", "nat"]]"#, ""),
+    ] {
+        let r = call(args, extra);
+        assert_eq!(r.code, 4, "{args}{extra}: {:#}", r.json);
+    }
+}
