@@ -12,6 +12,7 @@ use miette::Diagnostic;
 use crate::action::Action;
 use crate::error::{PolicyError, SourceLocation};
 use crate::index::PolicyIndex;
+use crate::path::AbsPath;
 
 /// The text of Tollgate's Cedar schema, as shipped in `schema/tollgate.cedarschema`. This is
 /// the source of truth, written for people.
@@ -121,13 +122,17 @@ impl Policies {
         schema: &Schema,
     ) -> Result<Policies, PolicyError> {
         let result = Validator::new(schema.cedar.clone()).validate(&set, ValidationMode::Strict);
-        if !result.validation_passed() {
-            return Err(PolicyError::Invalid {
-                problems: result
-                    .validation_errors()
-                    .map(|e| diagnostic_problem(file, text, e))
-                    .collect(),
+        let mut problems: Vec<Problem> = result
+            .validation_errors()
+            .map(|e| diagnostic_problem(file, text, e))
+            .collect();
+        problems.extend(path_problems(&set, file, text));
+        if !problems.is_empty() {
+            // In file order, whichever check found them.
+            problems.sort_by_key(|(loc, _)| {
+                loc.as_ref().map_or((usize::MAX, 0), |l| (l.line, l.column))
             });
+            return Err(PolicyError::Invalid { problems });
         }
         let index = PolicyIndex::build(&set, schema);
         Ok(Policies {
@@ -216,11 +221,51 @@ fn parse_set(file: &str, text: &str) -> Result<PolicySet, PolicyError> {
     Ok(set)
 }
 
-fn diagnostic_problem(
-    file: &str,
-    text: &str,
-    e: &dyn Diagnostic,
-) -> (Option<SourceLocation>, String) {
+/// One problem of a policy file, where it is when that is known.
+type Problem = (Option<SourceLocation>, String);
+
+/// Every `file_system::File` or `file_system::Dir` literal, in a scope or a condition, whose id
+/// is not a normalized absolute path. The host names files only by normalized paths
+/// ([`AbsPath`]), so `Dir::"/d/secret/"` would never match anything, and a `forbid` written
+/// that way would silently forbid nothing.
+fn path_problems(set: &PolicySet, file: &str, text: &str) -> Vec<Problem> {
+    let mut out = Vec::new();
+    for policy in set.policies() {
+        let core: &cedar_policy_core::ast::Policy = policy.as_ref();
+        // The condition holds the scope constraints as expressions too, so one walk sees
+        // `resource in Dir::"..."` in the scope, in `when`/`unless`, and inside sets.
+        for expr in core.condition().subexpressions() {
+            let cedar_policy_core::ast::ExprKind::Lit(cedar_policy_core::ast::Literal::EntityUID(
+                uid,
+            )) = expr.expr_kind()
+            else {
+                continue;
+            };
+            let ty = uid.entity_type().to_string();
+            if ty != "file_system::File" && ty != "file_system::Dir" {
+                continue;
+            }
+            let id: &str = uid.eid().as_ref();
+            let why = match AbsPath::parse(id) {
+                Ok(normal) if normal.as_str() == id => continue,
+                Ok(normal) => format!(
+                    "{ty}::{id:?} can never match: File and Dir ids are normalized absolute paths (no trailing '/', no '//', '.' or '..'); write {ty}::{:?}",
+                    normal.as_str()
+                ),
+                Err(e) => format!("{ty}::{id:?} can never match: {e}"),
+            };
+            let loc = uid
+                .loc()
+                .or_else(|| expr.source_loc())
+                .or_else(|| core.loc())
+                .map(|l| SourceLocation::at(file, text, l.span.offset()));
+            out.push((loc, why));
+        }
+    }
+    out
+}
+
+fn diagnostic_problem(file: &str, text: &str, e: &dyn Diagnostic) -> Problem {
     let loc = e
         .labels()
         .and_then(|mut labels| labels.next())
@@ -311,6 +356,91 @@ mod tests {
     fn templates_are_refused() {
         let p = problems("permit(principal == ?principal, action, resource);");
         assert!(p[0].1.contains("templates"));
+    }
+
+    /// Each spelling of a path that the host never uses, with the id to write instead (or
+    /// what the message says instead of one).
+    const UNNORMALIZED: &[(&str, &str)] = &[
+        ("/d/secret/", "write file_system::Dir::\"/d/secret\""),
+        ("/d//secret", "write file_system::Dir::\"/d/secret\""),
+        ("/d/./secret", "write file_system::Dir::\"/d/secret\""),
+        ("/d/x/../secret", "write file_system::Dir::\"/d/secret\""),
+        ("/d/secret/.", "write file_system::Dir::\"/d/secret\""),
+        ("/d/secret/x/..", "write file_system::Dir::\"/d/secret\""),
+        ("//", "write file_system::Dir::\"/\""),
+        ("d/secret", "is relative"),
+        ("", "is empty"),
+        ("/d/\0secret", "NUL"),
+    ];
+
+    /// The one problem of `text`, as `line:column` and message.
+    fn one_problem(text: &str) -> (String, String) {
+        let p = problems(text);
+        assert_eq!(p.len(), 1, "{p:?}");
+        let loc = p[0].0.as_ref().expect("a location");
+        (format!("{}:{}", loc.line, loc.column), p[0].1.clone())
+    }
+
+    #[test]
+    fn unnormalized_dir_in_the_resource_scope_is_an_error_at_the_literal() {
+        for (id, says) in UNNORMALIZED {
+            for scope in [
+                "resource in",
+                "resource ==",
+                "resource is file_system::File in",
+            ] {
+                let text = format!(
+                    "permit(principal, action, resource);\nforbid(principal, action,\n  {scope} file_system::Dir::\"{id}\");"
+                );
+                let (at, msg) = one_problem(&text);
+                assert_eq!(at, format!("3:{}", scope.len() + 4), "{text}: {msg}");
+                assert!(msg.contains("can never match"), "{msg}");
+                assert!(msg.contains(says), "{id}: {msg}");
+            }
+        }
+    }
+
+    #[test]
+    fn unnormalized_file_or_dir_in_a_condition_is_an_error_at_the_literal() {
+        for (id, says) in UNNORMALIZED {
+            let file_says = says.replace("::Dir::", "::File::");
+            for (cond, ty) in [
+                ("resource == file_system::File::", "File"),
+                ("resource in file_system::Dir::", "Dir"),
+                (
+                    "resource in [file_system::Dir::\"/ok\", file_system::Dir::",
+                    "Dir",
+                ),
+            ] {
+                let close = if cond.contains('[') { "]" } else { "" };
+                let text = format!(
+                    "forbid(principal, action, resource)\nwhen {{ {cond}\"{id}\"{close} }};"
+                );
+                let (at, msg) = one_problem(&text);
+                let column = cond.len() - format!("file_system::{ty}::").len() + 8;
+                assert_eq!(at, format!("2:{column}"), "{text}: {msg}");
+                let says = if ty == "File" { &file_says } else { *says };
+                assert!(msg.contains(says), "{id}: {msg}");
+            }
+        }
+    }
+
+    #[test]
+    fn unnormalized_ids_are_reported_with_schema_errors_in_file_order() {
+        let p = problems(
+            "forbid(principal, action == file_system::Action::\"raed\", resource);\nforbid(principal, action, resource in file_system::Dir::\"/a/\");\nforbid(principal, action, resource in file_system::Dir::\"/b/\");",
+        );
+        let lines: Vec<usize> = p.iter().map(|(l, _)| l.as_ref().unwrap().line).collect();
+        assert_eq!(lines, [1, 2, 3], "{p:?}");
+    }
+
+    #[test]
+    fn normalized_ids_and_the_root_are_accepted() {
+        let text = "forbid(principal, action, resource in file_system::Dir::\"/\");\n\
+            forbid(principal, action, resource == file_system::File::\"/etc/shadow\")\n\
+            when { resource in [file_system::Dir::\"/etc\", file_system::Dir::\"/var/lib/x..y/.z\"] };\n\
+            permit(principal, action, resource is file_system::File) when { resource.path == \"/d/secret/\" };";
+        Policies::parse("p.cedar", text, &schema()).unwrap();
     }
 
     #[test]

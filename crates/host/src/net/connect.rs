@@ -2,7 +2,7 @@
 //! `network::Action::"connect"` on `network::url::"tcp://host:port"`; the connection is closed
 //! at once, nothing is sent.
 
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use tollgate_policy::{Action, Resource};
@@ -32,23 +32,24 @@ impl Host {
     /// Tries each address of `host` in turn, within `timeout` in all (and within what is
     /// left of the run's time).
     pub fn connect(&self, host: &str, port: i64, timeout: Duration) -> HostResult<ConnectReport> {
-        let (url, name) = tcp_endpoint(host, port)?;
+        let endpoint = tcp_endpoint(host, port)?;
         self.interrupt.check()?;
-        self.gate
-            .authorize(&[Action::NetConnect], &Resource::Url(url.clone()))?;
+        self.gate.authorize(
+            &[Action::NetConnect],
+            &Resource::Url(endpoint.url().to_owned()),
+        )?;
         let start = Instant::now();
         let deadline = start + self.interrupt.bound(timeout);
         let mut report = ConnectReport {
-            url,
+            url: endpoint.url().to_owned(),
             connected: false,
             address: None,
             time_ms: 0.0,
             error: None,
         };
-        // `port` was validated by tcp_endpoint.
-        let addrs = (name.as_str(), port as u16).to_socket_addrs();
-        match addrs {
-            Err(e) => report.error = Some(format!("cannot resolve {name}: {e}")),
+        // The addresses of the canonical host, the one the policy decided on.
+        match endpoint.addresses() {
+            Err(e) => report.error = Some(format!("cannot resolve {}: {e}", endpoint.host())),
             Ok(addrs) => {
                 for addr in addrs {
                     self.interrupt.check()?;
@@ -73,7 +74,7 @@ impl Host {
                     }
                 }
                 if report.address.is_none() {
-                    report.error = Some(format!("{name} has no address"));
+                    report.error = Some(format!("{} has no address", endpoint.host()));
                 }
             }
         }

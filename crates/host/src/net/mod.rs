@@ -13,4 +13,4 @@ pub(crate) use http::agent;
 pub use http::{HttpOptions, HttpResponse};
 pub use interfaces::Interface;
 pub use sockets::{Socket, SocketOwner};
-pub use url::{tcp_endpoint, HttpUrl};
+pub use url::{tcp_endpoint, HttpUrl, TcpEndpoint};
