@@ -14,6 +14,8 @@ mod limits;
 mod logs;
 mod memory;
 pub mod sdk;
+#[cfg(test)]
+mod testing;
 mod value;
 
 use std::collections::BTreeMap;

@@ -72,7 +72,17 @@ pub const SDK: &[SdkFunction] = &[
     f!("rm", ["rm(path)", "rm([rm::r, rm::f], path)"], Some("rm"), "integer: entries removed", &[FsDelete], "each entry deleted", "Delete."),
     f!("seq", ["seq(first, last)", "seq([seq::step(2)], first, last)"], Some("seq"), "array of integers", NONE, "none", "A range of numbers; touches nothing."),
     f!("sleep", ["sleep(seconds)"], None, "()", NONE, "none", "Wait 0 to 86400 seconds (a float or an integer); the run's --timeout still ends it."),
-    f!("pad", ["text.pad(length, padding)"], None, "() (the string is padded in place)", NONE, "none", "Pad a string to a length with a non-empty padding string."),
+    f!("pad", ["text.pad(length, padding)", "array.pad(length, item)"], None, "() (padded in place)", NONE, "none", "Pad a string (with a non-empty padding string) or an array to a length; a length past --max-string-size or --max-array-size is refused before padding."),
+    // Rhai built-ins replaced by versions that stay within the limits (bindings::builtins).
+    f!("replace", ["text.replace(find, substitute)"], None, "() (the string is changed in place)", NONE, "none", "Replace every occurrence; a result past --max-string-size is refused before it is built."),
+    f!("split", ["text.split()", "text.split(delimiter)", "text.split(delimiter, segments)"], None, "array of strings", NONE, "none", "Split at whitespace or a delimiter; more pieces than --max-array-size are refused before they are made."),
+    f!("split_rev", ["text.split_rev(delimiter)", "text.split_rev(delimiter, segments)"], None, "array of strings, last first", NONE, "none", "Split from the end, as split."),
+    f!("to_chars", ["text.to_chars()"], None, "array of characters", NONE, "none", "The characters of a string, as split."),
+    f!("sort", ["array.sort()", "array.sort(|a, b| a - b)"], None, "() (sorted in place)", NONE, "none", "Sort; the comparer returns a number (or true for less), and its first error ends the sort."),
+    f!("sort_by", ["array.sort_by(|a, b| a - b)"], None, "() (sorted in place)", NONE, "none", "Sort with a comparer, as sort."),
+    f!("order", ["array.order()", "array.order(|a, b| a - b)"], None, "array: a sorted copy", NONE, "none", "A sorted copy, as sort."),
+    f!("order_by", ["array.order_by(|a, b| a - b)"], None, "array: a sorted copy", NONE, "none", "A sorted copy with a comparer, as sort."),
+    f!("dedup", ["array.dedup()", "array.dedup(|a, b| a == b)"], None, "() (changed in place)", NONE, "none", "Remove consecutive duplicates; the comparer's first error ends the call."),
     // Open handles.
     f!("DirConfig", ["DirConfig().path(dir).build()"], None, "DirConfig", NONE, "none", "Names a directory to open."),
     f!("path", ["DirConfig().path(dir)"], None, "DirConfig builder", NONE, "none", "The directory of a DirConfig."),
@@ -162,23 +172,12 @@ pub fn describe() -> Value {
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
-    use std::rc::Rc;
-
-    use tollgate_host::{Host, Interrupt};
-    use tollgate_policy::{Gate, Policies, Schema};
 
     use super::*;
 
     /// The names of every function the engine registers beyond Rhai's standard package.
     fn registered() -> BTreeSet<String> {
-        let schema = Schema::tollgate().unwrap();
-        let policies = Policies::parse("empty.cedar", "", &schema).unwrap();
-        let gate = Gate::new(schema, policies, "nobody");
-        let limits = crate::Limits::default();
-        let host = Rc::new(Host::new(gate, limits.host(), Interrupt::new()).unwrap());
-        let sink = Rc::new(crate::logs::LogSink::new(1024));
-        let engine = crate::build_engine(host, sink, &limits, Interrupt::new());
-        engine
+        crate::testing::engine()
             .gen_fn_signatures(false)
             .into_iter()
             .map(|s| s[..s.find('(').unwrap()].to_owned())
