@@ -12,6 +12,7 @@ use tollgate_audit::{AuditError, AuditLog, DecisionRef, Event, EventRef, Proof, 
 use tollgate_policy::{Action, Caller, DecisionEntry, DecisionLog, Labels};
 
 use crate::config::HostConfig;
+use crate::printable;
 
 /// Where `tollgate run` audits when `--audit-log` is not given: `$TOLLGATE_AUDIT_LOG`, else
 /// `audit_log` in the host config, else `/var/log/tollgate/audit` for root and
@@ -273,7 +274,7 @@ pub fn main(cmd: AuditCommand) -> ExitCode {
     match execute(cmd) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("tollgate audit: {e}");
+            eprintln!("tollgate audit: {}", printable::line(&e));
             ExitCode::from(1)
         }
     }
@@ -576,11 +577,14 @@ fn human(r: &Record) -> String {
         }
         Event::Rotate { next } => format!("rotate continued in {next}"),
     };
-    format!("{:>6} {} {} {}", r.seq, r.time, r.run, what)
+    // Every field may hold what a script, a file, a token or a principal put there: the line
+    // is escaped whole, so that none of them moves the terminal or starts a record of its own.
+    printable::line(&format!("{:>6} {} {} {}", r.seq, r.time, r.run, what)).into_owned()
 }
 
 /// RFC 5424: facility 13 (log audit), severity 6 (info) for permits and 4 (warning) for
-/// denies; the record itself is the message.
+/// denies; the record itself is the message. The host and run fields are read from the record,
+/// so they are escaped: a newline in one would end the syslog line and forge the next.
 fn syslog_line(r: &Record, line: &str) -> String {
     let severity = match &r.event {
         Event::Decision { decision, .. } if decision == "deny" => 4,
@@ -599,14 +603,27 @@ fn syslog_line(r: &Record, line: &str) -> String {
     format!(
         "<{}>1 {} {} tollgate {} {} [tollgate@32473 seq=\"{}\" run=\"{}\"] {}",
         13 * 8 + severity,
-        r.time,
-        r.host,
+        printable::line(&r.time),
+        printable::line(&r.host),
         std::process::id(),
         kind,
         r.seq,
-        r.run,
+        sd_value(&r.run),
         line
     )
+}
+
+/// A structured-data parameter value of RFC 5424: `"`, `\\` and `]` escaped with a backslash,
+/// control characters as [`printable::line`] spells them.
+fn sd_value(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in printable::line(s).chars() {
+        if matches!(c, '"' | '\\' | ']') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn export(dir: &Path, format: ExportFormat, follow: bool) -> Result<(), String> {

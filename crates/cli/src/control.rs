@@ -28,6 +28,8 @@ use serde::{Deserialize, Serialize};
 use tollgate_audit::{AuditLog, Event, SyncMode};
 use tollgate_host::Interrupt;
 
+use crate::printable;
+
 /// How often a process looks at the state directory; a freeze or kill takes effect within it.
 const POLL: Duration = Duration::from_millis(50);
 
@@ -251,28 +253,33 @@ pub fn runs(args: RunsArgs) -> ExitCode {
             crate::audit::ShowFormat::Json => {
                 writeln!(out, "{}", serde_json::to_string(r).unwrap_or_default())
             }
-            crate::audit::ShowFormat::Human => writeln!(
-                out,
-                "{}  pid {}  {}{}  script {}  since {}",
-                r.run_id,
-                r.pid,
-                r.principal,
-                r.on_behalf_of
-                    .as_ref()
-                    .map(|u| format!(" for {u}"))
-                    .unwrap_or_default(),
-                r.script_sha256.chars().take(16).collect::<String>(),
-                r.started
-            ),
+            // The entry is a file anyone who can write the directory may have planted, and
+            // its principal comes from a token: the line is escaped whole.
+            crate::audit::ShowFormat::Human => {
+                let line = format!(
+                    "{}  pid {}  {}{}  script {}  since {}",
+                    r.run_id,
+                    r.pid,
+                    r.principal,
+                    r.on_behalf_of
+                        .as_ref()
+                        .map(|u| format!(" for {u}"))
+                        .unwrap_or_default(),
+                    r.script_sha256.chars().take(16).collect::<String>(),
+                    r.started
+                );
+                writeln!(out, "{}", printable::line(&line))
+            }
         };
     }
     // An entry Tollgate did not write is named, and makes the listing fail: the registry is
     // what `kill` acts on, so a forged or damaged one must not pass unnoticed.
     for (path, why) in &malformed {
-        eprintln!(
-            "tollgate: {}: not a run entry Tollgate wrote ({why}); it was skipped: remove it",
+        let line = format!(
+            "{}: not a run entry Tollgate wrote ({why}); it was skipped: remove it",
             path.display()
         );
+        eprintln!("tollgate: {}", printable::line(&line));
     }
     if malformed.is_empty() {
         ExitCode::SUCCESS
@@ -412,14 +419,15 @@ fn whoami() -> String {
         .map_or_else(|| uid.to_string(), |u| u.name)
 }
 
+/// Prints the outcome, escaped: it may name a run id from the command line or the registry.
 fn finish(result: Result<String, String>) -> ExitCode {
     match result {
         Ok(msg) => {
-            eprintln!("{msg}");
+            eprintln!("{}", printable::line(&msg));
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("tollgate: {e}");
+            eprintln!("tollgate: {}", printable::line(&e));
             ExitCode::FAILURE
         }
     }

@@ -20,6 +20,7 @@ use tollgate_script::Limits;
 use wait_timeout::ChildExt;
 
 use crate::exit;
+use crate::printable;
 use crate::run::{parse_duration, read_bounded, read_script};
 
 /// ssh's own exit status for a failure of its own (connection, authentication, host key).
@@ -356,7 +357,11 @@ fn run_all(targets: &[Target], job: &Job, parallel: usize) -> Vec<HostResult> {
                         };
                         let result = run_host(target, job);
                         progress.inc(1);
-                        progress.set_message(format!("{} {}", target.spec, result.status.label()));
+                        progress.set_message(format!(
+                            "{} {}",
+                            printable::line(&target.spec),
+                            result.status.label()
+                        ));
                         done.push((i, result));
                     }
                 })
@@ -558,14 +563,25 @@ fn print_json(results: &[HostResult]) {
 }
 
 fn print_table(results: &[HostResult]) {
+    // A closed stdout is not worth a panic; the exit code still reports the fleet.
+    let _ = std::io::stdout()
+        .lock()
+        .write_all(table(results).as_bytes());
+}
+
+/// The summary: a row per host, then how many succeeded. Every cell is escaped before the
+/// columns are measured: the output column is what a host printed, and a host name is read
+/// from the hosts file.
+fn table(results: &[HostResult]) -> String {
+    use std::fmt::Write as _;
     let rows: Vec<[String; 4]> = results
         .iter()
         .map(|r| {
             [
-                r.host.clone(),
+                printable::line(&r.host).into_owned(),
                 r.status.label().to_owned(),
                 format!("{:.2}s", r.duration_ms as f64 / 1000.0),
-                r.first_line().to_owned(),
+                printable::line(r.first_line()).into_owned(),
             ]
         })
         .collect();
@@ -578,7 +594,8 @@ fn print_table(results: &[HostResult]) {
             .unwrap_or(0)
     };
     let widths = [width(0), width(1), width(2)];
-    let mut out = std::io::stdout().lock();
+    // Writing to a String cannot fail.
+    let mut out = String::new();
     for row in std::iter::once(&header).chain(&rows) {
         let _ = writeln!(
             out,
@@ -597,6 +614,7 @@ fn print_table(results: &[HostResult]) {
         .filter(|r| r.status == HostStatus::Success)
         .count();
     let _ = writeln!(out, "{ok} of {} hosts succeeded", results.len());
+    out
 }
 
 #[cfg(test)]
@@ -641,6 +659,46 @@ mod tests {
         let err = parse_hosts(path, "web-1\nweb 2\n").unwrap_err().to_string();
         assert!(err.starts_with("hosts:2:"), "{err}");
         assert!(parse_hosts(path, "# none\n").is_err());
+    }
+
+    #[test]
+    fn summary_table_escapes_what_hosts_printed_and_keeps_one_row_per_host() {
+        let result = |host: &str, output: &str, error: Option<&str>| HostResult {
+            host: host.to_owned(),
+            status: if error.is_some() {
+                HostStatus::Failed
+            } else {
+                HostStatus::Success
+            },
+            duration_ms: 1250,
+            exit_code: Some(0),
+            result: Some(serde_json::json!({"status": "SUCCESS", "output": output})),
+            error: error.map(str::to_owned),
+        };
+        let text = table(&[
+            result(
+                "web-1",
+                "\x1b]0;pwned\x07\x1b[2J\x1b]52;c;cm0gLXJmIH4=\x07fine\rweb-9  ok  0.01s  forged\nsecond",
+                None,
+            ),
+            result("db-\u{202e}1", "", Some("FAILED: \x1b[31mred\x1b[0m")),
+        ]);
+        for bad in ['\x1b', '\x07', '\r', '\u{202e}'] {
+            assert!(!text.contains(bad), "{bad:?} in {text:?}");
+        }
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "{text}");
+        assert!(lines[0].starts_with("HOST "), "{text}");
+        assert!(
+            lines[1].ends_with("\\x1b]0;pwned\\x07\\x1b[2J\\x1b]52;c;cm0gLXJmIH4=\\x07fine\\rweb-9  ok  0.01s  forged"),
+            "{text}"
+        );
+        assert!(lines[2].starts_with("db-\\u{202e}1  failed"), "{text}");
+        assert!(lines[2].ends_with("FAILED: \\x1b[31mred\\x1b[0m"), "{text}");
+        // The columns line up with the escaped cells.
+        assert_eq!(lines[1].find("ok"), lines[0].find("STATUS"), "{text}");
+        assert_eq!(lines[2].find("failed"), lines[0].find("STATUS"), "{text}");
+        assert_eq!(lines[3], "1 of 2 hosts succeeded");
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod mcp;
 mod output;
 mod own;
 mod policy;
+mod printable;
 mod run;
 mod sandbox;
 mod supervisor;

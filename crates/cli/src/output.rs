@@ -1,11 +1,14 @@
 //! Printing a run's result: Rex-compatible JSON, pretty JSON, or text for people.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::Write;
 
 use serde::Serialize;
 use tollgate_host::redact::Counts;
 use tollgate_script::{human_text, output_text, LogEntry, RunError};
+
+use crate::printable;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -83,12 +86,42 @@ pub fn agent_report(
 }
 
 /// The final value as `format` shows it: Rex's `output` text for JSON, readable text for
-/// people (nothing for a unit value).
+/// people (nothing for a unit value), its control characters escaped (see [`printable`]).
 pub fn render(format: Format, value: &rhai::Dynamic) -> Option<String> {
     match format {
         Format::Json | Format::PrettyJson | Format::Agent => Some(output_text(value)),
-        Format::Human => (!value.is_unit()).then(|| human_text(value)),
+        Format::Human => (!value.is_unit())
+            .then(|| printable::text(&human_text(&printable_value(value))).into_owned()),
     }
+}
+
+/// `value` with its strings escaped for people before it is laid out, so that the columns of a
+/// table are as wide as the cells print. Keys are one line each; string values keep their
+/// newlines, which the layout turns into indented lines. What this does not reach (a value
+/// shown through its `to_string`) is escaped with the whole text afterwards.
+fn printable_value(value: &rhai::Dynamic) -> rhai::Dynamic {
+    use rhai::Dynamic;
+    if let Some(map) = value.read_lock::<rhai::Map>() {
+        let map = map
+            .iter()
+            .map(|(k, v)| (printable::line(k).as_ref().into(), printable_value(v)))
+            .collect();
+        return Dynamic::from_map(map);
+    }
+    if let Some(arr) = value.read_lock::<rhai::Array>() {
+        return Dynamic::from_array(arr.iter().map(printable_value).collect());
+    }
+    if let Some(s) = value.read_lock::<rhai::ImmutableString>() {
+        if let Cow::Owned(escaped) = printable::text(&s) {
+            return escaped.into();
+        }
+    }
+    if let Ok(c) = value.as_char() {
+        if let Cow::Owned(escaped) = printable::line(c.encode_utf8(&mut [0; 4])) {
+            return escaped.into();
+        }
+    }
+    value.clone()
 }
 
 /// The text a result prints as: what goes to standard output and what to standard error.
@@ -116,6 +149,10 @@ pub fn printed(
             (report.to_string() + "\n", String::new())
         }
         Format::Human => {
+            // Everything from the script, its files or its caller is escaped: a log message
+            // is one line, so that it cannot print a line that looks like another log line;
+            // an error message may have lines of its own (a policy's errors, one a line),
+            // indented beneath the first so that none starts where ours do.
             // Writing to a String cannot fail.
             let mut err = String::new();
             for l in logs {
@@ -123,16 +160,28 @@ pub fn printed(
                     .line_number
                     .map(|n| format!(" line {n}"))
                     .unwrap_or_default();
-                let _ = writeln!(err, "[{}{}] {}", l.level, line, l.message);
+                let _ = writeln!(err, "[{}{}] {}", l.level, line, printable::line(&l.message));
             }
             for (what, counts) in redactions {
-                let found: Vec<String> = counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
-                let _ = writeln!(err, "[REDACTED] {what}: {}", found.join(", "));
+                let found: Vec<String> = counts
+                    .iter()
+                    .map(|(k, n)| format!("{} {n}", printable::line(k)))
+                    .collect();
+                let _ = writeln!(
+                    err,
+                    "[REDACTED] {}: {}",
+                    printable::line(what),
+                    found.join(", ")
+                );
             }
             if let Some(e) = error {
-                let _ = writeln!(err, "{}: {}", e.error_type, e.message);
+                let message = printable::text(&e.message).replace('\n', "\n  ");
+                let _ = writeln!(err, "{}: {message}", e.error_type);
             }
-            let out = output.map(|text| format!("{text}\n")).unwrap_or_default();
+            // Escaped when it was rendered; again here, since it may come from the worker.
+            let out = output
+                .map(|text| format!("{}\n", printable::text(text)))
+                .unwrap_or_default();
             (out, err)
         }
     }

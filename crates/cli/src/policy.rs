@@ -12,6 +12,7 @@ use tollgate_script::ErrorType;
 
 use crate::config::HostData;
 use crate::exit;
+use crate::printable;
 
 #[derive(Subcommand)]
 pub enum PolicyCommand {
@@ -127,7 +128,8 @@ fn check(
     let mut warnings = tollgate_policy::lint(&policies, &schema);
     warnings.extend(tollgate_policy::lint_own_files(&policies, &schema, &own));
     for w in &warnings {
-        println!("warning: policy {}: {}", w.policy, w.message);
+        let warning = format!("warning: policy {}: {}", w.policy, w.message);
+        println!("{}", printable::line(&warning));
     }
     println!(
         "{}: {} policies, valid against the schema, {} warnings",
@@ -190,12 +192,12 @@ fn test(file: &Path, cases: &Path, host: &HostFiles) -> Result<ExitCode, String>
         } else {
             format!(" by {}", decision.policies.join(", "))
         };
-        if got == expect {
+        let line = if got == expect {
             passed += 1;
-            println!("ok     {label}: {}{by}", word(got));
+            format!("ok     {label}: {}{by}", word(got))
         } else {
             failed += 1;
-            println!(
+            format!(
                 "FAILED {label}: expected {}, got {}{by}{}",
                 word(expect),
                 word(got),
@@ -204,8 +206,9 @@ fn test(file: &Path, cases: &Path, host: &HostFiles) -> Result<ExitCode, String>
                     .iter()
                     .map(|e| format!("; policy error: {e}"))
                     .collect::<String>()
-            );
-        }
+            )
+        };
+        println!("{}", printable::line(&line));
     }
     println!("{passed} passed, {failed} failed");
     Ok(if failed == 0 {
@@ -270,7 +273,7 @@ pub fn explain(args: ExplainArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("tollgate: {e}");
+            eprintln!("tollgate: {}", printable::line(&e));
             exit::exit_code(Some(ErrorType::Validation))
         }
     }
@@ -289,31 +292,38 @@ fn explain_text(args: &ExplainArgs) -> Result<String, String> {
     let gate = Gate::for_caller(schema, policies, caller(&case)?, &data.directory)
         .with_labels(data.labels.clone());
     let e = gate.explain(action, &resource, &Context::Empty);
-    let mut out = format!(
-        "{} {} {action} on {resource}\n",
+    // The principal, purpose, ticket and resource may come from a record, so from a script or
+    // a token: each line is escaped whole, and none can start another.
+    let mut out = String::new();
+    let mut say = |line: String| {
+        out.push_str(&printable::line(&line));
+        out.push('\n');
+    };
+    say(format!(
+        "{} {} {action} on {resource}",
         if e.decision.permitted {
             "PERMIT"
         } else {
             "DENY"
         },
         gate.principal()
-    );
+    ));
     if let Some(user) = gate.caller().on_behalf_of() {
-        out.push_str(&format!(
-            "  on behalf of User::\"{user}\", purpose {:?}, ticket {:?}\n",
+        say(format!(
+            "  on behalf of User::\"{user}\", purpose {:?}, ticket {:?}",
             gate.caller().purpose,
             gate.caller().ticket
         ));
     }
     if let Some(labels) = &e.decision.labels {
-        out.push_str(&format!("  labels: {}\n", labels.to_json()));
+        say(format!("  labels: {}", labels.to_json()));
     }
     if e.bearings.is_empty() {
-        out.push_str("  no policy's scope covers this action on this resource\n");
+        say("  no policy's scope covers this action on this resource".to_owned());
     }
     for b in &e.bearings {
-        out.push_str(&format!(
-            "  {} {}: {}{}\n",
+        say(format!(
+            "  {} {}: {}{}",
             if b.permit { "permit" } else { "forbid" },
             b.policy,
             if b.applies {
@@ -328,7 +338,7 @@ fn explain_text(args: &ExplainArgs) -> Result<String, String> {
         ));
     }
     if let Some(w) = &e.would_permit {
-        out.push_str(&format!("  would permit it: {w}\n"));
+        say(format!("  would permit it: {w}"));
     }
     Ok(out)
 }
@@ -369,10 +379,9 @@ fn case_of_record(dir: &Path, seq: u64) -> Result<Case, String> {
         purpose: purpose.unwrap_or_default(),
         ticket: ticket.unwrap_or_default(),
         action,
-        resource: format!(
-            "{resource_type}::\"{}\"",
-            resource_id.replace('\\', "\\\\").replace('"', "\\\"")
-        ),
+        // Escaped as Cedar writes a uid (`escape_debug`), the only form it reads back: a path
+        // holding a quote, a control character or a direction override is named exactly.
+        resource: format!("{resource_type}::\"{}\"", resource_id.escape_debug()),
         expect: None,
     })
 }

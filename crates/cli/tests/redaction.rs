@@ -239,3 +239,109 @@ fn redact_output_redacts_a_thrown_error_too() {
     assert!(r.message().contains("[SSN]"), "{}", r.message());
     assert!(!r.message().contains("6789"), "{}", r.message());
 }
+
+/// A log in UTF-16 holding one value of each of four kinds, and what a redacted read of it
+/// gives: UTF-8 text with the placeholders.
+const UTF16_LOG: &str = "login alice@example.com\r\nkey AKIAIOSFODNN7EXAMPLE\r\ndb_password=hunter2 user=app\r\npaid card=4111 1111 1111 1111\r\n";
+const UTF16_REDACTED: &str =
+    "login [EMAIL]\r\nkey [AWS_KEY]\r\ndb_password=[PASSWORD] user=app\r\npaid card=[CARD]\r\n";
+const SECRETS: [&str; 4] = [
+    "alice@example.com",
+    "AKIAIOSFODNN7EXAMPLE",
+    "hunter2",
+    "4111 1111 1111 1111",
+];
+
+fn utf16(bom: bool, little_endian: bool) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    if bom {
+        bytes.extend_from_slice(if little_endian {
+            b"\xFF\xFE"
+        } else {
+            b"\xFE\xFF"
+        });
+    }
+    for unit in UTF16_LOG.encode_utf16() {
+        bytes.extend_from_slice(&if little_endian {
+            unit.to_le_bytes()
+        } else {
+            unit.to_be_bytes()
+        });
+    }
+    bytes
+}
+
+#[test]
+fn redacted_read_decodes_utf16_with_or_without_bom_and_redacts_it() {
+    let s = Sandbox::new();
+    for (name, bytes) in [
+        ("le-bom.log", utf16(true, true)),
+        ("be-bom.log", utf16(true, false)),
+        ("le.log", utf16(false, true)),
+    ] {
+        std::fs::write(s.path(name), bytes).unwrap();
+        let script = format!(
+            r#"
+let log = "{{ROOT}}/{name}";
+let dir = DirConfig().path("{{ROOT}}").build().open(OpenDirOptions().build());
+#{{
+    cat: cat(log),
+    grep: grep("login|key", log),
+    probe: grep("alice|AKIA|hunter2|4111", log),
+    handle: dir.open_file("{name}", OpenFileOptions().read(true).build()).read(),
+}}
+"#
+        );
+        let r = s.run(REDACTED_ONLY, &script);
+        let out: Value = serde_json::from_str(r.ok()).unwrap();
+        assert_eq!(out["cat"], UTF16_REDACTED, "{name}");
+        assert_eq!(out["handle"], UTF16_REDACTED, "{name}");
+        assert_eq!(
+            out["grep"],
+            json!(["login [EMAIL]", "key [AWS_KEY]"]),
+            "{name}"
+        );
+        assert_eq!(out["probe"], json!([]), "{name}");
+        let printed = r.json.to_string();
+        for secret in SECRETS {
+            assert!(!printed.contains(secret), "{name}: {secret} in {printed}");
+        }
+        assert_eq!(
+            r.json["redactions"][s.path(name)],
+            json!({"AWS_KEY": 4, "CARD": 4, "EMAIL": 4, "PASSWORD": 4}),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn redacted_read_refuses_latin1_and_binary_files_saying_the_encoding_could_not_be_told() {
+    let s = Sandbox::new();
+    let mut latin1 = b"caf\xE9 au lait for alice@example.com\n".to_vec();
+    latin1.extend_from_slice(b"card 4111 1111 1111 1111\n");
+    std::fs::write(s.path("latin1.log"), latin1).unwrap();
+    let mut binary = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x03\0\x3e\0".to_vec();
+    binary.extend_from_slice(b"\xff\xfe\x80AKIAIOSFODNN7EXAMPLE\0\x01\x02");
+    std::fs::write(s.path("tool.bin"), binary).unwrap();
+    for name in ["latin1.log", "tool.bin"] {
+        for script in [
+            format!(r#"cat("{{ROOT}}/{name}")"#),
+            format!(r#"grep("a", "{{ROOT}}/{name}")"#),
+            format!(
+                r#"DirConfig().path("{{ROOT}}").build().open(OpenDirOptions().build()).open_file("{name}", OpenFileOptions().read(true).build()).read()"#
+            ),
+        ] {
+            let r = s.run(REDACTED_ONLY, &script);
+            assert_ne!(r.code, 0, "{name}: {:#}", r.json);
+            assert!(
+                r.message().contains("encoding could not be told"),
+                "{name}: {}",
+                r.message()
+            );
+            let printed = r.json.to_string();
+            for secret in SECRETS {
+                assert!(!printed.contains(secret), "{name}: {secret} in {printed}");
+            }
+        }
+    }
+}

@@ -13,9 +13,12 @@
 //! when it is a version number (`v1.2.3.4` and longer dotted runs such as `1.2.3.4.5` are
 //! kept).
 //!
-//! What this module must never do: let a value it recognised through unchanged, or leave a
+//! A file is redacted as text: UTF-8 as it is, UTF-16 decoded to UTF-8 first, anything whose
+//! encoding cannot be told refused (see the `encoding` submodule).
+//!
+//! What this module must never do: let a value it recognised through unchanged, leave a
 //! private key's body in the output because its END line is missing (an unterminated block is
-//! redacted to the end of the text).
+//! redacted to the end of the text), or pass on bytes it could not read as text.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -23,10 +26,14 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::{Arc, OnceLock};
 
 use base64::Engine as _;
-use memchr::{memchr, memchr_iter, memmem, memrchr};
+use memchr::{memchr, memchr_iter, memmem};
 use regex::bytes::{Regex, RegexBuilder};
 
 use crate::error::{HostError, HostResult};
+
+mod encoding;
+
+use encoding::{Decoder, Encoding};
 
 /// How many values of each kind were replaced, by rule name (`EMAIL`, ..., or a custom rule's
 /// name).
@@ -219,7 +226,15 @@ impl Redactor {
     }
 
     /// Copies `input` to `output` redacted, a chunk of whole lines at a time. `fill` reads
-    /// into the buffer (0 at the end); a line longer than `max_line` is refused.
+    /// into the buffer (0 at the end); a line longer than `max_line` bytes of the file is
+    /// refused.
+    ///
+    /// The encoding is told first (see the `encoding` submodule): UTF-8 is redacted as it is;
+    /// UTF-16, with a byte order mark or told by its NUL bytes, is decoded, and `output`
+    /// receives the redacted text as UTF-8, without the byte order mark. Anything else
+    /// (Latin-1, binary, UTF-32, UTF-16 holding single-byte text too) is refused with an
+    /// [`HostError::InvalidInput`] that says so; what was written to `output` by then must be
+    /// thrown away.
     pub fn redact_stream(
         &self,
         mut fill: impl FnMut(&mut [u8]) -> HostResult<usize>,
@@ -230,15 +245,33 @@ impl Redactor {
         let mut buf = vec![0u8; CHUNK.min(max_line.max(1))];
         let mut out = Vec::with_capacity(buf.len());
         let mut end = 0;
-        let mut in_pem = false;
-        let write = |out: &mut Vec<u8>, output: &mut dyn Write| {
-            output
-                .write_all(out)
-                .map_err(|e| HostError::io("write", "<redacted copy>", e))?;
-            out.clear();
-            Ok::<(), HostError>(())
-        };
+        let mut eof = false;
+        let sniff = encoding::SNIFF.min(buf.len());
+        while end < sniff && !eof {
+            let n = fill(&mut buf[end..])?;
+            eof = n == 0;
+            end += n;
+        }
+        let (found, bom) = Encoding::sniff(&buf[..end])?;
+        buf.copy_within(bom..end, 0);
+        end -= bom;
+        let mut decoder = Decoder::new(found, bom);
+        let mut stream = Stream::default();
+        // Bytes of `buf[..end]` already searched for a line end.
+        let mut searched = 0;
         loop {
+            if let Some(last) = found.line_end(&buf[..end], searched) {
+                stream.redact(self, &mut decoder, &buf[..last], &mut out, &mut counts)?;
+                write_out(&mut out, output)?;
+                buf.copy_within(last..end, 0);
+                end -= last;
+            }
+            searched = end;
+            if eof {
+                stream.redact(self, &mut decoder, &buf[..end], &mut out, &mut counts)?;
+                write_out(&mut out, output)?;
+                return Ok(counts);
+            }
             if end == buf.len() {
                 if buf.len() >= max_line {
                     return Err(HostError::TooLarge {
@@ -249,20 +282,8 @@ impl Redactor {
                 buf.resize((buf.len() * 2).min(max_line), 0);
             }
             let n = fill(&mut buf[end..])?;
-            if n == 0 {
-                self.redact_chunk(&buf[..end], &mut in_pem, &mut out, &mut counts);
-                write(&mut out, output)?;
-                return Ok(counts);
-            }
-            // Only the new bytes can hold the first newline: the rest was searched before.
-            let Some(last) = memrchr(b'\n', &buf[end..end + n]).map(|i| end + i + 1) else {
-                end += n;
-                continue;
-            };
-            self.redact_chunk(&buf[..last], &mut in_pem, &mut out, &mut counts);
-            write(&mut out, output)?;
-            buf.copy_within(last..end + n, 0);
-            end = end + n - last;
+            eof = n == 0;
+            end += n;
         }
     }
 
@@ -343,6 +364,57 @@ impl Redactor {
             copied = s.end;
         }
         out.extend_from_slice(&hay[copied..]);
+    }
+}
+
+/// Writes what `out` holds to `output`, and empties it.
+fn write_out(out: &mut Vec<u8>, output: &mut impl Write) -> HostResult<()> {
+    output
+        .write_all(out)
+        .map_err(|e| HostError::io("write", "<redacted copy>", e))?;
+    out.clear();
+    Ok(())
+}
+
+/// A redaction of a stream under way: what carries over from one chunk to the next.
+#[derive(Default)]
+struct Stream {
+    /// A private key block began in an earlier chunk and has not ended.
+    in_pem: bool,
+    /// The same, in the undecoded bytes of a UTF-16 file.
+    raw_in_pem: bool,
+    /// Where the undecoded bytes are redacted to, only to learn whether they hold a value.
+    raw_out: Vec<u8>,
+}
+
+impl Stream {
+    /// Redacts `raw`, the next chunk of the file, into `out`, as `decoder` makes text of it.
+    ///
+    /// The bytes of a UTF-16 file are searched undecoded too: a value found there is
+    /// single-byte text inside the file, which decoding would turn into CJK-looking characters
+    /// that give the value back once encoded again; such a file is refused.
+    fn redact(
+        &mut self,
+        redactor: &Redactor,
+        decoder: &mut Decoder,
+        raw: &[u8],
+        out: &mut Vec<u8>,
+        counts: &mut Counts,
+    ) -> HostResult<()> {
+        if decoder.encoding() != Encoding::Utf8 {
+            let mut found = Counts::new();
+            self.raw_out.clear();
+            redactor.redact_chunk(raw, &mut self.raw_in_pem, &mut self.raw_out, &mut found);
+            if let Some(name) = found.keys().next() {
+                return Err(encoding::undecodable(format!(
+                    "it is UTF-16 but holds single-byte text as well, with a value to redact \
+                     ({name}) in it"
+                )));
+            }
+        }
+        let text = decoder.text(raw)?;
+        redactor.redact_chunk(text, &mut self.in_pem, out, counts);
+        Ok(())
     }
 }
 
@@ -864,6 +936,76 @@ mod tests {
         assert_eq!(streamed, whole_counts);
         assert_eq!(streamed, counts(&[("EMAIL", 40_000), ("PRIVATE_KEY", 1)]));
         assert!(!whole.contains("MIIE"));
+    }
+
+    /// `bytes` streamed through the default redactor, `step` bytes per read at most.
+    fn streamed(bytes: &[u8], step: usize) -> HostResult<(String, Counts)> {
+        let mut input = bytes;
+        let mut out = Vec::new();
+        let counts = Redactor::default().redact_stream(
+            |buf| {
+                let n = buf.len().min(step);
+                Ok(std::io::Read::read(&mut input, &mut buf[..n]).unwrap())
+            },
+            &mut out,
+            1 << 20,
+        )?;
+        Ok((String::from_utf8(out).unwrap(), counts))
+    }
+
+    #[test]
+    fn stream_decodes_utf16_and_redacts_it_as_utf8() {
+        let text = "login alice@example.com key AKIAIOSFODNN7EXAMPLE\r\ndb_password=hunter2\r\npaid 4111 1111 1111 1111\r\n";
+        let want = "login [EMAIL] key [AWS_KEY]\r\ndb_password=[PASSWORD]\r\npaid [CARD]\r\n";
+        let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        let with_bom = |bom: &[u8], body: &[u8]| [bom, body].concat();
+        for (input, what) in [
+            (with_bom(b"\xFF\xFE", &le), "UTF-16LE with BOM"),
+            (with_bom(b"\xFE\xFF", &be), "UTF-16BE with BOM"),
+            (le.clone(), "UTF-16LE without BOM"),
+            (be.clone(), "UTF-16BE without BOM"),
+        ] {
+            // Odd read sizes cut code units and lines in two.
+            for step in [1 << 20, 7, 1] {
+                let (out, found) = streamed(&input, step).unwrap();
+                assert_eq!(out, want, "{what}, {step} bytes a read");
+                assert_eq!(
+                    found,
+                    counts(&[("AWS_KEY", 1), ("CARD", 1), ("EMAIL", 1), ("PASSWORD", 1)])
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn stream_refuses_what_it_cannot_read_as_text() {
+        let refused = |bytes: &[u8]| match streamed(bytes, 1 << 20) {
+            Err(HostError::InvalidInput(m)) => m,
+            other => panic!("{other:?}"),
+        };
+        // Latin-1 with a high byte, far past the first chunk.
+        let mut latin1 = "user bob@example.com\n".repeat(20_000).into_bytes();
+        latin1.extend_from_slice(b"caf\xE9 carol@example.com\n");
+        let m = refused(&latin1);
+        assert!(m.contains("is not UTF-8"), "{m}");
+        assert!(m.contains("encoding could not be told"), "{m}");
+        assert!(!m.contains("carol"), "{m}");
+        // Binary data, and UTF-32.
+        assert!(refused(b"\x7fELF\x02\x01\x01\0\0\0\xff\xfe\x03\0").contains("could not be told"));
+        let utf32: Vec<u8> = "a@example.com\n"
+            .chars()
+            .flat_map(|c| (c as u32).to_le_bytes())
+            .collect();
+        assert!(refused(&utf32).contains("NUL bytes between its letters"));
+        // UTF-16 that holds a single-byte AWS key: decoding would hide it, not remove it.
+        let mut mixed: Vec<u8> = "ok\n".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        mixed.extend_from_slice(b"AKIAIOSFODNN7EXAMPLE");
+        let m = refused(&[b"\xFF\xFE".as_slice(), &mixed].concat());
+        assert!(
+            m.contains("single-byte text") && m.contains("AWS_KEY"),
+            "{m}"
+        );
     }
 
     #[test]
