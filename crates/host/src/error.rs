@@ -66,17 +66,47 @@ impl HostError {
         }
     }
 
-    /// The `kind` a script sees when it catches this error (Rex's names where Rex has one).
-    pub fn kind(&self) -> &'static str {
+    /// The `kind` a script sees when it catches this error.
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            HostError::Denied(_) => "PermissionDenied",
-            HostError::Path(_) | HostError::InvalidInput(_) => "InvalidInput",
-            HostError::NotFound { .. } | HostError::UnknownUnit { .. } => "NotFound",
-            HostError::NoServiceManager(_) => "Unavailable",
-            HostError::Io { .. } => "Io",
-            HostError::Network { .. } => "RequestError",
-            HostError::TooLarge { .. } | HostError::Interrupted => "ResourceLimitExceeded",
-            HostError::TimedOut(_) => "TimedOut",
+            HostError::Denied(_) => ErrorKind::PermissionDenied,
+            HostError::Path(_) | HostError::InvalidInput(_) => ErrorKind::InvalidInput,
+            HostError::NotFound { .. } | HostError::UnknownUnit { .. } => ErrorKind::NotFound,
+            HostError::NoServiceManager(_) => ErrorKind::Unavailable,
+            HostError::Io { .. } => ErrorKind::Io,
+            HostError::Network { .. } => ErrorKind::RequestError,
+            HostError::TooLarge { .. } | HostError::Interrupted => ErrorKind::ResourceLimitExceeded,
+            HostError::TimedOut(_) => ErrorKind::TimedOut,
+        }
+    }
+}
+
+/// The kinds of error a script can see (`e.kind` of what it catches), Rex's names where Rex
+/// has one. The one list of them: the host assigns them, the script bindings show them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    PermissionDenied,
+    InvalidInput,
+    NotFound,
+    Unavailable,
+    Io,
+    RequestError,
+    /// Never caught: a limit ends the run.
+    ResourceLimitExceeded,
+    TimedOut,
+}
+
+impl ErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::PermissionDenied => "PermissionDenied",
+            ErrorKind::InvalidInput => "InvalidInput",
+            ErrorKind::NotFound => "NotFound",
+            ErrorKind::Unavailable => "Unavailable",
+            ErrorKind::Io => "Io",
+            ErrorKind::RequestError => "RequestError",
+            ErrorKind::ResourceLimitExceeded => "ResourceLimitExceeded",
+            ErrorKind::TimedOut => "TimedOut",
         }
     }
 }

@@ -26,7 +26,7 @@ use std::sync::Mutex;
 
 use tollgate_policy::Gate;
 
-pub use error::{HostError, HostResult};
+pub use error::{ErrorKind, HostError, HostResult};
 pub use interrupt::Interrupt;
 
 /// Size bounds that host operations enforce while they work, so that a result is refused

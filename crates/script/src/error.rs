@@ -133,48 +133,78 @@ pub(crate) fn classify(err: &EvalAltResult, limits: &crate::Limits) -> RunError 
             RunError::new(ErrorType::ResourceLimit, at(err.to_string()))
         }
         E::ErrorParsing(..) => RunError::new(ErrorType::Validation, at(err.to_string())),
-        E::ErrorRuntime(value, _) => {
-            let kind = value
-                .read_lock::<rhai::Map>()
-                .and_then(|m| m.get("kind").map(|k| k.to_string()));
-            let message = value
-                .read_lock::<rhai::Map>()
-                .and_then(|m| m.get("message").map(|k| k.to_string()))
-                .unwrap_or_else(|| value.to_string());
-            let error_type = match kind.as_deref() {
-                Some(crate::bindings::KIND_DENIED) => ErrorType::AccessDenied,
-                Some(crate::bindings::KIND_LIMIT) => ErrorType::ResourceLimit,
-                _ => ErrorType::Script,
-            };
-            let mut error = RunError::new(error_type, at(message));
-            if error_type == ErrorType::AccessDenied {
-                error.denied = value
-                    .read_lock::<rhai::Map>()
-                    .map(|m| Box::new(denied_call(&m)));
+        E::ErrorRuntime(value, _) => match raised::genuine(value) {
+            // A denial the host raised (perhaps caught and thrown on): reported as the
+            // host raised it, whatever the map now says.
+            Some((call, message)) => {
+                let mut error = RunError::new(ErrorType::AccessDenied, at(message));
+                error.denied = Some(Box::new(call));
+                error
             }
-            error
-        }
+            // Anything else a script throws is the script's own error, whatever its `kind`.
+            None => {
+                let message = value
+                    .read_lock::<rhai::Map>()
+                    .and_then(|m| m.get("message").map(|k| k.to_string()))
+                    .unwrap_or_else(|| value.to_string());
+                RunError::new(ErrorType::Script, at(message))
+            }
+        },
         E::ErrorInFunctionCall(_, _, inner, _) => classify(inner, limits),
         _ => RunError::new(ErrorType::Script, at(err.to_string())),
     }
 }
 
-/// The denied call from the error map a denial raises in the script (see
-/// `bindings::host_error`).
-fn denied_call(m: &rhai::Map) -> DeniedCall {
-    let text = |k: &str| m.get(k).map(|v| v.to_string()).unwrap_or_default();
-    let policies = m
-        .get("policies")
-        .and_then(|v| {
-            v.read_lock::<rhai::Array>()
-                .map(|a| a.iter().map(|p| p.to_string()).collect())
+/// The denials the host raised in this run, so that a run's result reports a denial only
+/// when one happened, in the host's words: a script can throw a map with any `kind` and
+/// fields, but it cannot add to this list. Kept per thread, as a run is (see `reset`).
+pub(crate) mod raised {
+    use std::cell::RefCell;
+
+    use super::DeniedCall;
+
+    /// Most denials remembered; a script that catches more only loses the oldest.
+    const KEEP: usize = 256;
+
+    thread_local! {
+        static RAISED: RefCell<Vec<(DeniedCall, String)>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// Forgets the denials of an earlier run on this thread.
+    pub(crate) fn reset() {
+        RAISED.with(|r| r.borrow_mut().clear());
+    }
+
+    /// The host refused `call`; `message` is what the script was told.
+    pub(crate) fn denial(call: DeniedCall, message: String) {
+        RAISED.with(|r| {
+            let mut raised = r.borrow_mut();
+            if raised.len() == KEEP {
+                raised.remove(0);
+            }
+            raised.push((call, message));
+        });
+    }
+
+    /// The denial the host raised that `value` (an error a script let end the run) stands
+    /// for: a denial map whose principal, action and resource are those of one the host
+    /// raised. `None` for anything a script made up.
+    pub(crate) fn genuine(value: &rhai::Dynamic) -> Option<(DeniedCall, String)> {
+        let map = value.read_lock::<rhai::Map>()?;
+        let text = |k: &str| map.get(k).map(|v| v.to_string());
+        if text("kind").as_deref() != Some(tollgate_host::ErrorKind::PermissionDenied.as_str()) {
+            return None;
+        }
+        let (principal, action, resource) =
+            (text("principal")?, text("action")?, text("resource")?);
+        RAISED.with(|r| {
+            r.borrow()
+                .iter()
+                .rev()
+                .find(|(c, _)| {
+                    c.principal == principal && c.action == action && c.resource == resource
+                })
+                .cloned()
         })
-        .unwrap_or_default();
-    DeniedCall {
-        principal: text("principal"),
-        action: text("action"),
-        resource: text("resource"),
-        reason: text("reason"),
-        policies,
     }
 }

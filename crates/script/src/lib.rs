@@ -50,6 +50,7 @@ pub struct Outcome {
 
 /// Compiles and runs `script` with the variables in `scope`.
 pub fn run(host: Host, script: &str, mut scope: Scope<'static>, limits: Limits) -> Outcome {
+    error::raised::reset();
     let interrupt = host.interrupt().clone();
     let host = Rc::new(host);
     let sink = Rc::new(logs::LogSink::new(limits.max_output));

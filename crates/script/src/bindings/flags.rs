@@ -172,7 +172,10 @@ fn bad_flag(command: &str, got: &str) -> Box<EvalAltResult> {
         "{command} takes flags from the {command} module (e.g. [{command}::...]); got {got}"
     );
     EvalAltResult::ErrorRuntime(
-        Dynamic::from_map(super::error_map("InvalidInput", &msg)),
+        Dynamic::from_map(super::error_map(
+            tollgate_host::ErrorKind::InvalidInput,
+            &msg,
+        )),
         Position::NONE,
     )
     .into()

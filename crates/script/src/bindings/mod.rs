@@ -14,21 +14,19 @@ mod system;
 use std::rc::Rc;
 
 use rhai::{Dynamic, Engine, EvalAltResult, Map, Position};
-use tollgate_host::{Host, HostError};
+use tollgate_host::{ErrorKind, Host, HostError};
 
 pub(crate) use builtins::register as register_builtins;
 pub(crate) use logging::register as register_logging;
 
-/// `kind` of a caught denial, as in Rex.
-pub(crate) const KIND_DENIED: &str = "PermissionDenied";
-/// `kind` of a limit error.
-pub(crate) const KIND_LIMIT: &str = "ResourceLimitExceeded";
+use crate::error::{raised, DeniedCall};
 
 /// The script-visible error value: a map with `kind` and `message` (and, for a denial, the
-/// `action`, `resource`, `principal`, `reason` and the `policies` that forbade it).
-pub(crate) fn error_map(kind: &str, message: &str) -> Map {
+/// `action`, `resource`, `principal`, `reason` and the `policies` that forbade it). What a
+/// run's result says of an error never comes from this map alone: a script can build one.
+pub(crate) fn error_map(kind: ErrorKind, message: &str) -> Map {
     let mut m = Map::new();
-    m.insert("kind".into(), Dynamic::from(kind.to_owned()));
+    m.insert("kind".into(), Dynamic::from(kind.as_str().to_owned()));
     m.insert("message".into(), Dynamic::from(message.to_owned()));
     m
 }
@@ -50,13 +48,23 @@ pub(crate) fn host_error(e: HostError) -> Box<EvalAltResult> {
             EvalAltResult::ErrorDataTooLarge(e.to_string(), Position::NONE).into()
         }
         HostError::Denied(d) => {
-            let mut m = error_map(KIND_DENIED, &format!("access denied: {d}"));
-            m.insert("action".into(), Dynamic::from(d.action.to_string()));
-            m.insert("resource".into(), Dynamic::from(d.resource.to_string()));
-            m.insert("principal".into(), Dynamic::from(d.principal.clone()));
-            m.insert("reason".into(), Dynamic::from(d.reason()));
-            let policies = d.forbidden_by.iter().cloned().map(Dynamic::from);
+            let message = format!("access denied: {d}");
+            let call = DeniedCall {
+                principal: d.principal.clone(),
+                action: d.action.to_string(),
+                resource: d.resource.to_string(),
+                reason: d.reason(),
+                policies: d.forbidden_by.clone(),
+            };
+            let mut m = error_map(ErrorKind::PermissionDenied, &message);
+            m.insert("action".into(), Dynamic::from(call.action.clone()));
+            m.insert("resource".into(), Dynamic::from(call.resource.clone()));
+            m.insert("principal".into(), Dynamic::from(call.principal.clone()));
+            m.insert("reason".into(), Dynamic::from(call.reason.clone()));
+            let policies = call.policies.iter().cloned().map(Dynamic::from);
             m.insert("policies".into(), Dynamic::from_array(policies.collect()));
+            // The run's result reports a denial only as the host raised it (see `raised`).
+            raised::denial(call, message);
             EvalAltResult::ErrorRuntime(Dynamic::from_map(m), Position::NONE).into()
         }
         other => {
@@ -69,7 +77,7 @@ pub(crate) fn host_error(e: HostError) -> Box<EvalAltResult> {
 /// A script-input error (bad argument value), catchable.
 pub(crate) fn invalid(message: impl AsRef<str>) -> Box<EvalAltResult> {
     EvalAltResult::ErrorRuntime(
-        Dynamic::from_map(error_map("InvalidInput", message.as_ref())),
+        Dynamic::from_map(error_map(ErrorKind::InvalidInput, message.as_ref())),
         Position::NONE,
     )
     .into()
