@@ -338,6 +338,7 @@ fn redacted_read_refuses_latin1_and_binary_files_saying_the_encoding_could_not_b
                 "{name}: {}",
                 r.message()
             );
+            assert!(r.message().contains(name), "{name}: {}", r.message());
             let printed = r.json.to_string();
             for secret in SECRETS {
                 assert!(!printed.contains(secret), "{name}: {secret} in {printed}");

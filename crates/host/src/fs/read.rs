@@ -76,7 +76,12 @@ impl Host {
             |buf| input.fill(buf),
             &mut copy,
             self.limits.max_string_bytes,
-        )?;
+        )
+        .map_err(|e| match e {
+            // Say which file could not be read redacted.
+            HostError::InvalidInput(why) => HostError::InvalidInput(format!("{path}: {why}")),
+            other => other,
+        })?;
         copy.rewind().map_err(|e| HostError::io("seek", path, e))?;
         let mut all = self.redactions.lock().unwrap_or_else(|p| p.into_inner());
         let total = all.entry(path.to_string()).or_default();
