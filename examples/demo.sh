@@ -29,8 +29,8 @@ tg run examples/write-note.rhai --policy examples/read-write.cedar --args exampl
 
 echo
 echo "== the audit trail: denials, then verification"
-tg audit show --dir $audit --decision deny
-tg audit verify --dir $audit
+tg audit show --audit-log $audit --decision deny
+tg audit verify --audit-log $audit
 
 echo
 echo "== the data layer: an agent for the on-call engineer, during an incident"
@@ -44,4 +44,4 @@ tg run examples/data-layer/incident.rhai --policy examples/data-layer/incident.c
     --token @examples/data-layer/oncall.jwt --config $host/config.json --audit-log $audit --output human
 echo
 echo "== what the audit trail says alice's agent did for the incident"
-tg audit show --dir $audit --on-behalf-of alice --purpose incident-response
+tg audit show --audit-log $audit --on-behalf-of alice --purpose incident-response

@@ -169,12 +169,14 @@ pub enum AuditCommand {
     },
     /// Print an inclusion proof for record SEQ against the newest checkpoint.
     Prove {
+        /// The record's sequence number (`seq` in `audit show --output json`).
         seq: u64,
         #[command(flatten)]
         dir: DirArg,
     },
     /// Print a consistency proof from the first OLD_SIZE records to the newest checkpoint.
     Consistency {
+        /// The size (record count) of the older checkpoint you kept.
         old_size: u64,
         #[command(flatten)]
         dir: DirArg,
@@ -196,6 +198,7 @@ pub enum AuditCommand {
     Export {
         #[command(flatten)]
         dir: DirArg,
+        /// `jsonl` (one record a line, as stored) or `syslog` (RFC 5424).
         #[arg(long, value_enum, default_value = "jsonl")]
         format: ExportFormat,
         /// Keep running and print new records as they are appended.
@@ -206,8 +209,9 @@ pub enum AuditCommand {
 
 #[derive(Args)]
 pub struct DirArg {
-    /// The log directory (default: see `tollgate run --help`).
-    #[arg(long = "dir", value_name = "DIR")]
+    /// The audit log directory, as on `run` and `mcp` (`--dir` is the older name; default:
+    /// see `tollgate run --help`).
+    #[arg(long = "audit-log", visible_alias = "dir", value_name = "DIR")]
     dir: Option<PathBuf>,
 }
 
@@ -224,8 +228,10 @@ impl DirArg {
 pub struct ShowArgs {
     #[command(flatten)]
     dir: DirArg,
+    /// Only the records of this run (its id, as `tollgate runs` and `run_start` give it).
     #[arg(long)]
     run: Option<String>,
+    /// Only the records of this principal, e.g. `User::"root"` or `Agent::"ops-bot"`.
     #[arg(long)]
     principal: Option<String>,
     /// The human a delegated run acted for, e.g. `alice` or `User::"alice"`.
@@ -240,6 +246,7 @@ pub struct ShowArgs {
     /// A resource id, e.g. a path.
     #[arg(long)]
     resource: Option<String>,
+    /// Only the decisions that came out so.
     #[arg(long, value_enum)]
     decision: Option<DecisionFilter>,
     /// RFC 3339 time, inclusive.
@@ -248,6 +255,7 @@ pub struct ShowArgs {
     /// RFC 3339 time, exclusive.
     #[arg(long)]
     until: Option<String>,
+    /// `human` (one line a record) or `json` (the records as stored, one a line).
     #[arg(long, value_enum, default_value = "human")]
     output: ShowFormat,
 }

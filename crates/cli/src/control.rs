@@ -204,6 +204,7 @@ pub struct KillArgs {
 
 #[derive(Args)]
 pub struct RunsArgs {
+    /// `human` (one line a run) or `json` (one object a line).
     #[arg(long, short = 'o', value_enum, default_value = "human")]
     output: crate::audit::ShowFormat,
 }

@@ -81,3 +81,64 @@ fn main() -> ExitCode {
         Command::Kill(args) => control::kill(args),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every subcommand and every flag of every subcommand says what it is for.
+    #[test]
+    fn every_command_and_flag_has_a_help_line() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if arg.is_hide_set() || id == "help" || id == "version" {
+                    continue;
+                }
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                if sub.get_name() == "help" {
+                    continue;
+                }
+                let here = format!("{path} {}", sub.get_name());
+                if sub.get_about().is_none() && sub.get_long_about().is_none() {
+                    missing.push(here.clone());
+                }
+                walk(sub, &here, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&super::Cli::command(), "tollgate", &mut missing);
+        assert!(missing.is_empty(), "no help line: {missing:#?}");
+    }
+
+    /// One name for the audit log directory on every subcommand that takes one.
+    #[test]
+    fn the_audit_log_is_audit_log_everywhere() {
+        let cli = super::Cli::command();
+        let mut seen = Vec::new();
+        let mut stack: Vec<(String, &clap::Command)> = vec![("tollgate".into(), &cli)];
+        while let Some((path, cmd)) = stack.pop() {
+            for arg in cmd.get_arguments() {
+                let long = arg.get_long().unwrap_or_default();
+                if arg
+                    .get_value_names()
+                    .is_some_and(|v| v.iter().any(|n| n == "DIR"))
+                    && (long.contains("audit") || long == "dir")
+                {
+                    seen.push((path.clone(), long.to_owned()));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                stack.push((format!("{path} {}", sub.get_name()), sub));
+            }
+        }
+        assert!(seen.len() >= 8, "{seen:?}");
+        for (path, long) in &seen {
+            assert_eq!(long, "audit-log", "{path}");
+        }
+    }
+}

@@ -19,6 +19,7 @@ pub enum PolicyCommand {
     /// Validate a policy file against the schema (errors name line and column) and warn
     /// about over-broad grants and grants that cover Tollgate's own files.
     Check {
+        /// The Cedar policy file.
         file: PathBuf,
         /// Fail (exit 3) on warnings too.
         #[arg(long)]
@@ -33,6 +34,7 @@ pub enum PolicyCommand {
     /// Decide each request of a cases file and compare with its expected decision; exits 1
     /// on any mismatch.
     Test {
+        /// The Cedar policy file.
         file: PathBuf,
         /// A JSON list of `{"principal", "on_behalf_of"?, "purpose"?, "ticket"?, "action",
         /// "resource", "expect": "permit"|"deny"}`.
@@ -259,6 +261,7 @@ pub struct ExplainArgs {
     /// The sequence number of a decision record in the audit log.
     #[arg(long, requires = "audit_log")]
     record: Option<u64>,
+    /// The audit log that holds `--record`.
     #[arg(long, value_name = "DIR")]
     audit_log: Option<PathBuf>,
     #[command(flatten)]
