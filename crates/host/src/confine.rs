@@ -257,9 +257,19 @@ impl<'a> Rules<'a> {
         // holding (or being) own files get none. Listing stays allowed where it was asked
         // for: it reveals the names, which the gate does not keep secret, never a content.
         self.rule(fd, rights & AccessFs::ReadDir)?;
-        for name in self.root.names_in(path)? {
-            if let Ok(child) = path.join(&name) {
-                self.add(&child, rights, excluded, Missing::Skip)?;
+        for (name, fd, is_dir) in self.root.entries_in(path)? {
+            let Ok(child) = path.join(&name) else {
+                continue;
+            };
+            if excluded.iter().any(|e| child.starts_with(e)) {
+                continue;
+            }
+            if is_dir && excluded.iter().any(|e| e.starts_with(&child)) {
+                self.add_at(&child, fd, rights, excluded)?;
+            } else if is_dir {
+                self.rule(fd, rights)?;
+            } else {
+                self.rule(fd, rights & AccessFs::from_file(self.abi))?;
             }
         }
         Ok(())

@@ -93,22 +93,41 @@ impl Root {
         open_beneath(self.fd.as_fd(), path.relative(), OpenMode::Exec)
     }
 
-    /// The names in the directory at `path` that are UTF-8 (no other name can be in a
-    /// policy's scope), for building a sandbox before a script runs; it reads no content.
-    pub(crate) fn names_in(&self, path: &AbsPath) -> io::Result<Vec<String>> {
+    /// The entries of the directory at `path` whose names are UTF-8 (no other name can be
+    /// in a policy's scope), each as a reference (`O_PATH`) with whether it is a directory,
+    /// for building a sandbox before a script runs; symlinks are left out, and no content is
+    /// read.
+    pub(crate) fn entries_in(&self, path: &AbsPath) -> io::Result<Vec<(String, OwnedFd, bool)>> {
         let dir = open_beneath(self.fd.as_fd(), path.relative(), OpenMode::Dir)?;
-        let mut names = Vec::new();
+        let mut entries = Vec::new();
         for entry in rustix::fs::Dir::read_from(dir.as_fd())? {
             let entry = entry?;
-            let name = entry.file_name().to_bytes();
-            if name == b"." || name == b".." {
+            let raw = entry.file_name();
+            if matches!(raw.to_bytes(), b"." | b"..") || entry.file_type() == FileType::Symlink {
                 continue;
             }
-            if let Ok(name) = std::str::from_utf8(name) {
-                names.push(name.to_owned());
+            let Ok(name) = std::str::from_utf8(raw.to_bytes()) else {
+                continue;
+            };
+            // Relative to the listed directory, not followed: one short lookup each.
+            let fd = match rustix::fs::openat(
+                &dir,
+                raw,
+                OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                Mode::empty(),
+            ) {
+                Ok(fd) => fd,
+                Err(_) => continue,
+            };
+            let kind = match entry.file_type() {
+                FileType::Unknown => FileType::from_raw_mode(rustix::fs::fstat(&fd)?.st_mode),
+                known => known,
+            };
+            if kind != FileType::Symlink {
+                entries.push((name.to_owned(), fd, kind == FileType::Directory));
             }
         }
-        Ok(names)
+        Ok(entries)
     }
 
     /// Walks `path` one component at a time without following anything, and at the first
