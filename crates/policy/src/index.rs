@@ -14,8 +14,8 @@ use cedar_policy::{ActionConstraint, Effect, EntityUid, Policy, PolicySet, Resou
 
 use crate::action::Action;
 use crate::path::AbsPath;
-use crate::policies::Schema;
 use crate::resource::Resource;
+use crate::schema::Schema;
 
 /// How many distinct slices to keep before starting over; a bound on memory, not a tuning knob
 /// that matters for correctness.

@@ -21,6 +21,7 @@ mod lint;
 mod own;
 mod path;
 mod policies;
+mod schema;
 mod resource;
 
 pub use action::Action;
@@ -37,5 +38,6 @@ pub use labels::{LabelError, LabelRules, Labels, UNLABELLED};
 pub use lint::{lint, lint_own_files, Warning};
 pub use own::OwnFiles;
 pub use path::{AbsPath, PathError};
-pub use policies::{Policies, Schema, SCHEMA_SOURCE};
+pub use policies::Policies;
+pub use schema::{Schema, SCHEMA_SOURCE};
 pub use resource::{Context, ProcessInfo, Resource};

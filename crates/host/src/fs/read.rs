@@ -4,7 +4,8 @@ use std::fs::File;
 use std::io::Seek;
 use std::os::fd::{AsFd, OwnedFd};
 
-use rustix::fs::{AtFlags, FileType};
+use rustix::fs::FileType;
+use tollgate_policy::sdk_actions::{OPEN, READ, READ_REDACTED};
 use tollgate_policy::{AbsPath, Action, Resource};
 
 use super::root::{is_link_error, open_beneath, OpenMode};
@@ -42,10 +43,10 @@ impl Host {
     /// again for `open` + `redacted_read`. Says whether the redacted form was permitted. When
     /// both are denied, the error is the denial of `read`, the action a Rex policy names.
     fn reading<T>(&self, authorize: impl Fn(&[Action]) -> HostResult<T>) -> HostResult<(T, bool)> {
-        match authorize(&[Action::FsOpen, Action::FsRead]) {
+        match authorize(READ) {
             // A decision that could not be recorded is a deny of its own: never retried.
             Err(HostError::Denied(d)) if d.action == Action::FsRead && d.unrecorded.is_none() => {
-                match authorize(&[Action::FsOpen, Action::FsRedactedRead]) {
+                match authorize(READ_REDACTED) {
                     Ok(t) => Ok((t, true)),
                     Err(HostError::Denied(e)) if e.unrecorded.is_none() => {
                         Err(HostError::Denied(d))
@@ -72,16 +73,18 @@ impl Host {
                 .map_err(|e| HostError::io("create a memory file to redact", path, e.into()))?;
         file.rewind().map_err(|e| HostError::io("seek", path, e))?;
         let mut input = Polled::new(file, &ctx);
-        let counts = self.redactor.redact_stream(
-            |buf| input.fill(buf),
-            &mut copy,
-            self.limits.max_string_bytes,
-        )
-        .map_err(|e| match e {
-            // Say which file could not be read redacted.
-            HostError::InvalidInput(why) => HostError::InvalidInput(format!("{path}: {why}")),
-            other => other,
-        })?;
+        let counts = self
+            .redactor
+            .redact_stream(
+                |buf| input.fill(buf),
+                &mut copy,
+                self.limits.max_string_bytes,
+            )
+            .map_err(|e| match e {
+                // Say which file could not be read redacted.
+                HostError::InvalidInput(why) => HostError::InvalidInput(format!("{path}: {why}")),
+                other => other,
+            })?;
         copy.rewind().map_err(|e| HostError::io("seek", path, e))?;
         let mut all = self.redactions.lock().unwrap_or_else(|p| p.into_inner());
         let total = all.entry(path.to_string()).or_default();
@@ -96,12 +99,7 @@ impl Host {
     /// `sysctl_read`), which a redacted read cannot serve.
     pub fn open_read(&self, raw_path: &str) -> HostResult<File> {
         let path = parse_path(raw_path)?;
-        let opened = self.open_checked(
-            &path,
-            Kind::File,
-            &[Action::FsOpen, Action::FsRead],
-            OpenMode::Read,
-        )?;
+        let opened = self.open_checked(&path, Kind::File, READ, OpenMode::Read)?;
         regular_file(opened.fd, &opened.path)
     }
 
@@ -129,7 +127,7 @@ impl Host {
     /// `DirConfig().path(p).build().open(...)`: a directory handle, after `open` on it.
     pub fn open_dir(&self, raw_path: &str) -> HostResult<DirHandle> {
         let path = parse_path(raw_path)?;
-        let opened = self.open_checked(&path, Kind::Dir, &[Action::FsOpen], OpenMode::Dir)?;
+        let opened = self.open_checked(&path, Kind::Dir, OPEN, OpenMode::Dir)?;
         Ok(DirHandle {
             fd: opened.fd,
             path: opened.path,
@@ -146,7 +144,7 @@ impl Host {
         let (permit, redacted) = if read {
             self.reading(|actions| Ok(self.gate.authorize(actions, &resource)?))?
         } else {
-            (self.gate.authorize(&[Action::FsOpen], &resource)?, false)
+            (self.gate.authorize(OPEN, &resource)?, false)
         };
         debug_assert_eq!(permit.resource().path(), Some(&path));
         let fd = open_beneath(dir.fd.as_fd(), name, OpenMode::Read).map_err(|e| {
@@ -236,14 +234,4 @@ pub(crate) fn regular_file(fd: OwnedFd, path: &AbsPath) -> HostResult<File> {
             "{path} is not a regular file ({other:?}); only regular files can be read or written"
         ))),
     }
-}
-
-/// `statat` without following, for `Entry`.
-pub(crate) fn lstat_at(
-    dir: std::os::fd::BorrowedFd<'_>,
-    name: &str,
-    path: &AbsPath,
-) -> HostResult<rustix::fs::Stat> {
-    rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)
-        .map_err(|e| HostError::io("stat", path, e.into()))
 }

@@ -7,9 +7,9 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use globset::GlobBuilder;
 use rustix::fs::{AtFlags, Dir, FileType};
-use tollgate_policy::{AbsPath, Action, Resource};
+use tollgate_policy::sdk_actions::WALK;
+use tollgate_policy::{AbsPath, Resource};
 
-use super::read::lstat_at;
 use super::root::{open_beneath, OpenMode};
 use super::{parse_path, Kind};
 use crate::error::{HostError, HostResult};
@@ -142,15 +142,11 @@ pub struct DuReport {
 }
 
 impl Host {
-    /// Opens a directory for walking after `open` on its parent and `read` + `stat` on it.
+    /// Opens a directory for walking after `read` + `stat` on it (and nothing on its parent:
+    /// a directory is asked about by itself, see [`Host::open_checked`]).
     fn open_walk_root(&self, raw_path: &str) -> HostResult<(OwnedFd, AbsPath)> {
         let path = parse_path(raw_path)?;
-        let opened = self.open_checked(
-            &path,
-            Kind::Dir,
-            &[Action::FsRead, Action::FsStat],
-            OpenMode::Dir,
-        )?;
+        let opened = self.open_checked(&path, Kind::Dir, WALK, OpenMode::Dir)?;
         Ok((opened.fd, opened.path))
     }
 
@@ -163,7 +159,7 @@ impl Host {
         path: &AbsPath,
     ) -> HostResult<OwnedFd> {
         self.authorize_in(
-            &[Action::FsRead, Action::FsStat],
+            WALK,
             Resource::Dir(path.clone()),
             &tollgate_policy::Context::Empty,
         )?;
@@ -343,4 +339,14 @@ fn size_of(st: &rustix::fs::Stat, apparent: bool) -> u64 {
     } else {
         st.st_blocks as u64 * 512
     }
+}
+
+/// `statat` without following, for `Entry`.
+pub(crate) fn lstat_at(
+    dir: BorrowedFd<'_>,
+    name: &str,
+    path: &AbsPath,
+) -> HostResult<rustix::fs::Stat> {
+    rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)
+        .map_err(|e| HostError::io("stat", path, e.into()))
 }

@@ -8,11 +8,12 @@ use std::io::{self, Write};
 use std::os::fd::{AsFd, BorrowedFd};
 
 use rustix::fs::{AtFlags, Mode, RenameFlags, Timespec, Timestamps, UTIME_NOW};
+use tollgate_policy::sdk_actions::{OVERWRITE, TOUCH, WRITE};
 use tollgate_policy::{AbsPath, Action, Context, Resource};
 
-use super::read::{lstat_at, regular_file};
+use super::read::regular_file;
 use super::root::{open_beneath, OpenMode};
-use super::walk::{EntryKind, Listed};
+use super::walk::{lstat_at, EntryKind, Listed};
 use super::{parse_path, Kind};
 use crate::error::{HostError, HostResult};
 use crate::Host;
@@ -65,12 +66,7 @@ impl Host {
             WriteMode::Append => OpenMode::Append,
             WriteMode::Replace => OpenMode::Truncate,
         };
-        let opened = self.open_checked(
-            &path,
-            Kind::File,
-            &[Action::FsOpen, Action::FsCreate, Action::FsWrite],
-            open_mode,
-        )?;
+        let opened = self.open_checked(&path, Kind::File, WRITE, open_mode)?;
         let path = opened.path.clone();
         writable(opened, mode == WriteMode::Replace)?
             .write_all(content.as_bytes())
@@ -81,12 +77,7 @@ impl Host {
     /// `write` (the caller has already read it with `read`).
     pub fn overwrite(&self, raw_path: &str, content: &str) -> HostResult<()> {
         let path = parse_path(raw_path)?;
-        let opened = self.open_checked(
-            &path,
-            Kind::File,
-            &[Action::FsOpen, Action::FsWrite],
-            OpenMode::Overwrite,
-        )?;
+        let opened = self.open_checked(&path, Kind::File, OVERWRITE, OpenMode::Overwrite)?;
         let path = opened.path.clone();
         writable(opened, true)?
             .write_all(content.as_bytes())
@@ -97,12 +88,7 @@ impl Host {
     /// directory and `open` + `create` on the file.
     pub fn touch(&self, raw_path: &str) -> HostResult<()> {
         let path = parse_path(raw_path)?;
-        let opened = self.open_checked(
-            &path,
-            Kind::File,
-            &[Action::FsOpen, Action::FsCreate],
-            OpenMode::Touch,
-        )?;
+        let opened = self.open_checked(&path, Kind::File, TOUCH, OpenMode::Touch)?;
         let now = Timespec {
             tv_sec: 0,
             tv_nsec: UTIME_NOW,
