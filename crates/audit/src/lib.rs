@@ -6,15 +6,21 @@
 //! record, a forged checkpoint and a rollback can each be detected, and one record can be
 //! proven to an auditor without handing over the log.
 //!
+//! The gate writes its decisions here through [`GateRecorder`], the adapter from the policy
+//! crate's [`tollgate_policy::DecisionLog`] to this log; the gate cannot be built without
+//! saying what records it (see [`tollgate_policy::Recorder`]).
+//!
 //! This crate must never report success for a record it did not write: an append that fails
 //! is an error, and the caller denies.
 
 pub mod checkpoint;
+mod gate;
 mod log;
 pub mod merkle;
 mod read;
 mod record;
 
+pub use gate::{on_behalf_of, Delegated, GateRecorder};
 pub use log::{
     default_key_path, host_name, init, read_config, read_verifier, AuditError, AuditLog,
     CheckpointRequest, InitOptions, LogConfig, SyncMode,

@@ -1,15 +1,13 @@
-//! `tollgate audit ...`, where the audit log lives, and the adapter that lets the gate write
-//! its decisions into the log.
+//! `tollgate audit ...` and where the audit log lives. (The adapter that lets the gate write
+//! its decisions into the log is the audit crate's `GateRecorder`.)
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use clap::{Args, Subcommand, ValueEnum};
-use tollgate_audit::{AuditError, AuditLog, DecisionRef, Event, EventRef, Proof, Record};
-use tollgate_policy::{Action, Caller, DecisionEntry, DecisionLog, Labels};
+use tollgate_audit::{Event, Proof, Record};
 
 use crate::config::HostConfig;
 use crate::printable;
@@ -32,102 +30,6 @@ pub fn default_dir(config: &HostConfig) -> Result<PathBuf, String> {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
         .ok_or("neither XDG_STATE_HOME nor HOME is set; pass --audit-log")?;
     Ok(state.join("tollgate/audit"))
-}
-
-/// One run's handle on the audit log: the gate writes its decisions through it, and the
-/// run its start and end.
-#[derive(Clone)]
-pub struct GateRecorder {
-    pub log: Arc<AuditLog>,
-    pub run: String,
-    /// The `on_behalf_of` of every decision: a gate decides for one caller, so the uid is
-    /// formatted once per run, not once per decision.
-    pub on_behalf_of: Option<String>,
-}
-
-impl DecisionLog for GateRecorder {
-    fn record(&self, entries: &[DecisionEntry<'_>]) -> Result<(), String> {
-        append_decisions(
-            &self.log,
-            &self.run,
-            entries,
-            self.on_behalf_of.as_deref(),
-            false,
-        )
-        .map(|_| ())
-        .map_err(|e| e.to_string())
-    }
-}
-
-/// Appends the decisions of one request to the gate with one write, encoded from the
-/// entries as they are (this runs for every decision, so nothing is copied that need not
-/// be). `who` is [`on_behalf_of`] of the entries' caller; `probe` marks a question that ran
-/// nothing.
-pub fn append_decisions(
-    log: &Arc<AuditLog>,
-    run: &str,
-    entries: &[DecisionEntry<'_>],
-    who: Option<&str>,
-    probe: bool,
-) -> Result<u64, AuditError> {
-    let events: Vec<EventRef<'_>> = entries
-        .iter()
-        .map(|e| {
-            EventRef::Decision(DecisionRef {
-                principal: e.principal,
-                action: action_uid(e.action),
-                resource_type: e.resource.type_name(),
-                resource_id: e.resource.id(),
-                decision: if e.permitted { "permit" } else { "deny" },
-                policies: &e.policies,
-                error: e.error.as_deref(),
-                probe,
-                on_behalf_of: who,
-                purpose: present(&e.caller.purpose),
-                ticket: present(&e.caller.ticket),
-                labels: e.labels.as_deref().map(Labels::to_json),
-            })
-        })
-        .collect();
-    log.append_all(run, &events)
-}
-
-/// An action's Cedar uid, e.g. `file_system::Action::"read"`, formatted once per action
-/// rather than once per decision.
-fn action_uid(action: Action) -> &'static str {
-    static UIDS: OnceLock<Vec<String>> = OnceLock::new();
-    let uids = UIDS.get_or_init(|| Action::ALL.iter().map(Action::to_string).collect());
-    // `Action::ALL` lists every action in declaration order (the policy crate tests that
-    // each one's position is its discriminant), so the lookup always finds it.
-    uids.get(action as usize).map_or("", String::as_str)
-}
-
-/// What the record fields `on_behalf_of`, `purpose` and `ticket` say of a caller; all
-/// absent for a run as the OS user.
-pub struct Delegated {
-    pub on_behalf_of: Option<String>,
-    pub purpose: Option<String>,
-    pub ticket: Option<String>,
-}
-
-pub fn delegated(caller: &Caller) -> Delegated {
-    Delegated {
-        on_behalf_of: on_behalf_of(caller),
-        purpose: present(&caller.purpose).map(str::to_owned),
-        ticket: present(&caller.ticket).map(str::to_owned),
-    }
-}
-
-/// The human a delegated caller acts for, as a Cedar uid.
-pub fn on_behalf_of(caller: &Caller) -> Option<String> {
-    caller
-        .on_behalf_of()
-        .map(|user| format!("User::\"{}\"", user.escape_default()))
-}
-
-/// A purpose or ticket: absent when empty.
-fn present(s: &str) -> Option<&str> {
-    (!s.is_empty()).then_some(s)
 }
 
 /// A run id unique on this host: start time and pid.
@@ -656,17 +558,5 @@ fn export(dir: &Path, format: ExportFormat, follow: bool) -> Result<(), String> 
             return Ok(());
         }
         std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_action_is_recorded_by_its_cedar_uid() {
-        for &action in Action::ALL {
-            assert_eq!(action_uid(action), action.to_string());
-        }
     }
 }

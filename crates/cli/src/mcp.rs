@@ -25,8 +25,8 @@ use rmcp::{
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tollgate_audit::Event;
-use tollgate_policy::{Action, Context, Decision, DecisionEntry, Denied, PolicyError, Resource};
+use tollgate_audit::{Delegated, Event, GateRecorder};
+use tollgate_policy::{Action, Context, PolicyError, Recorder, Resource};
 use tollgate_script::{ErrorType, RunError};
 
 use crate::exit;
@@ -146,10 +146,9 @@ fn record_refusal(setup: &mut Setup, message: &str) -> Result<(), RunError> {
     let Some(log) = setup.audit()? else {
         return Ok(());
     };
-    let gate = setup.gate()?;
-    let d = crate::audit::delegated(gate.caller());
+    let d = Delegated::of(&setup.caller);
     let event = Event::RunRefused {
-        principal: gate.principal().to_owned(),
+        principal: setup.caller.principal_uid(),
         error_type: ErrorType::Validation.to_string(),
         message: message.to_owned(),
         on_behalf_of: d.on_behalf_of,
@@ -379,63 +378,36 @@ impl ServerHandler for Tollgate {
     }
 }
 
-/// The gate's answer to one question, recorded as a probe before it is given.
+/// The gate's answer to one question, asked as a run would ask it (Tollgate's own files and
+/// the kill switch included) and recorded as a probe before it is given.
 fn probe(setup: &mut Setup, action: &str, resource: &str) -> Result<Value, RunError> {
     let invalid = |e: PolicyError| RunError::new(ErrorType::Validation, e.to_string());
     let action = Action::from_uid(action).map_err(invalid)?;
     let resource = Resource::from_uid(resource).map_err(invalid)?;
     let frozen = setup.watch()?.frozen();
-    let gate = setup.gate()?.with_freeze(frozen);
-    // A frozen host answers every question with a deny, as it answers every request.
-    let decision = if gate.is_frozen() {
-        Decision {
-            permitted: false,
-            policies: Vec::new(),
-            errors: Vec::new(),
-            labels: None,
-        }
-    } else {
-        gate.decide(action, &resource, &Context::Empty)
+    let log = setup.audit()?;
+    // Each question is a run of its own in the log, of one probe record.
+    let recorder = match &log {
+        Some(log) => Recorder::Log(Box::new(GateRecorder::new(
+            Arc::clone(log),
+            crate::audit::new_run_id(),
+            &setup.caller,
+        ))),
+        None => Recorder::Unaudited,
     };
-    let denied = (!decision.permitted).then(|| Denied {
-        principal: gate.principal().to_owned(),
-        action,
-        resource: resource.clone(),
-        forbidden_by: decision.policies.clone(),
-        errors: decision.errors.clone(),
-        unrecorded: None,
-        frozen: gate.is_frozen(),
-        own_file: None,
-    });
-    if let Some(log) = setup.audit()? {
-        let entry = DecisionEntry {
-            principal: gate.principal(),
-            caller: gate.caller(),
-            action,
-            resource: &resource,
-            permitted: decision.permitted,
-            policies: decision.policies.clone(),
-            error: denied.as_ref().map(|d| d.to_string()),
-            labels: decision.labels.clone(),
-        };
-        let who = crate::audit::on_behalf_of(gate.caller());
-        crate::audit::append_decisions(
-            &log,
-            &crate::audit::new_run_id(),
-            &[entry],
-            who.as_deref(),
-            true,
-        )
-        .and_then(|_| log.checkpoint())
-        .map_err(|e| audit_unavailable(e.to_string()))?;
+    let gate = setup.gate(recorder, frozen)?;
+    let answer = gate.probe(action, &resource, &Context::Empty);
+    if let Some(log) = &log {
+        log.checkpoint()
+            .map_err(|e| audit_unavailable(e.to_string()))?;
     }
     Ok(json!({
-        "decision": if decision.permitted { "permit" } else { "deny" },
+        "decision": if answer.decision.permitted { "permit" } else { "deny" },
         "principal": gate.principal(),
         "action": action.to_string(),
         "resource": resource.to_string(),
-        "policies": decision.policies,
-        "reason": denied.as_ref().map(|d| d.reason()),
-        "labels": decision.labels.map(|l| l.to_json().clone()),
+        "policies": answer.decision.policies,
+        "reason": answer.reason(),
+        "labels": answer.decision.labels.map(|l| l.to_json().clone()),
     }))
 }

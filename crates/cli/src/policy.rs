@@ -4,10 +4,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Subcommand;
 use serde::Deserialize;
-use tollgate_policy::{Action, Caller, Context, Gate, Policies, Principal, Resource, Schema};
+use tollgate_policy::{
+    Action, Caller, Context, Gate, Policies, Principal, Recorder, Resource, Schema,
+};
 use tollgate_script::ErrorType;
 
 use crate::config::HostData;
@@ -174,9 +177,8 @@ fn test(file: &Path, cases: &Path, host: &HostFiles) -> Result<ExitCode, String>
         let schema = Schema::tollgate().map_err(|e| e.to_string())?;
         let policies =
             Policies::parse(&file_name, &policy_text, &schema).map_err(|e| e.to_string())?;
-        let gate = Gate::for_caller(schema, policies, caller, &data.directory)
-            .with_labels(data.labels.clone());
-        let decision = gate.decide(action, &resource, &Context::Empty);
+        let gate = offline_gate(schema, policies, caller, &data);
+        let decision = gate.probe(action, &resource, &Context::Empty).decision;
         let got = if decision.permitted {
             Expect::Permit
         } else {
@@ -218,6 +220,21 @@ fn test(file: &Path, cases: &Path, host: &HostFiles) -> Result<ExitCode, String>
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// A gate for questions about a policy file, which run nothing: with no script and no host
+/// operation there is nothing to record, and the question is about the policy alone, so
+/// the host's kill switch is not consulted.
+fn offline_gate(schema: Schema, policies: Policies, caller: Caller, data: &HostData) -> Gate {
+    Gate::for_caller(
+        schema,
+        policies,
+        caller,
+        &data.directory,
+        Recorder::Unaudited,
+        Arc::default(),
+    )
+    .with_labels(data.labels.clone())
 }
 
 fn caller(case: &Case) -> Result<Caller, String> {
@@ -292,8 +309,7 @@ fn explain_text(args: &ExplainArgs) -> Result<String, String> {
     let action = Action::from_uid(&case.action).map_err(|e| e.to_string())?;
     let resource = Resource::from_uid(&case.resource).map_err(|e| e.to_string())?;
     let (schema, policies) = Policies::load_with_schema(&args.policy).map_err(|e| e.to_string())?;
-    let gate = Gate::for_caller(schema, policies, caller(&case)?, &data.directory)
-        .with_labels(data.labels.clone());
+    let gate = offline_gate(schema, policies, caller(&case)?, &data);
     let e = gate.explain(action, &resource, &Context::Empty);
     // The principal, purpose, ticket and resource may come from a record, so from a script or
     // a token: each line is escaped whole, and none can start another.

@@ -5,20 +5,20 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::str::FromStr;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
 use sha2::{Digest, Sha256};
-use tollgate_audit::{AuditLog, Event, SyncMode};
+use tollgate_audit::{AuditLog, Delegated, Event, GateRecorder, SyncMode};
 use tollgate_host::redact::{Counts, Redactor};
 use tollgate_policy::{
-    verify_token, Caller, Gate, IdentityError, OwnFiles, Policies, PolicyError, Principal, Schema,
-    TrustConfig, SCHEMA_SOURCE,
+    verify_token, Caller, Gate, IdentityError, OwnFiles, Policies, PolicyError, Principal,
+    Recorder, Schema, TrustConfig, SCHEMA_SOURCE,
 };
 use tollgate_script::{ErrorType, Limits, LogEntry, RunError};
 
-use crate::audit::GateRecorder;
 use crate::config::{HostConfig, HostData, MAX_HOST_FILE_BYTES};
 use crate::control::{StateDir, Watch};
 use crate::exit;
@@ -305,9 +305,10 @@ impl Setup {
         })
     }
 
-    /// A gate for the principal under the policy validated at load, without a decision log
-    /// or a kill switch (the caller adds the ones it has).
-    pub fn gate(&mut self) -> Result<Gate, RunError> {
+    /// A gate for the principal under the policy validated at load, with the host's labels
+    /// and Tollgate's own files, writing its decisions to `recorder` and denying everything
+    /// while `frozen` is raised.
+    pub fn gate(&mut self, recorder: Recorder, frozen: Arc<AtomicBool>) -> Result<Gate, RunError> {
         let (schema, policies) = match self.parsed.take() {
             Some(p) => p,
             None => {
@@ -318,11 +319,16 @@ impl Setup {
                 (schema, policies)
             }
         };
-        Ok(
-            Gate::for_caller(schema, policies, self.caller.clone(), &self.data.directory)
-                .with_labels(self.data.labels.clone())
-                .with_own_files(Arc::clone(&self.own_files)),
+        Ok(Gate::for_caller(
+            schema,
+            policies,
+            self.caller.clone(),
+            &self.data.directory,
+            recorder,
+            frozen,
         )
+        .with_labels(self.data.labels.clone())
+        .with_own_files(Arc::clone(&self.own_files)))
     }
 
     /// The audit log, opened (and created if there is none yet) on first use, with the
@@ -378,12 +384,12 @@ impl Setup {
     }
 
     /// What must hold before a worker is forked: the script and arguments within bounds and
-    /// well formed, a token that has not expired, and the gate.
+    /// well formed, and a token that has not expired. The gate is the worker's to build.
     pub(crate) fn check_inputs(
         &mut self,
         script: &str,
         args_text: Option<&str>,
-    ) -> Result<(rhai::Scope<'static>, Gate), RunError> {
+    ) -> Result<rhai::Scope<'static>, RunError> {
         // A file is bounded as it is read; a script handed over whole (by an MCP client) is
         // held to the same bound here.
         let max = self.limits.max_string_size;
@@ -410,18 +416,67 @@ impl Setup {
             .delegation
             .as_ref()
             .is_some_and(|d| d.expires < now());
-        let scope = match (scope, expired) {
-            (Err(e), _) => return Err(self.refuse(e)),
+        match (scope, expired) {
+            (Err(e), _) => Err(self.refuse(e)),
             (Ok(_), true) => {
                 let e = RunError::new(
                     ErrorType::AccessDenied,
                     "the delegation token has expired since the server started; restart it with a new token, so nothing ran".to_owned(),
                 );
-                return Err(self.refuse(e));
+                Err(self.refuse(e))
             }
-            (Ok(scope), false) => scope,
+            (Ok(scope), false) => Ok(scope),
+        }
+    }
+
+    /// Records the run's start, as run `run`, and returns the run's handle on the log. A
+    /// failure means the run does not start.
+    pub(crate) fn start_audit(
+        &self,
+        log: &Arc<AuditLog>,
+        run: String,
+        script: &str,
+        args_text: &str,
+        sandbox: Option<serde_json::Value>,
+    ) -> Result<GateRecorder, RunError> {
+        let limits = &self.limits;
+        let d = Delegated::of(&self.caller);
+        let start = Event::RunStart {
+            principal: self.caller.principal_uid(),
+            script_sha256: sha256_hex(script.as_bytes()),
+            policy_sha256: sha256_hex(self.policy_text.as_bytes()),
+            schema_version: format!("sha256:{}", &sha256_hex(SCHEMA_SOURCE.as_bytes())[..16]),
+            args_sha256: sha256_hex(args_text.as_bytes()),
+            limits: serde_json::json!({
+                "timeout_ms": limits.timeout.as_millis() as u64,
+                "max_memory": limits.max_memory,
+                "max_operations": limits.max_operations,
+                "max_output": limits.max_output,
+                "max_string_size": limits.max_string_size,
+                "max_array_size": limits.max_array_size,
+                "max_map_size": limits.max_map_size,
+                "max_call_depth": limits.max_call_depth,
+                "max_expr_depth": limits.max_expr_depth,
+            }),
+            tollgate_version: env!("CARGO_PKG_VERSION").to_owned(),
+            on_behalf_of: d.on_behalf_of,
+            purpose: d.purpose,
+            ticket: d.ticket,
+            token: self.caller.delegation.as_ref().map(|d| {
+                serde_json::json!({
+                    "sub": d.subject,
+                    "actors": d.actors,
+                    "jti": d.token_id,
+                    "iss": d.issuer,
+                    "exp": d.expires,
+                })
+            }),
+            host_files: self.data.digests.clone(),
+            sandbox,
         };
-        Ok((scope, self.gate()?))
+        log.append(&run, start)
+            .map_err(|e| audit_unavailable(e.to_string()))?;
+        Ok(GateRecorder::new(Arc::clone(log), run, &self.caller))
     }
 }
 
@@ -443,7 +498,7 @@ pub(crate) fn open_audit(dir: &Path, sync: SyncMode) -> Result<Arc<AuditLog>, Ru
 /// that record cannot be written, the refusal says so too.
 fn refuse(log: Option<&Arc<AuditLog>>, caller: &Caller, mut e: RunError) -> RunError {
     let Some(log) = log else { return e };
-    let d = crate::audit::delegated(caller);
+    let d = Delegated::of(caller);
     let event = Event::RunRefused {
         principal: match &caller.principal {
             Principal::User(name) => format!("User::\"{}\"", name.escape_default()),
@@ -515,60 +570,6 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
-}
-
-/// Records the run's start. A failure means the run does not start.
-pub(crate) fn start_audit(
-    log: &Arc<AuditLog>,
-    limits: &Limits,
-    script: &str,
-    args_text: &str,
-    gate: &Gate,
-    data: &HostData,
-    sandbox: Option<serde_json::Value>,
-) -> Result<GateRecorder, RunError> {
-    let run = crate::audit::new_run_id();
-    let d = crate::audit::delegated(gate.caller());
-    let start = Event::RunStart {
-        principal: gate.principal().to_owned(),
-        script_sha256: sha256_hex(script.as_bytes()),
-        policy_sha256: sha256_hex(gate.policies().text().as_bytes()),
-        schema_version: format!("sha256:{}", &sha256_hex(SCHEMA_SOURCE.as_bytes())[..16]),
-        args_sha256: sha256_hex(args_text.as_bytes()),
-        limits: serde_json::json!({
-            "timeout_ms": limits.timeout.as_millis() as u64,
-            "max_memory": limits.max_memory,
-            "max_operations": limits.max_operations,
-            "max_output": limits.max_output,
-            "max_string_size": limits.max_string_size,
-            "max_array_size": limits.max_array_size,
-            "max_map_size": limits.max_map_size,
-            "max_call_depth": limits.max_call_depth,
-            "max_expr_depth": limits.max_expr_depth,
-        }),
-        tollgate_version: env!("CARGO_PKG_VERSION").to_owned(),
-        on_behalf_of: d.on_behalf_of.clone(),
-        purpose: d.purpose,
-        ticket: d.ticket,
-        token: gate.caller().delegation.as_ref().map(|d| {
-            serde_json::json!({
-                "sub": d.subject,
-                "actors": d.actors,
-                "jti": d.token_id,
-                "iss": d.issuer,
-                "exp": d.expires,
-            })
-        }),
-        host_files: data.digests.clone(),
-        sandbox,
-    };
-    log.append(&run, start)
-        .map_err(|e| audit_unavailable(e.to_string()))?;
-    Ok(GateRecorder {
-        log: Arc::clone(log),
-        run,
-        on_behalf_of: d.on_behalf_of,
-    })
 }
 
 /// The arguments an SSH caller sent as its remote command. sshd hands that command to the

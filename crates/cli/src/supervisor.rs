@@ -7,7 +7,8 @@
 //! ended, and the caller prints one well-formed result.
 //!
 //! The worker (see [`crate::worker`]) is forked, not executed anew, so it starts with the
-//! parsed policy and costs no second start-up. The fork happens while this process has one
+//! parsed policy and costs no second start-up; it builds the run's only gate itself, with
+//! its decision log and the freeze flag the supervisor drives. The fork happens while this process has one
 //! thread, has opened no log and has read no key: the key is loaded only after the fork, so
 //! it is never in the worker's memory.
 
@@ -19,14 +20,14 @@ use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use serde::{Deserialize, Serialize};
-use tollgate_audit::Event;
+use tollgate_audit::{Event, GateRecorder};
 use tollgate_host::redact::Counts;
 use tollgate_script::{DeniedCall, ErrorType, LogEntry, RunError, EXHAUSTED_EXIT};
 
 use crate::cgroup::MemoryCgroup;
 use crate::control::RunInfo;
 use crate::output::{self, Format};
-use crate::run::{sha256_hex, start_audit, Finished, Setup};
+use crate::run::{sha256_hex, Finished, Setup};
 use crate::sandbox::Confinement;
 
 /// How long past `--timeout` a worker that does not stop by itself is given before it is
@@ -66,11 +67,10 @@ pub(crate) struct WorkerResult {
     pub timed_out: bool,
 }
 
-/// What the supervisor sends first: the run's id (its start is recorded) and whether the
-/// host is frozen. After it, single bytes: [`FREEZE`] and [`THAW`].
+/// What the supervisor sends first, once the run's start is recorded: whether the host is
+/// frozen. After it, single bytes: [`FREEZE`] and [`THAW`].
 #[derive(Serialize, Deserialize)]
 pub(crate) struct Go {
-    pub run_id: String,
     pub frozen: bool,
     /// What is left of `--timeout` for the script.
     pub timeout_ms: u64,
@@ -108,10 +108,13 @@ impl Ending {
 
 /// Runs `script` in a worker and returns how the run ended, its end recorded.
 pub fn run(setup: &mut Setup, script: String, args_text: Option<&str>, format: Format) -> Finished {
-    let (scope, gate) = match setup.check_inputs(&script, args_text) {
+    let scope = match setup.check_inputs(&script, args_text) {
         Ok(v) => v,
         Err(e) => return Finished::failed(e),
     };
+    // Named before the fork: the worker's gate records its decisions under it from the
+    // first, and the supervisor records the run's start and end under it.
+    let run_id = crate::audit::new_run_id();
     let internal = |what: &str, e: &dyn std::fmt::Display| {
         RunError::new(
             ErrorType::Internal,
@@ -164,9 +167,9 @@ pub fn run(setup: &mut Setup, script: String, args_text: Option<&str>, format: F
             supervisor_pid,
             result: result_write,
             control: control_read,
+            run_id,
             script,
             scope,
-            gate,
             setup,
             format,
         });
@@ -182,7 +185,7 @@ pub fn run(setup: &mut Setup, script: String, args_text: Option<&str>, format: F
         control: control_write,
         received: Vec::new(),
     };
-    let finished = supervise(setup, worker, &gate, &signals, &script, args_text, format);
+    let finished = supervise(setup, worker, run_id, &signals, &script, args_text, format);
     let _ = ending_signals.thread_unblock();
     finished
 }
@@ -318,7 +321,7 @@ enum Stop {
 fn supervise(
     setup: &mut Setup,
     mut worker: Worker,
-    gate: &tollgate_policy::Gate,
+    run_id: String,
     signals: &SignalFd,
     script: &str,
     args_text: Option<&str>,
@@ -388,22 +391,16 @@ fn supervise(
         Err(e) => return refuse(setup, &worker, e),
     };
     let mut recorder = None;
-    let mut run_id = crate::audit::new_run_id();
     if let Some(log) = &log {
         let sandbox = serde_json::to_value(&ready).ok();
-        match start_audit(
+        match setup.start_audit(
             log,
-            &setup.limits,
+            run_id.clone(),
             script,
             args_text.unwrap_or(""),
-            gate,
-            &setup.data,
             sandbox,
         ) {
-            Ok(r) => {
-                run_id = r.run.clone();
-                recorder = Some(r);
-            }
+            Ok(r) => recorder = Some(r),
             Err(e) => {
                 worker.kill();
                 worker.reap();
@@ -413,10 +410,10 @@ fn supervise(
     }
     let interrupt = tollgate_host::Interrupt::new();
     let info = RunInfo {
-        run_id: run_id.clone(),
+        run_id,
         pid: std::process::id(),
-        principal: gate.principal().to_owned(),
-        on_behalf_of: crate::audit::delegated(gate.caller()).on_behalf_of,
+        principal: setup.caller.principal_uid(),
+        on_behalf_of: tollgate_audit::on_behalf_of(&setup.caller),
         script_sha256: sha256_hex(script.as_bytes()),
         started: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
     };
@@ -434,7 +431,6 @@ fn supervise(
     // 3. Go.
     let mut is_frozen = frozen.load(std::sync::atomic::Ordering::Relaxed);
     let go = Go {
-        run_id,
         frozen: is_frozen,
         timeout_ms: deadline
             .saturating_duration_since(Instant::now())
@@ -547,7 +543,7 @@ fn supervise(
 fn abandon(
     setup: &mut Setup,
     worker: &Worker,
-    recorder: Option<crate::audit::GateRecorder>,
+    recorder: Option<GateRecorder>,
     format: Format,
     e: RunError,
 ) -> Finished {
@@ -627,7 +623,7 @@ fn ending_of(
 /// the run's end.
 fn end(
     setup: &mut Setup,
-    recorder: Option<crate::audit::GateRecorder>,
+    recorder: Option<GateRecorder>,
     format: Format,
     finished: Finished,
     permits: u64,
@@ -695,9 +691,9 @@ fn end(
             ended_by: Some(ending.as_str().to_owned()),
         };
         let recorded = audit
-            .log
-            .append(&audit.run, end)
-            .and_then(|_| audit.log.checkpoint());
+            .log()
+            .append(audit.run(), end)
+            .and_then(|_| audit.log().checkpoint());
         if let Err(e) = recorded {
             let msg = format!("the run's end could not be written to the audit log: {e}");
             error.get_or_insert(RunError::new(ErrorType::Internal, msg));

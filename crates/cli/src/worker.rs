@@ -1,7 +1,8 @@
-//! The worker: the forked process that runs one script. It confines itself (see
-//! [`crate::sandbox`]) before it starts a thread or reads a byte of the script's doing, opens
-//! the audit log as an appender that never reads the signing key, waits for its supervisor
-//! to record the run's start, runs the script, sends the result and exits. It never prints:
+//! The worker: the forked process that runs one script. It opens the audit log as an
+//! appender that never reads the signing key, builds the run's gate with it (and with the
+//! freeze flag its supervisor drives), confines itself (see [`crate::sandbox`]) before it
+//! starts a thread or reads a byte of the script's doing, waits for its supervisor to record
+//! the run's start, runs the script, sends the result and exits. It never prints:
 //! what reaches the caller is what the supervisor prints.
 
 use std::io::Read;
@@ -10,12 +11,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tollgate_audit::{AuditLog, CheckpointRequest};
+use tollgate_audit::{AuditLog, CheckpointRequest, GateRecorder};
 use tollgate_host::{Host, Interrupt};
-use tollgate_policy::{AbsPath, Gate};
+use tollgate_policy::{AbsPath, Recorder};
 use tollgate_script::{ErrorType, RunError};
 
-use crate::audit::GateRecorder;
 use crate::output::{self, Format};
 use crate::run::{audit_unavailable, Setup};
 use crate::supervisor::{receive_go, send, WorkerMessage, WorkerResult, DESCRIPTORS, FREEZE, THAW};
@@ -28,9 +28,10 @@ pub struct Start<'a> {
     pub supervisor_pid: u32,
     pub result: OwnedFd,
     pub control: OwnedFd,
+    /// The run's id, under which the supervisor records its start and end.
+    pub run_id: String,
     pub script: String,
     pub scope: rhai::Scope<'static>,
-    pub gate: Gate,
     pub setup: &'a mut Setup,
     pub format: Format,
 }
@@ -57,9 +58,9 @@ fn run(start: Start<'_>) -> Result<(), RunError> {
         supervisor_pid,
         result,
         control,
+        run_id,
         script,
         scope,
-        gate,
         setup,
         format,
     } = start;
@@ -92,7 +93,7 @@ fn run(start: Start<'_>) -> Result<(), RunError> {
     // The log as an appender, before confinement closes the way to its files. A checkpoint
     // that falls due is taken and published by the supervisor, told through the result pipe;
     // the append does not wait for it (the supervisor freezes the run if publishing fails).
-    let log = match &setup.audit_dir {
+    let recorder = match &setup.audit_dir {
         Some(dir) => {
             let to_supervisor = result
                 .try_clone()
@@ -100,13 +101,16 @@ fn run(start: Start<'_>) -> Result<(), RunError> {
             let request: CheckpointRequest = Box::new(move || {
                 send(&to_supervisor, &WorkerMessage::Due).map_err(|e| e.to_string())
             });
-            Some(
-                AuditLog::open_appender(dir, setup.audit_sync, request)
-                    .map_err(|e| audit_unavailable(e.to_string()))?,
-            )
+            let log = AuditLog::open_appender(dir, setup.audit_sync, request)
+                .map_err(|e| audit_unavailable(e.to_string()))?;
+            Recorder::Log(Box::new(GateRecorder::new(log, run_id, &setup.caller)))
         }
-        None => None,
+        None => Recorder::Unaudited,
     };
+    // The run's one gate. It is frozen until the supervisor's go says otherwise: nothing is
+    // decided before the run's start is recorded.
+    let frozen = Arc::new(AtomicBool::new(true));
+    let gate = setup.gate(recorder, Arc::clone(&frozen))?;
     let segments = match &setup.audit_dir {
         Some(dir) => {
             let segments = std::path::absolute(dir.join("segments"))
@@ -121,7 +125,7 @@ fn run(start: Start<'_>) -> Result<(), RunError> {
     send(&result, &WorkerMessage::Ready(confinement)).map_err(|e| internal("report", &e))?;
     let go = receive_go(&control).map_err(|e| internal("start", &e))?;
     let (answers, answered) = std::sync::mpsc::channel::<Vec<u8>>();
-    let frozen = Arc::new(AtomicBool::new(go.frozen));
+    frozen.store(go.frozen, Ordering::Relaxed);
     // The supervisor's freeze and thaw, for the rest of the run.
     let thread_frozen = Arc::clone(&frozen);
     std::thread::Builder::new()
@@ -164,15 +168,6 @@ fn run(start: Start<'_>) -> Result<(), RunError> {
             serde_json::from_slice(&line).map_err(std::io::Error::other)?;
         answer.map_err(std::io::Error::other)
     });
-    let mut gate = gate.with_freeze(frozen);
-    if let Some(log) = log {
-        let on_behalf_of = crate::audit::delegated(gate.caller()).on_behalf_of;
-        gate = gate.with_log(Box::new(GateRecorder {
-            log,
-            run: go.run_id,
-            on_behalf_of,
-        }));
-    }
     let mut limits = setup.limits;
     limits.timeout = Duration::from_millis(go.timeout_ms);
     // The run's time counts from the supervisor's start: what the go message says is left.

@@ -254,6 +254,65 @@ fn check_access_refuses_a_name_the_schema_does_not_have() {
 }
 
 #[test]
+fn check_access_denies_tollgates_own_files_as_a_run_would_whatever_the_policy_says() {
+    let s = Sandbox::new();
+    let args = vec![
+        "--policy".into(),
+        s.policy_file("permit(principal, action, resource);"),
+        "--audit-log".into(),
+        s.audit_dir(),
+    ];
+    let segment = format!("{}/segments/0", s.audit_dir());
+    let key = format!("{}.key", s.audit_dir());
+    let ask = |action: &str, path: &str| {
+        json!({"tool": "check_access", "arguments": {
+            "action": format!(r#"file_system::Action::"{action}""#),
+            "resource": format!(r#"file_system::File::"{path}""#)}})
+    };
+    let calls = json!([
+        ask("write", &segment),
+        ask("read", &key),
+        ask("read", &segment),
+    ]);
+    let seen = session(&args, calls);
+    let r = seen["results"].as_array().unwrap();
+    for (answer, what) in [
+        (&r[0], "the audit log"),
+        (&r[1], "the audit log's signing key"),
+    ] {
+        assert_eq!(answer["is_error"], false, "{answer:#}");
+        let answer = &answer["structured"];
+        assert_eq!(answer["decision"], "deny", "{answer:#}");
+        // The policy permits everything: no policy is what denies it.
+        assert_eq!(answer["policies"], json!([]), "{answer:#}");
+        let reason = answer["reason"].as_str().unwrap();
+        assert!(
+            reason.contains(&format!("Tollgate's own file ({what})")),
+            "{reason}"
+        );
+    }
+    // Reading the log is not changing it: the policy decides.
+    assert_eq!(r[2]["structured"]["decision"], "permit", "{:#}", r[2]);
+
+    let records = s.records();
+    let probes: Vec<&Value> = records.iter().filter(|r| r["probe"] == true).collect();
+    assert_eq!(probes.len(), 3, "{records:#?}");
+    assert_eq!(probes[0]["resource_id"], segment);
+    assert_eq!(probes[0]["decision"], "deny");
+    assert!(
+        probes[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("Tollgate's own file (the audit log)"),
+        "{:#}",
+        probes[0]
+    );
+    assert_eq!(probes[1]["resource_id"], key);
+    assert_eq!(probes[1]["decision"], "deny");
+    assert_eq!(probes[2]["decision"], "permit");
+}
+
+#[test]
 fn does_not_start_with_an_invalid_policy() {
     let s = Sandbox::new();
     let policy = s.write(

@@ -12,11 +12,12 @@
 
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tollgate_host::exec::ExecuteOptions;
 use tollgate_host::{Host, Interrupt, Limits};
-use tollgate_policy::{Gate, Policies, Schema};
+use tollgate_policy::{Gate, Policies, Recorder, Schema};
 
 const POLICY: &str = r#"
 permit(principal, action == file_system::Action::"open", resource == file_system::Dir::"/usr/bin");
@@ -75,7 +76,13 @@ fn main() {
     let schema = Schema::tollgate().expect("schema");
     let policies = Policies::parse("bench.cedar", POLICY, &schema).expect("policy");
     let host = Host::new(
-        Gate::new(schema, policies, "bench"),
+        Gate::new(
+            schema,
+            policies,
+            "bench",
+            Recorder::Unaudited,
+            Arc::default(),
+        ),
         Limits::default(),
         Interrupt::new(),
     )

@@ -16,11 +16,12 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
+use std::sync::Arc;
 use std::time::Instant;
 
 use tollgate_host::redact::Redactor;
 use tollgate_host::{Host, Interrupt, Limits};
-use tollgate_policy::{Gate, Policies, Schema};
+use tollgate_policy::{Gate, Policies, Recorder, Schema};
 
 const POLICY: &str = r#"
 permit(principal, action == file_system::Action::"open", resource);
@@ -101,7 +102,13 @@ fn main() {
         ..Limits::default()
     };
     let host = Host::new(
-        Gate::new(schema, policies, "bench"),
+        Gate::new(
+            schema,
+            policies,
+            "bench",
+            Recorder::Unaudited,
+            Arc::default(),
+        ),
         limits,
         Interrupt::new(),
     )

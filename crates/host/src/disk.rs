@@ -6,6 +6,7 @@
 
 use std::fs;
 
+use tollgate_policy::sdk_actions::KERNEL_TABLE;
 use tollgate_policy::{AbsPath, Action, Resource};
 
 use crate::error::{HostError, HostResult};
@@ -111,10 +112,8 @@ impl Host {
 
     /// `lsblk()`: block devices, after `read` on the `/sys/block` directory.
     pub fn lsblk(&self) -> HostResult<Vec<BlockDevice>> {
-        self.gate.authorize(
-            &[Action::FsRead],
-            &Resource::Dir(AbsPath::parse("/sys/block")?),
-        )?;
+        self.gate
+            .authorize(KERNEL_TABLE, &Resource::Dir(AbsPath::parse("/sys/block")?))?;
         let dir = fs::read_dir("/sys/block").map_err(|e| HostError::io("list", "/sys/block", e))?;
         let mut out = Vec::new();
         for entry in dir.flatten() {

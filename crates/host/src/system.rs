@@ -8,6 +8,7 @@ use std::fs;
 use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
 
+use tollgate_policy::sdk_actions::{KERNEL_TABLE, SYSINFO};
 use tollgate_policy::{AbsPath, Action, Resource};
 
 use crate::error::{HostError, HostResult};
@@ -75,8 +76,7 @@ fn malformed(path: &str) -> HostError {
 impl Host {
     pub(crate) fn allow_sysinfo(&self) -> HostResult<()> {
         self.interrupt.check()?;
-        self.gate
-            .authorize(&[Action::SysinfoList], &Resource::Sysinfo)?;
+        self.gate.authorize(SYSINFO, &Resource::Sysinfo)?;
         Ok(())
     }
 
@@ -85,8 +85,7 @@ impl Host {
     pub(crate) fn read_table(&self, path: &str) -> HostResult<String> {
         self.interrupt.check()?;
         let file = AbsPath::parse(path)?;
-        self.gate
-            .authorize(&[Action::FsRead], &Resource::File(file))?;
+        self.gate.authorize(KERNEL_TABLE, &Resource::File(file))?;
         read(path)
     }
 
@@ -194,7 +193,7 @@ impl Host {
         const KMSG: &str = "/dev/kmsg";
         self.interrupt.check()?;
         self.gate
-            .authorize(&[Action::FsRead], &Resource::File(AbsPath::parse(KMSG)?))?;
+            .authorize(KERNEL_TABLE, &Resource::File(AbsPath::parse(KMSG)?))?;
         let mut file = std::fs::OpenOptions::new()
             .read(true)
             .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)

@@ -11,7 +11,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Instant;
 
-use tollgate_policy::{AbsPath, Action, Gate, LabelRules, Policies, Resource, Schema};
+use tollgate_policy::{AbsPath, Action, Gate, LabelRules, Policies, Recorder, Resource, Schema};
 
 fn gate(unrelated: usize) -> Gate {
     let mut text = String::from(
@@ -24,7 +24,14 @@ fn gate(unrelated: usize) -> Gate {
     }
     let schema = Schema::tollgate().expect("schema");
     let policies = Policies::parse("bench.cedar", &text, &schema).expect("policy");
-    Gate::new(schema, policies, "bench")
+    // Unaudited and never frozen: the cost measured is the decision's, not the record's.
+    Gate::new(
+        schema,
+        policies,
+        "bench",
+        Recorder::Unaudited,
+        Arc::default(),
+    )
 }
 
 /// A labels file of 10,000 globs: one labels /data, and of the others one in ten has

@@ -64,6 +64,16 @@ pub trait DecisionLog {
     fn record(&self, entries: &[DecisionEntry<'_>]) -> Result<(), String>;
 }
 
+/// What a gate writes its decisions to. Every gate has one: there is no gate that decides
+/// without saying whether its decisions are recorded.
+pub enum Recorder {
+    /// Each decision is recorded here before it is answered; one that cannot be is a deny.
+    Log(Box<dyn DecisionLog>),
+    /// Nothing is recorded: a run with `--no-audit`, or a tool that answers questions about
+    /// a policy without running anything (`policy test`, `explain`).
+    Unaudited,
+}
+
 /// One request to the gate: actions on a resource, in a context.
 #[derive(Clone, Copy, Debug)]
 pub struct Request<'a> {
@@ -87,6 +97,8 @@ pub struct DecisionEntry<'a> {
     pub error: Option<String>,
     /// The data labels of a labelled file or directory.
     pub labels: Option<Arc<Labels>>,
+    /// A question that ran nothing (see [`Gate::probe`]), not a request of an operation.
+    pub probe: bool,
 }
 
 impl Denied {
@@ -148,6 +160,22 @@ pub struct Decision {
     pub labels: Option<Arc<Labels>>,
 }
 
+/// The answer to a question that runs nothing (see [`Gate::probe`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Probe {
+    /// The decision as an operation would get it: not permitted whenever `denied` is set.
+    pub decision: Decision,
+    /// For a denial: what an operation would be told.
+    pub denied: Option<Box<Denied>>,
+}
+
+impl Probe {
+    /// Why it is denied, as [`Denied::reason`] says it; `None` for a permit.
+    pub fn reason(&self) -> Option<String> {
+        self.denied.as_ref().map(|d| d.reason())
+    }
+}
+
 /// How one policy bears on a request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Bearing {
@@ -195,34 +223,74 @@ pub struct Gate {
     /// the life of a gate, so the same request always gets the same answer; scripts ask the
     /// same questions over and over (a loop over a directory, a file read in a loop).
     decided: Mutex<HashMap<(Action, Resource), Decision>>,
-    log: Option<Box<dyn DecisionLog>>,
+    recorder: Recorder,
     /// Raised while the host is frozen; checked before every decision, remembered or not.
     frozen: Arc<AtomicBool>,
     /// Tollgate's own files, kept from every script whatever the policy says.
     own_files: Arc<OwnFiles>,
 }
 
+/// What [`Gate::ask`] found: each decision made, as recorded, and the denial that stopped it.
+struct Answer<'a> {
+    entries: Vec<DecisionEntry<'a>>,
+    /// The policy errors of the last decision.
+    errors: Vec<String>,
+    denied: Option<Denied>,
+}
+
+/// Why a request is denied before any policy is asked.
+enum Refusal<'a> {
+    Frozen,
+    /// One of Tollgate's own files, and what it is.
+    OwnFile(&'a str),
+}
+
+impl Decision {
+    /// A deny that no policy made.
+    fn refused(labels: Option<Arc<Labels>>) -> Decision {
+        Decision {
+            permitted: false,
+            policies: Vec::new(),
+            errors: Vec::new(),
+            labels,
+        }
+    }
+}
+
 /// Bound on remembered decisions; past it the memory starts over.
 const MAX_REMEMBERED: usize = 1 << 16;
 
 impl Gate {
-    /// A gate for `User::"<user>"` (the OS user, with no stated purpose).
-    pub fn new(schema: Schema, policies: Policies, user: &str) -> Gate {
+    /// A gate for `User::"<user>"` (the OS user, with no stated purpose); see
+    /// [`Gate::for_caller`].
+    pub fn new(
+        schema: Schema,
+        policies: Policies,
+        user: &str,
+        recorder: Recorder,
+        frozen: Arc<AtomicBool>,
+    ) -> Gate {
         Gate::for_caller(
             schema,
             policies,
             Caller::os_user(user),
             &Directory::default(),
+            recorder,
+            frozen,
         )
     }
 
     /// A gate for `caller`: its principal, its purpose and ticket in every request's
-    /// context, and what the host's directory says about the user behind it.
+    /// context, and what the host's directory says about the user behind it. Every decision
+    /// is written to `recorder` before it is answered, and every decision is a deny while
+    /// `frozen` is raised (the host's kill switch).
     pub fn for_caller(
         schema: Schema,
         policies: Policies,
         caller: Caller,
         directory: &Directory,
+        recorder: Recorder,
+        frozen: Arc<AtomicBool>,
     ) -> Gate {
         let principal = caller.uid();
         let action_uids = Action::ALL
@@ -242,8 +310,8 @@ impl Gate {
             permits: AtomicU64::new(0),
             denies: AtomicU64::new(0),
             decided: Mutex::new(HashMap::new()),
-            log: None,
-            frozen: Arc::new(AtomicBool::new(false)),
+            recorder,
+            frozen,
             own_files: Arc::new(OwnFiles::new()),
         }
     }
@@ -259,12 +327,6 @@ impl Gate {
         &self.own_files
     }
 
-    /// Denies everything while `frozen` is raised (the host's kill switch).
-    pub fn with_freeze(mut self, frozen: Arc<AtomicBool>) -> Gate {
-        self.frozen = frozen;
-        self
-    }
-
     pub fn is_frozen(&self) -> bool {
         self.frozen.load(Ordering::Relaxed)
     }
@@ -278,12 +340,6 @@ impl Gate {
     /// Who the gate decides for.
     pub fn caller(&self) -> &Caller {
         &self.caller
-    }
-
-    /// Writes every decision to `log` before it takes effect; a failed write denies.
-    pub fn with_log(mut self, log: Box<dyn DecisionLog>) -> Gate {
-        self.log = Some(log);
-        self
     }
 
     /// The principal as Cedar sees it, e.g. `User::"alice"`.
@@ -330,85 +386,7 @@ impl Gate {
     /// decisions to the log in one append before answering. The permit is for the last
     /// request.
     pub fn authorize_all(&self, requests: &[Request<'_>]) -> Result<Permit, Box<Denied>> {
-        if self.is_frozen() {
-            return Err(Box::new(self.frozen_denial(requests)));
-        }
-        let mut entries = Vec::new();
-        let mut denied = None;
-        'requests: for r in requests {
-            for &action in r.actions {
-                if let Some(what) = self.own_files.refuses(action, r.resource) {
-                    let d = Denied {
-                        principal: self.principal_text.clone(),
-                        action,
-                        resource: r.resource.clone(),
-                        forbidden_by: Vec::new(),
-                        errors: Vec::new(),
-                        unrecorded: None,
-                        frozen: false,
-                        own_file: Some(what.to_owned()),
-                    };
-                    entries.push(DecisionEntry {
-                        principal: &self.principal_text,
-                        caller: &self.caller,
-                        action,
-                        resource: r.resource,
-                        permitted: false,
-                        policies: Vec::new(),
-                        error: Some(d.to_string()),
-                        labels: None,
-                    });
-                    denied = Some(d);
-                    break 'requests;
-                }
-                let decision = self.decide_remembered(action, r.resource, r.context);
-                let mut entry = DecisionEntry {
-                    principal: &self.principal_text,
-                    caller: &self.caller,
-                    action,
-                    resource: r.resource,
-                    permitted: decision.permitted,
-                    policies: decision.policies,
-                    error: None,
-                    labels: decision.labels,
-                };
-                if !decision.permitted {
-                    let d = Denied {
-                        principal: self.principal_text.clone(),
-                        action,
-                        resource: r.resource.clone(),
-                        forbidden_by: entry.policies.clone(),
-                        errors: decision.errors,
-                        unrecorded: None,
-                        frozen: false,
-                        own_file: None,
-                    };
-                    entry.error = Some(d.to_string());
-                    entries.push(entry);
-                    denied = Some(d);
-                    break 'requests;
-                }
-                entries.push(entry);
-            }
-        }
-        if let (Some(log), Some(last)) = (&self.log, entries.last()) {
-            if let Err(e) = log.record(&entries) {
-                denied = Some(Denied {
-                    principal: self.principal_text.clone(),
-                    action: last.action,
-                    resource: last.resource.clone(),
-                    forbidden_by: Vec::new(),
-                    errors: Vec::new(),
-                    unrecorded: Some(e),
-                    frozen: false,
-                    own_file: None,
-                });
-            }
-        }
-        let permits = entries.iter().filter(|e| e.permitted).count() as u64;
-        self.permits.fetch_add(permits, Ordering::Relaxed);
-        if let Some(d) = denied {
-            self.denies.fetch_add(1, Ordering::Relaxed);
+        if let Some(d) = self.ask(requests, false).denied {
             return Err(Box::new(d));
         }
         let last = requests
@@ -420,55 +398,131 @@ impl Gate {
         })
     }
 
-    /// The answer while the host is frozen: the first request's first action is denied,
-    /// and recorded as such.
-    fn frozen_denial(&self, requests: &[Request<'_>]) -> Denied {
-        let Some((request, &action)) = requests
-            .first()
-            .and_then(|r| r.actions.first().map(|a| (r, a)))
-        else {
-            return self.empty_request();
+    /// Asks exactly as [`Gate::authorize_in`] would for `action` on `resource` (Tollgate's
+    /// own files, the kill switch, the labels, the policies, this gate's memory of earlier
+    /// decisions), and records the decision, marked as a probe, before answering; but makes
+    /// no [`Permit`], so nothing can act on the answer. A decision that cannot be recorded
+    /// is a deny, as for an operation.
+    pub fn probe(&self, action: Action, resource: &Resource, context: &Context) -> Probe {
+        let actions = [action];
+        let request = [Request {
+            actions: &actions,
+            resource,
+            context,
+        }];
+        let answer = self.ask(&request, true);
+        // One request of one action: one decision, denied or not.
+        let Some(entry) = answer.entries.into_iter().next() else {
+            return Probe {
+                decision: Decision::refused(None),
+                denied: Some(Box::new(self.empty_request())),
+            };
         };
-        let mut denied = Denied {
+        let decision = match &answer.denied {
+            Some(d) if d.unrecorded.is_some() => Decision::refused(entry.labels),
+            _ => Decision {
+                permitted: entry.permitted,
+                policies: entry.policies,
+                errors: answer.errors,
+                labels: entry.labels,
+            },
+        };
+        Probe {
+            decision,
+            denied: answer.denied.map(Box::new),
+        }
+    }
+
+    /// Decides `requests` in order, each action of each, stopping at the first deny, and
+    /// writes every decision made to the recorder in one append (marked as probes if
+    /// `probe`). While the host is frozen, the first action is denied as frozen; an action on
+    /// one of Tollgate's own files is denied whatever the policy says; a record that fails
+    /// denies.
+    fn ask<'a>(&'a self, requests: &[Request<'a>], probe: bool) -> Answer<'a> {
+        let frozen = self.is_frozen();
+        let mut entries = Vec::new();
+        let mut errors = Vec::new();
+        let mut denied = None;
+        'requests: for r in requests {
+            for &action in r.actions {
+                let refused = |what: Refusal<'_>| {
+                    let mut d = self.denial(action, r.resource);
+                    match what {
+                        Refusal::Frozen => d.frozen = true,
+                        Refusal::OwnFile(what) => d.own_file = Some(what.to_owned()),
+                    }
+                    (Decision::refused(None), Some(d))
+                };
+                let (decision, refusal) = if frozen {
+                    refused(Refusal::Frozen)
+                } else if let Some(what) = self.own_files.refuses(action, r.resource) {
+                    refused(Refusal::OwnFile(what))
+                } else {
+                    let decision = self.decide_remembered(action, r.resource, r.context);
+                    let refusal = (!decision.permitted).then(|| Denied {
+                        forbidden_by: decision.policies.clone(),
+                        errors: decision.errors.clone(),
+                        ..self.denial(action, r.resource)
+                    });
+                    (decision, refusal)
+                };
+                entries.push(DecisionEntry {
+                    principal: &self.principal_text,
+                    caller: &self.caller,
+                    action,
+                    resource: r.resource,
+                    permitted: decision.permitted,
+                    policies: decision.policies,
+                    error: refusal.as_ref().map(Denied::to_string),
+                    labels: decision.labels,
+                    probe,
+                });
+                errors = decision.errors;
+                if refusal.is_some() {
+                    denied = refusal;
+                    break 'requests;
+                }
+            }
+        }
+        if let (Recorder::Log(log), Some(last)) = (&self.recorder, entries.last()) {
+            if let Err(e) = log.record(&entries) {
+                // The denial (if any) is of the last decision: it keeps what else it says.
+                denied
+                    .get_or_insert_with(|| self.denial(last.action, last.resource))
+                    .unrecorded = Some(e);
+            }
+        }
+        let permits = entries.iter().filter(|e| e.permitted).count() as u64;
+        self.permits.fetch_add(permits, Ordering::Relaxed);
+        if denied.is_some() {
+            self.denies.fetch_add(1, Ordering::Relaxed);
+        }
+        Answer {
+            entries,
+            errors,
+            denied,
+        }
+    }
+
+    /// A denial of `action` on `resource` that says nothing yet of why.
+    fn denial(&self, action: Action, resource: &Resource) -> Denied {
+        Denied {
             principal: self.principal_text.clone(),
             action,
-            resource: request.resource.clone(),
+            resource: resource.clone(),
             forbidden_by: Vec::new(),
             errors: Vec::new(),
             unrecorded: None,
-            frozen: true,
+            frozen: false,
             own_file: None,
-        };
-        if let Some(log) = &self.log {
-            let entry = DecisionEntry {
-                principal: &self.principal_text,
-                caller: &self.caller,
-                action,
-                resource: request.resource,
-                permitted: false,
-                policies: Vec::new(),
-                error: Some(denied.to_string()),
-                labels: None,
-            };
-            if let Err(e) = log.record(&[entry]) {
-                denied.unrecorded = Some(e);
-            }
         }
-        self.denies.fetch_add(1, Ordering::Relaxed);
-        denied
     }
 
     /// An empty list of requests permits nothing.
     fn empty_request(&self) -> Denied {
         Denied {
-            principal: self.principal_text.clone(),
-            action: Action::FsOpen,
-            resource: Resource::Dir(crate::path::AbsPath::root()),
-            forbidden_by: Vec::new(),
             errors: vec!["no request was made".to_owned()],
-            unrecorded: None,
-            frozen: false,
-            own_file: None,
+            ..self.denial(Action::FsOpen, &Resource::Dir(crate::path::AbsPath::root()))
         }
     }
 
@@ -504,8 +558,9 @@ impl Gate {
     }
 
     /// Asks Cedar, over the slice of policies that can apply. Any failure to build the
-    /// request is a deny.
-    pub fn decide(&self, action: Action, resource: &Resource, context: &Context) -> Decision {
+    /// request is a deny. Not public: a decision is only answered once it is recorded (see
+    /// [`Gate::authorize_all`] and [`Gate::probe`]).
+    fn decide(&self, action: Action, resource: &Resource, context: &Context) -> Decision {
         let labels = resource.path().and_then(|p| self.labels.labels_of(p));
         let Some(slice) = self.policies.index.slice(action, resource) else {
             return Decision {
@@ -578,10 +633,14 @@ impl Gate {
     }
 
     /// Why a request gets its answer: the decision, every policy whose scope covers the
-    /// request with whether its condition held, and for a denial what would permit it.
+    /// request with whether its condition held, and for a denial what would permit it. The
+    /// decision is a [`Gate::probe`], recorded as one.
     pub fn explain(&self, action: Action, resource: &Resource, context: &Context) -> Explanation {
-        let decision = self.decide(action, resource, context);
-        let labels = decision.labels.as_deref().unwrap_or(Labels::unlabelled());
+        let Probe { decision, denied } = self.probe(action, resource, context);
+        // The resource's own labels, also where the probe was refused before any policy
+        // was asked (and so carries none).
+        let labels = resource.path().and_then(|p| self.labels.labels_of(p));
+        let labels = labels.as_deref().unwrap_or(Labels::unlabelled());
         let mut bearings = Vec::new();
         if let (Some(slice), Ok((request, entities))) = (
             self.policies.index.slice(action, resource),
@@ -609,8 +668,13 @@ impl Gate {
             .filter(|b| !b.permit && b.applies)
             .map(|b| b.policy.as_str())
             .collect();
+        let refused_before_policies = denied
+            .as_ref()
+            .filter(|d| d.frozen || d.own_file.is_some() || d.unrecorded.is_some());
         let would_permit = if decision.permitted {
             None
+        } else if let Some(d) = refused_before_policies {
+            Some(d.reason())
         } else if !forbids.is_empty() {
             Some(format!(
                 "forbidden by {}: a forbid overrides every permit, so change that policy or what its condition looks at",
@@ -652,9 +716,13 @@ mod tests {
     use crate::path::AbsPath;
 
     fn gate(policy: &str) -> Gate {
+        gate_with(policy, Recorder::Unaudited, Arc::default())
+    }
+
+    fn gate_with(policy: &str, recorder: Recorder, frozen: Arc<AtomicBool>) -> Gate {
         let schema = Schema::tollgate().unwrap();
         let policies = Policies::parse("test.cedar", policy, &schema).unwrap();
-        Gate::new(schema, policies, "alice")
+        Gate::new(schema, policies, "alice", recorder, frozen)
     }
 
     fn file(p: &str) -> Resource {
@@ -803,52 +871,189 @@ mod tests {
         assert_eq!(g.permit_scopes(&[Action::FsRead]), PathScopes::Anywhere);
     }
 
-    struct Recorder {
-        seen: std::sync::Mutex<Vec<(Action, bool)>>,
+    /// A decision log that keeps what it is given (action, permitted, probe), or fails.
+    #[derive(Default)]
+    struct Journal {
+        seen: Mutex<Vec<(Action, bool, bool)>>,
         fail: bool,
     }
 
-    impl DecisionLog for std::sync::Arc<Recorder> {
+    impl DecisionLog for Arc<Journal> {
         fn record(&self, entries: &[DecisionEntry<'_>]) -> Result<(), String> {
             if self.fail {
                 return Err("disk full".to_owned());
             }
             let mut seen = self.seen.lock().unwrap();
-            seen.extend(entries.iter().map(|e| (e.action, e.permitted)));
+            seen.extend(entries.iter().map(|e| (e.action, e.permitted, e.probe)));
             Ok(())
         }
     }
 
+    fn journalled(policy: &str, journal: &Arc<Journal>, frozen: &Arc<AtomicBool>) -> Gate {
+        gate_with(
+            policy,
+            Recorder::Log(Box::new(Arc::clone(journal))),
+            Arc::clone(frozen),
+        )
+    }
+
     #[test]
     fn every_decision_is_logged_before_it_is_returned() {
-        let rec = std::sync::Arc::new(Recorder {
-            seen: Default::default(),
-            fail: false,
-        });
-        let g = gate(r#"permit(principal, action == file_system::Action::"open", resource);"#)
-            .with_log(Box::new(rec.clone()));
+        let journal = Arc::new(Journal::default());
+        let g = journalled(
+            r#"permit(principal, action == file_system::Action::"open", resource);"#,
+            &journal,
+            &Arc::default(),
+        );
         let _ = g.authorize(&[Action::FsOpen, Action::FsRead], &file("/a"));
         let _ = g.authorize(&[Action::FsOpen], &file("/a"));
         assert_eq!(
-            *rec.seen.lock().unwrap(),
+            *journal.seen.lock().unwrap(),
             [
-                (Action::FsOpen, true),
-                (Action::FsRead, false),
-                (Action::FsOpen, true)
+                (Action::FsOpen, true, false),
+                (Action::FsRead, false, false),
+                (Action::FsOpen, true, false)
             ]
         );
     }
 
     #[test]
     fn a_decision_that_cannot_be_logged_is_denied() {
-        let rec = std::sync::Arc::new(Recorder {
-            seen: Default::default(),
+        let journal = Arc::new(Journal {
             fail: true,
+            ..Journal::default()
         });
-        let g = gate("permit(principal, action, resource);").with_log(Box::new(rec));
+        let g = journalled(
+            "permit(principal, action, resource);",
+            &journal,
+            &Arc::default(),
+        );
         let d = g.authorize(&[Action::FsRead], &file("/a")).unwrap_err();
         assert_eq!(d.unrecorded.as_deref(), Some("disk full"));
         assert!(d.to_string().contains("audit log"), "{d}");
+    }
+
+    #[test]
+    fn a_probe_is_decided_as_a_request_and_recorded_as_a_probe() {
+        let journal = Arc::new(Journal::default());
+        let g = journalled(
+            r#"permit(principal, action == file_system::Action::"read", resource in file_system::Dir::"/srv");
+               @id("no-keys")
+               forbid(principal, action, resource == file_system::File::"/srv/key");"#,
+            &journal,
+            &Arc::default(),
+        );
+        let p = g.probe(Action::FsRead, &file("/srv/a"), &Context::Empty);
+        assert!(p.decision.permitted);
+        assert_eq!(p.reason(), None);
+        let p = g.probe(Action::FsRead, &file("/srv/key"), &Context::Empty);
+        assert!(!p.decision.permitted);
+        assert_eq!(p.decision.policies, ["no-keys"]);
+        assert_eq!(p.denied.unwrap().forbidden_by, ["no-keys"]);
+        assert!(g.authorize(&[Action::FsRead], &file("/srv/a")).is_ok());
+        assert_eq!(
+            *journal.seen.lock().unwrap(),
+            [
+                (Action::FsRead, true, true),
+                (Action::FsRead, false, true),
+                (Action::FsRead, true, false)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_probe_on_a_frozen_host_is_denied_and_recorded() {
+        let journal = Arc::new(Journal::default());
+        let frozen = Arc::new(AtomicBool::new(true));
+        let g = journalled("permit(principal, action, resource);", &journal, &frozen);
+        let p = g.probe(Action::FsRead, &file("/a"), &Context::Empty);
+        assert!(!p.decision.permitted);
+        assert!(p.denied.as_ref().is_some_and(|d| d.frozen));
+        assert!(p.reason().unwrap().contains("frozen"), "{p:?}");
+        // The flag is the gate's own: lowering it lets the same question through.
+        frozen.store(false, Ordering::Relaxed);
+        assert!(
+            g.probe(Action::FsRead, &file("/a"), &Context::Empty)
+                .decision
+                .permitted
+        );
+        assert_eq!(
+            *journal.seen.lock().unwrap(),
+            [(Action::FsRead, false, true), (Action::FsRead, true, true)]
+        );
+    }
+
+    #[test]
+    fn a_probe_of_tollgates_own_files_is_denied_whatever_the_policy_says() {
+        let journal = Arc::new(Journal::default());
+        let mut own = OwnFiles::new();
+        own.protect(
+            AbsPath::parse("/var/log/tollgate/audit").unwrap(),
+            "the audit log",
+        );
+        own.hide(
+            AbsPath::parse("/var/log/tollgate/audit.key").unwrap(),
+            "the audit log's signing key",
+        );
+        let g = journalled(
+            "permit(principal, action, resource);",
+            &journal,
+            &Arc::default(),
+        )
+        .with_own_files(Arc::new(own));
+        let segment = file("/var/log/tollgate/audit/segments/0");
+        let p = g.probe(Action::FsWrite, &segment, &Context::Empty);
+        assert!(!p.decision.permitted);
+        assert_eq!(
+            p.denied.as_ref().and_then(|d| d.own_file.as_deref()),
+            Some("the audit log")
+        );
+        assert!(p.reason().unwrap().contains("Tollgate's own file"), "{p:?}");
+        assert!(
+            g.probe(Action::FsRead, &segment, &Context::Empty)
+                .decision
+                .permitted
+        );
+        let key = file("/var/log/tollgate/audit.key");
+        let p = g.probe(Action::FsRead, &key, &Context::Empty);
+        assert!(p.reason().unwrap().contains("signing key"), "{p:?}");
+        // `explain` asks the same way, and says so instead of naming a policy to add.
+        let e = g.explain(Action::FsRead, &key, &Context::Empty);
+        assert!(!e.decision.permitted);
+        assert!(
+            e.would_permit.unwrap().contains("Tollgate's own file"),
+            "explain"
+        );
+        assert_eq!(
+            *journal.seen.lock().unwrap(),
+            [
+                (Action::FsWrite, false, true),
+                (Action::FsRead, true, true),
+                (Action::FsRead, false, true),
+                (Action::FsRead, false, true)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_probe_that_cannot_be_recorded_is_denied() {
+        let journal = Arc::new(Journal {
+            fail: true,
+            ..Journal::default()
+        });
+        let g = journalled(
+            "permit(principal, action, resource);",
+            &journal,
+            &Arc::default(),
+        );
+        let p = g.probe(Action::FsRead, &file("/a"), &Context::Empty);
+        assert!(!p.decision.permitted);
+        assert!(p.decision.policies.is_empty());
+        assert_eq!(
+            p.denied.as_ref().and_then(|d| d.unrecorded.as_deref()),
+            Some("disk full")
+        );
+        assert!(p.reason().unwrap().contains("audit log"), "{p:?}");
     }
 
     #[test]
@@ -914,9 +1119,16 @@ mod tests {
         let decide = |caller: Caller, r: &Resource| {
             let schema = Schema::tollgate().unwrap();
             let policies = Policies::parse("test.cedar", policy, &schema).unwrap();
-            Gate::for_caller(schema, policies, caller, &directory)
-                .authorize(&[Action::FsRead], r)
-                .is_ok()
+            Gate::for_caller(
+                schema,
+                policies,
+                caller,
+                &directory,
+                Recorder::Unaudited,
+                Arc::default(),
+            )
+            .authorize(&[Action::FsRead], r)
+            .is_ok()
         };
         assert!(decide(agent_for("alice", "incident-response"), &log));
         assert!(!decide(agent_for("alice", "curiosity"), &log));
@@ -944,8 +1156,15 @@ mod tests {
     fn labelled_gate(policy: &str, caller: Caller) -> Gate {
         let schema = Schema::tollgate().unwrap();
         let policies = Policies::parse("test.cedar", policy, &schema).unwrap();
-        Gate::for_caller(schema, policies, caller, &Directory::default())
-            .with_labels(Arc::new(LabelRules::parse(LABELS).unwrap()))
+        Gate::for_caller(
+            schema,
+            policies,
+            caller,
+            &Directory::default(),
+            Recorder::Unaudited,
+            Arc::default(),
+        )
+        .with_labels(Arc::new(LabelRules::parse(LABELS).unwrap()))
     }
 
     #[test]

@@ -279,6 +279,12 @@ impl Caller {
         }
     }
 
+    /// The principal as Cedar names it, e.g. `User::"alice"`: what every record of the
+    /// caller's decisions says.
+    pub fn principal_uid(&self) -> String {
+        self.uid().to_string()
+    }
+
     pub(crate) fn uid(&self) -> EntityUid {
         match &self.principal {
             Principal::User(name) => uid("User", name),

@@ -21,14 +21,15 @@ mod lint;
 mod own;
 mod path;
 mod policies;
-mod schema;
 mod resource;
+mod schema;
+pub mod sdk_actions;
 
 pub use action::Action;
 pub use error::{PolicyError, SourceLocation};
 pub use gate::{
     Bearing, Decision, DecisionCounts, DecisionEntry, DecisionLog, Denied, Explanation, Gate,
-    Permit, Request,
+    Permit, Probe, Recorder, Request,
 };
 pub use identity::{
     verify_token, Caller, Delegation, Directory, IdentityError, Principal, TrustConfig,
@@ -39,5 +40,5 @@ pub use lint::{lint, lint_own_files, Warning};
 pub use own::OwnFiles;
 pub use path::{AbsPath, PathError};
 pub use policies::Policies;
-pub use schema::{Schema, SCHEMA_SOURCE};
 pub use resource::{Context, ProcessInfo, Resource};
+pub use schema::{Schema, SCHEMA_SOURCE};

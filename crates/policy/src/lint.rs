@@ -2,7 +2,8 @@
 //! everything to everyone, write access at or above `/etc`, `/usr` or `/`, and execute of a
 //! shell or interpreter (which turns any policy into "run anything"). Read off the policies'
 //! scopes; a condition (`when`/`unless`) silences only the first warning, since a scope that
-//! reaches that far is worth a second look whatever narrows it.
+//! reaches that far is worth a second look whatever narrows it. A write warning names the SDK
+//! commands that ask the actions granted, from [`crate::sdk_actions::TABLE`].
 
 use cedar_policy::{ActionConstraint, Effect, PrincipalConstraint, ResourceConstraint};
 
@@ -11,6 +12,7 @@ use crate::index::action_matches;
 use crate::own::OwnFiles;
 use crate::path::AbsPath;
 use crate::policies::{Policies, Schema};
+use crate::sdk_actions;
 
 /// One warning, about one policy.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,20 +83,17 @@ pub fn lint(policies: &Policies, schema: &Schema) -> Vec<Warning> {
         let dir = scope
             .filter(|uid| uid.type_name().to_string() == "file_system::Dir")
             .map(|uid| uid.id().unescaped().to_owned());
-        let writes: Vec<String> = WRITES
-            .iter()
-            .filter(|a| matches(**a))
-            .map(|a| a.to_string())
-            .collect();
+        let writes: Vec<Action> = WRITES.iter().copied().filter(|a| matches(*a)).collect();
         if !writes.is_empty() {
+            let granted: Vec<String> = writes.iter().map(|a| a.to_string()).collect();
+            let granted = granted.join(", ");
+            let asked_by = asked_by(&writes);
             match (&scope, &dir) {
                 (None, _) => warn(format!(
-                    "grants {} on any resource, the whole file system included",
-                    writes.join(", ")
+                    "grants {granted}{asked_by} on any resource, the whole file system included"
                 )),
                 (_, Some(d)) if SYSTEM_TREES.contains(&d.as_str()) => warn(format!(
-                    "grants {} at or above {d}; narrow it to the directories the scripts must change",
-                    writes.join(", ")
+                    "grants {granted}{asked_by} at or above {d}; narrow it to the directories the scripts must change"
                 )),
                 _ => {}
             }
@@ -122,6 +121,24 @@ pub fn lint(policies: &Policies, schema: &Schema) -> Vec<Warning> {
         }
     }
     out
+}
+
+/// ` (what write, cp and rm ask)`: the SDK commands that ask any of `actions`, so a warning
+/// says what the grant lets a script do; empty when no command asks them.
+fn asked_by(actions: &[Action]) -> String {
+    let mut functions: Vec<&str> = Vec::new();
+    for &a in actions {
+        for f in sdk_actions::functions_asking(a) {
+            if !functions.contains(&f) {
+                functions.push(f);
+            }
+        }
+    }
+    match functions.as_slice() {
+        [] => String::new(),
+        [one] => format!(" (what {one} asks)"),
+        [rest @ .., last] => format!(" (what {} and {last} ask)", rest.join(", ")),
+    }
 }
 
 /// Warnings for permits whose scope covers one of Tollgate's own files: the gate refuses
@@ -253,6 +270,16 @@ mod tests {
         let w =
             warnings(r#"permit(principal, action == file_system::Action::"delete", resource);"#);
         assert!(w[0].message.contains("any resource"), "{w:?}");
+        // The warning names the commands the grant lets a script run, from the SDK table.
+        assert!(w[0].message.contains("(what cp, mv and rm ask)"), "{w:?}");
+        let w = warnings(
+            r#"permit(principal, action == file_system::Action::"chown", resource in file_system::Dir::"/usr");"#,
+        );
+        assert!(
+            w[0].message
+                .contains(r#"grants file_system::Action::"chown" at or above /usr;"#),
+            "{w:?}"
+        );
         // Narrow grants and read-only ones are fine.
         assert!(warnings(
             r#"permit(principal, action == file_system::Action::"write", resource in file_system::Dir::"/etc/app");

@@ -1,15 +1,17 @@
 //! What a script can call, for an agent about to write one: every SDK function with its
 //! calls, flags, return shape and the Cedar actions the gate asks for. The flags come from
-//! the flag tables the engine registers (`bindings::flags`), and a test holds this table to
-//! the functions the engine actually registers, so the description cannot drift from the
-//! bindings.
+//! the flag tables the engine registers (`bindings::flags`), the actions from the policy
+//! crate's table of what each function asks (`tollgate_policy::sdk_actions`, which the host
+//! asks by), and a test holds this list to the functions the engine actually registers, so
+//! the description cannot drift from the bindings or the host.
 
 use serde_json::{json, Value};
-use tollgate_policy::Action;
+use tollgate_policy::sdk_actions;
 
 use crate::bindings::flags;
 
-/// One script function (all its overloads).
+/// One script function (all its overloads). What it asks the gate is in
+/// [`sdk_actions::TABLE`].
 pub struct SdkFunction {
     pub name: &'static str,
     /// The forms it can be called in, in Rhai syntax.
@@ -17,27 +19,16 @@ pub struct SdkFunction {
     /// The module its flags come from (`ls::all`), if it takes flags.
     pub flags: Option<&'static str>,
     pub returns: &'static str,
-    /// The actions the gate is asked for, on the resources `resources` names.
-    pub actions: &'static [Action],
-    pub resources: &'static str,
     pub summary: &'static str,
 }
 
-use Action::*;
-
-const READ: &[Action] = &[FsOpen, FsRead];
-const FILE: &str = "the file (and open on its parent file_system::Dir); redacted_read instead of read returns redacted text";
-const NONE: &[Action] = &[];
-
 macro_rules! f {
-    ($name:literal, [$($call:literal),*], $flags:expr, $returns:literal, $actions:expr, $resources:expr, $summary:literal) => {
+    ($name:literal, [$($call:literal),*], $flags:expr, $returns:literal, $summary:literal) => {
         SdkFunction {
             name: $name,
             calls: &[$($call),*],
             flags: $flags,
             returns: $returns,
-            actions: $actions,
-            resources: $resources,
             summary: $summary,
         }
     };
@@ -46,102 +37,102 @@ macro_rules! f {
 /// Every script function, by area.
 pub const SDK: &[SdkFunction] = &[
     // Files: reading.
-    f!("cat", ["cat(path)", "cat([cat::n], path)"], Some("cat"), "string: the file's text", READ, FILE, "The whole file."),
-    f!("tail", ["tail(path)", "tail([tail::n(20)], path)"], Some("tail"), "string: the last lines (10 by default)", READ, FILE, "The end of a file, or a range of lines."),
-    f!("wc", ["wc(path)", "wc([wc::l], path)"], Some("wc"), "map {lines, words, bytes}", READ, FILE, "Counts of lines, words and bytes."),
-    f!("grep", ["grep(pattern, path)", "grep([grep::i, grep::n], pattern, path)"], Some("grep"), "array of strings: the matching lines (with grep::c, one line holding the count)", READ, FILE, "Lines matching a regular expression."),
-    f!("sed", ["sed(pattern, replacement, path)", "sed([sed::regex, sed::g], pattern, replacement, path)"], Some("sed"), "string: the edited text (with sed::i the file is rewritten)", &[FsOpen, FsRead, FsWrite], "the file; write only with sed::i", "Replace text."),
-    f!("awk_filter", ["awk_filter(pattern, path)"], None, "array of strings: matching lines", READ, FILE, "Lines matching a pattern."),
-    f!("awk_field", ["awk_field(n, delimiter, path)"], None, "array of strings: field n (from 1) of each line", READ, FILE, "One column."),
-    f!("awk_filter_field", ["awk_filter_field(n, delimiter, pattern, path)"], None, "array of strings", READ, FILE, "Field n of the lines matching a pattern."),
-    f!("awk_filter_range", ["awk_filter_range(first_line, last_line, path)"], None, "array of strings", READ, FILE, "Lines first..=last."),
-    f!("awk_sum", ["awk_sum(n, delimiter, path)"], None, "float: the sum of field n", READ, FILE, "Sum of a numeric column."),
-    f!("awk_count_unique", ["awk_count_unique(n, delimiter, path)"], None, "map: value -> count", READ, FILE, "How often each value of field n occurs."),
-    f!("awk_split", ["awk_split(text, delimiter)"], None, "array of strings", NONE, "none", "Split a string; touches nothing."),
+    f!("cat", ["cat(path)", "cat([cat::n], path)"], Some("cat"), "string: the file's text", "The whole file."),
+    f!("tail", ["tail(path)", "tail([tail::n(20)], path)"], Some("tail"), "string: the last lines (10 by default)", "The end of a file, or a range of lines."),
+    f!("wc", ["wc(path)", "wc([wc::l], path)"], Some("wc"), "map {lines, words, bytes}", "Counts of lines, words and bytes."),
+    f!("grep", ["grep(pattern, path)", "grep([grep::i, grep::n], pattern, path)"], Some("grep"), "array of strings: the matching lines (with grep::c, one line holding the count)", "Lines matching a regular expression."),
+    f!("sed", ["sed(pattern, replacement, path)", "sed([sed::regex, sed::g], pattern, replacement, path)"], Some("sed"), "string: the edited text (with sed::i the file is rewritten)", "Replace text."),
+    f!("awk_filter", ["awk_filter(pattern, path)"], None, "array of strings: matching lines", "Lines matching a pattern."),
+    f!("awk_field", ["awk_field(n, delimiter, path)"], None, "array of strings: field n (from 1) of each line", "One column."),
+    f!("awk_filter_field", ["awk_filter_field(n, delimiter, pattern, path)"], None, "array of strings", "Field n of the lines matching a pattern."),
+    f!("awk_filter_range", ["awk_filter_range(first_line, last_line, path)"], None, "array of strings", "Lines first..=last."),
+    f!("awk_sum", ["awk_sum(n, delimiter, path)"], None, "float: the sum of field n", "Sum of a numeric column."),
+    f!("awk_count_unique", ["awk_count_unique(n, delimiter, path)"], None, "map: value -> count", "How often each value of field n occurs."),
+    f!("awk_split", ["awk_split(text, delimiter)"], None, "array of strings", "Split a string; touches nothing."),
     // Files: directories and metadata.
-    f!("ls", ["ls(path)", "ls([ls::a, ls::l, ls::R], path)"], Some("ls"), "map: name -> entry {name, path, type, size; with ls::l also mode, permissions, uid, gid, nlink, inode, mtime}", &[FsOpen, FsRead, FsStat], "the directory and each entry listed", "List a directory."),
-    f!("find_files", ["find_files(glob, dir)", "find_files([glob::r], glob, dir)"], Some("glob"), "array of paths", &[FsOpen, FsRead, FsStat], "each directory walked", "Files matching a glob."),
-    f!("du", ["du(path)", "du([du::s, du::d(1)], path)"], Some("du"), "map {entries: array of {path, size_bytes}, total_size_bytes, total_inode_count}", &[FsOpen, FsRead, FsStat], "each directory walked", "Disk usage."),
-    f!("stat", ["stat(path)"], Some("stat"), "map {name, path, type, size, mode, permissions, uid, gid, nlink, inode, mtime}", &[FsOpen, FsStat], "the file or directory", "Metadata of one path."),
+    f!("ls", ["ls(path)", "ls([ls::a, ls::l, ls::R], path)"], Some("ls"), "map: name -> entry {name, path, type, size; with ls::l also mode, permissions, uid, gid, nlink, inode, mtime}", "List a directory."),
+    f!("find_files", ["find_files(glob, dir)", "find_files([glob::r], glob, dir)"], Some("glob"), "array of paths", "Files matching a glob."),
+    f!("du", ["du(path)", "du([du::s, du::d(1)], path)"], Some("du"), "map {entries: array of {path, size_bytes}, total_size_bytes, total_inode_count}", "Disk usage."),
+    f!("stat", ["stat(path)"], Some("stat"), "map {name, path, type, size, mode, permissions, uid, gid, nlink, inode, mtime}", "Metadata of one path."),
     // Files: changes.
-    f!("write", ["write(path, text)", "write([write::a], path, text)"], Some("write"), "()", &[FsOpen, FsCreate, FsWrite], "the file (create when it is new)", "Write (or append to) a file."),
-    f!("touch", ["touch(path)"], Some("touch"), "()", &[FsOpen, FsCreate, FsWrite], "the file", "Create a file or update its time."),
-    f!("mkdir", ["mkdir(path)", "mkdir([mkdir::p], path)"], Some("mkdir"), "()", &[FsOpen, FsCreate], "each directory made", "Make a directory."),
-    f!("cp", ["cp(source, destination)", "cp([cp::f], source, destination)"], Some("cp"), "()", &[FsOpen, FsRead, FsCreate, FsWrite], "read on the source, create + write on the destination", "Copy a file."),
-    f!("mv", ["mv(source, destination)", "mv([mv::v], source, destination)"], Some("mv"), "() (with mv::v, a line saying what moved)", &[FsMove, FsCreate], "move on the source (context: destination), create on the destination", "Move or rename."),
-    f!("rm", ["rm(path)", "rm([rm::r, rm::f], path)"], Some("rm"), "integer: entries removed", &[FsDelete], "each entry deleted", "Delete."),
-    f!("seq", ["seq(first, last)", "seq([seq::step(2)], first, last)"], Some("seq"), "array of integers", NONE, "none", "A range of numbers; touches nothing."),
-    f!("sleep", ["sleep(seconds)"], None, "()", NONE, "none", "Wait 0 to 86400 seconds (a float or an integer); the run's --timeout still ends it."),
-    f!("pad", ["text.pad(length, padding)", "array.pad(length, item)"], None, "() (padded in place)", NONE, "none", "Pad a string (with a non-empty padding string) or an array to a length; a length past --max-string-size or --max-array-size is refused before padding."),
+    f!("write", ["write(path, text)", "write([write::a], path, text)"], Some("write"), "()", "Write (or append to) a file."),
+    f!("touch", ["touch(path)"], Some("touch"), "()", "Create a file or update its time."),
+    f!("mkdir", ["mkdir(path)", "mkdir([mkdir::p], path)"], Some("mkdir"), "()", "Make a directory."),
+    f!("cp", ["cp(source, destination)", "cp([cp::f], source, destination)"], Some("cp"), "()", "Copy a file."),
+    f!("mv", ["mv(source, destination)", "mv([mv::v], source, destination)"], Some("mv"), "() (with mv::v, a line saying what moved)", "Move or rename."),
+    f!("rm", ["rm(path)", "rm([rm::r, rm::f], path)"], Some("rm"), "integer: entries removed", "Delete."),
+    f!("seq", ["seq(first, last)", "seq([seq::step(2)], first, last)"], Some("seq"), "array of integers", "A range of numbers; touches nothing."),
+    f!("sleep", ["sleep(seconds)"], None, "()", "Wait 0 to 86400 seconds (a float or an integer); the run's --timeout still ends it."),
+    f!("pad", ["text.pad(length, padding)", "array.pad(length, item)"], None, "() (padded in place)", "Pad a string (with a non-empty padding string) or an array to a length; a length past --max-string-size or --max-array-size is refused before padding."),
     // Rhai built-ins replaced by versions that stay within the limits (bindings::builtins).
-    f!("replace", ["text.replace(find, substitute)"], None, "() (the string is changed in place)", NONE, "none", "Replace every occurrence; a result past --max-string-size is refused before it is built."),
-    f!("split", ["text.split()", "text.split(delimiter)", "text.split(delimiter, segments)"], None, "array of strings", NONE, "none", "Split at whitespace or a delimiter; more pieces than --max-array-size are refused before they are made."),
-    f!("split_rev", ["text.split_rev(delimiter)", "text.split_rev(delimiter, segments)"], None, "array of strings, last first", NONE, "none", "Split from the end, as split."),
-    f!("to_chars", ["text.to_chars()"], None, "array of characters", NONE, "none", "The characters of a string, as split."),
-    f!("sort", ["array.sort()", "array.sort(|a, b| a - b)"], None, "() (sorted in place)", NONE, "none", "Sort; the comparer returns a number (or true for less), and its first error ends the sort."),
-    f!("sort_by", ["array.sort_by(|a, b| a - b)"], None, "() (sorted in place)", NONE, "none", "Sort with a comparer, as sort."),
-    f!("order", ["array.order()", "array.order(|a, b| a - b)"], None, "array: a sorted copy", NONE, "none", "A sorted copy, as sort."),
-    f!("order_by", ["array.order_by(|a, b| a - b)"], None, "array: a sorted copy", NONE, "none", "A sorted copy with a comparer, as sort."),
-    f!("dedup", ["array.dedup()", "array.dedup(|a, b| a == b)"], None, "() (changed in place)", NONE, "none", "Remove consecutive duplicates; the comparer's first error ends the call."),
+    f!("replace", ["text.replace(find, substitute)"], None, "() (the string is changed in place)", "Replace every occurrence; a result past --max-string-size is refused before it is built."),
+    f!("split", ["text.split()", "text.split(delimiter)", "text.split(delimiter, segments)"], None, "array of strings", "Split at whitespace or a delimiter; more pieces than --max-array-size are refused before they are made."),
+    f!("split_rev", ["text.split_rev(delimiter)", "text.split_rev(delimiter, segments)"], None, "array of strings, last first", "Split from the end, as split."),
+    f!("to_chars", ["text.to_chars()"], None, "array of characters", "The characters of a string, as split."),
+    f!("sort", ["array.sort()", "array.sort(|a, b| a - b)"], None, "() (sorted in place)", "Sort; the comparer returns a number (or true for less), and its first error ends the sort."),
+    f!("sort_by", ["array.sort_by(|a, b| a - b)"], None, "() (sorted in place)", "Sort with a comparer, as sort."),
+    f!("order", ["array.order()", "array.order(|a, b| a - b)"], None, "array: a sorted copy", "A sorted copy, as sort."),
+    f!("order_by", ["array.order_by(|a, b| a - b)"], None, "array: a sorted copy", "A sorted copy with a comparer, as sort."),
+    f!("dedup", ["array.dedup()", "array.dedup(|a, b| a == b)"], None, "() (changed in place)", "Remove consecutive duplicates; the comparer's first error ends the call."),
     // Open handles.
-    f!("DirConfig", ["DirConfig().path(dir).build()"], None, "DirConfig", NONE, "none", "Names a directory to open."),
-    f!("path", ["DirConfig().path(dir)"], None, "DirConfig builder", NONE, "none", "The directory of a DirConfig."),
-    f!("OpenDirOptions", ["OpenDirOptions().build()"], None, "OpenDirOptions", NONE, "none", "Options of open."),
-    f!("OpenFileOptions", ["OpenFileOptions().read(true).build()"], None, "OpenFileOptions", NONE, "none", "Options of open_file."),
-    f!("read", ["OpenFileOptions().read(true)", "file.read()"], None, "OpenFileOptions, or the file's text", READ, FILE, "Ask for read access, or read an open file."),
-    f!("build", ["ExecuteOptions().build()", "DirConfig().path(dir).build()", "OpenDirOptions().build()", "OpenFileOptions().build()"], None, "the built options", NONE, "none", "Finish a builder."),
-    f!("open", ["config.open(OpenDirOptions().build())"], None, "Dir handle", &[FsOpen], "the directory", "Open a directory."),
-    f!("open_file", ["dir.open_file(name, OpenFileOptions().read(true).build())"], None, "File handle", &[FsOpen, FsRead], "the file in the directory", "Open a file below an open directory."),
+    f!("DirConfig", ["DirConfig().path(dir).build()"], None, "DirConfig", "Names a directory to open."),
+    f!("path", ["DirConfig().path(dir)"], None, "DirConfig builder", "The directory of a DirConfig."),
+    f!("OpenDirOptions", ["OpenDirOptions().build()"], None, "OpenDirOptions", "Options of open."),
+    f!("OpenFileOptions", ["OpenFileOptions().read(true).build()"], None, "OpenFileOptions", "Options of open_file."),
+    f!("read", ["OpenFileOptions().read(true)", "file.read()"], None, "OpenFileOptions, or the file's text", "Ask for read access, or read an open file."),
+    f!("build", ["ExecuteOptions().build()", "DirConfig().path(dir).build()", "OpenDirOptions().build()", "OpenFileOptions().build()"], None, "the built options", "Finish a builder."),
+    f!("open", ["config.open(OpenDirOptions().build())"], None, "Dir handle", "Open a directory."),
+    f!("open_file", ["dir.open_file(name, OpenFileOptions().read(true).build())"], None, "File handle", "Open a file below an open directory."),
     // Programs.
-    f!("execute", ["execute(path)", "execute(path, [\"-n\", [\"--lines\", \"5\"]])", "execute(path, ExecuteOptions().args([...]).env(#{...}).user(u).build())", "file.execute(options)"], None, "map {exit_code, stdout, stderr, truncated}", &[FsExecute], "the program (context: arguments, environment, user, group); the child is confined to what the policy permits", "Run a program, without a shell."),
-    f!("ExecuteOptions", ["ExecuteOptions()"], None, "ExecuteOptions builder", NONE, "none", "Options of execute."),
-    f!("args", ["ExecuteOptions().args([\"-n\", [\"--lines\", \"5\"]])"], None, "ExecuteOptions", NONE, "none", "Arguments: strings, or [flag, value] pairs."),
-    f!("env", ["ExecuteOptions().env(#{LANG: \"C\"})"], None, "ExecuteOptions", NONE, "none", "Environment variables."),
-    f!("user", ["ExecuteOptions().user(\"nobody\")"], None, "ExecuteOptions", NONE, "none", "Run as this user."),
-    f!("group", ["ExecuteOptions().group(\"nogroup\")"], None, "ExecuteOptions", NONE, "none", "Run as this group."),
-    f!("timeout_ms", ["ExecuteOptions().timeout_ms(5000)"], None, "ExecuteOptions", NONE, "none", "Time limit of the child."),
+    f!("execute", ["execute(path)", "execute(path, [\"-n\", [\"--lines\", \"5\"]])", "execute(path, ExecuteOptions().args([...]).env(#{...}).user(u).build())", "file.execute(options)"], None, "map {exit_code, stdout, stderr, truncated}", "Run a program, without a shell; the child is confined to what the policy permits."),
+    f!("ExecuteOptions", ["ExecuteOptions()"], None, "ExecuteOptions builder", "Options of execute."),
+    f!("args", ["ExecuteOptions().args([\"-n\", [\"--lines\", \"5\"]])"], None, "ExecuteOptions", "Arguments: strings, or [flag, value] pairs."),
+    f!("env", ["ExecuteOptions().env(#{LANG: \"C\"})"], None, "ExecuteOptions", "Environment variables."),
+    f!("user", ["ExecuteOptions().user(\"nobody\")"], None, "ExecuteOptions", "Run as this user."),
+    f!("group", ["ExecuteOptions().group(\"nogroup\")"], None, "ExecuteOptions", "Run as this group."),
+    f!("timeout_ms", ["ExecuteOptions().timeout_ms(5000)"], None, "ExecuteOptions", "Time limit of the child."),
     // Processes and the system.
-    f!("ps", ["ps()"], None, "array of maps {pid, ppid, uid, user, name, command, state, cpu, rss, start_time}", &[ProcList], "each process_system::Process (unlisted ones are left out)", "Processes."),
-    f!("kill", ["kill(pid)", "kill([kill::KILL], pid)"], Some("kill"), "()", &[ProcKill, ProcInterrupt], "the process: kill for KILL/TERM/QUIT, interrupt for the others", "Send a signal (TERM by default)."),
-    f!("uname", ["uname()"], None, "map {sysname, nodename, release, version, machine}", &[SysinfoList], "sysinfo::Sysinfo", "Kernel and machine."),
-    f!("hostname", ["hostname()"], None, "string", &[SysinfoList], "sysinfo::Sysinfo", "This host's name."),
-    f!("nproc", ["nproc()"], None, "integer", &[SysinfoList], "sysinfo::Sysinfo", "Processors."),
-    f!("free", ["free()"], None, "map {total_bytes, free_bytes, available_bytes, used_bytes, buffers_bytes, cached_bytes, swap_total_bytes, swap_free_bytes}", &[SysinfoList], "sysinfo::Sysinfo", "Memory."),
-    f!("uptime", ["uptime()"], None, "float: seconds", &[SysinfoList], "sysinfo::Sysinfo", "Time since boot."),
-    f!("loadavg", ["loadavg()"], None, "map {one, five, fifteen}", &[SysinfoList], "sysinfo::Sysinfo", "Load averages."),
-    f!("resolve", ["resolve(name)"], None, "array of address strings", &[SysinfoResolveHostname], "sysinfo::Hostname", "DNS lookup."),
-    f!("dmesg", ["dmesg()"], None, "array of strings", &[FsRead], "file_system::File::\"/dev/kmsg\"", "Kernel messages."),
-    f!("sysctl_read", ["sysctl_read(key)"], None, "string", READ, "its file under /proc/sys", "A kernel parameter."),
-    f!("sysctl_write", ["sysctl_write(key, value)"], None, "()", &[FsOpen, FsWrite], "its file under /proc/sys", "Set a kernel parameter."),
-    f!("df", ["df()"], None, "array of maps {filesystem, mount_point, type, size_bytes, used_bytes, available_bytes, use_percent, inodes, inodes_free}", &[FsRead, FsStat], "read on /proc/mounts, stat on each mount point (others are left out)", "Mounted filesystems."),
-    f!("lsblk", ["lsblk()"], None, "array of maps {name, size_bytes, removable, read_only}", &[FsRead], "file_system::Dir::\"/sys/block\"", "Block devices."),
-    f!("iostat", ["iostat()"], None, "array of maps {device, reads_completed, read_bytes, read_ms, writes_completed, written_bytes, write_ms, io_in_progress, io_ms}", &[FsRead], "file_system::File::\"/proc/diskstats\"", "Disk I/O counters."),
+    f!("ps", ["ps()"], None, "array of maps {pid, ppid, uid, user, name, command, state, cpu, rss, start_time}", "Processes."),
+    f!("kill", ["kill(pid)", "kill([kill::KILL], pid)"], Some("kill"), "()", "Send a signal (TERM by default)."),
+    f!("uname", ["uname()"], None, "map {sysname, nodename, release, version, machine}", "Kernel and machine."),
+    f!("hostname", ["hostname()"], None, "string", "This host's name."),
+    f!("nproc", ["nproc()"], None, "integer", "Processors."),
+    f!("free", ["free()"], None, "map {total_bytes, free_bytes, available_bytes, used_bytes, buffers_bytes, cached_bytes, swap_total_bytes, swap_free_bytes}", "Memory."),
+    f!("uptime", ["uptime()"], None, "float: seconds", "Time since boot."),
+    f!("loadavg", ["loadavg()"], None, "map {one, five, fifteen}", "Load averages."),
+    f!("resolve", ["resolve(name)"], None, "array of address strings", "DNS lookup."),
+    f!("dmesg", ["dmesg()"], None, "array of strings", "Kernel messages."),
+    f!("sysctl_read", ["sysctl_read(key)"], None, "string", "A kernel parameter."),
+    f!("sysctl_write", ["sysctl_write(key, value)"], None, "()", "Set a kernel parameter."),
+    f!("df", ["df()"], None, "array of maps {filesystem, mount_point, type, size_bytes, used_bytes, available_bytes, use_percent, inodes, inodes_free}", "Mounted filesystems."),
+    f!("lsblk", ["lsblk()"], None, "array of maps {name, size_bytes, removable, read_only}", "Block devices."),
+    f!("iostat", ["iostat()"], None, "array of maps {device, reads_completed, read_bytes, read_ms, writes_completed, written_bytes, write_ms, io_in_progress, io_ms}", "Disk I/O counters."),
     // Services.
-    f!("service_status", ["service_status(unit)", "SystemctlManager().status(unit)"], None, "map {name, description, load_state, active_state, sub_state, main_pid, ...}", &[ServiceStatus], "systemd::Service", "A unit's state."),
-    f!("service_start", ["service_start(unit)"], None, "()", &[ServiceStart], "systemd::Service", "Start a unit."),
-    f!("service_stop", ["service_stop(unit)"], None, "()", &[ServiceStop], "systemd::Service", "Stop a unit."),
-    f!("service_restart", ["service_restart(unit)"], None, "()", &[ServiceRestart], "systemd::Service", "Restart a unit."),
-    f!("service_try_restart", ["service_try_restart(unit)"], None, "()", &[ServiceRestart], "systemd::Service", "Restart a unit if it runs."),
-    f!("daemon_reload", ["daemon_reload()", "SystemctlManager().daemon_reload()"], None, "()", &[SystemdDaemonReload], "systemd::Systemd", "Reload unit files."),
-    f!("SystemctlManager", ["SystemctlManager()"], None, "SystemctlManager", NONE, "none", "Rex's service object; its methods are the service_* functions."),
-    f!("start", ["SystemctlManager().start(unit)"], None, "()", &[ServiceStart], "systemd::Service", "Start a unit."),
-    f!("stop", ["SystemctlManager().stop(unit)"], None, "()", &[ServiceStop], "systemd::Service", "Stop a unit."),
-    f!("restart", ["SystemctlManager().restart(unit)"], None, "()", &[ServiceRestart], "systemd::Service", "Restart a unit."),
-    f!("try_restart", ["SystemctlManager().try_restart(unit)"], None, "()", &[ServiceRestart], "systemd::Service", "Restart a unit if it runs."),
-    f!("status", ["SystemctlManager().status(unit)"], None, "map, as service_status", &[ServiceStatus], "systemd::Service", "A unit's state."),
+    f!("service_status", ["service_status(unit)", "SystemctlManager().status(unit)"], None, "map {name, description, load_state, active_state, sub_state, main_pid, ...}", "A unit's state."),
+    f!("service_start", ["service_start(unit)"], None, "()", "Start a unit."),
+    f!("service_stop", ["service_stop(unit)"], None, "()", "Stop a unit."),
+    f!("service_restart", ["service_restart(unit)"], None, "()", "Restart a unit."),
+    f!("service_try_restart", ["service_try_restart(unit)"], None, "()", "Restart a unit if it runs."),
+    f!("daemon_reload", ["daemon_reload()", "SystemctlManager().daemon_reload()"], None, "()", "Reload unit files."),
+    f!("SystemctlManager", ["SystemctlManager()"], None, "SystemctlManager", "Rex's service object; its methods are the service_* functions."),
+    f!("start", ["SystemctlManager().start(unit)"], None, "()", "Start a unit."),
+    f!("stop", ["SystemctlManager().stop(unit)"], None, "()", "Stop a unit."),
+    f!("restart", ["SystemctlManager().restart(unit)"], None, "()", "Restart a unit."),
+    f!("try_restart", ["SystemctlManager().try_restart(unit)"], None, "()", "Restart a unit if it runs."),
+    f!("status", ["SystemctlManager().status(unit)"], None, "map, as service_status", "A unit's state."),
     // Network.
-    f!("curl", ["curl(url)"], None, "string: the body", &[NetGet], "network::url (canonical URL)", "HTTP GET, body only."),
-    f!("http_get", ["http_get(url)", "http_get(url, #{timeout_ms: 5000, max_bytes: 1048576})"], None, "map {status, headers, text, url}", &[NetGet], "network::url (canonical URL)", "HTTP GET."),
-    f!("connect", ["connect(host, port)", "connect(host, port, #{timeout_ms: 2000})"], None, "map {url, connected, address, time_ms, error}", &[NetConnect], "network::url tcp://host:port", "TCP reachability check."),
-    f!("netstat", ["netstat()"], None, "map {internet: array of sockets {protocol, local_address, remote_address, state, ..., process_info}}", &[FsRead, ProcList], "read on the /proc/net tables, list on each owning process", "Sockets."),
-    f!("ip_addr", ["ip_addr()"], None, "array of interface maps {interface_name, addresses, mac, up, loopback}", &[SysinfoList], "sysinfo::Sysinfo", "Network interfaces."),
+    f!("curl", ["curl(url)"], None, "string: the body", "HTTP GET, body only."),
+    f!("http_get", ["http_get(url)", "http_get(url, #{timeout_ms: 5000, max_bytes: 1048576})"], None, "map {status, headers, text, url}", "HTTP GET."),
+    f!("connect", ["connect(host, port)", "connect(host, port, #{timeout_ms: 2000})"], None, "map {url, connected, address, time_ms, error}", "TCP reachability check."),
+    f!("netstat", ["netstat()"], None, "map {internet: array of sockets {protocol, local_address, remote_address, state, ..., process_info}}", "Sockets."),
+    f!("ip_addr", ["ip_addr()"], None, "array of interface maps {interface_name, addresses, mac, up, loopback}", "Network interfaces."),
     // Logging.
-    f!("info", ["info(message)"], None, "()", NONE, "none", "Log at INFO (print() also logs)."),
-    f!("warn", ["warn(message)"], None, "()", NONE, "none", "Log at WARN."),
-    f!("error", ["error(message)"], None, "()", NONE, "none", "Log at ERROR."),
-    f!("debug", ["debug(message)"], None, "()", NONE, "none", "Log at DEBUG."),
-    f!("trace", ["trace(message)"], None, "()", NONE, "none", "Log at TRACE."),
-    f!("to_string", ["flag.to_string()"], None, "string, e.g. \"ls::all\"", NONE, "none", "A flag's name."),
+    f!("info", ["info(message)"], None, "()", "Log at INFO (print() also logs)."),
+    f!("warn", ["warn(message)"], None, "()", "Log at WARN."),
+    f!("error", ["error(message)"], None, "()", "Log at ERROR."),
+    f!("debug", ["debug(message)"], None, "()", "Log at DEBUG."),
+    f!("trace", ["trace(message)"], None, "()", "Log at TRACE."),
+    f!("to_string", ["flag.to_string()"], None, "string, e.g. \"ls::all\"", "A flag's name."),
 ];
 
 /// The description `describe_sdk` returns.
@@ -149,13 +140,14 @@ pub fn describe() -> Value {
     let functions: Vec<Value> = SDK
         .iter()
         .map(|f| {
+            let actions = sdk_actions::actions(f.name);
             json!({
                 "name": f.name,
                 "calls": f.calls,
                 "flags": f.flags.map(flags::names).unwrap_or_default(),
                 "returns": f.returns,
-                "actions": f.actions.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
-                "resources": f.resources,
+                "actions": actions.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+                "asks": sdk_actions::asks(f.name).iter().map(|a| a.describe()).collect::<Vec<_>>(),
                 "summary": f.summary,
             })
         })
@@ -238,5 +230,46 @@ mod tests {
             .as_array()
             .unwrap()
             .contains(&json!(r#"file_system::Action::"read""#)));
+    }
+
+    #[test]
+    fn every_function_of_the_actions_table_is_described() {
+        for f in sdk_actions::TABLE {
+            assert!(
+                SDK.iter().any(|d| d.name == f.function),
+                "{} is in tollgate_policy::sdk_actions::TABLE but not described",
+                f.function
+            );
+        }
+    }
+
+    #[test]
+    fn renders_actions_and_asks_from_the_actions_table() {
+        let d = describe();
+        let function = |name: &str| {
+            d["functions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["name"] == name)
+                .unwrap()
+                .clone()
+        };
+        assert_eq!(
+            function("free")["actions"],
+            json!([r#"file_system::Action::"read""#])
+        );
+        assert_eq!(
+            function("free")["asks"],
+            json!([r#"read on file_system::File::"/proc/meminfo""#])
+        );
+        assert_eq!(
+            function("du")["actions"],
+            json!([
+                r#"file_system::Action::"read""#,
+                r#"file_system::Action::"stat""#
+            ])
+        );
+        assert_eq!(function("seq")["actions"], json!([]));
     }
 }

@@ -2,17 +2,24 @@
 //! permits nothing.
 
 use std::rc::Rc;
+use std::sync::Arc;
 
 use rhai::{Engine, Scope};
 use tollgate_host::{Host, Interrupt};
-use tollgate_policy::{Gate, Policies, Schema};
+use tollgate_policy::{Gate, Policies, Recorder, Schema};
 
 use crate::{Limits, Outcome};
 
 fn host(limits: &Limits) -> Host {
     let schema = Schema::tollgate().unwrap();
     let policies = Policies::parse("empty.cedar", "", &schema).unwrap();
-    let gate = Gate::new(schema, policies, "nobody");
+    let gate = Gate::new(
+        schema,
+        policies,
+        "nobody",
+        Recorder::Unaudited,
+        Arc::default(),
+    );
     Host::new(gate, limits.host(), Interrupt::new()).unwrap()
 }
 

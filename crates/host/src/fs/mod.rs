@@ -17,6 +17,7 @@ pub use write::{CpOptions, MvOptions, RmOptions, WriteMode};
 use std::io;
 use std::os::fd::OwnedFd;
 
+use tollgate_policy::sdk_actions::OPEN;
 use tollgate_policy::{AbsPath, Action, Context, Permit, Request, Resource};
 
 use crate::error::{HostError, HostResult};
@@ -94,7 +95,7 @@ impl Host {
             let mut requests = Vec::with_capacity(1 + contexts.len());
             if let Some(parent) = &parent {
                 requests.push(Request {
-                    actions: &[Action::FsOpen],
+                    actions: OPEN,
                     resource: parent,
                     context: &Context::Empty,
                 });
@@ -132,9 +133,7 @@ impl Host {
         let parent = path.parent().ok_or_else(|| {
             HostError::InvalidInput("this operation cannot apply to '/' itself".to_owned())
         })?;
-        let permit = self
-            .gate
-            .authorize(&[Action::FsOpen], &Resource::Dir(parent.clone()))?;
+        let permit = self.gate.authorize(OPEN, &Resource::Dir(parent.clone()))?;
         let fd = self
             .root
             .open(&permit, OpenMode::Dir)

@@ -85,7 +85,7 @@ impl Host {
     }
 
     /// `touch`: creates the file if missing and sets its times to now. Needs `open` on the
-    /// directory and `open` + `create` on the file.
+    /// directory and `open` + `create` + `write` on the file.
     pub fn touch(&self, raw_path: &str) -> HostResult<()> {
         let path = parse_path(raw_path)?;
         let opened = self.open_checked(&path, Kind::File, TOUCH, OpenMode::Touch)?;

@@ -12,7 +12,6 @@ pub(crate) fn register(engine: &mut Engine, sink: Rc<LogSink>) {
         ("info", "INFO"),
         ("warn", "WARN"),
         ("error", "ERROR"),
-        ("debug", "DEBUG"),
         ("trace", "TRACE"),
     ] {
         let s = Rc::clone(&sink);
@@ -24,6 +23,11 @@ pub(crate) fn register(engine: &mut Engine, sink: Rc<LogSink>) {
             s.push(level, &msg.to_string(), ctx.call_position().line());
         });
     }
+    // `debug(x)` is one of Rhai's statements: the engine calls `debug` for the text (it
+    // must return a string) and hands that to `on_debug`, which logs it. The text is the
+    // message itself, as `info` logs it, not Rhai's quoted debug form.
+    engine.register_fn("debug", |msg: &str| msg.to_owned());
+    engine.register_fn("debug", |msg: rhai::Dynamic| msg.to_string());
     let s = Rc::clone(&sink);
     engine.on_print(move |msg| s.push("INFO", msg, None));
     let s = sink;
