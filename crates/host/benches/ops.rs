@@ -10,6 +10,9 @@
 //! per-block means. The gated side authorizes open and execute, opens the binary beneath
 //! `/`, derives and applies the Landlock ruleset and no_new_privs, and captures the output.
 
+// Benchmarks set up their own files and processes, beside what the host does.
+#![allow(clippy::disallowed_methods)]
+
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::sync::Arc;

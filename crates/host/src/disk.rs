@@ -4,8 +4,6 @@
 //! `/proc/diskstats`, the `/sys/block` directory), and `df` needs `stat` on each mount point;
 //! mounts the policy does not let the principal stat are left out.
 
-use std::fs;
-
 use tollgate_policy::sdk_actions::KERNEL_TABLE;
 use tollgate_policy::{AbsPath, Action, Resource};
 
@@ -112,14 +110,14 @@ impl Host {
 
     /// `lsblk()`: block devices, after `read` on the `/sys/block` directory.
     pub fn lsblk(&self) -> HostResult<Vec<BlockDevice>> {
-        self.gate
-            .authorize(KERNEL_TABLE, &Resource::Dir(AbsPath::parse("/sys/block")?))?;
-        let dir = fs::read_dir("/sys/block").map_err(|e| HostError::io("list", "/sys/block", e))?;
+        let block = Resource::Dir(AbsPath::parse("/sys/block")?);
+        let permit = self.gate.authorize(KERNEL_TABLE, &block)?;
+        let names = crate::effect::list_kernel(&permit, &block)
+            .map_err(|e| HostError::io("list", "/sys/block", e))?;
         let mut out = Vec::new();
-        for entry in dir.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
+        for name in names {
             let attr = |a: &str| {
-                fs::read_to_string(format!("/sys/block/{name}/{a}"))
+                crate::effect::read_kernel(&permit, &block, &format!("/sys/block/{name}/{a}"))
                     .ok()
                     .and_then(|v| v.trim().parse::<u64>().ok())
                     .unwrap_or(0)

@@ -28,7 +28,7 @@ use landlock::RulesetCreated;
 use nix::unistd::{Gid, Group, Uid, User};
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use tollgate_policy::execute::{ExecuteContext, Identity};
-use tollgate_policy::{AbsPath, Action, Context, Request};
+use tollgate_policy::{AbsPath, Action, Context, Permit, Request};
 
 use crate::confine::child_ruleset;
 use crate::error::{HostError, HostResult};
@@ -79,7 +79,13 @@ impl Host {
             &prepared.contexts,
             OpenMode::Exec,
         )?;
-        self.run_binary(opened.fd.as_fd(), &opened.path, prepared, options)
+        self.run_binary(
+            opened.fd.as_fd(),
+            &opened.path,
+            &opened.permit,
+            prepared,
+            options,
+        )
     }
 
     /// Authorizes and runs the binary an open handle refers to.
@@ -100,17 +106,24 @@ impl Host {
             })
             .collect();
         self.interrupt.check()?;
-        self.gate.authorize_all(&requests)?;
-        self.run_binary(file.fd(), file.path(), prepared, options)
+        let permit = self.gate.authorize_all(&requests)?;
+        self.run_binary(file.fd(), file.path(), &permit, prepared, options)
     }
 
     fn run_binary(
         &self,
         fd: BorrowedFd<'_>,
         path: &AbsPath,
+        permit: &Permit,
         prepared: Prepared,
         options: &ExecuteOptions,
     ) -> HostResult<ExecuteResult> {
+        crate::effect::check(
+            permit,
+            &[Action::FsExecute],
+            &Kind::File.resource(path.clone()),
+        )
+        .map_err(|e| HostError::io("run", path, e))?;
         let st = rustix::fs::fstat(fd).map_err(|e| HostError::io("stat", path, e.into()))?;
         if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::RegularFile {
             return Err(HostError::InvalidInput(format!(
@@ -435,7 +448,9 @@ fn restrict_this_thread(ruleset: Option<RulesetCreated>) -> io::Result<()> {
     Ok(())
 }
 
-/// Forks and runs the binary from its descriptor.
+/// Forks and runs the binary from its descriptor, opened under its `execute` permit (which
+/// `run_binary` checks before it gets here).
+#[allow(clippy::disallowed_methods)]
 fn spawn(fd: BorrowedFd<'_>, prepared: &Prepared) -> io::Result<Child> {
     let raw_fd = fd.as_raw_fd();
     let pointers = |strings: &[CString]| -> Vec<*const libc::c_char> {

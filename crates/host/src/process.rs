@@ -60,6 +60,10 @@ struct ProcReader {
     page_size: u64,
 }
 
+// The kernel's view of processes is read before any decision: a decision on a process names
+// it by what is read here (name, user, command). It only reads, and what it reads of a
+// process reaches a script only once the gate permits `list` on that process.
+#[allow(clippy::disallowed_methods)]
 impl ProcReader {
     fn new(boot: u64) -> HostResult<ProcReader> {
         let proc = rustix::fs::open(
@@ -168,6 +172,7 @@ impl ProcReader {
 }
 
 /// Seconds since the epoch at boot; read once per listing (/proc/stat is costly to build).
+#[allow(clippy::disallowed_methods)] // the kernel's clock, not a resource a policy names
 fn boot_time() -> Option<u64> {
     let stat = fs::read_to_string("/proc/stat").ok()?;
     stat.lines()
@@ -187,6 +192,8 @@ fn resource(p: &ProcessEntry) -> Resource {
 impl Host {
     /// `ps()`: every process the policy permits `process_system::Action::"list"` on.
     /// Processes it does not are left out (their denials are still recorded).
+    // Lists the pids: see ProcReader for why the kernel's process table is read unasked.
+    #[allow(clippy::disallowed_methods)]
     pub fn ps(&self) -> HostResult<Vec<ProcessEntry>> {
         let mut reader = ProcReader::new(boot_time().unwrap_or(0))?;
         let mut out = Vec::new();
@@ -245,7 +252,8 @@ impl Host {
         } else {
             Action::ProcKill
         };
-        self.gate.authorize(&[action], &resource(&entry))?;
+        let process = resource(&entry);
+        let permit = self.gate.authorize(&[action], &process)?;
         let raw = Pid::from_raw(pid as i32).ok_or_else(not_found)?;
         let pidfd =
             rustix::process::pidfd_open(raw, PidfdFlags::empty()).map_err(|_| not_found())?;
@@ -259,7 +267,7 @@ impl Host {
                 )))
             }
         }
-        rustix::process::pidfd_send_signal(&pidfd, sig)
-            .map_err(|e| HostError::io("signal", format!("process {pid}"), e.into()))
+        crate::effect::signal(&permit, &process, &pidfd, sig)
+            .map_err(|e| HostError::io("signal", format!("process {pid}"), e))
     }
 }

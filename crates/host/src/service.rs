@@ -421,7 +421,9 @@ fn bus_error(op: &'static str, what: &str, e: zbus::Error) -> HostError {
     }
 }
 
-/// Runs `systemctl ARGS` with a clean environment and C messages; returns its output.
+/// Runs `systemctl ARGS` with a clean environment and C messages; returns its output. Only
+/// for a job, status or reload whose permit the caller holds (see `Manager`).
+#[allow(clippy::disallowed_methods)]
 fn systemctl(path: &str, args: &[&str], op: &'static str, what: &str) -> HostResult<String> {
     let out = Command::new(path)
         .arg("--no-ask-password")
@@ -477,8 +479,11 @@ impl Host {
     /// the manager rereads its unit files.
     pub fn daemon_reload(&self) -> HostResult<()> {
         self.interrupt.check()?;
-        self.gate
+        let permit = self
+            .gate
             .authorize(&[Action::SystemdDaemonReload], &Resource::Systemd)?;
+        crate::effect::check(&permit, &[Action::SystemdDaemonReload], &Resource::Systemd)
+            .map_err(|e| HostError::io("reload", "systemd", e))?;
         Manager::connect(self.interrupt.bound(CALL_TIMEOUT))?.reload()
     }
 }

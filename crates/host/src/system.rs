@@ -3,10 +3,7 @@
 //! uptime, load, kernel messages, sysctl keys) needs `read` on that file; `resolve` needs
 //! `resolve_hostname` on the name; writing a sysctl key needs `open` + `write` on its file.
 
-use std::fs;
-
 use std::io::Read;
-use std::os::unix::fs::OpenOptionsExt;
 
 use tollgate_policy::sdk_actions::{KERNEL_TABLE, SYSINFO};
 use tollgate_policy::{AbsPath, Action, Resource};
@@ -61,10 +58,6 @@ fn sysctl_path(key: &str) -> HostResult<String> {
     Ok(format!("/proc/sys/{}", key.replace('.', "/")))
 }
 
-fn read(path: &str) -> HostResult<String> {
-    fs::read_to_string(path).map_err(|e| HostError::io("read", path, e))
-}
-
 fn malformed(path: &str) -> HostError {
     HostError::Io {
         op: "parse",
@@ -74,24 +67,24 @@ fn malformed(path: &str) -> HostError {
 }
 
 impl Host {
-    pub(crate) fn allow_sysinfo(&self) -> HostResult<()> {
+    /// Reads what the system says about itself with `read`, after `sysinfo::Action::"list"`.
+    pub(crate) fn sysinfo<T>(&self, read: impl FnOnce() -> std::io::Result<T>) -> HostResult<T> {
         self.interrupt.check()?;
-        self.gate.authorize(SYSINFO, &Resource::Sysinfo)?;
-        Ok(())
+        let permit = self.gate.authorize(SYSINFO, &Resource::Sysinfo)?;
+        crate::effect::sysinfo(&permit, read).map_err(|e| HostError::io("read", "sysinfo", e))
     }
 
     /// Reads a kernel table after `read` on it. These are fixed paths the kernel provides
     /// (`/proc/mounts` is itself a link into `/proc/self`), so they are read directly.
     pub(crate) fn read_table(&self, path: &str) -> HostResult<String> {
         self.interrupt.check()?;
-        let file = AbsPath::parse(path)?;
-        self.gate.authorize(KERNEL_TABLE, &Resource::File(file))?;
-        read(path)
+        let file = Resource::File(AbsPath::parse(path)?);
+        let permit = self.gate.authorize(KERNEL_TABLE, &file)?;
+        crate::effect::read_kernel(&permit, &file, path).map_err(|e| HostError::io("read", path, e))
     }
 
     pub fn uname(&self) -> HostResult<Uname> {
-        self.allow_sysinfo()?;
-        let u = rustix::system::uname();
+        let u = self.sysinfo(|| Ok(rustix::system::uname()))?;
         let text = |s: &std::ffi::CStr| s.to_string_lossy().into_owned();
         Ok(Uname {
             sysname: text(u.sysname()),
@@ -107,10 +100,7 @@ impl Host {
     }
 
     pub fn nproc(&self) -> HostResult<u64> {
-        self.allow_sysinfo()?;
-        std::thread::available_parallelism()
-            .map(|n| n.get() as u64)
-            .map_err(|e| HostError::io("count processors", "/sys", e))
+        self.sysinfo(|| std::thread::available_parallelism().map(|n| n.get() as u64))
     }
 
     pub fn free(&self) -> HostResult<Memory> {
@@ -162,13 +152,13 @@ impl Host {
         }
         self.interrupt.check()?;
         let name = host.to_ascii_lowercase();
-        self.gate.authorize(
+        let permit = self.gate.authorize(
             &[Action::SysinfoResolveHostname],
             &Resource::Hostname(name.clone()),
         )?;
-        let addrs = std::net::ToSocketAddrs::to_socket_addrs(&(name.as_str(), 0))
+        let addrs = crate::effect::lookup(&permit, &name)
             .map_err(|e| HostError::io("resolve", &name, e))?;
-        let mut out: Vec<String> = addrs.map(|a| a.ip().to_string()).collect();
+        let mut out: Vec<String> = addrs.iter().map(|a| a.ip().to_string()).collect();
         out.sort();
         out.dedup();
         Ok(out)
@@ -192,12 +182,9 @@ impl Host {
     pub fn dmesg(&self) -> HostResult<Vec<String>> {
         const KMSG: &str = "/dev/kmsg";
         self.interrupt.check()?;
-        self.gate
-            .authorize(KERNEL_TABLE, &Resource::File(AbsPath::parse(KMSG)?))?;
-        let mut file = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
-            .open(KMSG)
+        let kmsg = Resource::File(AbsPath::parse(KMSG)?);
+        let permit = self.gate.authorize(KERNEL_TABLE, &kmsg)?;
+        let mut file = crate::effect::open_kernel(&permit, &kmsg)
             .map_err(|e| HostError::io("open", KMSG, e))?;
         let mut out = std::collections::VecDeque::new();
         // Each read returns one record: "priority,sequence,microseconds,flags;message".

@@ -21,6 +21,7 @@ use crate::resource::{Context, Resource};
 /// Proof that the gate permitted `actions` on `resource`. Host operations take one and act on
 /// the resource it names, so they cannot touch anything the gate did not see.
 #[derive(Debug)]
+#[must_use = "an effect must take the permit for what it touches"]
 pub struct Permit {
     resource: Resource,
     actions: Vec<Action>,

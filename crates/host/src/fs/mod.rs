@@ -23,7 +23,7 @@ use tollgate_policy::{AbsPath, Action, Context, Permit, Request, Resource};
 use crate::error::{HostError, HostResult};
 use crate::Host;
 use root::is_link_error;
-pub(crate) use root::OpenMode;
+pub(crate) use root::{OpenDir, OpenMode};
 
 /// A chain of symlinks longer than this is refused, as the kernel refuses (ELOOP).
 const MAX_LINK_HOPS: usize = 8;
@@ -49,6 +49,8 @@ impl Kind {
 pub(crate) struct Opened {
     pub fd: OwnedFd,
     pub path: AbsPath,
+    /// What the gate permitted on `path`, for the effects made through `fd`.
+    pub permit: Permit,
 }
 
 /// Parses a script-supplied path.
@@ -107,7 +109,7 @@ impl Host {
             }));
             let permit = self.gate.authorize_all(&requests)?;
             match self.root.open(&permit, mode) {
-                Ok(fd) => return Ok(Opened { fd, path }),
+                Ok(fd) => return Ok(Opened { fd, path, permit }),
                 Err(e) if is_link_error(&e) => {
                     if let Some(target) = self
                         .root
@@ -129,16 +131,25 @@ impl Host {
 
     /// Authorizes `open` on the parent of `path` and opens that directory, for `*at` calls on
     /// the last component. Does not follow a symlink in the parent chain.
-    pub(crate) fn open_parent_checked(&self, path: &AbsPath) -> HostResult<(OwnedFd, Permit)> {
+    pub(crate) fn open_parent_checked(&self, path: &AbsPath) -> HostResult<OpenDir> {
         let parent = path.parent().ok_or_else(|| {
             HostError::InvalidInput("this operation cannot apply to '/' itself".to_owned())
         })?;
         let permit = self.gate.authorize(OPEN, &Resource::Dir(parent.clone()))?;
-        let fd = self
-            .root
-            .open(&permit, OpenMode::Dir)
-            .map_err(|e| open_error(&parent, OpenMode::Dir, e))?;
-        Ok((fd, permit))
+        self.root
+            .open_dir(&permit)
+            .map_err(|e| open_error(&parent, OpenMode::Dir, e))
+    }
+
+    /// As [`Host::open_checked`], for a directory to act on the entries of.
+    pub(crate) fn open_dir_checked(
+        &self,
+        path: &AbsPath,
+        actions: &[Action],
+    ) -> HostResult<OpenDir> {
+        let opened = self.open_checked(path, Kind::Dir, actions, OpenMode::Dir)?;
+        let path = opened.path.clone();
+        OpenDir::from_opened(opened).map_err(|e| HostError::io("open", &path, e))
     }
 
     /// Authorizes `actions` on `resource` with a context.

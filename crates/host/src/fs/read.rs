@@ -2,13 +2,13 @@
 
 use std::fs::File;
 use std::io::Seek;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 
 use rustix::fs::FileType;
 use tollgate_policy::sdk_actions::{OPEN, READ, READ_REDACTED};
 use tollgate_policy::{AbsPath, Action, Resource};
 
-use super::root::{is_link_error, open_beneath, OpenMode};
+use super::root::{is_link_error, OpenDir, OpenMode};
 use super::text::{Polled, TextCtx};
 use super::walk::Entry;
 use super::{parse_path, Kind};
@@ -113,24 +113,26 @@ impl Host {
                 .authorize(&[Action::FsStat], &Resource::Dir(path.clone()))?;
             let fd = self
                 .root
-                .open(&permit, OpenMode::Dir)
+                .open(&permit, OpenMode::Stat)
                 .map_err(|e| HostError::io("stat", &path, e))?;
             let st = rustix::fs::fstat(&fd).map_err(|e| HostError::io("stat", &path, e.into()))?;
             return Ok(Entry::from_stat("/", &path, &st));
         }
-        let (dir, _) = self.open_parent_checked(&path)?;
-        self.gate
+        let dir = self.open_parent_checked(&path)?;
+        let permit = self
+            .gate
             .authorize(&[Action::FsStat], &Resource::File(path.clone()))?;
-        Entry::stat_at(dir.as_fd(), path.file_name(), &path)
+        let st = dir
+            .stat(&permit)
+            .map_err(|e| HostError::io("stat", &path, e))?;
+        Ok(Entry::from_stat(path.file_name(), &path, &st))
     }
 
     /// `DirConfig().path(p).build().open(...)`: a directory handle, after `open` on it.
     pub fn open_dir(&self, raw_path: &str) -> HostResult<DirHandle> {
         let path = parse_path(raw_path)?;
-        let opened = self.open_checked(&path, Kind::Dir, OPEN, OpenMode::Dir)?;
         Ok(DirHandle {
-            fd: opened.fd,
-            path: opened.path,
+            dir: self.open_dir_checked(&path, OPEN)?,
         })
     }
 
@@ -139,15 +141,18 @@ impl Host {
     /// the redacted text). `name` is one component, opened beneath the directory descriptor,
     /// never through a symlink.
     pub fn open_file(&self, dir: &DirHandle, name: &str, read: bool) -> HostResult<FileHandle> {
-        let path = dir.path.join(name)?;
+        let path = dir.dir.path().join(name)?;
         let resource = Resource::File(path.clone());
         let (permit, redacted) = if read {
             self.reading(|actions| Ok(self.gate.authorize(actions, &resource)?))?
         } else {
             (self.gate.authorize(OPEN, &resource)?, false)
         };
-        debug_assert_eq!(permit.resource().path(), Some(&path));
-        let fd = open_beneath(dir.fd.as_fd(), name, OpenMode::Read).map_err(|e| {
+        // A handle opened without `read` is a reference: it cannot read at all.
+        let mode = if read { OpenMode::Read } else { OpenMode::Stat };
+        let raw =
+            std::ffi::CString::new(name).map_err(|e| HostError::InvalidInput(e.to_string()))?;
+        let fd = dir.dir.open(&raw, &permit, mode).map_err(|e| {
             if is_link_error(&e) {
                 HostError::InvalidInput(format!(
                     "{path} is a symlink; open its target's directory instead"
@@ -180,7 +185,9 @@ impl Host {
             Action::FsRead
         };
         let resource = Resource::File(handle.path.clone());
-        let _permit = self.gate.authorize(&[action], &resource)?;
+        let permit = self.gate.authorize(&[action], &resource)?;
+        crate::effect::check(&permit, &[action], &resource)
+            .map_err(|e| HostError::io("read", &handle.path, e))?;
         if handle.redacted {
             let mut copy = self.redacted_copy(&mut handle.file, &handle.path)?;
             return super::text::cat(&mut copy, false, &self.text_ctx());
@@ -192,13 +199,12 @@ impl Host {
 /// An open directory, from the handle API.
 #[derive(Debug)]
 pub struct DirHandle {
-    fd: OwnedFd,
-    path: AbsPath,
+    dir: OpenDir,
 }
 
 impl DirHandle {
     pub fn path(&self) -> &AbsPath {
-        &self.path
+        self.dir.path()
     }
 }
 

@@ -1,4 +1,8 @@
-//! Path resolution through descriptors.
+//! Path resolution through descriptors, and every effect on the file system: each takes
+//! the [`Permit`] the gate gave for the exact path it touches and checks that the permit's
+//! actions cover what it does (an open mode, a removal, a rename), so nothing here can act
+//! on what the gate did not decide. The descriptor helpers that open, create or remove are
+//! private to this module.
 //!
 //! Every path is opened relative to a descriptor of `/` with `openat2` and
 //! `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS`: the kernel resolves the
@@ -6,11 +10,16 @@
 //! a directory for a link cannot redirect the open. Because `AbsPath` has no `..` and no
 //! symlink is crossed, the object opened is the one at the path the gate saw.
 
+// This module is where the file system is touched: each call below is behind a Permit check.
+#![allow(clippy::disallowed_methods)]
+
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-use rustix::fs::{AtFlags, FileType, Mode, OFlags, ResolveFlags};
-use tollgate_policy::{AbsPath, Permit};
+use std::ffi::CStr;
+
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, RenameFlags, ResolveFlags};
+use tollgate_policy::{AbsPath, Action, Permit};
 
 /// How to open a resource.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,6 +47,47 @@ pub(crate) enum OpenMode {
 }
 
 impl OpenMode {
+    /// The actions of which a permit must hold one (and all of `needs_all`) to open in this
+    /// mode. A directory is also opened to list what is below it before removing or moving
+    /// it, which its `delete` or `move` permit covers.
+    fn needs_any(self) -> &'static [Action] {
+        match self {
+            OpenMode::Read => &[Action::FsRead, Action::FsRedactedRead],
+            OpenMode::Dir => &[
+                Action::FsOpen,
+                Action::FsRead,
+                Action::FsDelete,
+                Action::FsMove,
+            ],
+            OpenMode::Append | OpenMode::Truncate | OpenMode::CreateNew => &[Action::FsCreate],
+            OpenMode::Overwrite => &[Action::FsWrite],
+            OpenMode::Touch => &[Action::FsCreate],
+            OpenMode::Exec => &[Action::FsExecute],
+            // A reference gives no access to the content: what `open` permits.
+            OpenMode::Stat => &[Action::FsStat, Action::FsOpen],
+        }
+    }
+
+    fn needs_all(self) -> &'static [Action] {
+        match self {
+            OpenMode::Append | OpenMode::Truncate | OpenMode::CreateNew | OpenMode::Touch => {
+                &[Action::FsWrite]
+            }
+            _ => &[],
+        }
+    }
+
+    /// `Err` unless `permit` covers opening in this mode.
+    fn check(self, permit: &Permit) -> io::Result<()> {
+        let any = self.needs_any().iter().any(|a| permit.allows(*a));
+        let all = self.needs_all().iter().all(|a| permit.allows(*a));
+        if any && all {
+            Ok(())
+        } else {
+            Err(not_covered(permit, &format!("{self:?}")))
+        }
+    }
+
     fn flags(self) -> OFlags {
         if matches!(self, OpenMode::Exec | OpenMode::Stat) {
             // openat2 refuses O_PATH with any flag beyond these.
@@ -81,10 +131,17 @@ impl Root {
     /// Opens the permitted resource. `ELOOP` means a symlink (or magic link) lies on the way;
     /// the caller may ask [`Root::find_link`] where it points and authorize that.
     pub(crate) fn open(&self, permit: &Permit, mode: OpenMode) -> io::Result<OwnedFd> {
-        let path = permit.resource().path().ok_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, "the permit is not for a path")
-        })?;
-        open_beneath(self.fd.as_fd(), path.relative(), mode)
+        mode.check(permit)?;
+        open_beneath(self.fd.as_fd(), permit_path(permit)?.relative(), mode)
+    }
+
+    /// Opens the permitted directory, to act on its entries.
+    pub(crate) fn open_dir(&self, permit: &Permit) -> io::Result<OpenDir> {
+        let fd = self.open(permit, OpenMode::Dir)?;
+        Ok(OpenDir {
+            fd,
+            path: permit_path(permit)?.clone(),
+        })
     }
 
     /// A reference to `path` (`O_PATH`, no symlink followed) for naming it to the kernel, as
@@ -173,8 +230,186 @@ impl Root {
     }
 }
 
+/// A directory opened under a permit: the only way to act on its entries, each under a
+/// permit for that entry's own path.
+#[derive(Debug)]
+pub(crate) struct OpenDir {
+    fd: OwnedFd,
+    path: AbsPath,
+}
+
+impl OpenDir {
+    /// The directory `opened` is, opened by [`Root::open`] under its permit in `Dir` mode.
+    pub(crate) fn from_opened(opened: super::Opened) -> io::Result<OpenDir> {
+        OpenMode::Dir.check(&opened.permit)?;
+        let st = rustix::fs::fstat(&opened.fd)?;
+        if FileType::from_raw_mode(st.st_mode) != FileType::Directory
+            || permit_path(&opened.permit)? != &opened.path
+        {
+            return Err(not_covered(&opened.permit, "a directory"));
+        }
+        Ok(OpenDir {
+            fd: opened.fd,
+            path: opened.path,
+        })
+    }
+
+    pub(crate) fn path(&self) -> &AbsPath {
+        &self.path
+    }
+
+    /// For listing the directory and reading its entries' metadata, which opening it
+    /// permitted.
+    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
+    /// The entry `raw` (its name as the kernel knows it) opened in `mode`, under a permit for
+    /// its path.
+    pub(crate) fn open<P: AsRef<CStr>>(
+        &self,
+        raw: P,
+        permit: &Permit,
+        mode: OpenMode,
+    ) -> io::Result<OwnedFd> {
+        self.entry(raw.as_ref(), permit)?;
+        mode.check(permit)?;
+        open_beneath(self.fd.as_fd(), raw.as_ref(), mode)
+    }
+
+    /// The subdirectory `raw`, under a permit for its path.
+    pub(crate) fn open_dir<P: AsRef<CStr>>(&self, raw: P, permit: &Permit) -> io::Result<OpenDir> {
+        let fd = self.open(raw, permit, OpenMode::Dir)?;
+        Ok(OpenDir {
+            fd,
+            path: permit_path(permit)?.clone(),
+        })
+    }
+
+    /// Removes the entry `raw` (a directory with `dir`, which must be empty), under a
+    /// permit for `delete` on it.
+    pub(crate) fn remove<P: AsRef<CStr>>(
+        &self,
+        raw: P,
+        permit: &Permit,
+        dir: bool,
+    ) -> io::Result<()> {
+        self.entry(raw.as_ref(), permit)?;
+        require(permit, Action::FsDelete)?;
+        let flags = if dir {
+            AtFlags::REMOVEDIR
+        } else {
+            AtFlags::empty()
+        };
+        rustix::fs::unlinkat(&self.fd, raw.as_ref(), flags)?;
+        Ok(())
+    }
+
+    /// Makes the directory the permit (for `create`) names, in this one.
+    pub(crate) fn make_dir(&self, permit: &Permit) -> io::Result<()> {
+        let name = self.entry_name(permit)?;
+        require(permit, Action::FsCreate)?;
+        rustix::fs::mkdirat(&self.fd, name, Mode::from_raw_mode(0o755))?;
+        Ok(())
+    }
+
+    /// Renames the entry `from` names (a permit for `move`) in this directory to what `to`
+    /// names (a permit for `create`) in `to_dir`. It replaces what is there only under
+    /// `replacing`, a permit for `delete` on it; else an existing entry makes it fail
+    /// (`AlreadyExists`). A directory moves with what is below it, for which `below` holds
+    /// a `move` permit each.
+    pub(crate) fn rename(
+        &self,
+        from: &Permit,
+        to_dir: &OpenDir,
+        to: &Permit,
+        replacing: Option<&Permit>,
+        below: &[Permit],
+    ) -> io::Result<()> {
+        let from_name = self.entry_name(from)?;
+        let to_name = to_dir.entry_name(to)?;
+        require(from, Action::FsMove)?;
+        require(to, Action::FsCreate)?;
+        let source = permit_path(from)?;
+        for permit in below {
+            require(permit, Action::FsMove)?;
+            if !permit_path(permit)?.starts_with(source) {
+                return Err(not_covered(permit, &format!("an entry below {source}")));
+            }
+        }
+        let flags = match replacing {
+            Some(permit) => {
+                require(permit, Action::FsDelete)?;
+                if permit_path(permit)? != permit_path(to)? {
+                    return Err(not_covered(permit, &permit_path(to)?.to_string()));
+                }
+                RenameFlags::empty()
+            }
+            None => RenameFlags::NOREPLACE,
+        };
+        rustix::fs::renameat_with(&self.fd, from_name, &to_dir.fd, to_name, flags)?;
+        Ok(())
+    }
+
+    /// The entry the permit (for `stat`) names, described without following a symlink.
+    pub(crate) fn stat(&self, permit: &Permit) -> io::Result<rustix::fs::Stat> {
+        let name = self.entry_name(permit)?;
+        require(permit, Action::FsStat)?;
+        Ok(rustix::fs::statat(
+            &self.fd,
+            name,
+            AtFlags::SYMLINK_NOFOLLOW,
+        )?)
+    }
+
+    /// `Err` unless `permit` is for the entry `raw` of this directory (by the name the
+    /// policy sees).
+    fn entry(&self, raw: &CStr, permit: &Permit) -> io::Result<()> {
+        let name = crate::fs::walk::shown_name(raw.to_bytes());
+        match self.path.join(&name) {
+            Ok(path) if Some(&path) == permit.resource().path() => Ok(()),
+            _ => Err(not_covered(permit, &format!("{}/{name}", self.path))),
+        }
+    }
+
+    /// The name, in this directory, of the path `permit` is for.
+    fn entry_name<'p>(&self, permit: &'p Permit) -> io::Result<&'p str> {
+        let path = permit_path(permit)?;
+        if path.parent().as_ref() != Some(&self.path) {
+            return Err(not_covered(permit, &format!("an entry of {}", self.path)));
+        }
+        Ok(path.file_name())
+    }
+}
+
+fn permit_path(permit: &Permit) -> io::Result<&AbsPath> {
+    permit
+        .resource()
+        .path()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the permit is not for a path"))
+}
+
+fn require(permit: &Permit, action: Action) -> io::Result<()> {
+    if permit.allows(action) {
+        Ok(())
+    } else {
+        Err(not_covered(permit, &action.to_string()))
+    }
+}
+
+/// A permit used for what it does not cover: a bug in the host, and nothing is done.
+fn not_covered(permit: &Permit, what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::PermissionDenied,
+        format!(
+            "internal error: the permit for {} does not cover {what}; nothing was done",
+            permit.resource()
+        ),
+    )
+}
+
 /// Opens `relative` beneath `dir` without crossing any symlink.
-pub(crate) fn open_beneath<P: rustix::path::Arg>(
+fn open_beneath<P: rustix::path::Arg>(
     dir: BorrowedFd<'_>,
     relative: P,
     mode: OpenMode,
@@ -195,4 +430,133 @@ pub(crate) fn open_beneath<P: rustix::path::Arg>(
 /// Whether an error from [`open_beneath`] means a symlink was in the way.
 pub(crate) fn is_link_error(e: &io::Error) -> bool {
     e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use tollgate_policy::{Gate, Policies, Recorder, Resource, Schema};
+
+    use super::*;
+
+    /// A gate that permits exactly `actions` on everything.
+    fn gate(actions: &str) -> Gate {
+        let schema = Schema::tollgate().unwrap();
+        let text = format!("permit(principal, action in [{actions}], resource);");
+        let policies = Policies::parse("p.cedar", &text, &schema).unwrap();
+        Gate::new(schema, policies, "t", Recorder::Unaudited, Arc::default())
+    }
+
+    fn dir_of(tmp: &tempfile::TempDir) -> AbsPath {
+        AbsPath::parse(&tmp.path().canonicalize().unwrap().display().to_string()).unwrap()
+    }
+
+    fn is_not_covered(e: io::Error) -> bool {
+        e.kind() == io::ErrorKind::PermissionDenied && e.to_string().contains("does not cover")
+    }
+
+    #[test]
+    fn an_open_needs_a_permit_whose_actions_cover_its_mode() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("f"), "x").unwrap();
+        let file = Resource::File(dir_of(&tmp).join("f").unwrap());
+        let root = Root::new().unwrap();
+        let stat_only = gate(r#"file_system::Action::"stat""#)
+            .authorize(&[Action::FsStat], &file)
+            .unwrap();
+        for mode in [
+            OpenMode::Read,
+            OpenMode::Append,
+            OpenMode::Truncate,
+            OpenMode::Overwrite,
+            OpenMode::CreateNew,
+            OpenMode::Touch,
+            OpenMode::Exec,
+        ] {
+            let e = root.open(&stat_only, mode).unwrap_err();
+            assert!(is_not_covered(e), "{mode:?}");
+        }
+        root.open(&stat_only, OpenMode::Stat).unwrap();
+        // Writing needs create and write both; reading, read.
+        let create_only = gate(r#"file_system::Action::"create""#)
+            .authorize(&[Action::FsCreate], &file)
+            .unwrap();
+        assert!(is_not_covered(
+            root.open(&create_only, OpenMode::Append).unwrap_err()
+        ));
+        let read = gate(r#"file_system::Action::"read""#)
+            .authorize(&[Action::FsRead], &file)
+            .unwrap();
+        root.open(&read, OpenMode::Read).unwrap();
+        assert_eq!(std::fs::read_to_string(tmp.path().join("f")).unwrap(), "x");
+    }
+
+    #[test]
+    fn a_directory_acts_only_on_its_own_entries_and_only_as_their_permits_say() {
+        let tmp = tempfile::tempdir().unwrap();
+        let here = dir_of(&tmp);
+        std::fs::write(tmp.path().join("a"), "a").unwrap();
+        std::fs::write(tmp.path().join("b"), "b").unwrap();
+        std::fs::create_dir(tmp.path().join("sub")).unwrap();
+        std::fs::write(tmp.path().join("sub/c"), "c").unwrap();
+        let all = gate(
+            r#"file_system::Action::"open", file_system::Action::"delete", file_system::Action::"move", file_system::Action::"create""#,
+        );
+        let root = Root::new().unwrap();
+        let dir = root
+            .open_dir(
+                &all.authorize(&[Action::FsOpen], &Resource::Dir(here.clone()))
+                    .unwrap(),
+            )
+            .unwrap();
+        let file = |name: &str| Resource::File(here.join(name).unwrap());
+        let delete_a = all.authorize(&[Action::FsDelete], &file("a")).unwrap();
+        // The permit for `a` removes `a`, never `b`, nor `sub/c` through another directory.
+        assert!(is_not_covered(
+            dir.remove(c"b", &delete_a, false).unwrap_err()
+        ));
+        let sub = dir
+            .open_dir(
+                c"sub",
+                &all.authorize(&[Action::FsOpen], &Resource::Dir(here.join("sub").unwrap()))
+                    .unwrap(),
+            )
+            .unwrap();
+        assert!(is_not_covered(
+            sub.remove(c"a", &delete_a, false).unwrap_err()
+        ));
+        // A permit without `delete` removes nothing.
+        let move_b = all.authorize(&[Action::FsMove], &file("b")).unwrap();
+        assert!(is_not_covered(
+            dir.remove(c"b", &move_b, false).unwrap_err()
+        ));
+        // A rename over an existing entry needs `delete` on it; without one, nothing moves.
+        let create_a = all.authorize(&[Action::FsCreate], &file("a")).unwrap();
+        let e = dir.rename(&move_b, &dir, &create_a, None, &[]).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
+        assert!(is_not_covered(
+            dir.rename(&move_b, &dir, &create_a, Some(&move_b), &[])
+                .unwrap_err()
+        ));
+        assert_eq!(std::fs::read_to_string(tmp.path().join("a")).unwrap(), "a");
+        dir.rename(&move_b, &dir, &create_a, Some(&delete_a), &[])
+            .unwrap();
+        assert_eq!(std::fs::read_to_string(tmp.path().join("a")).unwrap(), "b");
+        // A directory moves only with `move` permits for what is below it.
+        let sub_dir = Resource::Dir(here.join("sub").unwrap());
+        let move_sub = all.authorize(&[Action::FsMove], &sub_dir).unwrap();
+        let create_new = all
+            .authorize(
+                &[Action::FsCreate],
+                &Resource::Dir(here.join("new").unwrap()),
+            )
+            .unwrap();
+        let outside = all.authorize(&[Action::FsMove], &file("a")).unwrap();
+        assert!(is_not_covered(
+            dir.rename(&move_sub, &dir, &create_new, None, &[outside])
+                .unwrap_err()
+        ));
+        assert!(tmp.path().join("sub/c").exists());
+    }
 }

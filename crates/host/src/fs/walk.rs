@@ -3,15 +3,15 @@
 //! Every directory a walk reads is authorized (`read` and `stat`) before it is opened.
 
 use std::ffi::{CStr, CString};
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::BorrowedFd;
 
 use globset::GlobBuilder;
 use rustix::fs::{AtFlags, Dir, FileType};
 use tollgate_policy::sdk_actions::WALK;
 use tollgate_policy::{AbsPath, Resource};
 
-use super::root::{open_beneath, OpenMode};
-use super::{parse_path, Kind};
+use super::parse_path;
+use super::root::OpenDir;
 use crate::error::{HostError, HostResult};
 use crate::Host;
 
@@ -108,11 +108,6 @@ impl Entry {
             disk_bytes: (st.st_blocks as u64) * 512,
         }
     }
-
-    pub(crate) fn stat_at(dir: BorrowedFd<'_>, name: &str, path: &AbsPath) -> HostResult<Entry> {
-        let st = lstat_at(dir, name, path)?;
-        Ok(Entry::from_stat(name, path, &st))
-    }
 }
 
 /// Flags of `ls`.
@@ -144,30 +139,32 @@ pub struct DuReport {
 impl Host {
     /// Opens a directory for walking after `read` + `stat` on it (and nothing on its parent:
     /// a directory is asked about by itself, see [`Host::open_checked`]).
-    fn open_walk_root(&self, raw_path: &str) -> HostResult<(OwnedFd, AbsPath)> {
+    fn open_walk_root(&self, raw_path: &str) -> HostResult<OpenDir> {
         let path = parse_path(raw_path)?;
-        let opened = self.open_checked(&path, Kind::Dir, WALK, OpenMode::Dir)?;
-        Ok((opened.fd, opened.path))
+        self.open_dir_checked(&path, WALK)
     }
 
     /// Authorizes and opens a subdirectory found during a walk, beneath its parent's
     /// descriptor and without following links.
     fn open_walk_child(
         &self,
-        parent: BorrowedFd<'_>,
+        parent: &OpenDir,
         name: &CStr,
         path: &AbsPath,
-    ) -> HostResult<OwnedFd> {
-        self.authorize_in(
+    ) -> HostResult<OpenDir> {
+        let permit = self.authorize_in(
             WALK,
             Resource::Dir(path.clone()),
             &tollgate_policy::Context::Empty,
         )?;
-        open_beneath(parent, name, OpenMode::Dir).map_err(|e| HostError::io("open", path, e))
+        parent
+            .open_dir(name, &permit)
+            .map_err(|e| HostError::io("open", path, e))
     }
 
     /// Reads one directory: each entry with its `lstat`, sorted by name.
-    pub(crate) fn read_dir(&self, fd: BorrowedFd<'_>, path: &AbsPath) -> HostResult<Vec<Listed>> {
+    pub(crate) fn read_dir(&self, open: &OpenDir) -> HostResult<Vec<Listed>> {
+        let (fd, path) = (open.fd(), open.path());
         let mut dir = Dir::read_from(fd).map_err(|e| HostError::io("list", path, e.into()))?;
         let mut out = Vec::new();
         while let Some(entry) = dir.read() {
@@ -203,21 +200,21 @@ impl Host {
 
     /// `ls`: the entries of a directory (recursively with `recursive`, hidden ones with `all`).
     pub fn ls(&self, raw_path: &str, opts: LsOptions) -> HostResult<Vec<Entry>> {
-        let (fd, path) = self.open_walk_root(raw_path)?;
+        let dir = self.open_walk_root(raw_path)?;
         let mut out = Vec::new();
-        self.ls_into(fd.as_fd(), &path, "", opts, &mut out)?;
+        self.ls_into(&dir, "", opts, &mut out)?;
         Ok(out)
     }
 
     fn ls_into(
         &self,
-        fd: BorrowedFd<'_>,
-        path: &AbsPath,
+        dir: &OpenDir,
         prefix: &str,
         opts: LsOptions,
         out: &mut Vec<Entry>,
     ) -> HostResult<()> {
-        for listed in self.read_dir(fd, path)? {
+        let path = dir.path();
+        for listed in self.read_dir(dir)? {
             let name = &listed.name;
             if !opts.all && name.starts_with('.') {
                 continue;
@@ -231,8 +228,8 @@ impl Host {
                 return Err(self.too_many_items(path));
             }
             if descend {
-                let sub = self.open_walk_child(fd, &listed.raw, &child)?;
-                self.ls_into(sub.as_fd(), &child, &format!("{shown}/"), opts, out)?;
+                let sub = self.open_walk_child(dir, &listed.raw, &child)?;
+                self.ls_into(&sub, &format!("{shown}/"), opts, out)?;
             }
         }
         Ok(())
@@ -251,21 +248,21 @@ impl Host {
             .build()
             .map_err(|e| HostError::InvalidInput(format!("invalid glob {glob:?}: {e}")))?
             .compile_matcher();
-        let (fd, path) = self.open_walk_root(raw_dir)?;
+        let dir = self.open_walk_root(raw_dir)?;
         let mut out = Vec::new();
-        self.find_into(fd.as_fd(), &path, &matcher, recursive, &mut out)?;
+        self.find_into(&dir, &matcher, recursive, &mut out)?;
         Ok(out)
     }
 
     fn find_into(
         &self,
-        fd: BorrowedFd<'_>,
-        path: &AbsPath,
+        dir: &OpenDir,
         matcher: &globset::GlobMatcher,
         recursive: bool,
         out: &mut Vec<String>,
     ) -> HostResult<()> {
-        for Listed { name, raw, st } in self.read_dir(fd, path)? {
+        let path = dir.path();
+        for Listed { name, raw, st } in self.read_dir(dir)? {
             let child = path.join(&name)?;
             if matcher.is_match(&name) {
                 out.push(child.to_string());
@@ -274,8 +271,8 @@ impl Host {
                 }
             }
             if recursive && EntryKind::of_mode(st.st_mode) == EntryKind::Dir {
-                let sub = self.open_walk_child(fd, &raw, &child)?;
-                self.find_into(sub.as_fd(), &child, matcher, recursive, out)?;
+                let sub = self.open_walk_child(dir, &raw, &child)?;
+                self.find_into(&sub, matcher, recursive, out)?;
             }
         }
         Ok(())
@@ -283,11 +280,12 @@ impl Host {
 
     /// `du`: disk usage of a tree, per directory, never crossing a symlink.
     pub fn du(&self, raw_path: &str, opts: DuOptions) -> HostResult<DuReport> {
-        let (fd, path) = self.open_walk_root(raw_path)?;
+        let dir = self.open_walk_root(raw_path)?;
+        let path = dir.path().clone();
         let mut report = DuReport::default();
-        let st = rustix::fs::fstat(&fd).map_err(|e| HostError::io("stat", &path, e.into()))?;
+        let st = rustix::fs::fstat(dir.fd()).map_err(|e| HostError::io("stat", &path, e.into()))?;
         let own = size_of(&st, opts.apparent_size);
-        let total = own + self.du_into(fd.as_fd(), &path, 0, opts, &mut report)?;
+        let total = own + self.du_into(&dir, 0, opts, &mut report)?;
         report.total_inode_count += 1;
         report.total_size_bytes = total;
         report.entries.push((path, total));
@@ -300,21 +298,21 @@ impl Host {
 
     fn du_into(
         &self,
-        fd: BorrowedFd<'_>,
-        path: &AbsPath,
+        dir: &OpenDir,
         depth: usize,
         opts: DuOptions,
         report: &mut DuReport,
     ) -> HostResult<u64> {
         let mut total = 0;
         let shown = |d: usize| opts.max_depth.is_none_or(|m| d <= m);
-        for Listed { name, raw, st } in self.read_dir(fd, path)? {
+        let path = dir.path();
+        for Listed { name, raw, st } in self.read_dir(dir)? {
             let child = path.join(&name)?;
             let own = size_of(&st, opts.apparent_size);
             report.total_inode_count += 1;
             if EntryKind::of_mode(st.st_mode) == EntryKind::Dir {
-                let sub = self.open_walk_child(fd, &raw, &child)?;
-                let size = own + self.du_into(sub.as_fd(), &child, depth + 1, opts, report)?;
+                let sub = self.open_walk_child(dir, &raw, &child)?;
+                let size = own + self.du_into(&sub, depth + 1, opts, report)?;
                 if shown(depth + 1) {
                     report.entries.push((child, size));
                 }

@@ -2,17 +2,18 @@
 //! rewrite behind `sed -i`. Each asks for every resource it will change before changing any,
 //! and a failure part-way undoes what it can (a half-copied new file is removed).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
+use std::ffi::CString;
 use std::fs::File;
 use std::io::{self, Write};
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::AsFd;
 
-use rustix::fs::{AtFlags, Mode, RenameFlags, Timespec, Timestamps, UTIME_NOW};
+use rustix::fs::{AtFlags, Mode, Timespec, Timestamps, UTIME_NOW};
 use tollgate_policy::sdk_actions::{OVERWRITE, TOUCH, WRITE};
-use tollgate_policy::{AbsPath, Action, Context, Resource};
+use tollgate_policy::{AbsPath, Action, Context, Permit, Resource};
 
 use super::read::regular_file;
-use super::root::{open_beneath, OpenMode};
+use super::root::{OpenDir, OpenMode};
 use super::walk::{lstat_at, EntryKind, Listed};
 use super::{parse_path, Kind};
 use crate::error::{HostError, HostResult};
@@ -118,23 +119,23 @@ impl Host {
                 Err(HostError::InvalidInput("'/' already exists".to_owned()))
             };
         }
-        let parent_fd = match self.open_parent_checked(path) {
+        let parent = match self.open_parent_checked(path) {
             Err(HostError::NotFound { .. }) if parents => {
                 let parent = path.parent().unwrap_or_else(AbsPath::root);
                 self.mkdir_path(&parent, true)?;
-                self.open_parent_checked(path)?.0
+                self.open_parent_checked(path)?
             }
-            other => other?.0,
+            other => other?,
         };
-        self.authorize_in(
+        let permit = self.authorize_in(
             &[Action::FsCreate],
             Resource::Dir(path.clone()),
             &Context::Empty,
         )?;
-        match rustix::fs::mkdirat(&parent_fd, path.file_name(), Mode::from_raw_mode(0o755)) {
+        match parent.make_dir(&permit) {
             Ok(()) => Ok(()),
-            Err(rustix::io::Errno::EXIST) if parents => {
-                let st = lstat_at(parent_fd.as_fd(), path.file_name(), path)?;
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && parents => {
+                let st = lstat_at(parent.fd(), path.file_name(), path)?;
                 if EntryKind::of_mode(st.st_mode) == EntryKind::Dir {
                     Ok(())
                 } else {
@@ -143,10 +144,12 @@ impl Host {
                     )))
                 }
             }
-            Err(rustix::io::Errno::EXIST) => Err(HostError::InvalidInput(format!(
-                "{path} already exists; use mkdir::parents to accept an existing directory"
-            ))),
-            Err(e) => Err(HostError::io("mkdir", path, e.into())),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                Err(HostError::InvalidInput(format!(
+                    "{path} already exists; use mkdir::parents to accept an existing directory"
+                )))
+            }
+            Err(e) => Err(HostError::io("mkdir", path, e)),
         }
     }
 
@@ -159,8 +162,8 @@ impl Host {
         let mut from = self.open_read(raw_src)?;
         let src = parse_path(raw_src)?;
         let mut dst = parse_path(raw_dst)?;
-        let (dst_dir, _) = self.open_parent_checked(&dst)?;
-        if let Ok(st) = lstat_at(dst_dir.as_fd(), dst.file_name(), &dst) {
+        let dst_dir = self.open_parent_checked(&dst)?;
+        if let Ok(st) = lstat_at(dst_dir.fd(), dst.file_name(), &dst) {
             if EntryKind::of_mode(st.st_mode) == EntryKind::Dir {
                 dst = dst.join(src.file_name())?;
             }
@@ -200,13 +203,13 @@ impl Host {
                 "{src} and {dst} are the same file; nothing was copied"
             )));
         }
+        let chmod = opts.preserve.then(|| opened.permit.allows(Action::FsChmod));
         let mut to = writable(opened, true)?;
-        let copied = io::copy(&mut from, &mut to).and_then(|_| {
-            if opts.preserve {
-                preserve_metadata(&from, &to)
-            } else {
-                Ok(())
-            }
+        let copied = io::copy(&mut from, &mut to).and_then(|_| match chmod {
+            Some(true) => preserve_metadata(&from, &to),
+            // Asked for with the mode, so never without `chmod` on it.
+            Some(false) => Err(io::Error::other("internal error: no chmod permit")),
+            None => Ok(()),
         });
         if let Err(e) = copied {
             if mode == OpenMode::CreateNew {
@@ -224,22 +227,19 @@ impl Host {
         let Ok(ours) = rustix::fs::fstat(file.as_fd()) else {
             return;
         };
-        let Ok((dir, _)) = self.open_parent_checked(path) else {
+        let Ok(dir) = self.open_parent_checked(path) else {
             return;
         };
-        if self
-            .authorize_in(
-                &[Action::FsDelete],
-                Resource::File(path.clone()),
-                &Context::Empty,
-            )
-            .is_err()
-        {
+        let delete = &[Action::FsDelete];
+        let Ok(permit) = self.authorize_in(delete, Resource::File(path.clone()), &Context::Empty)
+        else {
             return;
-        }
-        let named = rustix::fs::statat(&dir, path.file_name(), AtFlags::SYMLINK_NOFOLLOW);
+        };
+        let named = rustix::fs::statat(dir.fd(), path.file_name(), AtFlags::SYMLINK_NOFOLLOW);
         if named.is_ok_and(|st| (st.st_dev, st.st_ino) == (ours.st_dev, ours.st_ino)) {
-            let _ = rustix::fs::unlinkat(&dir, path.file_name(), AtFlags::empty());
+            if let Ok(name) = CString::new(path.file_name()) {
+                let _ = dir.remove(&name, &permit, false);
+            }
         }
     }
 
@@ -252,11 +252,11 @@ impl Host {
     pub fn mv(&self, raw_src: &str, raw_dst: &str, opts: MvOptions) -> HostResult<String> {
         let src = parse_path(raw_src)?;
         let mut dst = parse_path(raw_dst)?;
-        let (src_dir, _) = self.open_parent_checked(&src)?;
-        let src_st = match lstat_at(src_dir.as_fd(), src.file_name(), &src) {
+        let src_dir = self.open_parent_checked(&src)?;
+        let src_st = match lstat_at(src_dir.fd(), src.file_name(), &src) {
             // Whether it exists is told only to whom the move would be permitted.
             Err(e @ HostError::NotFound { .. }) => {
-                self.authorize_in(
+                let _decided = self.authorize_in(
                     &[Action::FsMove],
                     Resource::File(src.clone()),
                     &Context::Move {
@@ -268,32 +268,38 @@ impl Host {
             other => other?,
         };
         let src_kind = kind_of(src_st.st_mode);
-        let (mut dst_dir, _) = self.open_parent_checked(&dst)?;
-        let mut existing = lstat_at(dst_dir.as_fd(), dst.file_name(), &dst).ok();
+        let mut dst_dir = self.open_parent_checked(&dst)?;
+        let mut existing = lstat_at(dst_dir.fd(), dst.file_name(), &dst).ok();
         if existing.as_ref().map(|st| kind_of(st.st_mode)) == Some(Kind::Dir) {
             dst = dst.join(src.file_name())?;
-            dst_dir = self.open_parent_checked(&dst)?.0;
-            existing = lstat_at(dst_dir.as_fd(), dst.file_name(), &dst).ok();
+            dst_dir = self.open_parent_checked(&dst)?;
+            existing = lstat_at(dst_dir.fd(), dst.file_name(), &dst).ok();
         }
-        self.authorize_in(
+        let moving = self.authorize_in(
             &[Action::FsMove],
             src_kind.resource(src.clone()),
             &Context::Move {
                 destination: dst.clone(),
             },
         )?;
-        self.authorize_in(
+        let creating = self.authorize_in(
             &[Action::FsCreate],
             src_kind.resource(dst.clone()),
             &Context::Empty,
         )?;
+        let mut below = Vec::new();
         if src_kind == Kind::Dir {
-            let top = open_beneath(src_dir.as_fd(), src.file_name(), OpenMode::Dir)
+            let top = src_dir
+                .open_dir(
+                    CString::new(src.file_name())
+                        .map_err(io::Error::other)
+                        .map_err(|e| HostError::io("open", &src, e))?,
+                    &moving,
+                )
                 .map_err(|e| HostError::io("open", &src, e))?;
-            let mut count = 0;
-            self.authorize_move_tree(top.as_fd(), &src, &dst, &mut count)?;
+            self.authorize_move_tree(&top, &dst, &mut below)?;
         }
-        let mut flags = RenameFlags::NOREPLACE;
+        let mut replacing = None;
         if let Some(st) = existing {
             let dst_kind = kind_of(st.st_mode);
             if opts.backup {
@@ -301,43 +307,38 @@ impl Host {
                     .parent()
                     .unwrap_or_else(AbsPath::root)
                     .join(&format!("{}~", dst.file_name()))?;
-                self.authorize_in(
+                let keeping = self.authorize_in(
                     &[Action::FsMove],
                     dst_kind.resource(dst.clone()),
                     &Context::Move {
                         destination: backup.clone(),
                     },
                 )?;
-                self.authorize_in(
+                let kept = self.authorize_in(
                     &[Action::FsCreate],
                     dst_kind.resource(backup.clone()),
                     &Context::Empty,
                 )?;
                 // Never over an existing backup: that would delete it without a decision.
-                rustix::fs::renameat_with(
-                    &dst_dir,
-                    dst.file_name(),
-                    &dst_dir,
-                    backup.file_name(),
-                    RenameFlags::NOREPLACE,
-                )
-                .map_err(|e| match e {
-                    rustix::io::Errno::EXIST => HostError::InvalidInput(format!(
-                        "{backup} already exists, and mv::backup does not replace it; remove it first"
-                    )),
-                    e => HostError::io("back up", &dst, e.into()),
-                })?;
+                dst_dir
+                    .rename(&keeping, &dst_dir, &kept, None, &[])
+                    .map_err(|e| match e.kind() {
+                        io::ErrorKind::AlreadyExists => HostError::InvalidInput(format!(
+                            "{backup} already exists, and mv::backup does not replace it; remove it first"
+                        )),
+                        _ => HostError::io("back up", &dst, e),
+                    })?;
             } else {
-                self.authorize_in(
+                replacing = Some(self.authorize_in(
                     &[Action::FsDelete],
                     dst_kind.resource(dst.clone()),
                     &Context::Empty,
-                )?;
-                flags = RenameFlags::empty();
+                )?);
             }
         }
-        rustix::fs::renameat_with(&src_dir, src.file_name(), &dst_dir, dst.file_name(), flags)
-            .map_err(|e| HostError::io("move", &src, e.into()))?;
+        src_dir
+            .rename(&moving, &dst_dir, &creating, replacing.as_ref(), &below)
+            .map_err(|e| HostError::io("move", &src, e))?;
         Ok(format!("renamed '{src}' -> '{dst}'"))
     }
 
@@ -347,8 +348,9 @@ impl Host {
     pub fn rm(&self, raw_path: &str, opts: RmOptions) -> HostResult<u64> {
         let path = parse_path(raw_path)?;
         let missing = |e: HostError| {
-            // Whether it exists is told only to whom its removal would be permitted.
-            self.authorize_in(
+            // Whether it exists is told only to whom its removal would be permitted: a
+            // decision with nothing to act on.
+            let _decided = self.authorize_in(
                 &[Action::FsDelete],
                 Resource::File(path.clone()),
                 &Context::Empty,
@@ -359,23 +361,25 @@ impl Host {
                 Err(e)
             }
         };
-        let (dir, _) = match self.open_parent_checked(&path) {
+        let dir = match self.open_parent_checked(&path) {
             Err(e @ HostError::NotFound { .. }) => return missing(e),
             other => other?,
         };
-        let st = match lstat_at(dir.as_fd(), path.file_name(), &path) {
+        let st = match lstat_at(dir.fd(), path.file_name(), &path) {
             Err(e @ HostError::NotFound { .. }) => return missing(e),
             other => other?,
         };
         let kind = kind_of(st.st_mode);
-        self.authorize_in(
+        let permit = self.authorize_in(
             &[Action::FsDelete],
             kind.resource(path.clone()),
             &Context::Empty,
         )?;
+        let name = CString::new(path.file_name())
+            .map_err(|e| HostError::io("remove", &path, io::Error::other(e)))?;
         if kind == Kind::File {
-            rustix::fs::unlinkat(&dir, path.file_name(), AtFlags::empty())
-                .map_err(|e| HostError::io("remove", &path, e.into()))?;
+            dir.remove(&name, &permit, false)
+                .map_err(|e| HostError::io("remove", &path, e))?;
             return Ok(1);
         }
         if !opts.recursive {
@@ -383,37 +387,40 @@ impl Host {
                 "{path} is a directory; use rm::recursive to remove it and its contents"
             )));
         }
-        let top = open_beneath(dir.as_fd(), path.file_name(), OpenMode::Dir)
+        let top = dir
+            .open_dir(&name, &permit)
             .map_err(|e| HostError::io("open", &path, e))?;
-        let mut permitted = HashSet::new();
-        self.authorize_tree(top.as_fd(), &path, &mut permitted)?;
-        let removed = self.remove_tree(top.as_fd(), &path, &mut permitted)?;
-        rustix::fs::unlinkat(&dir, path.file_name(), AtFlags::REMOVEDIR)
-            .map_err(|e| HostError::io("remove", &path, e.into()))?;
+        let mut permitted = HashMap::new();
+        self.authorize_tree(&top, &mut permitted)?;
+        let removed = self.remove_tree(&top, &mut permitted)?;
+        dir.remove(&name, &permit, true)
+            .map_err(|e| HostError::io("remove", &path, e))?;
         Ok(removed + 1)
     }
 
-    /// First pass of `rm -r`: `delete` on every entry, without removing anything.
+    /// First pass of `rm -r`: `delete` on every entry below `dir`, without removing
+    /// anything; the permits are kept for the second pass.
     fn authorize_tree(
         &self,
-        fd: BorrowedFd<'_>,
-        path: &AbsPath,
-        permitted: &mut HashSet<AbsPath>,
+        dir: &OpenDir,
+        permitted: &mut HashMap<AbsPath, Permit>,
     ) -> HostResult<()> {
-        for Listed { name, raw, st } in self.read_dir(fd, path)? {
+        let path = dir.path();
+        for Listed { name, raw, st } in self.read_dir(dir)? {
             let child = path.join(&name)?;
             let kind = kind_of(st.st_mode);
-            self.authorize_in(
+            let permit = self.authorize_in(
                 &[Action::FsDelete],
                 kind.resource(child.clone()),
                 &Context::Empty,
             )?;
             if kind == Kind::Dir {
-                let sub = open_beneath(fd, raw.as_c_str(), OpenMode::Dir)
+                let sub = dir
+                    .open_dir(&raw, &permit)
                     .map_err(|e| HostError::io("open", &child, e))?;
-                self.authorize_tree(sub.as_fd(), &child, permitted)?;
+                self.authorize_tree(&sub, permitted)?;
             }
-            permitted.insert(child);
+            permitted.insert(child, permit);
             if permitted.len() > self.limits.max_items {
                 return Err(self.too_many_items(path));
             }
@@ -421,33 +428,35 @@ impl Host {
         Ok(())
     }
 
-    /// Before a directory `from` moves to `to`: `move` on every entry below it, each with
-    /// where it will be. Nothing moves until all are permitted.
+    /// Before the directory `dir` moves to `to`: `move` on every entry below it, each with
+    /// where it will be. Nothing moves until all are permitted; the permits go with the
+    /// rename.
     fn authorize_move_tree(
         &self,
-        fd: BorrowedFd<'_>,
-        from: &AbsPath,
+        dir: &OpenDir,
         to: &AbsPath,
-        count: &mut usize,
+        below: &mut Vec<Permit>,
     ) -> HostResult<()> {
-        for Listed { name, raw, st } in self.read_dir(fd, from)? {
+        let from = dir.path();
+        for Listed { name, raw, st } in self.read_dir(dir)? {
             let (child, destination) = (from.join(&name)?, to.join(&name)?);
             let kind = kind_of(st.st_mode);
-            self.authorize_in(
+            let permit = self.authorize_in(
                 &[Action::FsMove],
                 kind.resource(child.clone()),
                 &Context::Move {
                     destination: destination.clone(),
                 },
             )?;
-            *count += 1;
-            if *count > self.limits.max_items {
-                return Err(self.too_many_items(from));
-            }
             if kind == Kind::Dir {
-                let sub = open_beneath(fd, raw.as_c_str(), OpenMode::Dir)
+                let sub = dir
+                    .open_dir(&raw, &permit)
                     .map_err(|e| HostError::io("open", &child, e))?;
-                self.authorize_move_tree(sub.as_fd(), &child, &destination, count)?;
+                self.authorize_move_tree(&sub, &destination, below)?;
+            }
+            below.push(permit);
+            if below.len() > self.limits.max_items {
+                return Err(self.too_many_items(from));
             }
         }
         Ok(())
@@ -457,31 +466,30 @@ impl Host {
     /// authorized on the spot.
     fn remove_tree(
         &self,
-        fd: BorrowedFd<'_>,
-        path: &AbsPath,
-        permitted: &mut HashSet<AbsPath>,
+        dir: &OpenDir,
+        permitted: &mut HashMap<AbsPath, Permit>,
     ) -> HostResult<u64> {
+        let path = dir.path();
         let mut removed = 0;
-        for Listed { name, raw, st } in self.read_dir(fd, path)? {
+        for Listed { name, raw, st } in self.read_dir(dir)? {
             let child = path.join(&name)?;
             let kind = kind_of(st.st_mode);
-            if !permitted.contains(&child) {
-                self.authorize_in(
+            let permit = match permitted.remove(&child) {
+                Some(permit) => permit,
+                None => self.authorize_in(
                     &[Action::FsDelete],
                     kind.resource(child.clone()),
                     &Context::Empty,
-                )?;
-            }
-            let flags = if kind == Kind::Dir {
-                let sub = open_beneath(fd, raw.as_c_str(), OpenMode::Dir)
-                    .map_err(|e| HostError::io("open", &child, e))?;
-                removed += self.remove_tree(sub.as_fd(), &child, permitted)?;
-                AtFlags::REMOVEDIR
-            } else {
-                AtFlags::empty()
+                )?,
             };
-            rustix::fs::unlinkat(fd, raw.as_c_str(), flags)
-                .map_err(|e| HostError::io("remove", &child, e.into()))?;
+            if kind == Kind::Dir {
+                let sub = dir
+                    .open_dir(&raw, &permit)
+                    .map_err(|e| HostError::io("open", &child, e))?;
+                removed += self.remove_tree(&sub, permitted)?;
+            }
+            dir.remove(&raw, &permit, kind == Kind::Dir)
+                .map_err(|e| HostError::io("remove", &child, e))?;
             removed += 1;
         }
         Ok(removed)

@@ -2,7 +2,6 @@
 //! `network::Action::"connect"` on `network::url::"tcp://host:port"`; the connection is closed
 //! at once, nothing is sent.
 
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use tollgate_policy::{Action, Resource};
@@ -34,7 +33,7 @@ impl Host {
     pub fn connect(&self, host: &str, port: i64, timeout: Duration) -> HostResult<ConnectReport> {
         let endpoint = tcp_endpoint(host, port)?;
         self.interrupt.check()?;
-        self.gate.authorize(
+        let permit = self.gate.authorize(
             &[Action::NetConnect],
             &Resource::Url(endpoint.url().to_owned()),
         )?;
@@ -61,7 +60,7 @@ impl Host {
                         break;
                     }
                     report.address = Some(addr.to_string());
-                    match TcpStream::connect_timeout(&addr, left) {
+                    match crate::effect::connect(&permit, endpoint.url(), &addr, left) {
                         Ok(_) => {
                             report.connected = true;
                             report.error = None;

@@ -114,10 +114,8 @@ impl Host {
         let mut hops = 0;
         loop {
             self.interrupt.check()?;
-            self.gate.authorize(
-                &[Action::NetGet],
-                &Resource::Url(url.canonical().to_owned()),
-            )?;
+            let target = Resource::Url(url.canonical().to_owned());
+            let permit = self.gate.authorize(&[Action::NetGet], &target)?;
             let left = deadline.saturating_duration_since(Instant::now());
             let timed_out = || {
                 if self.interrupt.past_deadline() {
@@ -132,6 +130,13 @@ impl Host {
             if left.is_zero() {
                 return Err(timed_out());
             }
+            // The request goes to the canonical URL the permit is for, and nowhere else.
+            crate::effect::check(&permit, &[Action::NetGet], &target).map_err(|e| {
+                HostError::Network {
+                    target: url.canonical().to_owned(),
+                    reason: e.to_string(),
+                }
+            })?;
             let response = self
                 .http
                 .get(url.request())

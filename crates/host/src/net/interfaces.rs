@@ -8,7 +8,7 @@ use nix::ifaddrs::getifaddrs;
 use nix::net::if_::InterfaceFlags;
 use nix::sys::socket::SockaddrStorage;
 
-use crate::error::{HostError, HostResult};
+use crate::error::HostResult;
 use crate::Host;
 
 /// One interface.
@@ -31,9 +31,7 @@ fn ip(addr: &SockaddrStorage) -> Option<IpAddr> {
 
 impl Host {
     pub fn ip_addr(&self) -> HostResult<Vec<Interface>> {
-        self.allow_sysinfo()?;
-        let all =
-            getifaddrs().map_err(|e| HostError::io("list interfaces", "getifaddrs", e.into()))?;
+        let all = self.sysinfo(|| getifaddrs().map_err(std::io::Error::from))?;
         let mut out: Vec<Interface> = Vec::new();
         for ifa in all {
             let at = match out.iter().position(|i| i.name == ifa.interface_name) {

@@ -1,3 +1,6 @@
+// Test fixtures make their own files.
+#![allow(clippy::disallowed_methods)]
+
 use std::io::Write;
 use std::time::{Duration, Instant};
 
