@@ -434,6 +434,56 @@ impl Gate {
         }
     }
 
+    /// The denial to report for `refusal`, the first deny among `requests` (of `action` in
+    /// `at`). A request that nothing permits (say `open` on a file's directory) is often
+    /// refused alongside one a forbid refuses (`read` on the file): the forbid is what
+    /// mattered, since no permit added for the first would get past it, so its denial is
+    /// the one reported. The requests after the first deny are only weighed for this, never
+    /// acted on; the decisions recorded are those made.
+    fn what_mattered(
+        &self,
+        refusal: Denied,
+        requests: &[Request<'_>],
+        at: &Request<'_>,
+        action: Action,
+    ) -> Denied {
+        if !refusal.forbidden_by.is_empty() || refusal.frozen || refusal.own_file.is_some() {
+            return refusal;
+        }
+        let start = requests
+            .iter()
+            .position(|r| std::ptr::eq(r, at))
+            .unwrap_or(requests.len());
+        let rest = requests[start..].iter().flat_map(|r| {
+            let skip = if std::ptr::eq(r, at) {
+                r.actions
+                    .iter()
+                    .position(|a| *a == action)
+                    .map_or(0, |i| i + 1)
+            } else {
+                0
+            };
+            r.actions[skip..].iter().map(move |a| (r, *a))
+        });
+        for (r, later) in rest {
+            if let Some(what) = self.own_files.refuses(later, r.resource) {
+                return Denied {
+                    own_file: Some(what.to_owned()),
+                    ..self.denial(later, r.resource)
+                };
+            }
+            let decision = self.decide_remembered(later, r.resource, r.context);
+            if !decision.permitted && !decision.policies.is_empty() {
+                return Denied {
+                    forbidden_by: decision.policies,
+                    errors: decision.errors,
+                    ..self.denial(later, r.resource)
+                };
+            }
+        }
+        refusal
+    }
+
     /// Decides `requests` in order, each action of each, stopping at the first deny, and
     /// writes every decision made to the recorder in one append (marked as probes if
     /// `probe`). While the host is frozen, the first action is denied as frozen; an action on
@@ -479,8 +529,8 @@ impl Gate {
                     probe,
                 });
                 errors = decision.errors;
-                if refusal.is_some() {
-                    denied = refusal;
+                if let Some(refusal) = refusal {
+                    denied = Some(self.what_mattered(refusal, requests, r, action));
                     break 'requests;
                 }
             }
@@ -728,6 +778,52 @@ mod tests {
 
     fn file(p: &str) -> Resource {
         Resource::File(AbsPath::parse(p).unwrap())
+    }
+
+    #[test]
+    fn a_denial_names_the_forbid_that_mattered_not_the_missing_permit_before_it() {
+        let g = gate(
+            r#"permit(principal, action == file_system::Action::"read", resource in file_system::Dir::"/d");
+@id("no-secrets")
+forbid(principal, action == file_system::Action::"read", resource in file_system::Dir::"/d/secret");"#,
+        );
+        let dir = Resource::Dir(AbsPath::parse("/d/secret").unwrap());
+        let key = file("/d/secret/key");
+        let open = [Action::FsOpen];
+        let read = [Action::FsOpen, Action::FsRead];
+        let requests = [
+            Request {
+                actions: &open,
+                resource: &dir,
+                context: &Context::Empty,
+            },
+            Request {
+                actions: &read,
+                resource: &key,
+                context: &Context::Empty,
+            },
+        ];
+        let d = g.authorize_all(&requests).unwrap_err();
+        assert_eq!(d.forbidden_by, ["no-secrets"], "{d}");
+        assert_eq!(d.resource, key);
+        assert_eq!(d.action, Action::FsRead);
+        // Where nothing later is forbidden, the first deny is what is reported.
+        let plain = file("/d/plain");
+        let requests = [
+            Request {
+                actions: &open,
+                resource: &dir,
+                context: &Context::Empty,
+            },
+            Request {
+                actions: &read,
+                resource: &plain,
+                context: &Context::Empty,
+            },
+        ];
+        let d = g.authorize_all(&requests).unwrap_err();
+        assert!(d.forbidden_by.is_empty(), "{d}");
+        assert_eq!((d.action, &d.resource), (Action::FsOpen, &dir));
     }
 
     #[test]

@@ -131,6 +131,11 @@ impl Host {
             let Ok(targets) = (self.descriptors)(process.pid) else {
                 continue;
             };
+            // Read by pid after the decision: if the pid now names another process, what
+            // was read is that one's, which nothing permitted. Its sockets get no owner.
+            if !self.still_running(&process) {
+                continue;
+            }
             for target in targets {
                 let inode = target
                     .strip_prefix("socket:[")
