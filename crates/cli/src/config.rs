@@ -18,7 +18,7 @@ use serde::Deserialize;
 use tollgate_host::redact::{CustomRule, Redactor};
 use tollgate_policy::{Directory, LabelRules};
 
-use crate::run::{read_bounded, sha256_hex};
+use crate::files::{read_bounded, sha256_hex};
 
 /// What the config file says. Sections this version does not know are left to the versions
 /// that do; inside the sections below, an unknown key is an error, so a misspelt setting

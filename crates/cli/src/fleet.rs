@@ -20,8 +20,9 @@ use tollgate_script::Limits;
 use wait_timeout::ChildExt;
 
 use crate::exit;
+use crate::files::read_bounded;
 use crate::printable;
-use crate::run::{parse_duration, read_bounded, read_script};
+use crate::run::{parse_duration, read_script};
 
 /// ssh's own exit status for a failure of its own (connection, authentication, host key).
 /// A remote Tollgate never exits with it.

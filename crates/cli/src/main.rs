@@ -9,6 +9,7 @@ mod cgroup;
 mod config;
 mod control;
 mod exit;
+mod files;
 mod fleet;
 mod mcp;
 mod output;

@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use sha2::{Digest, Sha256};
 use tollgate_audit::{AuditLog, Delegated, Event, GateRecorder, SyncMode};
 use tollgate_host::redact::{Counts, Redactor};
 use tollgate_policy::{
@@ -22,6 +21,7 @@ use tollgate_script::{ErrorType, Limits, LogEntry, RunError};
 use crate::config::{HostConfig, HostData, MAX_HOST_FILE_BYTES};
 use crate::control::{StateDir, Watch};
 use crate::exit;
+use crate::files::{read_bounded, sha256_hex};
 use crate::output::{self, Format};
 
 #[derive(Args)]
@@ -565,13 +565,6 @@ fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// The arguments an SSH caller sent as its remote command. sshd hands that command to the
 /// forced command in $SSH_ORIGINAL_COMMAND; it is parsed as typed JSON and nothing else, so
 /// the caller chooses values for the script and cannot reach the command line.
@@ -649,19 +642,6 @@ pub(crate) fn read_script(source: &str, max: usize) -> Result<String, String> {
         return Ok(text);
     }
     read_bounded(Path::new(source), max)
-}
-
-pub(crate) fn read_bounded(path: &Path, max: usize) -> Result<String, String> {
-    let file =
-        std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let mut text = String::new();
-    file.take(max as u64 + 1)
-        .read_to_string(&mut text)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    if text.len() > max {
-        return Err(format!("{} is larger than {max} bytes", path.display()));
-    }
-    Ok(text)
 }
 
 /// The passwd name of the effective uid: the principal, as in Rex.

@@ -26,8 +26,9 @@ use tollgate_script::{DeniedCall, ErrorType, LogEntry, RunError, EXHAUSTED_EXIT}
 
 use crate::cgroup::MemoryCgroup;
 use crate::control::RunInfo;
+use crate::files::sha256_hex;
 use crate::output::{self, Format};
-use crate::run::{sha256_hex, Finished, Setup};
+use crate::run::{Finished, Setup};
 use crate::sandbox::Confinement;
 
 /// How long past `--timeout` a worker that does not stop by itself is given before it is
