@@ -1,0 +1,140 @@
+//! Deciding one request with Cedar, over the slice of policies that can apply, and
+//! remembering the answer for the rest of the run.
+
+use super::*;
+
+/// One decision as Cedar made it, for explanations and probes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decision {
+    pub permitted: bool,
+    /// Names of the policies that determined the decision.
+    pub policies: Vec<String>,
+    pub errors: Vec<String>,
+    /// The labels the resource was decided with (none for an unlabelled one).
+    pub labels: Option<Arc<Labels>>,
+}
+
+impl Decision {
+    /// A deny that no policy made.
+    pub(super) fn refused(labels: Option<Arc<Labels>>) -> Decision {
+        Decision {
+            permitted: false,
+            policies: Vec::new(),
+            errors: Vec::new(),
+            labels,
+        }
+    }
+}
+
+impl Gate {
+    /// [`Gate::decide`], answered from memory when the same request (with an empty context)
+    /// was decided before.
+    pub(super) fn decide_remembered(
+        &self,
+        action: Action,
+        resource: &Resource,
+        context: &Context,
+    ) -> Decision {
+        if *context != Context::Empty {
+            return self.decide(action, resource, context);
+        }
+        let key = (action, resource.clone());
+        // A poisoned lock only means another thread panicked while holding it; the map is
+        // still a valid memo, so keep using it.
+        if let Some(d) = self
+            .decided
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+        {
+            return d.clone();
+        }
+        let decision = self.decide(action, resource, context);
+        let mut decided = self.decided.lock().unwrap_or_else(|p| p.into_inner());
+        if decided.len() >= MAX_REMEMBERED {
+            decided.clear();
+        }
+        decided.insert(key, decision.clone());
+        decision
+    }
+
+    /// Asks Cedar, over the slice of policies that can apply. Any failure to build the
+    /// request is a deny. Not public: a decision is only answered once it is recorded (see
+    /// [`Gate::authorize_all`] and [`Gate::probe`]).
+    pub(super) fn decide(
+        &self,
+        action: Action,
+        resource: &Resource,
+        context: &Context,
+    ) -> Decision {
+        let labels = resource.path().and_then(|p| self.labels.labels_of(p));
+        let Some(slice) = self.policies.index.slice(action, resource) else {
+            return Decision {
+                permitted: false,
+                policies: Vec::new(),
+                errors: Vec::new(),
+                labels,
+            };
+        };
+        let deny = |error: String, labels| Decision {
+            permitted: false,
+            policies: Vec::new(),
+            errors: vec![error],
+            labels,
+        };
+        let own = labels.as_deref().unwrap_or(Labels::unlabelled());
+        let (request, entities) = match self.request(action, resource, own, context) {
+            Ok(r) => r,
+            Err(e) => return deny(e, labels),
+        };
+        let response = self.authorizer.is_authorized(&request, &slice, &entities);
+        let permitted = response.decision() == cedar_policy::Decision::Allow;
+        Decision {
+            permitted,
+            policies: response
+                .diagnostics()
+                .reason()
+                .map(|id| self.policies.name(id))
+                .collect(),
+            errors: response
+                .diagnostics()
+                .errors()
+                .map(|e| e.to_string())
+                .collect(),
+            labels,
+        }
+    }
+
+    /// The Cedar request and its entities; an error names what could not be built.
+    pub(super) fn request(
+        &self,
+        action: Action,
+        resource: &Resource,
+        labels: &Labels,
+        context: &Context,
+    ) -> Result<(cedar_policy::Request, Entities), String> {
+        let request = cedar_policy::Request::new(
+            self.principal.clone(),
+            self.action_uids[action.index()].clone(),
+            resource.uid(),
+            context.to_cedar(&self.caller, &self.labels),
+            None,
+        )
+        .map_err(|e| format!("cannot build the request: {e}"))?;
+        // The action's entity carries its groups as parents, so `action in SafeIO` holds.
+        let entities = core_entities::Entities::from_entities(
+            [
+                resource.entity(labels),
+                self.schema.action_core[action.index()].clone(),
+            ]
+            .into_iter()
+            .chain(context.entities())
+            .chain(self.caller_entities.iter().cloned()),
+            None::<&core_entities::NoEntitiesSchema>,
+            core_entities::TCComputation::AssumeAlreadyComputed,
+            Extensions::none(),
+        )
+        .map_err(|e| format!("cannot build the entities: {e}"))?;
+        Ok((request, Entities::from(entities)))
+    }
+}
