@@ -58,13 +58,18 @@ pub struct Gate {
     /// Decisions already made in this run. The policy set and the entity data are fixed for
     /// the life of a gate, so the same request always gets the same answer; scripts ask the
     /// same questions over and over (a loop over a directory, a file read in a loop).
-    decided: Mutex<HashMap<(Action, Resource), Decision>>,
+    /// Kept by resource, so that a lookup borrows the path instead of copying it; a resource
+    /// is asked few actions.
+    decided: Mutex<Memory>,
     recorder: Recorder,
     /// Raised while the host is frozen; checked before every decision, remembered or not.
     frozen: Arc<AtomicBool>,
     /// Tollgate's own files, kept from every script whatever the policy says.
     own_files: Arc<OwnFiles>,
 }
+
+/// The decisions a gate remembers: by resource, then by action.
+type Memory = HashMap<Resource, Vec<(Action, Decision)>, foldhash::fast::RandomState>;
 
 /// What [`Gate::ask`] found: each decision made, as recorded, and the denial that stopped it.
 struct Answer<'a> {
@@ -126,7 +131,7 @@ impl Gate {
             authorizer: Authorizer::new(),
             permits: AtomicU64::new(0),
             denies: AtomicU64::new(0),
-            decided: Mutex::new(HashMap::new()),
+            decided: Mutex::new(Memory::default()),
             recorder,
             frozen,
             own_files: Arc::new(OwnFiles::new()),

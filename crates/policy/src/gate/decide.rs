@@ -29,6 +29,9 @@ impl Decision {
 impl Gate {
     /// [`Gate::decide`], answered from memory when the same request (with an empty context)
     /// was decided before.
+    // Inline: the memory's answer is the hot path of every repeated request, and this
+    // module is another codegen unit than the gate's loop.
+    #[inline]
     pub(super) fn decide_remembered(
         &self,
         action: Action,
@@ -38,23 +41,31 @@ impl Gate {
         if *context != Context::Empty {
             return self.decide(action, resource, context);
         }
-        let key = (action, resource.clone());
         // A poisoned lock only means another thread panicked while holding it; the map is
         // still a valid memo, so keep using it.
-        if let Some(d) = self
+        let remembered = self
             .decided
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .get(&key)
-        {
-            return d.clone();
+            .get(resource)
+            .and_then(|asked| {
+                asked
+                    .iter()
+                    .find(|(a, _)| *a == action)
+                    .map(|(_, d)| d.clone())
+            });
+        if let Some(d) = remembered {
+            return d;
         }
         let decision = self.decide(action, resource, context);
         let mut decided = self.decided.lock().unwrap_or_else(|p| p.into_inner());
         if decided.len() >= MAX_REMEMBERED {
             decided.clear();
         }
-        decided.insert(key, decision.clone());
+        decided
+            .entry(resource.clone())
+            .or_default()
+            .push((action, decision.clone()));
         decision
     }
 
