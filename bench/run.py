@@ -188,18 +188,20 @@ def bench_supervisor(work, baseline, runs, calls):
         print(f"| `{body}` | {worst*1000:.0f} ms | {code} |")
     print()
     big = write(os.path.join(data, "one-line.txt"), "x" * (4 << 20))
-    print("Peak RSS of supervisor and worker (wait4), `--max-memory 32MiB`:\n")
-    print("| script | peak RSS | exit code |\n|---|---|---|")
-    for body in ['let s = "x"; for i in 0..22 { s += s; } s.split("").len()',
-                 'let s = "x"; for i in 0..22 { s += s; } s.to_chars().len()',
-                 f'grep("x", "{big}").len()',
-                 'let s = "x"; for i in 0..24 { s += s; } let m = #{}; for i in 0..40 { m[`k${i}`] = s; } m.len()']:
-        # The array limit out of the way: what is measured is the memory bound.
-        _, code, rss = run_wait4([TOLLGATE, "run", "-", "--policy", policy, "--no-audit",
-                                  "--max-memory", "32MiB", "--max-array-size", "100000000"],
-                                 body)
-        print(f"| `{body}` | {rss/1024:.1f} MiB | {code} |")
-    print()
+    # As the issue states them (default limits: the array limit refuses the split before it
+    # is made), then with the array limit out of the way, so that the memory bound alone holds.
+    for label, extra in [("default limits", []),
+                         ("`--max-array-size 100000000`", ["--max-array-size", "100000000"])]:
+        print(f"Peak RSS of supervisor and worker (wait4), `--max-memory 32MiB`, {label}:\n")
+        print("| script | peak RSS | exit code |\n|---|---|---|")
+        for body in ['let s = "x"; for i in 0..22 { s += s; } s.split("").len()',
+                     'let s = "x"; for i in 0..22 { s += s; } s.to_chars().len()',
+                     f'grep("x", "{big}").len()',
+                     'let s = "x"; for i in 0..24 { s += s; } let m = #{}; for i in 0..40 { m[`k${i}`] = s; } m.len()']:
+            _, code, rss = run_wait4([TOLLGATE, "run", "-", "--policy", policy, "--no-audit",
+                                      "--max-memory", "32MiB"] + extra, body)
+            print(f"| `{body}` | {rss/1024:.1f} MiB | {code} |")
+        print()
 
 
 def bench_audit(work, runs, calls):
