@@ -521,3 +521,32 @@ fn the_descriptor_bound_leaves_room_for_walks_of_deep_trees() {
     assert_eq!(r.ok(), "601");
     assert!(!exists(&s.path("d")));
 }
+
+#[test]
+fn a_confined_worker_rotates_segments_and_the_supervisor_signs_across_them() {
+    let s = Sandbox::new();
+    s.write("f.txt", "x");
+    let dir = s.audit_dir();
+    let (code, out, err) = s.audit(&[
+        "init",
+        "--audit-log",
+        &dir,
+        "--segment-size",
+        "4096",
+        "--checkpoint-every",
+        "50",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let r = s.run(
+        READ_IN_ROOT,
+        r#"for i in 0..200 { cat("{ROOT}/f.txt"); } "done""#,
+    );
+    assert_eq!(r.ok(), "done");
+    let segments = std::fs::read_dir(format!("{dir}/segments"))
+        .unwrap()
+        .count();
+    assert!(segments > 5, "{segments} segments");
+    let (code, out, err) = s.audit(&["verify", "--audit-log", &dir]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("checkpoints verified"), "{out}");
+}
