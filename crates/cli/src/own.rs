@@ -69,5 +69,8 @@ pub fn own_files(
     if let Ok(exe) = std::env::current_exe() {
         add(&exe, "the tollgate binary", false);
     }
+    // The process that holds the signing key (this one: the supervisor, which forks the
+    // worker): its environment and memory maps are no script's to read.
+    own.hide_process(std::process::id(), "the run's supervisor");
     own
 }

@@ -123,6 +123,7 @@ pub fn confine(
     set_limit(libc::RLIMIT_DATA, memory_bytes)
         .map_err(|e| format!("cannot bound the worker's memory: {e}"))?;
     rustix::thread::set_no_new_privs(true).map_err(|e| format!("cannot set no_new_privs: {e}"))?;
+    drop_ptrace_capability().map_err(|e| format!("cannot give up CAP_SYS_PTRACE: {e}"))?;
     let mut landlock_narrows = Vec::new();
     let landlock = match confine_worker(gate, appendable) {
         Ok(Landlock::Enforced { reads, writes }) => {
@@ -163,6 +164,67 @@ pub fn confine(
         memory_cgroup_unavailable: None,
         missing,
     })
+}
+
+/// `CAP_SYS_PTRACE`: what lets root read another process's environment, memory maps and
+/// memory past its not being dumpable (the supervisor's). No SDK call needs it: another
+/// process's descriptors are read by the supervisor for the worker.
+const CAP_SYS_PTRACE: u32 = 19;
+
+/// Gives up `CAP_SYS_PTRACE` for good: out of the bounding set (so nothing executed later
+/// gets it back) and out of the effective, permitted and inheritable sets.
+fn drop_ptrace_capability() -> std::io::Result<()> {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: i32,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy, Default)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    const VERSION_3: u32 = 0x2008_0522;
+    let mut header = Header {
+        version: VERSION_3,
+        pid: 0,
+    };
+    let mut data = [Data::default(); 2];
+    // SAFETY: capget writes one header and two data structs of the layout above.
+    if unsafe { libc::syscall(libc::SYS_capget, &mut header, data.as_mut_ptr()) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let bit = 1u32 << CAP_SYS_PTRACE;
+    let held = data[0].permitted & bit != 0;
+    // SAFETY: prctl with integer arguments only.
+    let dropped = unsafe {
+        libc::prctl(
+            libc::PR_CAPBSET_DROP,
+            CAP_SYS_PTRACE as libc::c_ulong,
+            0,
+            0,
+            0,
+        )
+    };
+    // Without CAP_SETPCAP (not root) the bounding set cannot change, and there is nothing
+    // to give up unless the capability is held.
+    if dropped != 0 && held {
+        return Err(std::io::Error::last_os_error());
+    }
+    if held {
+        for d in &mut data[..1] {
+            d.effective &= !bit;
+            d.permitted &= !bit;
+            d.inheritable &= !bit;
+        }
+        // SAFETY: capset reads the header and the two data structs.
+        if unsafe { libc::syscall(libc::SYS_capset, &mut header, data.as_ptr()) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
 }
 
 fn set_limit(resource: libc::__rlimit_resource_t, value: u64) -> std::io::Result<()> {

@@ -175,6 +175,12 @@ pub fn run(setup: &mut Setup, script: String, args_text: Option<&str>, format: F
             format,
         });
     }
+    // The supervisor will hold the signing key: not dumpable, its memory, maps and
+    // environment are kept from processes of its user that lack CAP_SYS_PTRACE (the worker
+    // gave it up), where the kernel applies that; the gate refuses scripts its /proc
+    // directory in any case, and Landlock keeps the worker from its memory.
+    // SAFETY: prctl with integer arguments only.
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
     drop(result_write);
     drop(control_read);
     // Also done by the worker itself; whichever runs first makes the group.

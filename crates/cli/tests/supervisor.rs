@@ -550,3 +550,31 @@ fn a_confined_worker_rotates_segments_and_the_supervisor_signs_across_them() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("checkpoints verified"), "{out}");
 }
+
+#[test]
+fn the_supervisors_proc_directory_is_no_scripts_to_read_whatever_the_policy_says() {
+    let s = Sandbox::new();
+    let policy = r#"permit(principal, action, resource in file_system::Dir::"/proc");
+permit(principal, action == file_system::Action::"open", resource == file_system::Dir::"/usr/bin");
+permit(principal, action == file_system::Action::"execute", resource == file_system::File::"/usr/bin/cat");"#;
+    let script = r#"
+let ppid = cat("/proc/self/stat").split(" ")[3];
+let out = #{ self: cat("/proc/self/status").len() > 0 };
+for f in ["environ", "maps", "status", "cmdline"] {
+    try { cat(`/proc/${ppid}/${f}`); out[f] = "read"; } catch (e) { out[f] = e.message; }
+}
+try { ls(`/proc/${ppid}/fd`); out.fd = "listed"; } catch (e) { out.fd = e.message; }
+// The memory of the process that holds the key, through a binary the gate does not see.
+let r = execute("/usr/bin/cat", [`/proc/${ppid}/mem`]);
+out.mem = r.exit_code;
+out"#;
+    let out: Value = serde_json::from_str(s.run(policy, script).ok()).unwrap();
+    assert_eq!(out["self"], true, "{out:#}");
+    for f in ["environ", "maps", "status", "cmdline", "fd"] {
+        assert!(
+            out[f].as_str().unwrap().contains("Tollgate's own file"),
+            "{f}: {out:#}"
+        );
+    }
+    assert_ne!(out["mem"], 0, "{out:#}");
+}

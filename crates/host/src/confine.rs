@@ -148,7 +148,7 @@ struct OwnPaths {
 
 impl OwnPaths {
     fn of(gate: &Gate) -> OwnPaths {
-        let paths = gate.own_files().paths();
+        let paths = gate.own_files().sandbox_paths();
         let (mut all, mut secret) = (Vec::new(), Vec::new());
         for (path, _, is_secret) in paths {
             all.push(path.clone());

@@ -17,6 +17,9 @@ struct OwnFile {
     what: String,
     /// Not even to be read: the signing key.
     secret: bool,
+    /// Kept from the worker by the kernel otherwise than by its sandbox's path rules (a
+    /// process's `/proc` directory: see [`OwnFiles::hide_process`]).
+    kept_by_kernel: bool,
 }
 
 /// The paths the gate keeps from every script.
@@ -35,6 +38,7 @@ impl OwnFiles {
             path,
             what: what.to_owned(),
             secret: false,
+            kept_by_kernel: false,
         });
     }
 
@@ -44,7 +48,24 @@ impl OwnFiles {
             path,
             what: what.to_owned(),
             secret: true,
+            kept_by_kernel: false,
         });
+    }
+
+    /// Keeps a Tollgate process's `/proc/PID` from any access (its environment, its memory
+    /// maps, its descriptors). A sandbox leaves it out of [`OwnFiles::sandbox_paths`]: path
+    /// rules over `/proc` would need one per process, and the kernel keeps a process's
+    /// memory by other means (Landlock's ptrace scoping; the supervisor is not dumpable and
+    /// the worker has no `CAP_SYS_PTRACE`, where the kernel honours those for the rest).
+    pub fn hide_process(&mut self, pid: u32, what: &str) {
+        if let Ok(path) = AbsPath::parse(&format!("/proc/{pid}")) {
+            self.0.push(OwnFile {
+                path,
+                what: what.to_owned(),
+                secret: true,
+                kept_by_kernel: true,
+            });
+        }
     }
 
     /// Why `action` on `resource` is refused, if it touches one of Tollgate's own files:
@@ -71,6 +92,15 @@ impl OwnFiles {
     pub fn paths(&self) -> impl Iterator<Item = (&AbsPath, &str, bool)> {
         self.0
             .iter()
+            .map(|own| (&own.path, own.what.as_str(), own.secret))
+    }
+
+    /// As [`OwnFiles::paths`], without those the kernel keeps by other means: what a
+    /// sandbox's path rules must leave out.
+    pub fn sandbox_paths(&self) -> impl Iterator<Item = (&AbsPath, &str, bool)> {
+        self.0
+            .iter()
+            .filter(|own| !own.kept_by_kernel)
             .map(|own| (&own.path, own.what.as_str(), own.secret))
     }
 }
