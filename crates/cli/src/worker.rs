@@ -90,6 +90,7 @@ fn run(start: Start<'_>) -> Result<(), RunError> {
         unsafe { libc::dup2(std::os::fd::AsRawFd::as_raw_fd(&null), target) };
     }
     tollgate_script::exit_when_exhausted();
+    forget_environment();
     // The log as an appender, before confinement closes the way to its files. A checkpoint
     // that falls due is taken and published by the supervisor, told through the result pipe;
     // the append does not wait for it (the supervisor freezes the run if publishing fails).
@@ -194,4 +195,37 @@ fn run(start: Start<'_>) -> Result<(), RunError> {
         timed_out: interrupt.is_raised(),
     };
     send(&result, &WorkerMessage::Done(done)).map_err(|e| internal("send its result", &e))
+}
+
+/// The variables the worker itself still reads after it has forgotten the rest: where the
+/// system bus is, for the service calls.
+const KEPT_VARIABLES: [&str; 1] = ["DBUS_SYSTEM_BUS_ADDRESS"];
+
+/// Forgets the environment the worker was forked with: it is its caller's (an MCP host's,
+/// an operator's shell: keys and tokens among them), nothing in the worker needs it but
+/// [`KEPT_VARIABLES`], and a script with `read` on `/proc` could otherwise read it back from
+/// `/proc/self/environ`, which shows the process's first environment block. That block's
+/// bytes are overwritten in place; the kept variables are set again elsewhere. Called while
+/// the worker has one thread. Binaries a script runs get only the variables it passes.
+fn forget_environment() {
+    let kept: Vec<(&str, std::ffi::OsString)> = KEPT_VARIABLES
+        .iter()
+        .filter_map(|k| std::env::var_os(k).map(|v| (*k, v)))
+        .collect();
+    extern "C" {
+        static mut environ: *mut *mut libc::c_char;
+    }
+    // SAFETY: one thread, so nothing reads or changes the environment meanwhile; `environ`
+    // is a null-terminated array of C strings, each overwritten within its own length.
+    unsafe {
+        let mut entry = environ;
+        while !entry.is_null() && !(*entry).is_null() {
+            let text = *entry;
+            std::ptr::write_bytes(text, 0, libc::strlen(text));
+            entry = entry.add(1);
+        }
+    }
+    for (key, value) in kept {
+        std::env::set_var(key, value);
+    }
 }

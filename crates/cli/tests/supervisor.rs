@@ -578,3 +578,18 @@ out"#;
     }
     assert_ne!(out["mem"], 0, "{out:#}");
 }
+
+#[test]
+fn the_worker_forgets_its_callers_environment() {
+    let s = Sandbox::new();
+    let policy = r#"permit(principal, action in [file_system::Action::"open", file_system::Action::"read"], resource in file_system::Dir::"/proc");"#;
+    let r = s.run_env(
+        policy,
+        r#"cat("/proc/self/environ")"#,
+        &[],
+        &[("SECRET_API_KEY", "hunter2-in-the-environment")],
+    );
+    let out = r.ok();
+    assert!(!out.contains("hunter2"), "{out}");
+    assert!(!out.contains("SECRET_API_KEY"), "{out}");
+}
