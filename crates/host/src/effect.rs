@@ -19,15 +19,21 @@ use tollgate_policy::{Action, Permit, Resource};
 pub(crate) fn check(permit: &Permit, actions: &[Action], resource: &Resource) -> io::Result<()> {
     let missing = actions.iter().find(|a| !permit.allows(**a));
     if permit.resource() != resource || missing.is_some() {
-        return Err(io::Error::new(
-            io::ErrorKind::PermissionDenied,
-            format!(
-                "internal error: an effect on {resource} was attempted with a permit for {} that does not cover it; nothing was done",
-                permit.resource()
-            ),
-        ));
+        return Err(not_covered(permit, &resource.to_string()));
     }
     Ok(())
+}
+
+/// A permit used for what it does not cover: a bug in the host, and nothing is done. The one
+/// error of both effect modules (this one and `fs::root`).
+pub(crate) fn not_covered(permit: &Permit, what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::PermissionDenied,
+        format!(
+            "internal error: the permit for {} does not cover {what}; nothing was done",
+            permit.resource()
+        ),
+    )
 }
 
 /// Like [`check`], for a permit that needs any one of `actions` (e.g. a kernel table read
@@ -90,10 +96,7 @@ pub(crate) fn read_kernel(permit: &Permit, resource: &Resource, path: &str) -> i
         tollgate_policy::AbsPath::parse(path).is_ok_and(|path| path.starts_with(p))
     });
     if !inside {
-        return Err(io::Error::new(
-            io::ErrorKind::PermissionDenied,
-            format!("internal error: {path} is not under the permit for {resource}"),
-        ));
+        return Err(not_covered(permit, path));
     }
     std::fs::read_to_string(path)
 }

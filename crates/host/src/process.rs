@@ -193,17 +193,6 @@ impl Host {
     /// `ps()`: every process the policy permits `process_system::Action::"list"` on.
     /// Processes it does not are left out (their denials are still recorded).
     // Lists the pids: see ProcReader for why the kernel's process table is read unasked.
-    /// Whether the process `entry` describes is still the one with its pid: a pid is reused
-    /// once its process is gone, and what was decided on one must not be read of another.
-    pub(crate) fn still_running(&self, entry: &ProcessEntry) -> bool {
-        let Ok(mut reader) = ProcReader::new(boot_time().unwrap_or(0)) else {
-            return false;
-        };
-        reader
-            .process(entry.pid)
-            .is_some_and(|(now, _)| now.start_time == entry.start_time && now.name == entry.name)
-    }
-
     #[allow(clippy::disallowed_methods)]
     pub fn ps(&self) -> HostResult<Vec<ProcessEntry>> {
         let mut reader = ProcReader::new(boot_time().unwrap_or(0))?;
@@ -280,5 +269,22 @@ impl Host {
         }
         crate::effect::signal(&permit, &process, &pidfd, sig)
             .map_err(|e| HostError::io("signal", format!("process {pid}"), e))
+    }
+}
+
+/// Tells whether the processes a listing found are still the ones with their pids: a pid is
+/// reused once its process is gone, and what was decided on one must not be read of another.
+/// One reader (and one look at the boot time) for a whole listing.
+pub(crate) struct Recheck(ProcReader);
+
+impl Recheck {
+    pub(crate) fn new() -> HostResult<Recheck> {
+        Ok(Recheck(ProcReader::new(boot_time().unwrap_or(0))?))
+    }
+
+    pub(crate) fn still_running(&mut self, entry: &ProcessEntry) -> bool {
+        self.0
+            .process(entry.pid)
+            .is_some_and(|(now, _)| now.start_time == entry.start_time && now.name == entry.name)
     }
 }

@@ -21,6 +21,8 @@ use std::ffi::CStr;
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, RenameFlags, ResolveFlags};
 use tollgate_policy::{AbsPath, Action, Permit};
 
+use crate::effect::not_covered;
+
 /// How to open a resource.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum OpenMode {
@@ -395,17 +397,6 @@ fn require(permit: &Permit, action: Action) -> io::Result<()> {
     } else {
         Err(not_covered(permit, &action.to_string()))
     }
-}
-
-/// A permit used for what it does not cover: a bug in the host, and nothing is done.
-fn not_covered(permit: &Permit, what: &str) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::PermissionDenied,
-        format!(
-            "internal error: the permit for {} does not cover {what}; nothing was done",
-            permit.resource()
-        ),
-    )
 }
 
 /// Opens `relative` beneath `dir` without crossing any symlink.

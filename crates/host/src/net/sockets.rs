@@ -124,6 +124,7 @@ impl Host {
     /// principal list).
     fn socket_owners(&self) -> HostResult<HashMap<u64, SocketOwner>> {
         let mut owners = HashMap::new();
+        let mut recheck = crate::process::Recheck::new()?;
         for process in self.ps()? {
             self.interrupt.check()?;
             // Descriptors of another user's process are unreadable without privilege; its
@@ -133,7 +134,7 @@ impl Host {
             };
             // Read by pid after the decision: if the pid now names another process, what
             // was read is that one's, which nothing permitted. Its sockets get no owner.
-            if !self.still_running(&process) {
+            if !recheck.still_running(&process) {
                 continue;
             }
             for target in targets {
