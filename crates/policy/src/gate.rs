@@ -12,7 +12,7 @@ use cedar_policy_core::extensions::Extensions;
 
 use crate::action::Action;
 use crate::identity::{Caller, Directory};
-use crate::index::PathScopes;
+use crate::index::{Admitted, PathScopes};
 use crate::labels::{LabelRules, Labels};
 use crate::own::OwnFiles;
 use crate::policies::{Policies, Schema};
@@ -66,6 +66,8 @@ pub struct Gate {
     frozen: Arc<AtomicBool>,
     /// Tollgate's own files, kept from every script whatever the policy says.
     own_files: Arc<OwnFiles>,
+    /// The policies whose principal tests this gate's principal passes.
+    pub(crate) admitted: Admitted,
 }
 
 /// The decisions a gate remembers: by resource, then by action.
@@ -119,12 +121,23 @@ impl Gate {
             .iter()
             .map(|a| schema.action_entities[a.index()][0].uid())
             .collect();
+        let caller_entities = caller.entities(directory);
+        let admitted = {
+            let own: core_ast::EntityUID = principal.clone().into();
+            // The principal's ancestors as its entity lists them (already closed).
+            let ancestors: Vec<core_ast::EntityUID> = caller_entities
+                .iter()
+                .find(|e| *e.uid() == own)
+                .map(|e| e.ancestors().cloned().collect())
+                .unwrap_or_default();
+            policies.index.admitted(&own, &ancestors)
+        };
         Gate {
             principal_text: principal.to_string(),
             schema,
             policies,
             principal,
-            caller_entities: caller.entities(directory),
+            caller_entities,
             caller,
             labels: Arc::new(LabelRules::default()),
             action_uids,
@@ -135,6 +148,7 @@ impl Gate {
             recorder,
             frozen,
             own_files: Arc::new(OwnFiles::new()),
+            admitted,
         }
     }
 

@@ -82,6 +82,21 @@ impl Policies {
         })
     }
 
+    /// Parses and indexes policy text without validating it: tests of the index feed it
+    /// conditions the schema would refuse, to see they change no decision either.
+    #[cfg(test)]
+    pub(crate) fn unvalidated(text: &str, schema: &Schema) -> Policies {
+        let set = parse_set("test.cedar", text).expect("the test's policies parse");
+        let index = PolicyIndex::build(&set, schema);
+        Policies {
+            set,
+            index,
+            file: "test.cedar".to_owned(),
+            text: text.to_owned(),
+            names: OnceLock::new(),
+        }
+    }
+
     /// The number of policies in the set.
     pub fn len(&self) -> usize {
         self.set.policies().count()

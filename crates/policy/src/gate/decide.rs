@@ -79,7 +79,7 @@ impl Gate {
         context: &Context,
     ) -> Decision {
         let labels = resource.path().and_then(|p| self.labels.labels_of(p));
-        let Some(slice) = self.policies.index.slice(action, resource) else {
+        let Some(slice) = self.policies.index.slice(action, resource, &self.admitted) else {
             return Decision {
                 permitted: false,
                 policies: Vec::new(),
@@ -147,5 +147,36 @@ impl Gate {
         )
         .map_err(|e| format!("cannot build the entities: {e}"))?;
         Ok((request, Entities::from(entities)))
+    }
+}
+
+#[cfg(test)]
+impl Gate {
+    /// The decision over the slice and over the whole set, as (permitted, determining
+    /// policies): for tests that slicing changes no decision.
+    pub(crate) fn decide_sliced_and_whole(
+        &self,
+        action: Action,
+        resource: &Resource,
+    ) -> ((bool, Vec<String>), (bool, Vec<String>)) {
+        let sliced = self.decide(action, resource, &Context::Empty);
+        let mut sliced_policies = sliced.policies;
+        sliced_policies.sort();
+        let (request, entities) = self
+            .request(action, resource, Labels::unlabelled(), &Context::Empty)
+            .expect("a request for the test");
+        let response = self
+            .authorizer
+            .is_authorized(&request, &self.policies.set, &entities);
+        let mut whole: Vec<String> = response
+            .diagnostics()
+            .reason()
+            .map(|id| self.policies.name(id))
+            .collect();
+        whole.sort();
+        (
+            (sliced.permitted, sliced_policies),
+            (response.decision() == cedar_policy::Decision::Allow, whole),
+        )
     }
 }
