@@ -113,22 +113,77 @@ def bench_cat(work, rex, runs, calls):
     print("|---|---|---|" + ("---|" if rex else ""))
     for n in (0, 100, 1000):
         policy = write(os.path.join(work, f"p{n}.cedar"), policy_with(n, data))
-        for name, body in loops.items():
-            script = write(os.path.join(work, f"cat-{n}-{len(name)}.rhai"), body)
-            cmds = [tollgate_cmd(base, policy), tollgate_cmd(script, policy)]
+        cat_rows(work, rex, f"p{n}", f"{n + 1} statements", policy, base, loops, calls,
+                 max(calls // 20, 50), runs)
+    print()
+
+
+def cat_rows(work, rex, tag, label, policy, base, loops, calls, rex_calls, runs):
+    """One table row per loop: the per-call cost of `cat` under `policy`, and Rex's beside it
+    (with fewer calls: it is slower per call)."""
+    for name, body in loops.items():
+        script = write(os.path.join(work, f"cat-{tag}-{len(name)}.rhai"), body)
+        cmds = [tollgate_cmd(base, policy), tollgate_cmd(script, policy)]
+        if rex:
+            rex_body = body.replace(f"0..{calls}", f"0..{rex_calls}")
+            rex_script = write(os.path.join(work, f"rex-cat-{tag}-{len(name)}.rhai"), rex_body)
+            rex_base = write(os.path.join(work, f"rex-empty-{rex_calls}.rhai"),
+                             f"for i in 0..{rex_calls} {{ }}")
+            cmds += [rex_cmd(rex, rex_base, policy), rex_cmd(rex, rex_script, policy)]
+        meds = median_of(cmds, runs)
+        row = f"| {label} | {name} | {(meds[1] - meds[0]) / calls * 1e6:.1f} µs |"
+        if rex:
+            row += f" {(meds[3] - meds[2]) / rex_calls * 1e6:.0f} µs |"
+        print(row)
+
+
+def when_policy(n_unrelated, root, tag=""):
+    """Issue 13's when-style statements: the action in the scope, the resource in a condition;
+    one permits reading below root, n are unrelated. `tag` makes the text unique."""
+    stmt = ('permit(principal, action in [file_system::Action::"open", file_system::Action::"read"], '
+            'resource) when {{ resource in file_system::Dir::"{}" }};')
+    lines = [f"// {tag}"] if tag else []
+    lines.append(stmt.format(root))
+    lines += [stmt.format(f"/srv/app{i}") for i in range(n_unrelated)]
+    return "\n".join(lines) + "\n"
+
+
+def bench_policies(work, rex, runs, calls):
+    """Start-up and per-call cost with when-style policies, side by side with Rex."""
+    data, loops = cat_loops(work, calls)
+    empty = write(os.path.join(work, "empty.rhai"), "let x = 0; for i in 0..10 { x += i; } x")
+    print(f"## When-style policies: start-up, empty loop (median of {runs})\n")
+    print("Warm: the policy text was validated by an earlier run (root's validation cache); "
+          "cold: a text never seen (a unique comment), so it is validated and parsed at start.\n")
+    print("| statements | tollgate warm | tollgate cold | rex-runner | warm / rex |")
+    print("|---|---|---|---|---|")
+    for n in (1000, 10000):
+        warm = write(os.path.join(work, f"when{n}.cedar"), when_policy(n, data))
+        subprocess.run(tollgate_cmd(empty, warm), stdout=subprocess.DEVNULL)
+        cold_runs = max(3, runs // 5) if n >= 10000 else runs
+        samples = {"warm": [], "cold": [], "rex": []}
+        for r in range(runs):
+            samples["warm"].append(timed(tollgate_cmd(empty, warm)))
+            if r < cold_runs:
+                cold = write(os.path.join(work, f"cold{n}.cedar"),
+                             when_policy(n, data, f"run {time.time_ns()}"))
+                samples["cold"].append(timed(tollgate_cmd(empty, cold)))
             if rex:
-                rex_calls = max(calls // 20, 50)
-                rex_body = body.replace(f"0..{calls}", f"0..{rex_calls}")
-                rex_script = write(os.path.join(work, f"rex-cat-{n}-{len(name)}.rhai"), rex_body)
-                rex_base = write(os.path.join(work, "rex-empty.rhai"), f"for i in 0..{rex_calls} {{ }}")
-                cmds += [rex_cmd(rex, rex_base, policy), rex_cmd(rex, rex_script, policy)]
-            meds = median_of(cmds, runs)
-            ours = (meds[1] - meds[0]) / calls * 1e6
-            row = f"| {n + 1} statements | {name} | {ours:.1f} µs |"
-            if rex:
-                theirs = (meds[3] - meds[2]) / rex_calls * 1e6
-                row += f" {theirs:.0f} µs |"
-            print(row)
+                samples["rex"].append(timed(rex_cmd(rex, empty, warm)))
+        med = {k: statistics.median(v) * 1000 if v else None for k, v in samples.items()}
+        rex_text = f"{med['rex']:.1f} ms" if rex else "—"
+        ratio = f"{med['warm'] / med['rex']:.2f}×" if rex else "—"
+        print(f"| {n + 1:,} | {med['warm']:.1f} ms | {med['cold']:.0f} ms | {rex_text} | {ratio} |")
+    print()
+    base = write(os.path.join(work, "empty-loop.rhai"), f"for i in 0..{calls} {{ }}")
+    print(f"## When-style policies: `cat` per call ({calls} calls, median of {runs} runs, "
+          "minus the same loop without the call)\n")
+    print("| statements | loop | tollgate |" + (" rex-runner |" if rex else ""))
+    print("|---|---|---|" + ("---|" if rex else ""))
+    for n in (100, 1000):
+        policy = write(os.path.join(work, f"whencat{n}.cedar"), when_policy(n, data))
+        cat_rows(work, rex, f"when{n}", f"{n + 1:,}", policy, base, loops, calls,
+                 max(calls // 50, 50), max(3, runs // 4))
     print()
 
 
@@ -481,7 +536,7 @@ def main():
     ap.add_argument("--rex", help="path to rex-runner, to measure it side by side")
     ap.add_argument("--quick", action="store_true", help="fewer runs, smaller files")
     ap.add_argument("--only", choices=["startup", "cat", "text", "audit", "labels", "http", "mcp",
-                                       "supervisor"])
+                                       "supervisor", "policies"])
     ap.add_argument("--baseline", help="a single-process tollgate binary, for the supervisor figures")
     a = ap.parse_args()
     if not os.path.exists(TOLLGATE):
@@ -500,6 +555,8 @@ def main():
             bench_startup(work, a.rex, runs * 3)
         if a.only in (None, "cat"):
             bench_cat(work, a.rex, max(runs // 3, 3), 20000 if a.quick else 100000)
+        if a.only in (None, "policies"):
+            bench_policies(work, a.rex, runs, 20000 if a.quick else 100000)
         if a.only in (None, "audit"):
             bench_audit(work, max(runs // 3, 3), 20000 if a.quick else 100000)
         if a.only in (None, "labels"):

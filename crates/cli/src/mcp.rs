@@ -52,7 +52,10 @@ pub fn main(args: McpArgs) -> ExitCode {
             return exit::exit_code(Some(e.error_type));
         }
     };
-    if let Err(e) = setup.audit() {
+    if let Err(e) = setup
+        .compile_policies()
+        .and_then(|()| setup.audit().map(|_| ()))
+    {
         eprintln!("tollgate mcp: {e}");
         return exit::exit_code(Some(e.error_type));
     }

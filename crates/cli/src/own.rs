@@ -1,6 +1,7 @@
 //! Tollgate's own files on this host, as the gate keeps them from every script and
 //! `policy check` warns a scope covers them: where the audit log, its key, the kill
-//! switch's state, the host config and what it names, the policy and the binary are.
+//! switch's state, the host config and what it names, the policy, the policy validation
+//! cache and the binary are.
 
 use std::path::Path;
 
@@ -66,6 +67,12 @@ pub fn own_files(
         }
     }
     add(policy, "the run's policy", false);
+    // An entry there makes a policy text pass as validated.
+    add(
+        Path::new(tollgate_policy::VALIDATION_CACHE_DIR),
+        "the policy validation cache",
+        false,
+    );
     if let Ok(exe) = std::env::current_exe() {
         add(&exe, "the tollgate binary", false);
     }

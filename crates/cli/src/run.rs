@@ -180,11 +180,8 @@ pub fn main(args: RunArgs) -> ExitCode {
 /// and where the audit log is. Loading starts no thread, opens no log and reads no key: a run
 /// forks its worker from this state (see [`crate::supervisor`]).
 pub struct Setup {
-    policy_file: String,
-    policy_text: String,
-    /// The policy as validated at load, used by the first gate; later gates parse the same
-    /// text again (a gate owns its policy set).
-    parsed: Option<(Schema, Policies)>,
+    /// The policy as validated at load; every gate shares its parse.
+    policies: (Schema, Policies),
     pub(crate) caller: Caller,
     /// The host's directory and data labels.
     pub(crate) data: HostData,
@@ -272,7 +269,7 @@ impl Setup {
         };
         let os_user = Caller::os_user(&user);
         let caller = caller_of(args, &config, os_user.clone()).map_err(|e| refused(&os_user, e))?;
-        let (schema, policies) = Policies::load_with_schema(&args.policy)
+        let (schema, policies) = Policies::load_for_run(&args.policy)
             .map_err(|e| match e {
                 PolicyError::Schema(_) => RunError::new(ErrorType::Internal, e.to_string()),
                 _ => RunError::new(
@@ -282,9 +279,7 @@ impl Setup {
             })
             .map_err(|e| refused(&caller, e))?;
         Ok(Setup {
-            policy_file: args.policy.display().to_string(),
-            policy_text: policies.text().to_owned(),
-            parsed: Some((schema, policies)),
+            policies: (schema, policies),
             caller,
             data,
             limits: args.limits(),
@@ -305,20 +300,20 @@ impl Setup {
         })
     }
 
+    /// Parses the policy now if loading did not: a server forks a worker per run, and each
+    /// would parse it again.
+    pub fn compile_policies(&self) -> Result<(), RunError> {
+        self.policies
+            .1
+            .compile()
+            .map_err(|e| RunError::new(ErrorType::Validation, e))
+    }
+
     /// A gate for the principal under the policy validated at load, with the host's labels
     /// and Tollgate's own files, writing its decisions to `recorder` and denying everything
     /// while `frozen` is raised.
     pub fn gate(&mut self, recorder: Recorder, frozen: Arc<AtomicBool>) -> Result<Gate, RunError> {
-        let (schema, policies) = match self.parsed.take() {
-            Some(p) => p,
-            None => {
-                let internal = |e: PolicyError| RunError::new(ErrorType::Internal, e.to_string());
-                let schema = Schema::tollgate().map_err(internal)?;
-                let policies = Policies::parse(&self.policy_file, &self.policy_text, &schema)
-                    .map_err(internal)?;
-                (schema, policies)
-            }
-        };
+        let (schema, policies) = self.policies.clone();
         Ok(Gate::for_caller(
             schema,
             policies,
@@ -444,7 +439,7 @@ impl Setup {
         let start = Event::RunStart {
             principal: self.caller.principal_uid(),
             script_sha256: sha256_hex(script.as_bytes()),
-            policy_sha256: sha256_hex(self.policy_text.as_bytes()),
+            policy_sha256: self.policies.1.sha256_hex(),
             schema_version: format!("sha256:{}", &sha256_hex(SCHEMA_SOURCE.as_bytes())[..16]),
             args_sha256: sha256_hex(args_text.as_bytes()),
             limits: serde_json::json!({

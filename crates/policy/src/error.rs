@@ -10,26 +10,43 @@ pub struct SourceLocation {
     pub column: usize,
 }
 
-impl SourceLocation {
-    /// The line and column of byte `offset` in `text`.
-    pub(crate) fn at(file: &str, text: &str, offset: usize) -> SourceLocation {
-        let offset = offset.min(text.len());
-        let before = &text.as_bytes()[..offset];
-        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-        let line_start = before
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |i| i + 1);
-        let column = String::from_utf8_lossy(&before[line_start..])
+/// Where each line of a text starts: built once per file, so that naming the places of many
+/// policies or problems costs a search each, not a scan from the start of the file.
+pub(crate) struct Lines<'a> {
+    file: &'a str,
+    text: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> Lines<'a> {
+    pub(crate) fn of(file: &'a str, text: &'a str) -> Lines<'a> {
+        let starts = std::iter::once(0)
+            .chain(newlines(text).map(|i| i + 1))
+            .collect();
+        Lines { file, text, starts }
+    }
+
+    /// The line and column (in characters) of byte `offset`.
+    pub(crate) fn at(&self, offset: usize) -> SourceLocation {
+        let offset = offset.min(self.text.len());
+        let line = self.starts.partition_point(|&s| s <= offset);
+        let line_start = self.starts[line - 1];
+        let column = String::from_utf8_lossy(&self.text.as_bytes()[line_start..offset])
             .chars()
             .count()
             + 1;
         SourceLocation {
-            file: file.to_owned(),
+            file: self.file.to_owned(),
             line,
             column,
         }
     }
+}
+
+fn newlines(text: &str) -> impl Iterator<Item = usize> + '_ {
+    text.bytes()
+        .enumerate()
+        .filter_map(|(i, b)| (b == b'\n').then_some(i))
 }
 
 impl fmt::Display for SourceLocation {

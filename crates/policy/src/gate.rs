@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use cedar_policy::{Authorizer, Entities, EntityUid, PolicySet};
 use cedar_policy_core::ast as core_ast;
@@ -66,8 +66,11 @@ pub struct Gate {
     frozen: Arc<AtomicBool>,
     /// Tollgate's own files, kept from every script whatever the policy says.
     own_files: Arc<OwnFiles>,
-    /// The policies whose principal tests this gate's principal passes.
-    pub(crate) admitted: Admitted,
+    /// The policies whose principal tests this gate's principal passes: worked out with the
+    /// first decision, which is when the policies are parsed.
+    admitted: OnceLock<Admitted>,
+    /// The principal's uid and its ancestors, for that.
+    principal_ancestry: (core_ast::EntityUID, Vec<core_ast::EntityUID>),
 }
 
 /// The decisions a gate remembers: by resource, then by action.
@@ -122,7 +125,7 @@ impl Gate {
             .map(|a| schema.action_entities[a.index()][0].uid())
             .collect();
         let caller_entities = caller.entities(directory);
-        let admitted = {
+        let principal_ancestry = {
             let own: core_ast::EntityUID = principal.clone().into();
             // The principal's ancestors as its entity lists them (already closed).
             let ancestors: Vec<core_ast::EntityUID> = caller_entities
@@ -130,7 +133,7 @@ impl Gate {
                 .find(|e| *e.uid() == own)
                 .map(|e| e.ancestors().cloned().collect())
                 .unwrap_or_default();
-            policies.index.admitted(&own, &ancestors)
+            (own, ancestors)
         };
         Gate {
             principal_text: principal.to_string(),
@@ -148,7 +151,8 @@ impl Gate {
             recorder,
             frozen,
             own_files: Arc::new(OwnFiles::new()),
-            admitted,
+            admitted: OnceLock::new(),
+            principal_ancestry,
         }
     }
 
@@ -190,7 +194,22 @@ impl Gate {
     /// Where the policies could permit any of `actions` on files (see
     /// [`PathScopes`]): what a sandbox around a child process can be derived from.
     pub fn permit_scopes(&self, actions: &[Action]) -> PathScopes {
-        self.policies.index.permit_scopes(actions)
+        self.policies.permit_scopes(actions)
+    }
+
+    /// The policies that can apply to `action` on `resource`, or why none can be looked at
+    /// (the set does not compile: everything is denied).
+    pub(crate) fn slice(
+        &self,
+        action: Action,
+        resource: &Resource,
+    ) -> Result<Option<Arc<PolicySet>>, String> {
+        let compiled = self.policies.compiled()?;
+        let admitted = self.admitted.get_or_init(|| {
+            let (own, ancestors) = &self.principal_ancestry;
+            compiled.index.admitted(own, ancestors)
+        });
+        Ok(compiled.index.slice(action, resource, admitted))
     }
 
     /// Permits `actions` on `resource` only if each one is permitted; stops at the first

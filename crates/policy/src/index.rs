@@ -12,13 +12,15 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use serde::{Deserialize, Serialize};
+
 use cedar_policy::{ActionConstraint, Effect, EntityUid, Policy, PolicySet};
 use cedar_policy_core::ast as core_ast;
 
 use crate::action::Action;
 use crate::path::AbsPath;
 use crate::resource::Resource;
-use crate::schema::Schema;
+use crate::schema::ActionUids;
 
 mod needs;
 #[cfg(test)]
@@ -56,20 +58,10 @@ pub(crate) struct PolicyIndex {
 pub(crate) struct Admitted(Vec<bool>);
 
 impl PolicyIndex {
-    pub(crate) fn build(set: &PolicySet, schema: &Schema) -> PolicyIndex {
+    pub(crate) fn build(set: &PolicySet, action_uids: &ActionUids) -> PolicyIndex {
         let policies: Vec<Policy> = set.policies().cloned().collect();
         let mut per_action: Vec<ActionSlice> =
             Action::ALL.iter().map(|_| ActionSlice::default()).collect();
-        // Each action's entity, then the groups above it.
-        let action_uids: Vec<Vec<core_ast::EntityUID>> = Action::ALL
-            .iter()
-            .map(|a| {
-                schema.action_entities[a.index()]
-                    .iter()
-                    .map(|e| e.uid().into())
-                    .collect()
-            })
-            .collect();
         let mut principal_tests = Vec::with_capacity(policies.len());
         for (i, policy) in policies.iter().enumerate() {
             let i = i as u32;
@@ -189,13 +181,43 @@ impl PolicyIndex {
 
 /// Where a policy set could permit some actions on files: everywhere, or only on these
 /// paths (a `file_system::Dir` scope covers everything beneath it).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum PathScopes {
     Anywhere,
     Only {
         dirs: Vec<AbsPath>,
         files: Vec<AbsPath>,
     },
+}
+
+impl PathScopes {
+    /// No file anywhere.
+    pub(crate) fn nowhere() -> PathScopes {
+        PathScopes::Only {
+            dirs: Vec::new(),
+            files: Vec::new(),
+        }
+    }
+
+    /// Everywhere any of `scopes` reaches.
+    pub(crate) fn merge<'a>(scopes: impl Iterator<Item = &'a PathScopes>) -> PathScopes {
+        let (mut dirs, mut files) = (Vec::new(), Vec::new());
+        for scope in scopes {
+            match scope {
+                PathScopes::Anywhere => return PathScopes::Anywhere,
+                PathScopes::Only { dirs: d, files: f } => {
+                    dirs.extend_from_slice(d);
+                    files.extend_from_slice(f);
+                }
+            }
+        }
+        for list in [&mut dirs, &mut files] {
+            list.sort();
+            list.dedup();
+        }
+        PathScopes::Only { dirs, files }
+    }
 }
 
 impl PolicyIndex {

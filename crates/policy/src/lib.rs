@@ -24,6 +24,7 @@ mod policies;
 mod resource;
 mod schema;
 pub mod sdk_actions;
+mod validated;
 
 pub use action::Action;
 pub use error::{PolicyError, SourceLocation};
@@ -42,3 +43,4 @@ pub use path::{AbsPath, PathError};
 pub use policies::Policies;
 pub use resource::{Context, ProcessInfo, Resource};
 pub use schema::{Schema, SCHEMA_SOURCE};
+pub use validated::VALIDATION_CACHE_DIR;

@@ -7,8 +7,26 @@ use std::fmt;
 /// This is both the id the policy sees and the path the host opens. Because the host resolves
 /// it without following symlinks, removing `..` lexically here gives the same place the kernel
 /// would reach, so the path that was authorized is the path that is opened.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(into = "String", try_from = "String")]
 pub struct AbsPath(String);
+
+impl From<AbsPath> for String {
+    fn from(p: AbsPath) -> String {
+        p.0
+    }
+}
+
+/// Read back as it was written, or refused: a stored path is parsed like any other.
+impl TryFrom<String> for AbsPath {
+    type Error = PathError;
+
+    fn try_from(raw: String) -> Result<AbsPath, PathError> {
+        AbsPath::parse(&raw)
+    }
+}
 
 /// Why a path string is not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

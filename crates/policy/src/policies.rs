@@ -1,26 +1,48 @@
 //! Loading a host owner's policy file: parse, refuse templates, validate against the schema,
 //! name every policy, and index the set for fast decisions.
+//!
+//! A run's start-up does only what the run needs before its first decision. A text that this
+//! build validated before, as the host's validation cache records (see [`crate::validated`]),
+//! is not validated again, and is parsed and indexed on first use, or on a thread while the
+//! script starts ([`Policies::compile_in_background`]): a script that makes no request never
+//! waits for a parse.
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use cedar_policy::{PolicyId, PolicySet, ValidationMode, Validator};
 use miette::Diagnostic;
+use sha2::{Digest, Sha256};
 
-use crate::error::{PolicyError, SourceLocation};
-use crate::index::PolicyIndex;
-// Re-exported for the modules that take both; the schema is its own module.
+use crate::action::Action;
+use crate::error::{Lines, PolicyError, SourceLocation};
+use crate::index::{PathScopes, PolicyIndex};
 use crate::path::AbsPath;
+// Re-exported for the modules that take both; the schema is its own module.
+use crate::schema::ActionUids;
 pub(crate) use crate::schema::Schema;
+use crate::validated::ValidationCache;
 
-/// A validated, indexed policy set and where it came from.
+/// A validated policy set and where it came from; parsed and indexed once, when first needed.
+/// Cheap to clone: clones share the text and the parsed set.
+#[derive(Clone)]
 pub struct Policies {
+    file: Arc<str>,
+    text: Arc<str>,
+    sha256: [u8; 32],
+    action_uids: ActionUids,
+    compiled: Arc<OnceLock<Result<Compiled, String>>>,
+    /// Where permits could apply, per action in [`Action::ALL`] order, as the validation
+    /// cache recorded it for this text; `None` when it is read off the compiled set.
+    known_scopes: Option<Arc<Vec<PathScopes>>>,
+}
+
+/// The parsed, indexed set.
+pub(crate) struct Compiled {
     pub(crate) set: PolicySet,
     pub(crate) index: PolicyIndex,
-    file: String,
-    text: String,
     names: OnceLock<HashMap<PolicyId, String>>,
 }
 
@@ -31,19 +53,60 @@ impl Policies {
         Policies::parse(&file, &text, schema)
     }
 
-    /// Parses the built-in schema and reads a policy file at the same time: each parse is
-    /// most of a short run's start-up, and they meet only at validation.
+    /// Parses the built-in schema and reads and validates a policy file at the same time:
+    /// each parse is most of a short run's start-up, and they meet only at validation.
     pub fn load_with_schema(path: &Path) -> Result<(Schema, Policies), PolicyError> {
+        Policies::load_validated(path, None)
+    }
+
+    /// [`Policies::load_with_schema`] for a run: a text the host's validation cache says this
+    /// build validated is not validated again, and its parse waits for the first decision;
+    /// a text validated here is recorded there.
+    pub fn load_for_run(path: &Path) -> Result<(Schema, Policies), PolicyError> {
+        Policies::load_validated(path, ValidationCache::system().as_ref())
+    }
+
+    fn load_validated(
+        path: &Path,
+        cache: Option<&ValidationCache>,
+    ) -> Result<(Schema, Policies), PolicyError> {
         let schema = std::thread::spawn(Schema::tollgate);
-        let parsed = read(path).and_then(|(file, text)| {
-            let set = parse_set(&file, &text)?;
-            Ok((file, text, set))
-        });
+        let read = read(path);
+        let known = match (&read, cache) {
+            (Ok((_, text)), Some(cache)) => {
+                let sha256 = sha256_of(text);
+                cache.lookup(&sha256).map(|scopes| (sha256, scopes))
+            }
+            _ => None,
+        };
+        let parsed = match known {
+            Some(known) => read.map(|(file, text)| (file, text, Err(known))),
+            None => read.and_then(|(file, text)| {
+                let set = parse_set(&file, &text)?;
+                Ok((file, text, Ok(set)))
+            }),
+        };
         let schema = schema
             .join()
             .map_err(|_| PolicyError::Schema("the schema parser panicked".to_owned()))??;
         let (file, text, set) = parsed?;
-        let policies = Policies::validated(set, &file, &text, &schema)?;
+        let policies = match set {
+            Ok(set) => {
+                let policies = Policies::validated(set, &file, &text, &schema)?;
+                if let Some(cache) = cache {
+                    cache.store(&policies.sha256, &policies.scopes_per_action());
+                }
+                policies
+            }
+            Err((sha256, scopes)) => Policies {
+                file: file.into(),
+                text: text.into(),
+                sha256,
+                action_uids: schema.action_uids.clone(),
+                compiled: Arc::new(OnceLock::new()),
+                known_scopes: Some(Arc::new(scopes)),
+            },
+        };
         Ok((schema, policies))
     }
 
@@ -59,12 +122,9 @@ impl Policies {
         text: &str,
         schema: &Schema,
     ) -> Result<Policies, PolicyError> {
-        let result = Validator::new(schema.cedar.clone()).validate(&set, ValidationMode::Strict);
-        let mut problems: Vec<Problem> = result
-            .validation_errors()
-            .map(|e| diagnostic_problem(file, text, e))
-            .collect();
-        problems.extend(path_problems(&set, file, text));
+        let lines = Lines::of(file, text);
+        let mut problems = validation_problems(&set, &lines, schema);
+        problems.extend(path_problems(&set, &lines));
         if !problems.is_empty() {
             // In file order, whichever check found them.
             problems.sort_by_key(|(loc, _)| {
@@ -72,14 +132,24 @@ impl Policies {
             });
             return Err(PolicyError::Invalid { problems });
         }
-        let index = PolicyIndex::build(&set, schema);
-        Ok(Policies {
+        Ok(Policies::compiled_from(set, file, text, schema))
+    }
+
+    fn compiled_from(set: PolicySet, file: &str, text: &str, schema: &Schema) -> Policies {
+        let index = PolicyIndex::build(&set, &schema.action_uids);
+        let compiled = Compiled {
             set,
             index,
-            file: file.to_owned(),
-            text: text.to_owned(),
             names: OnceLock::new(),
-        })
+        };
+        Policies {
+            file: file.into(),
+            text: text.into(),
+            sha256: sha256_of(text),
+            action_uids: schema.action_uids.clone(),
+            compiled: Arc::new(OnceLock::from(Ok(compiled))),
+            known_scopes: None,
+        }
     }
 
     /// Parses and indexes policy text without validating it: tests of the index feed it
@@ -87,19 +157,67 @@ impl Policies {
     #[cfg(test)]
     pub(crate) fn unvalidated(text: &str, schema: &Schema) -> Policies {
         let set = parse_set("test.cedar", text).expect("the test's policies parse");
-        let index = PolicyIndex::build(&set, schema);
-        Policies {
-            set,
-            index,
-            file: "test.cedar".to_owned(),
-            text: text.to_owned(),
-            names: OnceLock::new(),
+        Policies::compiled_from(set, "test.cedar", text, schema)
+    }
+
+    /// The parsed, indexed set, parsed now if it was not yet. The text was validated, so
+    /// this fails only if it changed meaning under us; the caller then denies.
+    pub(crate) fn compiled(&self) -> Result<&Compiled, &str> {
+        self.compiled
+            .get_or_init(|| compile(&self.file, &self.text, &self.action_uids))
+            .as_ref()
+            .map_err(String::as_str)
+    }
+
+    /// Parses and indexes the set now, if that is still to do.
+    pub fn compile(&self) -> Result<(), String> {
+        self.compiled().map(|_| ()).map_err(str::to_owned)
+    }
+
+    /// Parses and indexes the set on a thread of its own, if that is still to do, so that
+    /// the first decision finds it ready. Start it only where a thread may be started (the
+    /// worker does, once it is confined).
+    pub fn compile_in_background(&self) {
+        if self.compiled.get().is_some() {
+            return;
         }
+        let (file, text, uids, compiled) = (
+            Arc::clone(&self.file),
+            Arc::clone(&self.text),
+            self.action_uids.clone(),
+            Arc::clone(&self.compiled),
+        );
+        let spawned = std::thread::Builder::new()
+            .name("policies".to_owned())
+            .spawn(move || {
+                compiled.get_or_init(|| compile(&file, &text, &uids));
+            });
+        // Without the thread, the first decision parses.
+        drop(spawned);
+    }
+
+    /// Where the permits for `actions` could apply (see [`PathScopes`]).
+    pub(crate) fn permit_scopes(&self, actions: &[Action]) -> PathScopes {
+        match &self.known_scopes {
+            Some(known) => PathScopes::merge(actions.iter().map(|a| &known[a.index()])),
+            // A set that does not compile permits nothing.
+            None => self
+                .compiled()
+                .map_or(PathScopes::nowhere(), |c| c.index.permit_scopes(actions)),
+        }
+    }
+
+    /// [`Policies::permit_scopes`] for each action, what the validation cache keeps.
+    fn scopes_per_action(&self) -> Vec<PathScopes> {
+        Action::ALL
+            .iter()
+            .map(|a| self.permit_scopes(std::slice::from_ref(a)))
+            .collect()
     }
 
     /// The number of policies in the set.
     pub fn len(&self) -> usize {
-        self.set.policies().count()
+        self.compiled().map_or(0, |c| c.set.policies().count())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -111,41 +229,54 @@ impl Policies {
         &self.text
     }
 
-    /// The name a person uses for a policy: its `@id` annotation, else `file:line`.
-    pub fn name(&self, id: &PolicyId) -> String {
-        let names = self.names.get_or_init(|| self.compute_names());
-        names
-            .get(id)
-            .cloned()
-            .unwrap_or_else(|| format!("{}:{}", self.file, id))
+    /// The SHA-256 of the text, in hex: what a run's records name the policy by.
+    pub fn sha256_hex(&self) -> String {
+        self.sha256.iter().map(|b| format!("{b:02x}")).collect()
     }
 
-    fn compute_names(&self) -> HashMap<PolicyId, String> {
-        // The public API gives no source positions for policies, so ask the parser once.
-        // It assigns ids in the same order as `PolicySet::from_str`.
-        let mut lines: HashMap<String, usize> = HashMap::new();
-        if let Ok(core) = cedar_policy_core::parser::parse_policyset(&self.text) {
-            for p in core.policies() {
-                if let Some(loc) = p.loc() {
-                    let at = SourceLocation::at(&self.file, &self.text, loc.span.offset());
-                    lines.insert(p.id().to_string(), at.line);
-                }
-            }
-        }
-        self.set
-            .policies()
-            .map(|p| {
-                let name = match p.annotation("id") {
-                    Some(id) => id.to_owned(),
-                    None => match lines.get(&p.id().to_string()) {
-                        Some(line) => format!("{}:{}", self.file, line),
-                        None => format!("{}:{}", self.file, p.id()),
-                    },
-                };
-                (p.id().clone(), name)
-            })
-            .collect()
+    /// The name a person uses for a policy: its `@id` annotation, else `file:line`.
+    pub fn name(&self, id: &PolicyId) -> String {
+        let found = self.compiled().ok().and_then(|c| {
+            c.names
+                .get_or_init(|| names(&c.set, &self.file, &self.text))
+                .get(id)
+                .cloned()
+        });
+        found.unwrap_or_else(|| format!("{}:{}", self.file, id))
     }
+}
+
+/// Parses and indexes text that was validated before.
+fn compile(file: &str, text: &str, action_uids: &ActionUids) -> Result<Compiled, String> {
+    let set = parse_set(file, text).map_err(|e| {
+        format!("the policy, validated before, no longer parses, so everything is denied: {e}")
+    })?;
+    let index = PolicyIndex::build(&set, action_uids);
+    Ok(Compiled {
+        set,
+        index,
+        names: OnceLock::new(),
+    })
+}
+
+/// Each policy's `@id`, else `file:line`, the line read off the policy's place in the text.
+fn names(set: &PolicySet, file: &str, text: &str) -> HashMap<PolicyId, String> {
+    let lines = Lines::of(file, text);
+    set.policies()
+        .map(|p| {
+            let core: &cedar_policy_core::ast::Policy = p.as_ref();
+            let name = match (p.annotation("id"), core.loc()) {
+                (Some(id), _) => id.to_owned(),
+                (None, Some(loc)) => format!("{file}:{}", lines.at(loc.span.offset()).line),
+                (None, None) => format!("{file}:{}", p.id()),
+            };
+            (p.id().clone(), name)
+        })
+        .collect()
+}
+
+fn sha256_of(text: &str) -> [u8; 32] {
+    Sha256::digest(text.as_bytes()).into()
 }
 
 fn read(path: &Path) -> Result<(String, String), PolicyError> {
@@ -159,11 +290,11 @@ fn read(path: &Path) -> Result<(String, String), PolicyError> {
 
 /// Parses policy text into a set of static policies.
 fn parse_set(file: &str, text: &str) -> Result<PolicySet, PolicyError> {
-    let set = PolicySet::from_str(text).map_err(|errs| PolicyError::Invalid {
-        problems: errs
-            .iter()
-            .map(|e| diagnostic_problem(file, text, e))
-            .collect(),
+    let set = PolicySet::from_str(text).map_err(|errs| {
+        let lines = Lines::of(file, text);
+        PolicyError::Invalid {
+            problems: errs.iter().map(|e| diagnostic_problem(&lines, e)).collect(),
+        }
     })?;
     if set.templates().next().is_some() {
         let msg = "policy templates are not supported: write a static policy (no ?principal or ?resource slots)";
@@ -177,11 +308,43 @@ fn parse_set(file: &str, text: &str) -> Result<PolicySet, PolicyError> {
 /// One problem of a policy file, where it is when that is known.
 type Problem = (Option<SourceLocation>, String);
 
+/// The schema validator's problems. Policies are validated one by one, so the set is split
+/// in two halves validated side by side: validation is most of a large policy's start-up.
+fn validation_problems(set: &PolicySet, lines: &Lines<'_>, schema: &Schema) -> Vec<Problem> {
+    let validate = |part: &PolicySet| -> Vec<Problem> {
+        Validator::new(schema.cedar.clone())
+            .validate(part, ValidationMode::Strict)
+            .validation_errors()
+            .map(|e| diagnostic_problem(lines, e))
+            .collect()
+    };
+    let all: Vec<_> = set.policies().cloned().collect();
+    if all.len() < 64 {
+        return validate(set);
+    }
+    let (first, second) = all.split_at(all.len() / 2);
+    let half = |part: &[cedar_policy::Policy]| {
+        // Parts of one valid set: their ids are distinct.
+        PolicySet::from_policies(part.iter().cloned()).unwrap_or_else(|_| unreachable!())
+    };
+    let (first, second) = (half(first), half(second));
+    std::thread::scope(|s| {
+        let other = s.spawn(|| validate(&second));
+        let mut problems = validate(&first);
+        match other.join() {
+            Ok(more) => problems.extend(more),
+            // Fail closed: a validator that did not finish did not find the set valid.
+            Err(_) => problems.push((None, "the policy validator panicked".to_owned())),
+        }
+        problems
+    })
+}
+
 /// Every `file_system::File` or `file_system::Dir` literal, in a scope or a condition, whose id
 /// is not a normalized absolute path. The host names files only by normalized paths
 /// ([`AbsPath`]), so `Dir::"/d/secret/"` would never match anything, and a `forbid` written
 /// that way would silently forbid nothing.
-fn path_problems(set: &PolicySet, file: &str, text: &str) -> Vec<Problem> {
+fn path_problems(set: &PolicySet, lines: &Lines<'_>) -> Vec<Problem> {
     let mut out = Vec::new();
     for policy in set.policies() {
         let core: &cedar_policy_core::ast::Policy = policy.as_ref();
@@ -211,18 +374,18 @@ fn path_problems(set: &PolicySet, file: &str, text: &str) -> Vec<Problem> {
                 .loc()
                 .or_else(|| expr.source_loc())
                 .or_else(|| core.loc())
-                .map(|l| SourceLocation::at(file, text, l.span.offset()));
+                .map(|l| lines.at(l.span.offset()));
             out.push((loc, why));
         }
     }
     out
 }
 
-fn diagnostic_problem(file: &str, text: &str, e: &dyn Diagnostic) -> Problem {
+fn diagnostic_problem(lines: &Lines<'_>, e: &dyn Diagnostic) -> Problem {
     let loc = e
         .labels()
         .and_then(|mut labels| labels.next())
-        .map(|l| SourceLocation::at(file, text, l.offset()));
+        .map(|l| lines.at(l.offset()));
     let mut msg = e.to_string();
     if let Some(help) = e.help() {
         msg.push_str(&format!(" (help: {help})"));
@@ -366,7 +529,13 @@ mod tests {
     fn policies_are_named_by_id_annotation_or_line() {
         let text = "@id(\"read-logs\")\npermit(principal, action, resource);\n\nforbid(principal, action, resource in file_system::Dir::\"/etc\");\n";
         let p = Policies::parse("ops.cedar", text, &schema()).unwrap();
-        let mut names: Vec<String> = p.set.policies().map(|x| p.name(x.id())).collect();
+        let mut names: Vec<String> = p
+            .compiled()
+            .unwrap()
+            .set
+            .policies()
+            .map(|x| p.name(x.id()))
+            .collect();
         names.sort();
         assert_eq!(names, ["ops.cedar:4", "read-logs"]);
     }

@@ -2,6 +2,7 @@
 //! each action's entity and groups ready for requests.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use cedar_policy::Entity;
 
@@ -16,7 +17,17 @@ pub const SCHEMA_SOURCE: &str = include_str!("../schema/tollgate.cedarschema");
 /// took most of a trivial run's start-up time. A unit test keeps the two identical.
 const SCHEMA_JSON: &str = include_str!("../schema/tollgate.cedarschema.json");
 
+/// For each action in [`Action::ALL`] order, its entity's uid and then its groups': what a
+/// policy's action tests are checked against.
+pub(crate) type ActionUids = Arc<Vec<Vec<cedar_policy_core::ast::EntityUID>>>;
+
+/// The schema text a run parses, for what must change when the schema does.
+pub(crate) fn schema_json() -> &'static str {
+    SCHEMA_JSON
+}
+
 /// Tollgate's Cedar schema, parsed once per run.
+#[derive(Clone)]
 pub struct Schema {
     pub(crate) cedar: cedar_policy::Schema,
     /// For each action, its own entity and the group entities above it: the requests carry
@@ -25,6 +36,7 @@ pub struct Schema {
     /// For each action, its entity with its groups as (already closed) parents, in the form
     /// the decision's entity store takes.
     pub(crate) action_core: Vec<cedar_policy_core::ast::Entity>,
+    pub(crate) action_uids: ActionUids,
 }
 
 impl Schema {
@@ -63,10 +75,17 @@ impl Schema {
                 )
             })
             .collect();
+        let action_uids = Arc::new(
+            action_entities
+                .iter()
+                .map(|chain| chain.iter().map(|e| e.uid().into()).collect())
+                .collect(),
+        );
         Ok(Schema {
             cedar,
             action_entities,
             action_core,
+            action_uids,
         })
     }
 }

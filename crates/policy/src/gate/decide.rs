@@ -79,19 +79,16 @@ impl Gate {
         context: &Context,
     ) -> Decision {
         let labels = resource.path().and_then(|p| self.labels.labels_of(p));
-        let Some(slice) = self.policies.index.slice(action, resource, &self.admitted) else {
-            return Decision {
-                permitted: false,
-                policies: Vec::new(),
-                errors: Vec::new(),
-                labels,
-            };
-        };
         let deny = |error: String, labels| Decision {
             permitted: false,
             policies: Vec::new(),
             errors: vec![error],
             labels,
+        };
+        let slice = match self.slice(action, resource) {
+            Ok(Some(slice)) => slice,
+            Ok(None) => return Decision::refused(labels),
+            Err(e) => return deny(e.to_owned(), labels),
         };
         let own = labels.as_deref().unwrap_or(Labels::unlabelled());
         let (request, entities) = match self.request(action, resource, own, context) {
@@ -165,9 +162,11 @@ impl Gate {
         let (request, entities) = self
             .request(action, resource, Labels::unlabelled(), &Context::Empty)
             .expect("a request for the test");
-        let response = self
-            .authorizer
-            .is_authorized(&request, &self.policies.set, &entities);
+        let response = self.authorizer.is_authorized(
+            &request,
+            &self.policies.compiled().unwrap().set,
+            &entities,
+        );
         let mut whole: Vec<String> = response
             .diagnostics()
             .reason()

@@ -51,7 +51,7 @@ impl Gate {
         let labels = labels.as_deref().unwrap_or(Labels::unlabelled());
         let mut bearings = Vec::new();
         if let (Some(slice), Ok((request, entities))) = (
-            self.policies.index.slice(action, resource, &self.admitted),
+            self.slice(action, resource).ok().flatten(),
             self.request(action, resource, labels, context),
         ) {
             for policy in slice.policies() {

@@ -239,9 +239,8 @@ fn when_style_statements_are_sliced_by_their_conditions() {
     let gate = Gate::new(schema, policies, "u7", Recorder::Unaudited, Arc::default());
     let slice_len = |action, path: &str| {
         let resource = Resource::File(AbsPath::parse(path).unwrap());
-        gate.policies()
-            .index
-            .slice(action, &resource, &gate.admitted)
+        gate.slice(action, &resource)
+            .unwrap()
             .map_or(0, |s| s.policies().count())
     };
     assert_eq!(slice_len(Action::FsRead, "/srv/app3/x.log"), 1);
