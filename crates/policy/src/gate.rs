@@ -44,15 +44,13 @@ pub struct DecisionCounts {
 pub struct Gate {
     schema: Schema,
     policies: Policies,
-    principal: EntityUid,
-    principal_text: String,
     caller: Caller,
-    /// The entities that describe the caller (agent, user, groups), in every request.
-    caller_entities: Vec<core_ast::Entity>,
+    /// What the host's directory says about the caller: its user and that user's groups.
+    directory: Directory,
+    /// The caller as Cedar sees it, worked out with the first decision.
+    principal: OnceLock<Principal>,
     /// The host owner's data labels, looked up for every fresh decision on a path.
     labels: Arc<LabelRules>,
-    action_uids: Vec<EntityUid>,
-    authorizer: Authorizer,
     permits: AtomicU64,
     denies: AtomicU64,
     /// Decisions already made in this run. The policy set and the entity data are fixed for
@@ -69,8 +67,44 @@ pub struct Gate {
     /// The policies whose principal tests this gate's principal passes: worked out with the
     /// first decision, which is when the policies are parsed.
     admitted: OnceLock<Admitted>,
-    /// The principal's uid and its ancestors, for that.
-    principal_ancestry: (core_ast::EntityUID, Vec<core_ast::EntityUID>),
+}
+
+/// The caller as Cedar sees it, and Cedar's authorizer. Not built with the gate: making the
+/// first Cedar name builds Cedar's parser, and the authorizer its extensions, which was most
+/// of the start of a script that makes no request at all.
+struct Principal {
+    uid: EntityUid,
+    /// E.g. `User::"alice"`, as records and denials name it.
+    text: String,
+    /// The entities that describe the caller (agent, user, groups), in every request.
+    entities: Vec<core_ast::Entity>,
+    /// The principal's uid and its ancestors, for the policies it is admitted to.
+    ancestry: (core_ast::EntityUID, Vec<core_ast::EntityUID>),
+    authorizer: Authorizer,
+}
+
+impl Principal {
+    fn of(caller: &Caller, directory: &Directory) -> Principal {
+        let uid = caller.uid();
+        let entities = caller.entities(directory);
+        let ancestry = {
+            let own: core_ast::EntityUID = uid.clone().into();
+            // The principal's ancestors as its entity lists them (already closed).
+            let ancestors: Vec<core_ast::EntityUID> = entities
+                .iter()
+                .find(|e| *e.uid() == own)
+                .map(|e| e.ancestors().cloned().collect())
+                .unwrap_or_default();
+            (own, ancestors)
+        };
+        Principal {
+            text: uid.to_string(),
+            uid,
+            entities,
+            ancestry,
+            authorizer: Authorizer::new(),
+        }
+    }
 }
 
 /// The decisions a gate remembers: by resource, then by action.
@@ -119,32 +153,14 @@ impl Gate {
         recorder: Recorder,
         frozen: Arc<AtomicBool>,
     ) -> Gate {
-        let principal = caller.uid();
-        let action_uids = Action::ALL
-            .iter()
-            .map(|a| schema.action_entities[a.index()][0].uid())
-            .collect();
-        let caller_entities = caller.entities(directory);
-        let principal_ancestry = {
-            let own: core_ast::EntityUID = principal.clone().into();
-            // The principal's ancestors as its entity lists them (already closed).
-            let ancestors: Vec<core_ast::EntityUID> = caller_entities
-                .iter()
-                .find(|e| *e.uid() == own)
-                .map(|e| e.ancestors().cloned().collect())
-                .unwrap_or_default();
-            (own, ancestors)
-        };
+        let directory = directory.about(&caller);
         Gate {
-            principal_text: principal.to_string(),
             schema,
             policies,
-            principal,
-            caller_entities,
             caller,
+            directory,
+            principal: OnceLock::new(),
             labels: Arc::new(LabelRules::default()),
-            action_uids,
-            authorizer: Authorizer::new(),
             permits: AtomicU64::new(0),
             denies: AtomicU64::new(0),
             decided: Mutex::new(Memory::default()),
@@ -152,7 +168,6 @@ impl Gate {
             frozen,
             own_files: Arc::new(OwnFiles::new()),
             admitted: OnceLock::new(),
-            principal_ancestry,
         }
     }
 
@@ -184,7 +199,12 @@ impl Gate {
 
     /// The principal as Cedar sees it, e.g. `User::"alice"`.
     pub fn principal(&self) -> &str {
-        &self.principal_text
+        &self.cedar_principal().text
+    }
+
+    fn cedar_principal(&self) -> &Principal {
+        self.principal
+            .get_or_init(|| Principal::of(&self.caller, &self.directory))
     }
 
     pub fn policies(&self) -> &Policies {
@@ -206,7 +226,7 @@ impl Gate {
     ) -> Result<Option<Arc<PolicySet>>, String> {
         let compiled = self.policies.compiled()?;
         let admitted = self.admitted.get_or_init(|| {
-            let (own, ancestors) = &self.principal_ancestry;
+            let (own, ancestors) = &self.cedar_principal().ancestry;
             compiled.index.admitted(own, ancestors)
         });
         Ok(compiled.index.slice(action, resource, admitted))
@@ -372,7 +392,7 @@ impl Gate {
                     (decision, refusal)
                 };
                 entries.push(DecisionEntry {
-                    principal: &self.principal_text,
+                    principal: self.principal(),
                     caller: &self.caller,
                     action,
                     resource: r.resource,
@@ -412,7 +432,7 @@ impl Gate {
     /// A denial of `action` on `resource` that says nothing yet of why.
     fn denial(&self, action: Action, resource: &Resource) -> Denied {
         Denied {
-            principal: self.principal_text.clone(),
+            principal: self.principal().to_owned(),
             action,
             resource: resource.clone(),
             forbidden_by: Vec::new(),

@@ -306,14 +306,19 @@ impl Caller {
         ]
     }
 
+    /// The user the caller is or acts for.
+    fn user_name(&self) -> &str {
+        match &self.principal {
+            Principal::User(name) => name,
+            Principal::Agent { on_behalf_of, .. } => on_behalf_of,
+        }
+    }
+
     /// The entities a request needs to decide about this caller: the agent, the user it acts
     /// for (or the user itself) with its groups as ancestors and its attributes as tags, and
     /// those groups.
     pub(crate) fn entities(&self, directory: &Directory) -> Vec<ast::Entity> {
-        let user_name = match &self.principal {
-            Principal::User(name) => name,
-            Principal::Agent { on_behalf_of, .. } => on_behalf_of,
-        };
+        let user_name = self.user_name();
         let mut out = Vec::new();
         if let Principal::Agent { agent, .. } = &self.principal {
             out.push(ast::Entity::new_with_attr_partial_value(
@@ -422,6 +427,24 @@ impl Directory {
 
     pub fn user_count(&self) -> usize {
         self.users.len()
+    }
+
+    /// The part of the directory that `caller`'s entities are read from: its user and the
+    /// groups that user is in, directly or not. A gate keeps only this.
+    pub(crate) fn about(&self, caller: &Caller) -> Directory {
+        let user = caller.user_name();
+        let users = self
+            .users
+            .get(user)
+            .map(|u| (user.to_owned(), u.clone()))
+            .into_iter()
+            .collect();
+        let groups = self
+            .groups_of(user)
+            .into_iter()
+            .filter_map(|g| self.groups.get(&g).map(|d| (g, d.clone())))
+            .collect();
+        Directory { users, groups }
     }
 
     /// Every group the user is in, directly or through other groups.
@@ -677,5 +700,31 @@ mod tests {
         let e = Directory::parse(r#"{"users": {"bob": {"groups": ["ghosts"]}}}"#).unwrap_err();
         assert!(e.to_string().contains("ghosts"), "{e}");
         assert!(Directory::parse(r#"{"people": {}}"#).is_err());
+    }
+
+    /// A gate keeps only the caller's part of the directory: its entities must not change.
+    #[test]
+    fn the_callers_part_of_the_directory_gives_the_same_entities() {
+        let d = Directory::parse(
+            r#"{"users": {"alice": {"groups": ["oncall"], "attributes": {"team": "sre"}},
+                          "bob": {"groups": ["finance"]}},
+                "groups": {"oncall": {"groups": ["engineering"]}, "engineering": {"groups": ["staff"]},
+                           "staff": {}, "finance": {"groups": ["staff"]}}}"#,
+        )
+        .unwrap();
+        for name in ["alice", "bob", "carol"] {
+            let caller = Caller::os_user(name);
+            let part = d.about(&caller);
+            let (mine, all) = (caller.entities(&part), caller.entities(&d));
+            assert_eq!(mine.len(), all.len(), "{name}");
+            for e in &mine {
+                assert!(all.contains(e), "{name}: {e:?} is not among {all:?}");
+            }
+            assert!(part.users.len() <= 1, "{name}: {:?}", part.users.keys());
+        }
+        let alice = d.about(&Caller::os_user("alice"));
+        let mut groups: Vec<&String> = alice.groups.keys().collect();
+        groups.sort();
+        assert_eq!(groups, ["engineering", "oncall", "staff"]);
     }
 }

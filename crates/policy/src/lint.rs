@@ -48,7 +48,11 @@ const INTERPRETERS: &[&str] = &[
 /// The warnings for a validated policy set, in policy order.
 pub fn lint(policies: &Policies, schema: &Schema) -> Vec<Warning> {
     let mut out = Vec::new();
-    // Lints are for validated sets, which compile; one that does not has nothing to lint.
+    // Lints are for validated sets, which compile, and so does their schema; one that does
+    // not has nothing to lint.
+    let Ok(schema) = schema.built() else {
+        return out;
+    };
     let set = policies.compiled().map(|c| &c.set).into_iter();
     for policy in set.flat_map(|s| s.policies()) {
         if policy.effect() != Effect::Permit {
@@ -148,7 +152,11 @@ fn asked_by(actions: &[Action]) -> String {
 /// promises what no script will get, and says its writer did not know where the files are.
 pub fn lint_own_files(policies: &Policies, schema: &Schema, own: &OwnFiles) -> Vec<Warning> {
     let mut out = Vec::new();
-    // Lints are for validated sets, which compile; one that does not has nothing to lint.
+    // Lints are for validated sets, which compile, and so does their schema; one that does
+    // not has nothing to lint.
+    let Ok(schema) = schema.built() else {
+        return out;
+    };
     let set = policies.compiled().map(|c| &c.set).into_iter();
     for policy in set.flat_map(|s| s.policies()) {
         if policy.effect() != Effect::Permit {

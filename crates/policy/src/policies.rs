@@ -21,7 +21,6 @@ use crate::error::{Lines, PolicyError, SourceLocation};
 use crate::index::{PathScopes, PolicyIndex};
 use crate::path::AbsPath;
 // Re-exported for the modules that take both; the schema is its own module.
-use crate::schema::ActionUids;
 pub(crate) use crate::schema::Schema;
 use crate::validated::ValidationCache;
 
@@ -32,7 +31,8 @@ pub struct Policies {
     file: Arc<str>,
     text: Arc<str>,
     sha256: [u8; 32],
-    action_uids: ActionUids,
+    /// The schema the set is indexed with (its action groups); parsed when the set is.
+    schema: Schema,
     compiled: Arc<OnceLock<Result<Compiled, String>>>,
     /// Where permits could apply, per action in [`Action::ALL`] order, as the validation
     /// cache recorded it for this text; `None` when it is read off the compiled set.
@@ -70,43 +70,30 @@ impl Policies {
         path: &Path,
         cache: Option<&ValidationCache>,
     ) -> Result<(Schema, Policies), PolicyError> {
-        let schema = std::thread::spawn(Schema::tollgate);
-        let read = read(path);
-        let known = match (&read, cache) {
-            (Ok((_, text)), Some(cache)) => {
-                let sha256 = sha256_of(text);
-                cache.lookup(&sha256).map(|scopes| (sha256, scopes))
-            }
-            _ => None,
-        };
-        let parsed = match known {
-            Some(known) => read.map(|(file, text)| (file, text, Err(known))),
-            None => read.and_then(|(file, text)| {
-                let set = parse_set(&file, &text)?;
-                Ok((file, text, Ok(set)))
-            }),
-        };
-        let schema = schema
-            .join()
-            .map_err(|_| PolicyError::Schema("the schema parser panicked".to_owned()))??;
-        let (file, text, set) = parsed?;
-        let policies = match set {
-            Ok(set) => {
-                let policies = Policies::validated(set, &file, &text, &schema)?;
-                if let Some(cache) = cache {
-                    cache.store(&policies.sha256, &policies.scopes_per_action());
-                }
-                policies
-            }
-            Err((sha256, scopes)) => Policies {
+        let (file, text) = read(path)?;
+        let sha256 = sha256_of(&text);
+        if let Some(scopes) = cache.and_then(|cache| cache.lookup(&sha256)) {
+            // Validated before: the schema and the set are parsed when first needed.
+            let schema = Schema::lazy();
+            let policies = Policies {
                 file: file.into(),
                 text: text.into(),
                 sha256,
-                action_uids: schema.action_uids.clone(),
+                schema: schema.clone(),
                 compiled: Arc::new(OnceLock::new()),
                 known_scopes: Some(Arc::new(scopes)),
-            },
-        };
+            };
+            return Ok((schema, policies));
+        }
+        let schema = std::thread::spawn(Schema::tollgate);
+        let set = parse_set(&file, &text);
+        let schema = schema
+            .join()
+            .map_err(|_| PolicyError::Schema("the schema parser panicked".to_owned()))??;
+        let policies = Policies::validated(set?, &file, &text, &schema)?;
+        if let Some(cache) = cache {
+            cache.store(&policies.sha256, &policies.scopes_per_action());
+        }
         Ok((schema, policies))
     }
 
@@ -136,7 +123,11 @@ impl Policies {
     }
 
     fn compiled_from(set: PolicySet, file: &str, text: &str, schema: &Schema) -> Policies {
-        let index = PolicyIndex::build(&set, &schema.action_uids);
+        // Only a parsed schema validates, so this is the set's index.
+        let uids = schema
+            .built()
+            .map_or_else(|_| Arc::default(), |b| b.action_uids.clone());
+        let index = PolicyIndex::build(&set, &uids);
         let compiled = Compiled {
             set,
             index,
@@ -146,7 +137,7 @@ impl Policies {
             file: file.into(),
             text: text.into(),
             sha256: sha256_of(text),
-            action_uids: schema.action_uids.clone(),
+            schema: schema.clone(),
             compiled: Arc::new(OnceLock::from(Ok(compiled))),
             known_scopes: None,
         }
@@ -164,7 +155,7 @@ impl Policies {
     /// this fails only if it changed meaning under us; the caller then denies.
     pub(crate) fn compiled(&self) -> Result<&Compiled, &str> {
         self.compiled
-            .get_or_init(|| compile(&self.file, &self.text, &self.action_uids))
+            .get_or_init(|| compile(&self.file, &self.text, &self.schema))
             .as_ref()
             .map_err(String::as_str)
     }
@@ -181,16 +172,16 @@ impl Policies {
         if self.compiled.get().is_some() {
             return;
         }
-        let (file, text, uids, compiled) = (
+        let (file, text, schema, compiled) = (
             Arc::clone(&self.file),
             Arc::clone(&self.text),
-            self.action_uids.clone(),
+            self.schema.clone(),
             Arc::clone(&self.compiled),
         );
         let spawned = std::thread::Builder::new()
             .name("policies".to_owned())
             .spawn(move || {
-                compiled.get_or_init(|| compile(&file, &text, &uids));
+                compiled.get_or_init(|| compile(&file, &text, &schema));
             });
         // Without the thread, the first decision parses.
         drop(spawned);
@@ -246,12 +237,13 @@ impl Policies {
     }
 }
 
-/// Parses and indexes text that was validated before.
-fn compile(file: &str, text: &str, action_uids: &ActionUids) -> Result<Compiled, String> {
+/// Parses and indexes text that was validated before, and the schema with it.
+fn compile(file: &str, text: &str, schema: &Schema) -> Result<Compiled, String> {
+    let uids = &schema.built()?.action_uids;
     let set = parse_set(file, text).map_err(|e| {
         format!("the policy, validated before, no longer parses, so everything is denied: {e}")
     })?;
-    let index = PolicyIndex::build(&set, action_uids);
+    let index = PolicyIndex::build(&set, uids);
     Ok(Compiled {
         set,
         index,
@@ -311,6 +303,10 @@ type Problem = (Option<SourceLocation>, String);
 /// The schema validator's problems. Policies are validated one by one, so the set is split
 /// in two halves validated side by side: validation is most of a large policy's start-up.
 fn validation_problems(set: &PolicySet, lines: &Lines<'_>, schema: &Schema) -> Vec<Problem> {
+    let schema = match schema.built() {
+        Ok(built) => built,
+        Err(e) => return vec![(None, e.to_owned())],
+    };
     let validate = |part: &PolicySet| -> Vec<Problem> {
         Validator::new(schema.cedar.clone())
             .validate(part, ValidationMode::Strict)

@@ -2,9 +2,9 @@
 //! each action's entity and groups ready for requests.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use cedar_policy::Entity;
+use cedar_policy::{Entity, EntityUid};
 
 use crate::action::Action;
 use crate::error::PolicyError;
@@ -26,9 +26,16 @@ pub(crate) fn schema_json() -> &'static str {
     SCHEMA_JSON
 }
 
-/// Tollgate's Cedar schema, parsed once per run.
+/// Tollgate's Cedar schema, parsed once per run, when first needed: a run whose policy the
+/// validation cache vouches for has no use for it before its first decision, and a script
+/// that makes none never waits for it. Cheap to clone: clones share the parse.
 #[derive(Clone)]
 pub struct Schema {
+    built: Arc<OnceLock<Result<Built, String>>>,
+}
+
+/// The parsed schema and what requests need from it.
+pub(crate) struct Built {
     pub(crate) cedar: cedar_policy::Schema,
     /// For each action, its own entity and the group entities above it: the requests carry
     /// them so that `action in file_system::Action::"SafeIO"` matches.
@@ -36,58 +43,86 @@ pub struct Schema {
     /// For each action, its entity with its groups as (already closed) parents, in the form
     /// the decision's entity store takes.
     pub(crate) action_core: Vec<cedar_policy_core::ast::Entity>,
+    /// For each action, its own entity's uid: a request's action.
+    pub(crate) action_uid: Vec<EntityUid>,
     pub(crate) action_uids: ActionUids,
 }
 
 impl Schema {
-    /// Parses the built-in schema.
+    /// Parses the built-in schema now.
     pub fn tollgate() -> Result<Schema, PolicyError> {
-        let cedar = cedar_policy::Schema::from_json_str(SCHEMA_JSON)
-            .map_err(|e| PolicyError::Schema(e.to_string()))?;
-        let all = cedar
-            .action_entities()
-            .map_err(|e| PolicyError::Schema(e.to_string()))?;
-        let by_uid: HashMap<String, &Entity> =
-            all.iter().map(|e| (e.uid().to_string(), e)).collect();
-        let mut action_entities = Vec::with_capacity(Action::ALL.len());
-        for action in Action::ALL {
-            let own = by_uid.get(&action.to_string()).ok_or_else(|| {
-                PolicyError::Schema(format!("the schema does not declare {action}"))
-            })?;
-            let mut chain: Vec<Entity> = vec![(*own).clone()];
-            for group in all.ancestors(&own.uid()).into_iter().flatten() {
-                if let Some(e) = by_uid.get(&group.to_string()) {
-                    chain.push((*e).clone());
-                }
-            }
-            action_entities.push(chain);
-        }
-        let action_core = action_entities
-            .iter()
-            .map(|chain| {
-                let groups = chain[1..].iter().map(|e| e.uid().into()).collect();
-                cedar_policy_core::ast::Entity::new_with_attr_partial_value(
-                    chain[0].uid().into(),
-                    [],
-                    std::collections::HashSet::new(),
-                    groups,
-                    [],
-                )
-            })
-            .collect();
-        let action_uids = Arc::new(
-            action_entities
-                .iter()
-                .map(|chain| chain.iter().map(|e| e.uid().into()).collect())
-                .collect(),
-        );
-        Ok(Schema {
-            cedar,
-            action_entities,
-            action_core,
-            action_uids,
-        })
+        let schema = Schema::lazy();
+        schema
+            .built()
+            .map_err(|e| PolicyError::Schema(e.to_owned()))?;
+        Ok(schema)
     }
+
+    /// The built-in schema, parsed on first use (by [`Schema::built`]).
+    pub fn lazy() -> Schema {
+        Schema {
+            built: Arc::new(OnceLock::new()),
+        }
+    }
+
+    /// The parsed schema, parsed now if it was not yet. It is built into the binary and
+    /// its tests parse it, so this fails only on a broken build; the caller then denies.
+    pub(crate) fn built(&self) -> Result<&Built, &str> {
+        self.built
+            .get_or_init(build)
+            .as_ref()
+            .map_err(String::as_str)
+    }
+}
+
+fn build() -> Result<Built, String> {
+    let invalid = |e: String| format!("Tollgate's built-in Cedar schema is broken: {e}");
+    let cedar =
+        cedar_policy::Schema::from_json_str(SCHEMA_JSON).map_err(|e| invalid(e.to_string()))?;
+    let all = cedar
+        .action_entities()
+        .map_err(|e| invalid(e.to_string()))?;
+    let by_uid: HashMap<String, &Entity> = all.iter().map(|e| (e.uid().to_string(), e)).collect();
+    let mut action_entities = Vec::with_capacity(Action::ALL.len());
+    for action in Action::ALL {
+        let own = by_uid
+            .get(&action.to_string())
+            .ok_or_else(|| invalid(format!("it does not declare {action}")))?;
+        let mut chain: Vec<Entity> = vec![(*own).clone()];
+        for group in all.ancestors(&own.uid()).into_iter().flatten() {
+            if let Some(e) = by_uid.get(&group.to_string()) {
+                chain.push((*e).clone());
+            }
+        }
+        action_entities.push(chain);
+    }
+    let action_core = action_entities
+        .iter()
+        .map(|chain| {
+            let groups = chain[1..].iter().map(|e| e.uid().into()).collect();
+            cedar_policy_core::ast::Entity::new_with_attr_partial_value(
+                chain[0].uid().into(),
+                [],
+                std::collections::HashSet::new(),
+                groups,
+                [],
+            )
+        })
+        .collect();
+    let action_uid = action_entities.iter().map(|chain| chain[0].uid()).collect();
+    let action_uids = Arc::new(
+        action_entities
+            .iter()
+            .map(|chain| chain.iter().map(|e| e.uid().into()).collect())
+            .collect(),
+    );
+    Ok(Built {
+        cedar,
+        action_entities,
+        action_core,
+        action_uid,
+        action_uids,
+    })
 }
 
 #[cfg(test)]
@@ -96,6 +131,16 @@ mod tests {
 
     fn schema() -> Schema {
         Schema::tollgate().unwrap()
+    }
+
+    #[test]
+    fn a_lazy_schema_is_the_eager_one() {
+        let lazy = Schema::lazy();
+        assert!(lazy.built.get().is_none(), "built before it was asked for");
+        let (lazy, eager) = (lazy.built().unwrap(), schema());
+        let eager = eager.built().unwrap();
+        assert_eq!(lazy.action_uids, eager.action_uids);
+        assert_eq!(lazy.action_uid, eager.action_uid);
     }
 
     /// Set TOLLGATE_WRITE_SCHEMA_JSON=1 to regenerate the JSON after editing the schema.
@@ -123,6 +168,7 @@ mod tests {
     #[test]
     fn builtin_schema_parses_and_knows_every_action() {
         let s = schema();
+        let s = s.built().unwrap();
         assert_eq!(s.action_entities.len(), Action::ALL.len());
         let read = &s.action_entities[Action::FsRead.index()];
         let uids: Vec<String> = read.iter().map(|e| e.uid().to_string()).collect();

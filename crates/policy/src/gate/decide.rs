@@ -95,7 +95,10 @@ impl Gate {
             Ok(r) => r,
             Err(e) => return deny(e, labels),
         };
-        let response = self.authorizer.is_authorized(&request, &slice, &entities);
+        let response = self
+            .cedar_principal()
+            .authorizer
+            .is_authorized(&request, &slice, &entities);
         let permitted = response.decision() == cedar_policy::Decision::Allow;
         Decision {
             permitted,
@@ -121,9 +124,11 @@ impl Gate {
         labels: &Labels,
         context: &Context,
     ) -> Result<(cedar_policy::Request, Entities), String> {
+        let schema = self.schema.built()?;
+        let principal = self.cedar_principal();
         let request = cedar_policy::Request::new(
-            self.principal.clone(),
-            self.action_uids[action.index()].clone(),
+            principal.uid.clone(),
+            schema.action_uid[action.index()].clone(),
             resource.uid(),
             context.to_cedar(&self.caller, &self.labels),
             None,
@@ -133,11 +138,11 @@ impl Gate {
         let entities = core_entities::Entities::from_entities(
             [
                 resource.entity(labels),
-                self.schema.action_core[action.index()].clone(),
+                schema.action_core[action.index()].clone(),
             ]
             .into_iter()
             .chain(context.entities())
-            .chain(self.caller_entities.iter().cloned()),
+            .chain(principal.entities.iter().cloned()),
             None::<&core_entities::NoEntitiesSchema>,
             core_entities::TCComputation::AssumeAlreadyComputed,
             Extensions::none(),
@@ -162,7 +167,7 @@ impl Gate {
         let (request, entities) = self
             .request(action, resource, Labels::unlabelled(), &Context::Empty)
             .expect("a request for the test");
-        let response = self.authorizer.is_authorized(
+        let response = self.cedar_principal().authorizer.is_authorized(
             &request,
             &self.policies.compiled().unwrap().set,
             &entities,

@@ -58,7 +58,10 @@ impl Gate {
                 let alone = PolicySet::from_policies([policy.clone()])
                     // One policy: its id cannot clash.
                     .unwrap_or_else(|_| unreachable!());
-                let response = self.authorizer.is_authorized(&request, &alone, &entities);
+                let response = self
+                    .cedar_principal()
+                    .authorizer
+                    .is_authorized(&request, &alone, &entities);
                 bearings.push(Bearing {
                     policy: self.policies.name(policy.id()),
                     permit: policy.effect() == cedar_policy::Effect::Permit,
@@ -91,12 +94,12 @@ impl Gate {
         } else {
             let mut narrowest = format!(
                 "permit(principal == {}, action == {action}, resource == {resource});",
-                self.principal_text
+                self.principal()
             );
             if let Some(dir) = resource.path().and_then(|p| p.parent()) {
                 narrowest.push_str(&format!(
                     " or, for its directory, permit(principal == {}, action == {action}, resource in {});",
-                    self.principal_text,
+                    self.principal(),
                     Resource::Dir(dir)
                 ));
             }
