@@ -3,15 +3,24 @@
 //! forms of the keys: the signed-note verifier key ("vkey", section "Verifier keys" of the
 //! signed-note spec) and the private key form of golang.org/x/mod/sumdb/note.
 //!
-//! A checkpoint commits to the log's size and Merkle root (see [`crate::merkle`]); the
+//! A checkpoint commits to the log's size and Merkle root (see [`crate::tiles`]); the
 //! signature makes it evidence that whoever holds the key vouched for that state of the log.
+//!
+//! The note is signed and checked here rather than with the `signed_note` crate (a C2SP
+//! signed-note implementation), whose API does not fit two things this log relies on: its
+//! Ed25519 verifier calls `verify`, not `verify_strict`, so it accepts the malleable
+//! signatures and weak keys that the strict check rejects; and a note that no known key
+//! verifies comes back as `UnverifiedNote` alone, without the key ids of the lines it holds,
+//! which `verify` needs to tell a replaced key from a forged checkpoint. The body is parsed
+//! here too: `tlog_tiles::Checkpoint` keeps extension lines as one string and says only
+//! "malformed checkpoint", where this names the line at fault.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use ed25519_dalek::{Signature, Signer as _, VerifyingKey};
 use sha2::{Digest, Sha256};
 
-use crate::merkle::Hash;
+use crate::tiles::Hash;
 
 mod keys;
 mod note;

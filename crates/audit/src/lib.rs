@@ -1,10 +1,12 @@
 //! Tollgate's audit trail.
 //!
 //! Every gate decision, and the start and end of every run, is appended here before it takes
-//! effect. Records are canonical JSON lines; an RFC 6962 Merkle tree over them is committed to
-//! by signed checkpoints (C2SP tlog-checkpoint), so an edited, removed, inserted or reordered
-//! record, a forged checkpoint and a rollback can each be detected, and one record can be
-//! proven to an auditor without handing over the log.
+//! effect, and that append is all a decision waits for. Records are canonical JSON lines; an
+//! RFC 6962 Merkle tree over them, stored as C2SP tlog-tiles hash tiles, is committed to by
+//! signed checkpoints (C2SP tlog-checkpoint), hashed and signed off the decisions' path, so
+//! an edited, removed, inserted or reordered record, a changed tile, a forged checkpoint and
+//! a rollback can each be detected, and one record can be proven to an auditor without
+//! handing over the log.
 //!
 //! The gate writes its decisions here through [`GateRecorder`], the adapter from the policy
 //! crate's [`tollgate_policy::DecisionLog`] to this log; the gate cannot be built without
@@ -16,9 +18,9 @@
 pub mod checkpoint;
 mod gate;
 mod log;
-pub mod merkle;
 mod read;
 mod record;
+pub mod tiles;
 
 pub use gate::{on_behalf_of, Delegated, GateRecorder};
 pub use log::{

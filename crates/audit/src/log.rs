@@ -1,31 +1,39 @@
-//! The audit log on disk: segments of records, signed checkpoints, and the writer that appends
-//! to them safely from several processes at once.
+//! The audit log on disk: segments of records, their hash tiles, signed checkpoints, and the
+//! writer that appends to them safely from several processes at once.
 //!
-//! Layout of a log directory:
+//! Layout of a log directory (format 2; see [`LogConfig::format`]):
 //!
 //! ```text
-//! config.json          origin, signing key path, segment size, checkpoint interval
-//! verifier.vkey        the public key that verifies checkpoints
-//! lock                 flock(2) target: one appender at a time, across processes
-//! waiting              flock(2) target: writers waiting for `lock` (keeps it fair)
-//! state.json           where the last checkpoint left the tree (to resume without a rescan)
+//! config.json            origin, signing key path, segment size, checkpoint interval, format
+//! verifier.vkey          the public key that verifies checkpoints
+//! lock                   flock(2) target: one appender at a time, across processes
+//! waiting                flock(2) target: writers waiting for `lock` (keeps it fair)
+//! publish.lock           flock(2) target: one publisher at a time, across processes
 //! segments/NNNNNN.jsonl  records, one canonical JSON object per line
-//! checkpoints/SIZE.note  signed checkpoints (C2SP tlog-checkpoint), one file each
+//! tile/L/N[.p/W]         the records' Merkle tree as C2SP tlog-tiles hash tiles
+//! checkpoints.notes      signed checkpoints (C2SP tlog-checkpoint notes), appended in order
+//! tiled.json             where in the segments the newest checkpoint's records end
 //! ```
+//!
+//! A log of format 1 also has `state.json` and `checkpoints/SIZE.note` (one file per
+//! checkpoint), and its records name their predecessor's hash in `prev`; the first writer
+//! that opens one upgrades it to format 2, and its old records and checkpoints still verify.
 //!
 //! The private key (mode 0600) lives outside the directory (see [`default_key_path`]), so
 //! that a grant on the directory never reaches it; logs made before keep theirs where
 //! `config.json` says.
 //!
-//! A writer takes the lock to append, first reads whatever other writers added while it did
-//! not hold it (so sequence numbers and the tree stay one), and writes its lines; it keeps
-//! the lock through a burst of appends and lets go after a millisecond of holding or idling.
-//! A line is written with one `write` to an `O_APPEND` file before the decision it records
-//! takes effect; `fdatasync` comes per batch (every checkpoint, and at the end of a run) or
-//! per record with [`SyncMode::Every`], after the lock is released, since on a busy disk it
-//! can take seconds. A writer killed mid-line leaves a torn final line:
-//! the next writer cuts it off and records a [`Event::Repair`], so no complete record is
-//! ever lost and the log still verifies.
+//! Appending is the only thing on a decision's path: a writer takes the lock, counts the
+//! lines other writers added while it did not hold it (so sequence numbers stay one), and
+//! writes its lines with one `write` to an `O_APPEND` file before the decision they record
+//! takes effect; nothing is hashed. It keeps the lock through a burst of appends and lets go
+//! after a millisecond of holding or idling. Every [`LogConfig::checkpoint_every`] records,
+//! and at the end of a run, the writer that holds the key publishes a checkpoint on a thread
+//! of its own (see `publish`): it reads the new records back, hashes them, writes their
+//! tiles and signs. `fdatasync` comes per checkpoint, or per record with [`SyncMode::Every`],
+//! after the lock is released, since on a busy disk it can take seconds. A writer killed
+//! mid-line leaves a torn final line: the next writer cuts it off and records an
+//! [`Event::Repair`], so no complete record is ever lost and the log still verifies.
 
 use std::fmt::Write as _;
 use std::fs::{self, File, OpenOptions};
@@ -41,19 +49,22 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::checkpoint::{Checkpoint, SigningKey, Verifier};
-use crate::merkle::{leaf_hash, CompactTree, Hash};
 use crate::record::{Event, EventRef, Record, RecordRef};
 
 mod init;
 mod layout;
 mod lock;
+mod notes;
 mod publish;
 
 use init::*;
 pub use init::{default_key_path, host_name, init, read_config, read_verifier, InitOptions};
-use layout::*;
-pub(crate) use layout::{checkpoint_name, hex, published_size, segment_name, Layout};
+pub(crate) use layout::{
+    checkpoint_name, hex, published_size, read_tiled, segment_name, Layout, Tiled,
+};
 use lock::*;
+pub(crate) use notes::read_notes;
+use notes::*;
 use publish::*;
 
 /// How long an append waits for another writer's lock before it fails (and so denies).
@@ -117,6 +128,31 @@ pub struct LogConfig {
     pub segment_bytes: u64,
     /// A checkpoint is written every this many records (and at the end of every run).
     pub checkpoint_every: u64,
+    /// The on-disk format. 1: each record names its predecessor's hash (`prev`), each
+    /// checkpoint is a file of its own, `state.json` saves the tree. 2: the tree is kept in
+    /// hash tiles and the checkpoints in one file. A log without this field is of format 1.
+    #[serde(default = "format_1")]
+    pub format: u32,
+    /// For a log upgraded from format 1: how many records it held then. Those carry `prev`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upgraded_at: Option<u64>,
+}
+
+/// The format this version writes.
+pub(crate) const FORMAT: u32 = 2;
+
+fn format_1() -> u32 {
+    1
+}
+
+impl LogConfig {
+    /// How many of the log's first records carry a `prev` hash that `verify` checks.
+    pub(crate) fn chained_records(&self) -> u64 {
+        match self.format {
+            1 => u64::MAX,
+            _ => self.upgraded_at.unwrap_or(0),
+        }
+    }
 }
 
 /// How an appender tells the writer that holds the key that a checkpoint fell due, or says
@@ -131,8 +167,8 @@ pub struct AuditLog {
     sync: SyncMode,
     lock: Lock,
     writer: Mutex<Writer>,
-    /// Signs checkpoints; `None` for an [`AuditLog::open_appender`], which never holds the
-    /// key and leaves due checkpoints to the process that does.
+    /// Hashes, tiles and signs checkpoints; `None` for an [`AuditLog::open_appender`], which
+    /// never holds the key and leaves due checkpoints to the process that does.
     publisher: Option<Publisher>,
     /// For an appender: asks the writer that holds the key to publish a checkpoint that has
     /// fallen due, and waits until it has (see [`AuditLog::open_appender`]).
@@ -147,9 +183,9 @@ struct Writer {
     segment: File,
     segment_index: u64,
     offset: u64,
-    tree: CompactTree,
-    prev: Hash,
-    /// Tree size at the last checkpoint this writer wrote.
+    /// Records in the log as far as this writer has read it: the next sequence number.
+    size: u64,
+    /// Log size at the last checkpoint this writer took or asked for.
     checkpointed: u64,
     /// When this writer took the cross-process lock, while it holds it.
     held_since: Option<Instant>,
@@ -165,7 +201,6 @@ struct Writer {
 struct Scratch {
     time: String,
     lines: String,
-    leaves: Vec<Hash>,
 }
 
 impl AuditLog {
@@ -175,15 +210,9 @@ impl AuditLog {
         let config = read_config(dir)?;
         let key = load_key(dir, &config.key)?;
         check_key_matches(dir, &key, &config.key)?;
-        let signer = Signer {
-            layout: Layout {
-                dir: dir.to_owned(),
-            },
-            key,
-            key_path: config.key.clone(),
-        };
+        let signer = Signer::new(dir, key, config.key.clone(), config.origin.clone());
         let publisher = Publisher::start(signer, dir)?;
-        Self::open_with(dir, config, sync, Some(publisher), None)
+        Self::open_with(dir, sync, Some(publisher), None)
     }
 
     /// Opens an initialized log for appending records only: the key is never read, no
@@ -197,13 +226,12 @@ impl AuditLog {
         sync: SyncMode,
         request: CheckpointRequest,
     ) -> Result<Arc<AuditLog>, AuditError> {
-        let config = read_config(dir)?;
-        Self::open_with(dir, config, sync, None, Some(request))
+        read_config(dir)?;
+        Self::open_with(dir, sync, None, Some(request))
     }
 
     fn open_with(
         dir: &Path,
-        config: LogConfig,
         sync: SyncMode,
         publisher: Option<Publisher>,
         request_checkpoint: Option<CheckpointRequest>,
@@ -212,23 +240,18 @@ impl AuditLog {
             dir: dir.to_owned(),
         };
         let lock = Lock::open(&layout)?;
-        let state = read_state(&layout)?.unwrap_or(State {
-            segment: 1,
-            ..State::default()
+        lock.acquire()?;
+        let opened = find_end(&layout).and_then(|end| {
+            let config = upgrade(&layout, end.size)?;
+            Ok((end, config))
         });
-        let frontier: Option<Vec<Hash>> = state.frontier.iter().map(|h| unhex(h)).collect();
-        let corrupt_state = || AuditError::Corrupt {
-            path: layout.state().display().to_string(),
-            message: "the saved tree state does not parse; verify the log".to_owned(),
+        let (end, config) = match opened {
+            Ok(opened) => opened,
+            Err(e) => {
+                lock.release();
+                return Err(e);
+            }
         };
-        let tree = CompactTree::from_frontier(state.size, frontier.ok_or_else(corrupt_state)?)
-            .map_err(|_| corrupt_state())?;
-        let prev = if state.prev.is_empty() {
-            [0u8; 32]
-        } else {
-            unhex(&state.prev).ok_or_else(corrupt_state)?
-        };
-        let segment = open_segment(&layout.segment(state.segment))?;
         let log = Arc::new(AuditLog {
             host: host_name(),
             layout,
@@ -239,13 +262,12 @@ impl AuditLog {
             request_checkpoint,
             idle: std::sync::Once::new(),
             writer: Mutex::new(Writer {
-                segment,
-                segment_index: state.segment,
-                offset: state.offset,
-                tree,
-                prev,
-                checkpointed: state.size,
-                held_since: None,
+                segment: end.segment,
+                segment_index: end.index,
+                offset: end.offset,
+                size: end.size,
+                checkpointed: end.size,
+                held_since: Some(Instant::now()),
                 gave_way: None,
                 last_append: Instant::now(),
                 scratch: Scratch::default(),
@@ -253,8 +275,10 @@ impl AuditLog {
         });
         {
             let mut w = log.writer()?;
-            log.lock_for_append(&mut w)?;
+            // What follows the last complete line is a torn one.
+            let repaired = log.catch_up(&mut w);
             log.unlock(&mut w);
+            repaired?;
         }
         Ok(log)
     }
@@ -306,8 +330,8 @@ impl AuditLog {
         })
     }
 
-    /// Takes the cross-process lock unless this writer holds it already, and then reads what
-    /// other writers appended meanwhile.
+    /// Takes the cross-process lock unless this writer holds it already, and then counts
+    /// what other writers appended meanwhile.
     fn lock_for_append(&self, w: &mut Writer) -> Result<(), AuditError> {
         if w.held_since.is_some() {
             return Ok(());
@@ -321,8 +345,8 @@ impl AuditLog {
             .map_err(io_err("stat segment", &self.layout.dir))
             .and_then(|m| {
                 if m.len() < w.offset {
-                    // Records this writer read ahead were cut off by the writer that failed
-                    // to write them: its tree is no longer the log's.
+                    // Records this writer counted were cut off by the writer that failed to
+                    // write them: its position is no longer the log's.
                     Err(AuditError::Corrupt {
                         path: self.layout.dir.display().to_string(),
                         message: format!(
@@ -332,7 +356,7 @@ impl AuditLog {
                         ),
                     })
                 } else if m.len() != w.offset {
-                    self.catch_up(w, true)
+                    self.catch_up(w)
                 } else {
                     Ok(())
                 }
@@ -412,10 +436,9 @@ impl AuditLog {
         }
         match (due, &self.publisher, &self.request_checkpoint) {
             (Falling::Publish(due), Some(publisher), _) => {
-                publisher.submit(due, self.segment_handle(&w)?, None)?;
+                publisher.submit(due, None)?;
             }
             (Falling::Ask, _, Some(request)) => {
-                // The writer that holds the key needs the lock to catch up.
                 drop(w);
                 request().map_err(|message| AuditError::Publish {
                     path: self.layout.dir.display().to_string(),
@@ -427,7 +450,7 @@ impl AuditLog {
         Ok(first)
     }
 
-    /// Writes the records, rotates a full segment, and takes a checkpoint when one is due
+    /// Writes the records, rotates a full segment, and notes a checkpoint when one is due
     /// (to be published once the lock is released).
     fn append_locked(
         &self,
@@ -440,37 +463,26 @@ impl AuditLog {
             self.rotate(w)?;
         }
         let every = self.config.checkpoint_every;
-        let due = if w.tree.len() / every <= w.checkpointed / every {
+        let due = if w.size / every <= w.checkpointed / every {
             Falling::No
         } else if self.publisher.is_some() {
             Falling::Publish(self.take_checkpoint(w))
         } else {
-            w.checkpointed = w.tree.len();
+            w.checkpointed = w.size;
             Falling::Ask
         };
         Ok((first, due))
     }
 
-    /// Takes a checkpoint covering everything appended so far, by this writer and others,
-    /// and has it published in the background: what a supervisor does when its worker's
-    /// appender says one fell due, without making the worker wait for the disk. Fails if a
+    /// Has a checkpoint covering everything appended so far, by this writer and others,
+    /// published in the background: what a supervisor does when its worker's appender says
+    /// one fell due, without making the worker wait for the hashing or the disk. Fails if a
     /// checkpoint published earlier failed.
     pub fn checkpoint_in_background(&self) -> Result<(), AuditError> {
         let publisher = self.publisher()?;
         publisher.healthy()?;
-        let (due, segment) = {
-            let mut w = self.writer()?;
-            // Most of what the worker appended is read and hashed before taking the lock, so
-            // that the worker's appends wait only for the last few records.
-            if w.held_since.is_none() {
-                self.catch_up(&mut w, false)?;
-            }
-            self.lock_for_append(&mut w)?;
-            let due = self.take_checkpoint(&mut w);
-            self.unlock(&mut w);
-            (due, self.segment_handle(&w)?)
-        };
-        publisher.submit(due, segment, None)
+        let due = self.due_now()?;
+        publisher.submit(due, None)
     }
 
     /// Whether checkpoints published in the background have all been written.
@@ -483,25 +495,20 @@ impl AuditLog {
     pub fn checkpoint(&self) -> Result<Checkpoint, AuditError> {
         let publisher = self.publisher()?;
         publisher.healthy()?;
-        let (due, segment) = {
-            let mut w = self.writer()?;
-            self.lock_for_append(&mut w)?;
-            let due = self.take_checkpoint(&mut w);
-            self.unlock(&mut w);
-            (due, self.segment_handle(&w)?)
-        };
+        let due = self.due_now()?;
         let (done, result) = mpsc::channel();
-        publisher.submit(due, segment, Some(done))?;
+        publisher.submit(due, Some(done))?;
         // The publisher answers every job it receives; no answer means it is gone.
         result.recv().unwrap_or_else(|_| Err(publisher.gone()))
     }
 
-    /// A second descriptor on the current segment, for the publisher to sync: the writer
-    /// may rotate to the next segment meanwhile.
-    fn segment_handle(&self, w: &Writer) -> Result<File, AuditError> {
-        w.segment
-            .try_clone()
-            .map_err(io_err("duplicate segment descriptor", &self.layout.dir))
+    /// Where the log ends now, read under the lock (which is let go of).
+    fn due_now(&self) -> Result<Due, AuditError> {
+        let mut w = self.writer()?;
+        self.lock_for_append(&mut w)?;
+        let due = self.take_checkpoint(&mut w);
+        self.unlock(&mut w);
+        Ok(due)
     }
 
     /// Writes records at the end of the current segment with one `write`; on failure the
@@ -513,12 +520,8 @@ impl AuditLog {
         run: &str,
         events: &[EventRef<'_>],
     ) -> Result<u64, AuditError> {
-        let first = w.tree.len();
-        let Scratch {
-            time,
-            lines,
-            leaves,
-        } = &mut w.scratch;
+        let first = w.size;
+        let Scratch { time, lines } = &mut w.scratch;
         time.clear();
         // Writing to a String cannot fail.
         let _ = write!(
@@ -527,35 +530,23 @@ impl AuditLog {
             humantime::format_rfc3339_micros(SystemTime::now())
         );
         lines.clear();
-        leaves.clear();
-        let mut prev = w.prev;
-        let mut prev_hex = [0; 64];
         for (i, &event) in events.iter().enumerate() {
-            let seq = first + i as u64;
-            let start = lines.len();
             RecordRef {
-                seq,
+                seq: first + i as u64,
                 time,
                 host: &self.host,
                 run,
-                prev: if seq == 0 {
-                    ""
-                } else {
-                    hex_in(&prev, &mut prev_hex)
-                },
+                prev: "",
                 event,
             }
             .write_line(lines);
-            prev = leaf_hash(&lines.as_bytes()[start..]);
-            leaves.push(prev);
             lines.push('\n');
         }
         if let Err(e) = w.segment.write_all(lines.as_bytes()) {
             let _ = w.segment.set_len(w.offset);
             return Err(io_err("append", &self.layout.segment(w.segment_index))(e));
         }
-        w.tree.extend(leaves.iter().copied());
-        w.prev = prev;
+        w.size += events.len() as u64;
         w.offset += lines.len() as u64;
         Ok(first)
     }
@@ -567,10 +558,10 @@ impl AuditLog {
             .map_err(io_err("sync", &self.layout.segment(w.segment_index)))
     }
 
-    /// Reads what other writers appended since our last look; cuts off a torn final line.
-    /// Without `repair`, a partial last line is left as it is (another writer may be in the
-    /// middle of writing it): for reading ahead without the lock.
-    fn catch_up(&self, w: &mut Writer, repair: bool) -> Result<(), AuditError> {
+    /// Counts what other writers appended since our last look, following rotations, and
+    /// cuts off a torn final line (a writer died mid-line), saying so in the log. Called
+    /// under the lock, so a partial last line cannot be one still being written.
+    fn catch_up(&self, w: &mut Writer) -> Result<(), AuditError> {
         loop {
             let path = self.layout.segment(w.segment_index);
             let mut reader = File::open(&path).map_err(io_err("open segment", &path))?;
@@ -581,59 +572,45 @@ impl AuditLog {
             reader
                 .read_to_end(&mut rest)
                 .map_err(io_err("read segment", &path))?;
+            let complete = rest.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            let lines = memchr::memchr_iter(b'\n', &rest[..complete]).count() as u64;
             let mut next_segment = None;
-            let mut consumed = 0usize;
-            while let Some(end) = rest[consumed..].iter().position(|&b| b == b'\n') {
-                let line = &rest[consumed..consumed + end];
-                // Catching up reads every record other writers appended (a supervisor reads
-                // all of its worker's): only the fields it needs are decoded.
-                let record =
-                    serde_json::from_slice::<Glance>(line).map_err(|e| AuditError::Corrupt {
-                        path: path.display().to_string(),
-                        message: format!(
-                            "at byte {}: the line is not a valid record: {e}",
-                            w.offset + consumed as u64
-                        ),
-                    })?;
-                if record.seq != w.tree.len() {
+            if lines > 0 {
+                // The lines' count is checked against the last one's sequence number, which
+                // is all a writer needs to know; a rotation is always a segment's last line.
+                let start = rest[..complete - 1]
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(0, |i| i + 1);
+                let at = w.offset + start as u64;
+                let last = glance(&rest[start..complete - 1]).map_err(|e| AuditError::Corrupt {
+                    path: path.display().to_string(),
+                    message: format!("at byte {at}: the line is not a valid record: {e}"),
+                })?;
+                if last.seq + 1 != w.size + lines {
                     return Err(AuditError::Corrupt {
                         path: path.display().to_string(),
                         message: format!(
-                            "record at byte {} has sequence number {}, expected {}",
-                            w.offset + consumed as u64,
-                            record.seq,
-                            w.tree.len()
+                            "record at byte {at} has sequence number {}, expected {}",
+                            last.seq,
+                            w.size + lines - 1
                         ),
                     });
                 }
-                let leaf = leaf_hash(line);
-                w.tree.push(leaf);
-                w.prev = leaf;
-                consumed += end + 1;
-                if record.kind == "rotate" {
-                    let next = record.next.ok_or_else(|| AuditError::Corrupt {
-                        path: path.display().to_string(),
-                        message: "a rotation names no next segment".to_owned(),
-                    })?;
-                    next_segment = Some(next);
-                    break;
+                if last.kind == "rotate" {
+                    next_segment = Some(rotation_target(&path, last.next.as_deref())?);
                 }
             }
-            w.offset += consumed as u64;
+            w.size += lines;
+            w.offset += complete as u64;
             if let Some(next) = next_segment {
-                w.segment_index =
-                    next.trim_end_matches(".jsonl")
-                        .parse()
-                        .map_err(|_| AuditError::Corrupt {
-                            path: path.display().to_string(),
-                            message: format!("rotation names an invalid segment {next:?}"),
-                        })?;
-                w.segment = open_segment(&self.layout.segment(w.segment_index))?;
+                w.segment_index = next;
+                w.segment = open_segment(&self.layout.segment(next))?;
                 w.offset = 0;
                 continue;
             }
-            let torn = &rest[consumed..];
-            if repair && !torn.is_empty() {
+            let torn = &rest[complete..];
+            if !torn.is_empty() {
                 // A writer died mid-line. Cut the partial line off and say so in the log.
                 w.segment
                     .set_len(w.offset)
@@ -669,25 +646,139 @@ impl AuditLog {
         Ok(())
     }
 
-    /// Notes the tree and the position the log has reached, under the lock.
+    /// Notes where the log has reached, under the lock: what the next checkpoint covers.
     fn take_checkpoint(&self, w: &mut Writer) -> Due {
-        w.checkpointed = w.tree.len();
+        w.checkpointed = w.size;
         Due {
-            checkpoint: Checkpoint {
-                origin: self.config.origin.clone(),
-                size: w.tree.len(),
-                root: w.tree.root(),
-                extensions: Vec::new(),
-            },
-            state: State {
-                segment: w.segment_index,
-                offset: w.offset,
-                size: w.tree.len(),
-                frontier: w.tree.frontier().iter().map(hex).collect(),
-                prev: hex(&w.prev),
-            },
+            size: w.size,
+            segment: w.segment_index,
+            offset: w.offset,
+            note: 0,
         }
     }
+}
+
+/// Where a log ends: its last segment, open to append, and the records before its end.
+struct End {
+    segment: File,
+    index: u64,
+    offset: u64,
+    size: u64,
+}
+
+/// Finds the end of the log from its last segment's last complete line, without reading the
+/// rest of the log. Whatever follows that line is a torn one, left to the caller to repair.
+fn find_end(layout: &Layout) -> Result<End, AuditError> {
+    let segments = layout.dir.join("segments");
+    let mut indexes: Vec<u64> = fs::read_dir(&segments)
+        .map_err(io_err("list segments", &segments))?
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name();
+            name.to_str()?.strip_suffix(".jsonl")?.parse().ok()
+        })
+        .collect();
+    indexes.sort_unstable();
+    // The newest segment with a record holds the log's end, or its last record is the
+    // rotation into the next. Newer, empty ones were created by a rotation that never wrote
+    // its record (the writer died) or were left there; `verify` names the latter.
+    for &index in indexes.iter().rev() {
+        let path = layout.segment(index);
+        let Some((offset, line)) = last_line(&path)? else {
+            continue;
+        };
+        let last = glance(&line).map_err(|e| AuditError::Corrupt {
+            path: path.display().to_string(),
+            message: format!("its last record is not a valid record: {e}"),
+        })?;
+        let size = last.seq + 1;
+        if last.kind != "rotate" {
+            return Ok(End {
+                segment: open_segment(&path)?,
+                index,
+                offset,
+                size,
+            });
+        }
+        let next = rotation_target(&path, last.next.as_deref())?;
+        return Ok(End {
+            segment: open_segment(&layout.segment(next))?,
+            index: next,
+            offset: 0,
+            size,
+        });
+    }
+    // No record yet (or only a torn one, repaired by the caller).
+    open_segment(&layout.segment(1)).map(|segment| End {
+        segment,
+        index: 1,
+        offset: 0,
+        size: 0,
+    })
+}
+
+/// The last complete line of a segment (without its newline) and the offset after it.
+fn last_line(path: &Path) -> Result<Option<(u64, Vec<u8>)>, AuditError> {
+    let mut file = File::open(path).map_err(io_err("open segment", path))?;
+    let len = file.metadata().map_err(io_err("stat segment", path))?.len();
+    // Read backwards in growing chunks until a line's start is in view.
+    let mut chunk = 64 << 10;
+    loop {
+        let start = len.saturating_sub(chunk);
+        file.seek(SeekFrom::Start(start))
+            .map_err(io_err("read segment", path))?;
+        let mut tail = Vec::new();
+        file.read_to_end(&mut tail)
+            .map_err(io_err("read segment", path))?;
+        let Some(end) = tail.iter().rposition(|&b| b == b'\n') else {
+            if start == 0 {
+                return Ok(None);
+            }
+            chunk *= 4;
+            continue;
+        };
+        match tail[..end].iter().rposition(|&b| b == b'\n') {
+            Some(before) => {
+                return Ok(Some((
+                    start + end as u64 + 1,
+                    tail[before + 1..end].to_vec(),
+                )))
+            }
+            None if start == 0 => return Ok(Some((end as u64 + 1, tail[..end].to_vec()))),
+            None => chunk *= 4,
+        }
+    }
+}
+
+/// Upgrades a log of format 1 to this version's format (under the lock, at `size` records),
+/// and returns its config.
+fn upgrade(layout: &Layout, size: u64) -> Result<LogConfig, AuditError> {
+    let mut config = read_config(&layout.dir)?;
+    if config.format >= FORMAT {
+        return Ok(config);
+    }
+    config.format = FORMAT;
+    config.upgraded_at = Some(size);
+    let text = serde_json::to_string_pretty(&config).map_err(|e| AuditError::Corrupt {
+        path: layout.config().display().to_string(),
+        message: e.to_string(),
+    })?;
+    write_atomic(&layout.config(), text.as_bytes())?;
+    Ok(config)
+}
+
+/// The segment a rotation record names.
+fn rotation_target(path: &Path, next: Option<&str>) -> Result<u64, AuditError> {
+    let next = next.ok_or_else(|| AuditError::Corrupt {
+        path: path.display().to_string(),
+        message: "a rotation names no next segment".to_owned(),
+    })?;
+    next.trim_end_matches(".jsonl")
+        .parse()
+        .map_err(|_| AuditError::Corrupt {
+            path: path.display().to_string(),
+            message: format!("rotation names an invalid segment {next:?}"),
+        })
 }
 
 /// Opens a segment to append to; one that is missing is never made anew, since the records
@@ -708,14 +799,24 @@ fn open_segment(path: &Path) -> Result<File, AuditError> {
         })
 }
 
-/// What catching up needs of a record: its place, and where a rotation leads.
+/// What the writer, the publisher and `verify` need of a record: its place, its kind, where
+/// a rotation leads, its run and (format 1) its predecessor's hash. Decoding only these is
+/// several times cheaper than a whole [`Record`].
 #[derive(Deserialize)]
-struct Glance<'a> {
-    seq: u64,
+pub(crate) struct Glance<'a> {
+    pub(crate) seq: u64,
     #[serde(borrow)]
-    kind: std::borrow::Cow<'a, str>,
+    pub(crate) kind: std::borrow::Cow<'a, str>,
     #[serde(default)]
-    next: Option<String>,
+    pub(crate) next: Option<String>,
+    #[serde(default, borrow)]
+    pub(crate) run: std::borrow::Cow<'a, str>,
+    #[serde(default, borrow)]
+    pub(crate) prev: std::borrow::Cow<'a, str>,
+}
+
+pub(crate) fn glance(line: &[u8]) -> Result<Glance<'_>, serde_json::Error> {
+    serde_json::from_slice(line)
 }
 
 /// Parses one line as a record.

@@ -1,23 +1,28 @@
-//! Reading a log back: one scan that every reader shares (verify, show, prove, export), the
-//! integrity check, and the proofs an auditor can check without the log.
+//! Reading a log back: one walk over the records that every reader shares (verify, show,
+//! prove, export), the integrity check, and the proofs an auditor can check without the log.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
+use tlog_tiles::{HashReader, TileHashReader};
+
 use crate::checkpoint::{self, Checkpoint, CheckpointError, Verifier};
 use crate::log::{
-    checkpoint_name, parse_line, published_size, read_config, segment_name, AuditError, Layout,
+    checkpoint_name, glance, parse_line, published_size, read_config, read_notes, read_tiled,
+    segment_name, AuditError, Glance, Layout, LogConfig, Tiled,
 };
-use crate::merkle::{self, leaf_hash, CompactTree, Hash};
-use crate::record::{Event, Record};
+use crate::record::Record;
+use crate::tiles::{
+    empty_root, leaf_hash, read_tile, tile_name, Edge, Hash, TileFiles, TileMemory,
+};
 
 /// One record as read from disk: the exact line (what the tree hashes) and its parse.
 pub struct Scanned<'a> {
     pub index: u64,
     pub line: &'a str,
     pub record: Record,
-    pub leaf: Hash,
 }
 
 fn corrupt(path: &Path, message: String) -> AuditError {
@@ -28,16 +33,44 @@ fn corrupt(path: &Path, message: String) -> AuditError {
 }
 
 /// Calls `each` for every record in order, across segments, checking as it goes that the
-/// sequence numbers run without gaps and that each record names its predecessor's hash. The
-/// first record that breaks either is named in the error.
+/// sequence numbers run without gaps and (in records written by format 1) that each record
+/// names its predecessor's hash. The first record that breaks either is named in the error.
 pub fn scan(
     dir: &Path,
     mut each: impl FnMut(&Scanned<'_>) -> Result<(), AuditError>,
 ) -> Result<u64, AuditError> {
+    let config = read_config(dir)?;
+    walk(dir, &config, |line| {
+        let record = parse_line(line.text.as_bytes())
+            .map_err(|m| corrupt(line.path, format!("record {}: {m}", line.index)))?;
+        each(&Scanned {
+            index: line.index,
+            line: line.text,
+            record,
+        })
+    })
+}
+
+/// A line as [`walk`] hands it on: where it is, and the fields every reader needs.
+struct Line<'a> {
+    index: u64,
+    text: &'a str,
+    glance: Glance<'a>,
+    path: &'a Path,
+}
+
+/// The walk under [`scan`] and `verify`: follows the rotations from the first segment,
+/// checks sequence numbers and format 1's `prev` hashes, and decodes only what every reader
+/// needs (a whole record costs several times more).
+fn walk(
+    dir: &Path,
+    config: &LogConfig,
+    mut each: impl FnMut(Line<'_>) -> Result<(), AuditError>,
+) -> Result<u64, AuditError> {
     let layout = Layout {
         dir: dir.to_owned(),
     };
-    read_config(dir)?;
+    let chained = config.chained_records();
     let mut segment = 1;
     let mut index = 0u64;
     let mut prev: Option<Hash> = None;
@@ -79,45 +112,50 @@ pub fn scan(
             if n == 0 {
                 break;
             }
-            let Some(line) = buf.strip_suffix('\n') else {
+            let Some(text) = buf.strip_suffix('\n') else {
                 return Err(corrupt(
                     &path,
                     format!("record {index} is torn (a writer died mid-line); the next append repairs it"),
                 ));
             };
-            let record = parse_line(line.as_bytes())
-                .map_err(|m| corrupt(&path, format!("record {index}: {m}")))?;
-            if record.seq != index {
+            let g = glance(text.as_bytes()).map_err(|e| {
+                corrupt(
+                    &path,
+                    format!("record {index}: the line is not a valid record: {e}"),
+                )
+            })?;
+            if g.seq != index {
                 return Err(corrupt(
                     &path,
                     format!(
                         "record {index} has sequence number {}: a record was deleted, inserted or moved here",
-                        record.seq
+                        g.seq
                     ),
                 ));
             }
-            if let Some(p) = prev {
-                if record.prev != crate::log::hex(&p) {
-                    return Err(corrupt(
-                        &path,
-                        format!(
-                            "record {} was changed: record {index} does not carry its hash",
-                            index - 1
-                        ),
-                    ));
+            if index < chained {
+                if let Some(p) = prev {
+                    if g.prev != crate::log::hex(&p) {
+                        return Err(corrupt(
+                            &path,
+                            format!(
+                                "record {} was changed: record {index} does not carry its hash",
+                                index - 1
+                            ),
+                        ));
+                    }
                 }
+                prev = Some(leaf_hash(text.as_bytes()));
             }
-            let leaf = leaf_hash(line.as_bytes());
-            if let Event::Rotate { next: n } = &record.event {
-                next = Some(n.clone());
+            if g.kind == "rotate" {
+                next = Some(g.next.clone().unwrap_or_default());
             }
-            each(&Scanned {
+            each(Line {
                 index,
-                line,
-                record,
-                leaf,
+                text,
+                glance: g,
+                path: &path,
             })?;
-            prev = Some(leaf);
             index += 1;
             if next.is_some() {
                 break;
@@ -148,30 +186,50 @@ pub fn scan(
     Ok(index)
 }
 
-/// The signed checkpoints of a log, smallest first, each checked against `verifier`.
+/// A checkpoint as listed: its note, what it says, and where it is (format 1's files or
+/// the checkpoints file).
+struct Listed {
+    name: String,
+    note: String,
+    checkpoint: Checkpoint,
+    in_file: bool,
+}
+
+/// The signed checkpoints of a log, each checked against `verifier`: format 1's files
+/// smallest first, then the checkpoints file's in its order.
 pub fn checkpoints(
     dir: &Path,
     verifier: &Verifier,
 ) -> Result<Vec<(String, Checkpoint)>, AuditError> {
+    Ok(listed(dir, verifier)?
+        .into_iter()
+        .map(|l| (l.note, l.checkpoint))
+        .collect())
+}
+
+fn listed(dir: &Path, verifier: &Verifier) -> Result<Vec<Listed>, AuditError> {
     let layout = Layout {
         dir: dir.to_owned(),
     };
     let config = read_config(dir)?;
-    let mut names: Vec<String> = fs::read_dir(layout.checkpoints())
-        .map_err(|e| AuditError::Io {
-            what: "list checkpoints",
-            path: layout.checkpoints().display().to_string(),
-            source: e,
-        })?
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".note"))
-        .collect();
+    let mut names: Vec<String> = match fs::read_dir(layout.checkpoints()) {
+        Ok(entries) => entries
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".note"))
+            .collect(),
+        // A log made in format 2 has no checkpoint files.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && config.format >= 2 => Vec::new(),
+        Err(e) => {
+            return Err(AuditError::Io {
+                what: "list checkpoints",
+                path: layout.checkpoints().display().to_string(),
+                source: e,
+            })
+        }
+    };
     names.sort();
-    let mut out = Vec::with_capacity(names.len());
-    // The oldest checkpoints, while they are all signed by one other key: its key id and the
-    // newest of them.
-    let mut other_key: Option<(String, String)> = None;
+    let mut notes = Vec::with_capacity(names.len());
     for name in names {
         let path = layout.checkpoints().join(&name);
         let note = fs::read_to_string(&path).map_err(|e| AuditError::Io {
@@ -179,6 +237,17 @@ pub fn checkpoints(
             path: path.display().to_string(),
             source: e,
         })?;
+        notes.push((name, note, false));
+    }
+    // A torn note at the end vouches for nothing; the next publisher cuts it off.
+    for (offset, note) in read_notes(&layout, 0)?.notes {
+        notes.push((format!("checkpoints.notes:{offset}"), note, true));
+    }
+    let mut out: Vec<Listed> = Vec::with_capacity(notes.len());
+    // The oldest checkpoints, while they are all signed by one other key: its key id and the
+    // newest of them.
+    let mut other_key: Option<(String, String)> = None;
+    for (name, note, in_file) in notes {
         let opened = checkpoint::open(&note, verifier);
         match (&opened, &mut other_key) {
             (Err(CheckpointError::WrongKey { found, .. }), None) if out.is_empty() => {
@@ -201,11 +270,34 @@ pub fn checkpoints(
             }
             (_, None) => {}
         }
+        let where_ = if in_file {
+            layout.notes()
+        } else {
+            layout.checkpoints().join(&name)
+        };
         let cp = opened
             .map_err(|e| format!("{e} (forged or re-signed?)"))
             .and_then(|cp| check_origin(cp, &config.origin))
-            .map_err(|m| corrupt(&path, format!("checkpoint {name}: {m}")))?;
-        out.push((note, cp));
+            .map_err(|m| corrupt(&where_, format!("checkpoint {name}: {m}")))?;
+        // The publisher appends in size order under its lock: a smaller checkpoint after a
+        // larger one was put there, to pass the log off as its older self.
+        if let Some(before) = out.iter().rev().find(|l| l.in_file).filter(|_| in_file) {
+            if cp.size < before.checkpoint.size {
+                return Err(corrupt(
+                    &where_,
+                    format!(
+                        "checkpoint {name} (at {} records) follows {} (at {} records): an older checkpoint was appended after a newer one, to roll the log back; the newer one stands, and the log must match it",
+                        cp.size, before.name, before.checkpoint.size
+                    ),
+                ));
+            }
+        }
+        out.push(Listed {
+            name,
+            note,
+            checkpoint: cp,
+            in_file,
+        });
     }
     match other_key {
         Some((found, newest)) => Err(replaced_key(dir, verifier, &found, &newest, After::None)),
@@ -270,21 +362,93 @@ pub struct VerifyReport {
     pub unsigned_tail: u64,
 }
 
+/// The first place where the records and the tiles disagree.
+enum TileProblem {
+    /// The tile's hashes differ from the records': at `record`, for a level-0 tile.
+    Differs {
+        tile: String,
+        record: Option<u64>,
+    },
+    Missing {
+        tile: String,
+    },
+    Unreadable {
+        tile: String,
+        error: String,
+    },
+}
+
+impl TileProblem {
+    fn tile(&self) -> &str {
+        match self {
+            TileProblem::Differs { tile, .. }
+            | TileProblem::Missing { tile }
+            | TileProblem::Unreadable { tile, .. } => tile,
+        }
+    }
+}
+
+/// Compares a tile computed from the records with the one on disk; notes the first problem.
+fn compare_tile(
+    dir: &Path,
+    (level, n, hashes): (u8, u64, &[u8]),
+    problem: &mut Option<TileProblem>,
+) {
+    if problem.is_some() {
+        return;
+    }
+    let width = hashes.len() / 32;
+    let tile = tile_name(level, n, width);
+    *problem = match read_tile(dir, level, n, width) {
+        Ok(Some(disk)) if disk == hashes => None,
+        Ok(Some(disk)) => {
+            let first = disk
+                .chunks_exact(32)
+                .zip(hashes.chunks_exact(32))
+                .position(|(a, b)| a != b)
+                .unwrap_or(0) as u64;
+            Some(TileProblem::Differs {
+                tile,
+                record: (level == 0).then_some(n * 256 + first),
+            })
+        }
+        Ok(None) => Some(TileProblem::Missing { tile }),
+        Err(e) => Some(TileProblem::Unreadable {
+            tile,
+            error: e.to_string(),
+        }),
+    };
+}
+
 /// Recomputes the tree and checks every record and checkpoint, and `trusted` (a checkpoint
 /// saved earlier, elsewhere) if given: a log rolled back to an older state cannot match a
-/// newer checkpoint.
+/// newer checkpoint. In format 2 the records' hashes are compared with the tiles, which the
+/// newest checkpoint vouches for, so a changed record is named even where no other record
+/// names its hash.
 pub fn verify(
     dir: &Path,
     verifier: &Verifier,
     trusted: Option<&str>,
 ) -> Result<VerifyReport, AuditError> {
     let config = read_config(dir)?;
-    // Read before the checkpoints are listed: the state is written after the checkpoint it
+    let layout = Layout {
+        dir: dir.to_owned(),
+    };
+    // Read before the checkpoints are listed: each is written after the checkpoint it
     // names, so the listing holds that checkpoint unless it was deleted.
     let published = published_size(dir)?;
-    let mut cps = checkpoints(dir, verifier)?;
-    check_published(dir, published, &cps)?;
-    let signed = !cps.is_empty() || published.is_some();
+    let tiled = read_tiled(&layout)?;
+    let listed = listed(dir, verifier)?;
+    let (in_files, in_file): (Vec<&Listed>, Vec<&Listed>) = listed.iter().partition(|l| !l.in_file);
+    check_published(dir, published, &in_files)?;
+    check_tiled(dir, tiled, &in_file)?;
+    let signed = !listed.is_empty() || published.is_some() || tiled.is_some();
+    // The tiles reach the newest checkpoint of the checkpoints file.
+    let tiles_for = in_file.last().map(|l| l.checkpoint.clone());
+    let mut cps: Vec<(String, Checkpoint)> = listed
+        .iter()
+        .map(|l| (l.name.clone(), l.checkpoint.clone()))
+        .collect();
     if let Some(note) = trusted {
         let cp = open_checkpoint(note, verifier, &config.origin)
             .map_err(|m| corrupt(dir, format!("trusted checkpoint: {m}")))?;
@@ -293,30 +457,45 @@ pub fn verify(
     let mut wanted: Vec<u64> = cps.iter().map(|(_, c)| c.size).collect();
     wanted.sort_unstable();
     wanted.dedup();
-    let mut roots = std::collections::HashMap::new();
+    let mut roots = HashMap::new();
     if wanted.first() == Some(&0) {
-        roots.insert(0, CompactTree::new().root());
+        roots.insert(0, empty_root());
     }
-    let mut tree = CompactTree::new();
+    let tiled_size = tiles_for.as_ref().map_or(0, |c| c.size);
+    let mut edge = Edge::default();
+    let mut problem = None;
     let mut last_run_end = None;
-    let records = scan(dir, |s| {
-        tree.push(s.leaf);
-        if wanted.binary_search(&tree.len()).is_ok() {
-            roots.insert(tree.len(), tree.root());
+    let records = walk(dir, &config, |line| {
+        let leaf = leaf_hash(line.text.as_bytes());
+        if line.index < tiled_size {
+            edge.push::<AuditError>(&leaf, |tile| {
+                compare_tile(dir, tile, &mut problem);
+                Ok(())
+            })?;
+            if edge.size() == tiled_size {
+                for tile in edge.partials() {
+                    compare_tile(dir, tile, &mut problem);
+                }
+            }
+        } else {
+            edge.push::<AuditError>(&leaf, |_| Ok(()))?;
         }
-        if matches!(s.record.event, Event::RunEnd { .. }) {
-            last_run_end = Some((s.index, s.record.run.clone()));
+        if wanted.binary_search(&edge.size()).is_ok() {
+            roots.insert(edge.size(), edge.root());
+        }
+        if line.glance.kind == "run_end" {
+            last_run_end = Some((line.index, line.glance.run.clone().into_owned()));
         }
         Ok(())
     })?;
     // Every run ends with a checkpoint. A run's end with none at all means they were
-    // deleted, unless the first one is being published now: the state may exist by now.
+    // deleted, unless the first one is being published now: its trace may exist by now.
     if let Some((index, run)) = last_run_end.filter(|_| !signed) {
-        if published_size(dir)?.is_none() {
+        if published_size(dir)?.is_none() && read_tiled(&layout)?.is_none() {
             return Err(corrupt(
                 dir,
                 format!(
-                    "record {index} ends run {run}, yet there is no checkpoint and no state.json: the log's checkpoints were deleted, unless its first run's writer died before signing (or is signing now); restore them from a backup, or check the log against a checkpoint kept elsewhere (`--trusted FILE`)"
+                    "record {index} ends run {run}, yet there is no checkpoint (and no state.json or tiled.json): the log's checkpoints were deleted, unless its first run's writer died before signing (or is signing now); restore them from a backup, or check the log against a checkpoint kept elsewhere (`--trusted FILE`)"
                 ),
             ));
         }
@@ -334,12 +513,24 @@ pub fn verify(
         if *root != cp.root {
             return Err(corrupt(
                 dir,
-                format!(
-                    "checkpoint at {} records does not match them: a record before {} was changed, added or removed",
-                    cp.size, cp.size
-                ),
+                mismatch(dir, cp, tiles_for.as_ref(), &problem),
             ));
         }
+    }
+    if let Some(p) = &problem {
+        // The records match every checkpoint: the tile is what changed.
+        let what = match p {
+            TileProblem::Differs { .. } => "does not hold the hashes of the records".to_owned(),
+            TileProblem::Missing { .. } => "is missing".to_owned(),
+            TileProblem::Unreadable { error, .. } => format!("cannot be read ({error})"),
+        };
+        return Err(corrupt(
+            &layout.dir.join(p.tile()),
+            format!(
+                "tile {} {what}, while the records match their checkpoints: the tile was changed, damaged or deleted, and proofs that need it fail; restore it from a backup (it holds only the records' hashes, so one rebuilt from the records is the same)",
+                p.tile()
+            ),
+        ));
     }
     let newest = cps.iter().map(|(_, c)| c.size).max().unwrap_or(0);
     Ok(VerifyReport {
@@ -349,18 +540,88 @@ pub fn verify(
     })
 }
 
-/// Checks that the checkpoint the saved state names as published (read before `cps` was
+/// What to say when the records do not match checkpoint `cp`: the first record whose hash
+/// differs from the one in the tiles, when the tiles prove to be the ones the newest
+/// checkpoint signed.
+fn mismatch(
+    dir: &Path,
+    cp: &Checkpoint,
+    tiles_for: Option<&Checkpoint>,
+    problem: &Option<TileProblem>,
+) -> String {
+    let general = format!(
+        "checkpoint at {} records does not match them: a record before {} was changed, added or removed",
+        cp.size, cp.size
+    );
+    let (tile, index, newest) = match (problem, tiles_for) {
+        (Some(TileProblem::Differs { tile, record: Some(index) }), Some(newest))
+            if *index < cp.size =>
+        {
+            (tile, index, newest)
+        }
+        (Some(TileProblem::Differs { tile, record: None }), _) => {
+            return format!(
+                "{general}; tile {tile} does not hold the hashes of the tiles below it either: records and tiles were both changed"
+            )
+        }
+        _ => return general,
+    };
+    let files = TileFiles { dir };
+    let reader = TileHashReader::new(newest.size, tlog_tiles::Hash(newest.root), &files);
+    let signed = reader.read_hashes(&[tlog_tiles::stored_hash_index(0, *index)]);
+    match signed {
+        Ok(_) => format!(
+            "record {index} was changed: its hash is not the one in tile {tile}, which checkpoint {} (at {} records) vouches for; {general}",
+            checkpoint_name(newest.size).trim_end_matches(".note").trim_start_matches('0'),
+            newest.size
+        ),
+        Err(_) => format!(
+            "{general}; from record {index} on, the records do not match tile {tile} either, and the tile does not match the checkpoints: records and tiles were both changed"
+        ),
+    }
+}
+
+/// Checks that the newest checkpoint `tiled.json` names (read before the checkpoints were
+/// listed) is in the checkpoints file, and that `tiled.json` is there when checkpoints are:
+/// cutting the file's newest checkpoints off leaves the records after them unsigned, free to
+/// be cut off or edited, and is how a log is rolled back.
+fn check_tiled(dir: &Path, tiled: Option<Tiled>, in_file: &[&Listed]) -> Result<(), AuditError> {
+    let newest = in_file.last().map(|l| l.checkpoint.size);
+    match (tiled, newest) {
+        (Some(t), n) if n.is_none_or(|n| n < t.size) => {
+            let left = match n {
+                Some(n) => format!("the newest one left covers {n} records"),
+                None => "none is left".to_owned(),
+            };
+            Err(corrupt(
+                dir,
+                format!(
+                    "tiled.json says a checkpoint at {} records was published, but checkpoints.notes has no such checkpoint and {left}: the log's newest checkpoints were cut off (the log was rolled back), so the records after them are not vouched for; {RESTORE}",
+                    t.size
+                ),
+            ))
+        }
+        // The first checkpoint may have been published since tiled.json was read.
+        (None, Some(_)) if read_tiled(&Layout { dir: dir.to_owned() })?.is_none() => Err(corrupt(
+            dir,
+            format!(
+                "tiled.json, which names the newest checkpoint, is missing though checkpoints.notes holds {} checkpoints: it was deleted, and the newest checkpoints may have been cut off with it; {RESTORE}",
+                in_file.len()
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+const RESTORE: &str = "restore them from a backup, or check the log against a checkpoint kept elsewhere (`--trusted FILE`)";
+
+/// Format 1: checks that the checkpoint the saved state names as published (read before `cps` was
 /// listed) is among `cps`, and that the state is there when checkpoints are: deleting the
 /// newest checkpoints leaves the records after them unsigned, free to be cut off or edited.
-fn check_published(
-    dir: &Path,
-    published: Option<u64>,
-    cps: &[(String, Checkpoint)],
-) -> Result<(), AuditError> {
-    const RESTORE: &str = "restore them from a backup, or check the log against a checkpoint kept elsewhere (`--trusted FILE`)";
-    let newest = cps.iter().map(|(_, c)| c.size).max();
+fn check_published(dir: &Path, published: Option<u64>, cps: &[&Listed]) -> Result<(), AuditError> {
+    let newest = cps.iter().map(|l| l.checkpoint.size).max();
     match published {
-        Some(size) if !cps.iter().any(|(_, c)| c.size == size) => {
+        Some(size) if !cps.iter().any(|l| l.checkpoint.size == size) => {
             let left = match newest {
                 Some(n) => format!("the newest one left covers {n} records"),
                 None => "none is left".to_owned(),
@@ -390,27 +651,53 @@ pub fn latest_checkpoint(
     dir: &Path,
     verifier: &Verifier,
 ) -> Result<(String, Checkpoint), AuditError> {
-    checkpoints(dir, verifier)?
-        .pop()
+    // The checkpoints file's last is its largest; format 1's files come before it.
+    let mut all = checkpoints(dir, verifier)?;
+    all.sort_by_key(|(_, c)| c.size);
+    all.pop()
         .ok_or_else(|| corrupt(dir, "the log has no checkpoint yet".to_owned()))
 }
 
-/// The leaf hashes of the first `upto` records.
-fn leaves(dir: &Path, upto: u64) -> Result<Vec<Hash>, AuditError> {
-    let mut out = Vec::new();
-    scan(dir, |s| {
-        if s.index < upto {
-            out.push(s.leaf);
+/// Runs `f` on the hashes of the tree `cp` signed: read from the tiles (authenticated
+/// against `cp` as they are read), or, for a log whose tiles do not reach `cp` (format 1),
+/// computed from the records.
+fn with_tree<T>(
+    dir: &Path,
+    cp: &Checkpoint,
+    f: impl Fn(&TileHashReader<'_>) -> Result<T, tlog_tiles::Error>,
+) -> Result<T, AuditError> {
+    let root = tlog_tiles::Hash(cp.root);
+    if let Ok(found) = f(&TileHashReader::new(cp.size, root, &TileFiles { dir })) {
+        return Ok(found);
+    }
+    let mut memory = TileMemory::default();
+    scan_leaves(dir, cp.size, |leaf| memory.push(leaf))?;
+    if memory.size() < cp.size {
+        return Err(corrupt(
+            dir,
+            format!("the log has fewer than {} records", cp.size),
+        ));
+    }
+    f(&TileHashReader::new(cp.size, root, &memory)).map_err(|e| {
+        corrupt(
+            dir,
+            format!(
+                "the records do not match the newest checkpoint ({e}); run `tollgate audit verify`"
+            ),
+        )
+    })
+}
+
+/// Calls `each` with the leaf hashes of the first `upto` records.
+fn scan_leaves(dir: &Path, upto: u64, mut each: impl FnMut(&Hash)) -> Result<(), AuditError> {
+    let config = read_config(dir)?;
+    walk(dir, &config, |line| {
+        if line.index < upto {
+            each(&leaf_hash(line.text.as_bytes()));
         }
         Ok(())
     })?;
-    if (out.len() as u64) < upto {
-        return Err(corrupt(
-            dir,
-            format!("the log has fewer than {upto} records"),
-        ));
-    }
-    Ok(out)
+    Ok(())
 }
 
 /// A proof document: what `prove` and `consistency` print and `check-proof` reads.
@@ -465,23 +752,20 @@ pub fn prove(dir: &Path, verifier: &Verifier, index: u64) -> Result<Proof, Audit
         ));
     }
     let mut record = String::new();
-    let mut all = Vec::new();
-    scan(dir, |s| {
-        if s.index < cp.size {
-            all.push(s.leaf);
-        }
-        if s.index == index {
-            record = s.line.to_owned();
+    walk(dir, &read_config(dir)?, |line| {
+        if line.index == index {
+            record = line.text.to_owned();
         }
         Ok(())
     })?;
-    let path = merkle::inclusion_proof(&all[..cp.size as usize], index)
-        .map_err(|e| corrupt(dir, e.to_string()))?;
+    let path = with_tree(dir, &cp, |tree| {
+        tlog_tiles::prove_record(cp.size, index, tree)
+    })?;
     Ok(Proof::Inclusion {
         index,
         tree_size: cp.size,
         record,
-        path: path.iter().map(b64).collect(),
+        path: path.iter().map(|h| b64(&h.0)).collect(),
         checkpoint: note,
     })
 }
@@ -498,18 +782,20 @@ pub fn consistency(dir: &Path, verifier: &Verifier, old_size: u64) -> Result<Pro
             ),
         ));
     }
-    let all = leaves(dir, cp.size)?;
-    let mut old = CompactTree::new();
-    for leaf in &all[..old_size as usize] {
-        old.push(*leaf);
-    }
-    let path =
-        merkle::consistency_proof(&all, old_size).map_err(|e| corrupt(dir, e.to_string()))?;
+    // Every tree extends the empty one: that proof is empty.
+    let (path, old_root) = if old_size == 0 {
+        (Vec::new(), empty_root())
+    } else {
+        with_tree(dir, &cp, |tree| {
+            let path = tlog_tiles::prove_tree(cp.size, old_size, tree)?;
+            Ok((path, tlog_tiles::tree_hash(old_size, tree)?.0))
+        })?
+    };
     Ok(Proof::Consistency {
         old_size,
-        old_root: b64(&old.root()),
+        old_root: b64(&old_root),
         new_size: cp.size,
-        path: path.iter().map(b64).collect(),
+        path: path.iter().map(|h| b64(&h.0)).collect(),
         checkpoint: note,
     })
 }
@@ -522,7 +808,11 @@ pub fn check_proof(
     verifier: &Verifier,
     old_checkpoint: Option<&str>,
 ) -> Result<Checkpoint, String> {
-    let decode = |p: &[String]| p.iter().map(|h| unb64(h)).collect::<Result<Vec<_>, _>>();
+    let decode = |p: &[String]| {
+        p.iter()
+            .map(|h| unb64(h).map(tlog_tiles::Hash))
+            .collect::<Result<Vec<_>, _>>()
+    };
     match proof {
         Proof::Inclusion {
             index,
@@ -538,12 +828,12 @@ pub fn check_proof(
                     cp.size
                 ));
             }
-            merkle::verify_inclusion(
-                &leaf_hash(record.as_bytes()),
-                *index,
-                cp.size,
+            tlog_tiles::check_record(
                 &decode(path)?,
-                &cp.root,
+                cp.size,
+                tlog_tiles::Hash(cp.root),
+                *index,
+                tlog_tiles::Hash(leaf_hash(record.as_bytes())),
             )
             .map_err(|e| format!("the record is not in the log at that checkpoint: {e}"))?;
             Ok(cp)
@@ -572,8 +862,25 @@ pub fn check_proof(
                     );
                 }
             }
-            merkle::verify_consistency(*old_size, cp.size, &old_root, &cp.root, &decode(path)?)
-                .map_err(|e| format!("the log did not only grow: {e}"))?;
+            let path = decode(path)?;
+            let grew = if *old_size == 0 {
+                // The empty tree is a prefix of every tree, with an empty proof.
+                if path.is_empty() && old_root == empty_root() {
+                    Ok(())
+                } else {
+                    Err("a proof from the empty tree is empty, with the empty root".to_owned())
+                }
+            } else {
+                tlog_tiles::check_tree(
+                    &path,
+                    cp.size,
+                    tlog_tiles::Hash(cp.root),
+                    *old_size,
+                    tlog_tiles::Hash(old_root),
+                )
+                .map_err(|e| e.to_string())
+            };
+            grew.map_err(|e| format!("the log did not only grow: {e}"))?;
             Ok(cp)
         }
     }

@@ -5,7 +5,7 @@ use std::fs;
 mod common;
 
 use common::decision;
-use tollgate_audit::{init, read_verifier, verify, AuditLog, InitOptions, SyncMode};
+use tollgate_audit::{checkpoints, init, read_verifier, verify, AuditLog, InitOptions, SyncMode};
 
 fn small_log(dir: &std::path::Path) {
     let options = InitOptions {
@@ -25,18 +25,20 @@ fn checkpoints_due_during_a_run_are_all_published_by_its_end() {
     }
     let last = log.checkpoint().unwrap();
     assert_eq!(last.size, 40);
-    let notes: Vec<u64> = fs::read_dir(dir.path().join("checkpoints"))
+    let verifier = read_verifier(dir.path()).unwrap();
+    let notes: Vec<u64> = checkpoints(dir.path(), &verifier)
         .unwrap()
-        .map(|e| {
-            let name = e.unwrap().file_name().into_string().unwrap();
-            name.trim_end_matches(".note").parse().unwrap()
-        })
+        .iter()
+        .map(|(_, cp)| cp.size)
         .collect();
+    // All of them in the one checkpoints file, in order.
+    assert!(!dir.path().join("checkpoints").exists());
+    assert!(notes.windows(2).all(|w| w[0] <= w[1]), "{notes:?}");
     for size in (4..=40).step_by(4) {
         assert!(notes.contains(&size), "no checkpoint at {size}: {notes:?}");
     }
     drop(log);
-    verify(dir.path(), &read_verifier(dir.path()).unwrap(), None).unwrap();
+    verify(dir.path(), &verifier, None).unwrap();
 }
 
 #[test]
@@ -44,10 +46,8 @@ fn a_checkpoint_that_fails_in_the_background_makes_later_appends_fail() {
     let dir = tempfile::tempdir().unwrap();
     small_log(dir.path());
     let log = AuditLog::open(dir.path(), SyncMode::Batch).unwrap();
-    // Checkpoint notes can no longer be written: their directory is now a file.
-    let checkpoints = dir.path().join("checkpoints");
-    fs::remove_dir_all(&checkpoints).unwrap();
-    fs::write(&checkpoints, "not a directory").unwrap();
+    // Checkpoints can no longer be appended: where their file goes is now a directory.
+    fs::create_dir(dir.path().join("checkpoints.notes")).unwrap();
     let mut failure = None;
     for n in 0..1000 {
         if let Err(e) = log.append("r", decision(n)) {

@@ -181,18 +181,10 @@ fn verify_detects_a_forged_or_resigned_checkpoint() {
     let other = Sandbox::new();
     other.write("a.txt", "a");
     other.run(READ_IN_ROOT, r#"cat("{ROOT}/a.txt")"#);
-    let theirs = fs::read_dir(format!("{}/checkpoints", other.audit_dir()))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let ours = fs::read_dir(format!("{}/checkpoints", s.audit_dir()))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .max()
-        .unwrap();
-    fs::copy(&theirs, &ours).unwrap();
+    let theirs = other.checkpoint_notes().remove(0);
+    let mut ours = s.checkpoint_notes();
+    *ours.last_mut().unwrap() = theirs;
+    s.set_checkpoint_notes(&ours);
     let (code, out) = verify(&s, &[]);
     assert_ne!(code, 0);
     assert!(out.contains("checkpoint"), "{out}");
@@ -204,12 +196,8 @@ fn verify_detects_a_rollback_against_a_trusted_checkpoint() {
     let snapshot = tempfile::tempdir().unwrap();
     copy_dir(Path::new(&s.audit_dir()), snapshot.path());
     s.run(READ_IN_ROOT, "1");
-    let newest = fs::read_dir(format!("{}/checkpoints", s.audit_dir()))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .max()
-        .unwrap();
-    let trusted = s.write("trusted.note", &fs::read_to_string(newest).unwrap());
+    let newest = s.checkpoint_notes().pop().unwrap();
+    let trusted = s.write("trusted.note", &newest);
     // Put the old state back, whole and self-consistent.
     fs::remove_dir_all(s.audit_dir()).unwrap();
     copy_dir(snapshot.path(), Path::new(&s.audit_dir()));
@@ -343,7 +331,7 @@ fn segments_rotate_by_size_and_still_verify_as_one_log() {
     }
     let segments = fs::read_dir(format!("{dir}/segments")).unwrap().count();
     assert!(segments > 3, "only {segments} segments");
-    let checkpoints = fs::read_dir(format!("{dir}/checkpoints")).unwrap().count();
+    let checkpoints = s.checkpoint_notes().len();
     assert!(checkpoints > 10, "only {checkpoints} checkpoints");
     let (code, out) = verify(&s, &[]);
     assert_eq!(code, 0, "{out}");

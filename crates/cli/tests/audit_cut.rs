@@ -165,21 +165,17 @@ fn a_deleted_last_segment_fails_verify_and_is_never_made_anew_by_a_run() {
 #[test]
 fn verify_names_a_deleted_newest_checkpoint() {
     let s = rotated_log();
-    let mut checkpoints = names(&s, "checkpoints");
-    let newest = checkpoints.pop().unwrap();
-    let left: u64 = checkpoints
-        .last()
-        .unwrap()
-        .trim_end_matches(".note")
-        .parse()
-        .unwrap();
-    fs::remove_file(log_file(&s, &format!("checkpoints/{newest}"))).unwrap();
+    let mut notes = s.checkpoint_notes();
+    let size = |note: &str| -> u64 { note.lines().nth(1).unwrap().parse().unwrap() };
+    let newest = size(&notes.pop().unwrap());
+    let left = size(notes.last().unwrap());
+    s.set_checkpoint_notes(&notes);
     assert_verify_fails(
         &s,
         &[
-            &format!("checkpoint {newest}"),
-            "which state.json says was published, is missing",
+            &format!("tiled.json says a checkpoint at {newest} records was published"),
             &format!("the newest one left covers {left} records"),
+            "the log was rolled back",
             "`--trusted FILE`",
         ],
     );
@@ -188,14 +184,15 @@ fn verify_names_a_deleted_newest_checkpoint() {
 #[test]
 fn verify_names_a_deleted_state_when_checkpoints_remain() {
     let s = rotated_log();
-    let newest = names(&s, "checkpoints").pop().unwrap();
-    fs::remove_file(log_file(&s, &format!("checkpoints/{newest}"))).unwrap();
-    fs::remove_file(log_file(&s, "state.json")).unwrap();
+    let mut notes = s.checkpoint_notes();
+    notes.pop();
+    s.set_checkpoint_notes(&notes);
+    fs::remove_file(log_file(&s, "tiled.json")).unwrap();
     assert_verify_fails(
         &s,
         &[
-            "state.json, which names the newest checkpoint, is missing",
-            "the newest checkpoints may have been deleted with it",
+            "tiled.json, which names the newest checkpoint, is missing",
+            "the newest checkpoints may have been cut off with it",
         ],
     );
 }
@@ -203,16 +200,14 @@ fn verify_names_a_deleted_state_when_checkpoints_remain() {
 #[test]
 fn verify_names_a_log_whose_runs_ended_but_whose_checkpoints_are_all_gone() {
     let s = small_log();
-    for name in names(&s, "checkpoints") {
-        fs::remove_file(log_file(&s, &format!("checkpoints/{name}"))).unwrap();
-    }
-    fs::remove_file(log_file(&s, "state.json")).unwrap();
+    fs::remove_file(log_file(&s, "checkpoints.notes")).unwrap();
+    fs::remove_file(log_file(&s, "tiled.json")).unwrap();
     let end = s.records().len() - 1;
     assert_verify_fails(
         &s,
         &[
             &format!("record {end} ends run"),
-            "yet there is no checkpoint and no state.json",
+            "yet there is no checkpoint (and no state.json or tiled.json)",
             "the log's checkpoints were deleted",
         ],
     );
@@ -288,7 +283,6 @@ fn verify_says_the_key_was_replaced_when_no_checkpoint_verifies_under_it() {
 #[test]
 fn a_log_made_anew_over_an_old_ones_files_fails_verify() {
     let s = small_log();
-    let first = names(&s, "checkpoints").pop().unwrap();
     // A new log elsewhere, whose config and verifier key are put over the old log's.
     let fresh = Sandbox::new();
     let (code, _, err) = fresh.audit(&["init", "--dir", &fresh.audit_dir()]);
@@ -296,13 +290,16 @@ fn a_log_made_anew_over_an_old_ones_files_fails_verify() {
     for file in ["config.json", "verifier.vkey"] {
         fs::copy(log_file(&fresh, file), log_file(&s, file)).unwrap();
     }
-    // The new key signs from here on; the old one signed the log's first checkpoint.
-    s.run("", "1").ok();
+    // The new key signs nothing on top of checkpoints it cannot verify: the run fails at
+    // its end, and verify names the replaced key.
+    let notes = s.checkpoint_notes().len();
+    let r = s.run("", "1");
+    assert_ne!(r.code, 0, "{:#}", r.json);
+    assert_eq!(s.checkpoint_notes().len(), notes);
     assert_verify_fails(
         &s,
         &[
-            &format!("its oldest checkpoints, up to {first}, are signed by key id"),
-            "the later ones by the verifier key",
+            "none of its checkpoints verifies under the verifier key",
             "so the log's key was replaced",
         ],
     );
@@ -311,10 +308,15 @@ fn a_log_made_anew_over_an_old_ones_files_fails_verify() {
 #[test]
 fn audit_init_and_verify_refuse_a_directory_where_an_old_logs_segments_remain() {
     let s = rotated_log();
-    for file in ["config.json", "verifier.vkey", "state.json"] {
+    for file in [
+        "config.json",
+        "verifier.vkey",
+        "tiled.json",
+        "checkpoints.notes",
+    ] {
         fs::remove_file(log_file(&s, file)).unwrap();
     }
-    fs::remove_dir_all(log_file(&s, "checkpoints")).unwrap();
+    fs::remove_dir_all(log_file(&s, "tile")).unwrap();
     let (code, out, err) = s.audit(&["init", "--dir", &s.audit_dir()]);
     assert_eq!(code, 1, "{out}{err}");
     assert!(err.contains("config.json is gone"), "{err}");

@@ -291,12 +291,10 @@ fn checkpoints_that_fall_due_in_a_run_are_published_by_the_supervisor() {
         r#"for i in 0..300 { cat("{ROOT}/a.txt"); } 1"#,
     );
     assert_eq!(r.code, 0, "{:#}", r.json);
-    let sizes: Vec<u64> = std::fs::read_dir(format!("{dir}/checkpoints"))
-        .unwrap()
-        .map(|e| {
-            let name = e.unwrap().file_name().to_string_lossy().into_owned();
-            name.trim_end_matches(".note").parse().unwrap()
-        })
+    let sizes: Vec<u64> = s
+        .checkpoint_notes()
+        .iter()
+        .map(|note| note.lines().nth(1).unwrap().parse().unwrap())
         .collect();
     // 902 records: the supervisor takes one as soon as its worker says five more were
     // appended (by then the worker may have appended more, so one can cover several, and

@@ -1,5 +1,5 @@
 use super::*;
-use crate::merkle::leaf_hash;
+use crate::tiles::leaf_hash;
 
 const ORIGIN: &str = "tollgate/host-a/audit";
 
@@ -95,7 +95,7 @@ fn sign_then_open_round_trips() {
 
     let empty = Checkpoint {
         size: 0,
-        root: crate::merkle::empty_root(),
+        root: crate::tiles::empty_root(),
         ..checkpoint()
     };
     assert_eq!(

@@ -105,7 +105,7 @@ pub fn init(dir: &Path, options: &InitOptions) -> Result<LogConfig, AuditError> 
     if layout.config().exists() {
         return read_config(dir);
     }
-    for sub in [dir.to_owned(), dir.join("segments"), layout.checkpoints()] {
+    for sub in [dir.to_owned(), dir.join("segments")] {
         fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
@@ -120,8 +120,8 @@ pub fn init(dir: &Path, options: &InitOptions) -> Result<LogConfig, AuditError> 
     result
 }
 
-/// Whether `layout` holds records, checkpoints, a verifier key or the saved state (which
-/// exists only once a checkpoint was published).
+/// Whether `layout` holds records, checkpoints, tiles, a verifier key or the saved state
+/// (which exists only once a checkpoint was published).
 pub(super) fn holds_remains(layout: &Layout) -> bool {
     let non_empty = |dir: PathBuf| {
         fs::read_dir(dir).is_ok_and(|mut entries| {
@@ -130,6 +130,9 @@ pub(super) fn holds_remains(layout: &Layout) -> bool {
     };
     layout.vkey().exists()
         || layout.state().exists()
+        || layout.tiled().exists()
+        || fs::metadata(layout.notes()).is_ok_and(|m| m.len() > 0)
+        || layout.dir.join("tile").exists()
         || non_empty(layout.dir.join("segments"))
         || non_empty(layout.checkpoints())
 }
@@ -197,6 +200,8 @@ pub(super) fn init_locked(
         key: key_path,
         segment_bytes: options.segment_bytes,
         checkpoint_every: options.checkpoint_every,
+        format: FORMAT,
+        upgraded_at: None,
     };
     let text = serde_json::to_string_pretty(&config).map_err(|e| AuditError::Corrupt {
         path: layout.config().display().to_string(),

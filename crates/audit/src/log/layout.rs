@@ -1,17 +1,45 @@
-//! Where a log's files are, their names, and the saved state of its tree.
+//! Where a log's files are, their names, and what is saved of where checkpoints left it.
 
 use super::*;
+use crate::tiles::Hash;
 
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+/// What a format-1 log saved at each checkpoint (its tree's frontier, for its writers to
+/// resume from): read now only for the size of the newest checkpoint it published.
+#[derive(Clone, Debug, Default, Deserialize)]
 pub(super) struct State {
-    pub(super) segment: u64,
-    pub(super) offset: u64,
     pub(super) size: u64,
-    pub(super) frontier: Vec<String>,
-    pub(super) prev: String,
 }
 
-/// The saved state, if a checkpoint was ever published.
+/// Where in the segments the newest checkpoint's records end, saved after each checkpoint so
+/// that a publisher resumes there without counting the log's lines; and, since it is written
+/// after the checkpoint, evidence of one: a log whose newest checkpoint is older than this
+/// lost its newest checkpoints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Tiled {
+    pub(crate) size: u64,
+    pub(crate) segment: u64,
+    pub(crate) offset: u64,
+    /// Where the checkpoint's note starts in `checkpoints.notes`: a publisher that starts
+    /// reads from there, not every note the log ever had.
+    #[serde(default)]
+    pub(crate) note: u64,
+}
+
+/// The saved end of the newest checkpoint's records, if one was ever published (format 2).
+pub(crate) fn read_tiled(layout: &Layout) -> Result<Option<Tiled>, AuditError> {
+    match fs::read_to_string(layout.tiled()) {
+        Ok(text) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| AuditError::Corrupt {
+                path: layout.tiled().display().to_string(),
+                message: e.to_string(),
+            }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_err("read tiled.json", &layout.dir)(e)),
+    }
+}
+
+/// The saved state, if a checkpoint was ever published (format 1).
 pub(super) fn read_state(layout: &Layout) -> Result<Option<State>, AuditError> {
     match fs::read_to_string(layout.state()) {
         Ok(text) => serde_json::from_str(&text)
@@ -56,8 +84,19 @@ impl Layout {
     pub fn segment(&self, index: u64) -> PathBuf {
         self.dir.join("segments").join(segment_name(index))
     }
+    /// Format 1's checkpoints, one file each.
     pub fn checkpoints(&self) -> PathBuf {
         self.dir.join("checkpoints")
+    }
+    /// The checkpoints, one signed note after another (format 2).
+    pub fn notes(&self) -> PathBuf {
+        self.dir.join("checkpoints.notes")
+    }
+    pub(crate) fn tiled(&self) -> PathBuf {
+        self.dir.join("tiled.json")
+    }
+    pub(super) fn publish_lock(&self) -> PathBuf {
+        self.dir.join("publish.lock")
     }
 }
 
@@ -71,30 +110,9 @@ pub(crate) fn checkpoint_name(size: u64) -> String {
 }
 
 pub(crate) fn hex(h: &Hash) -> String {
-    let mut out = String::with_capacity(64);
-    out.push_str(hex_in(h, &mut [0; 64]));
-    out
-}
-
-/// A hash in lower-case hex, written into `buf`: the writer names each record's predecessor
-/// this way without allocating.
-pub(super) fn hex_in<'b>(h: &Hash, buf: &'b mut [u8; 64]) -> &'b str {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for (pair, b) in buf.chunks_exact_mut(2).zip(h) {
-        pair[0] = DIGITS[(b >> 4) as usize];
-        pair[1] = DIGITS[(b & 15) as usize];
-    }
-    // Only ASCII digits were written, so this cannot fail.
-    std::str::from_utf8(buf).unwrap_or_default()
-}
-
-pub(super) fn unhex(s: &str) -> Option<Hash> {
-    if s.len() != 64 {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, chunk) in s.as_bytes().chunks(2).enumerate() {
-        out[i] = u8::from_str_radix(std::str::from_utf8(chunk).ok()?, 16).ok()?;
-    }
-    Some(out)
+    h.iter().fold(String::with_capacity(64), |mut out, b| {
+        // Writing to a String cannot fail.
+        let _ = write!(out, "{b:02x}");
+        out
+    })
 }

@@ -140,6 +140,30 @@ impl Sandbox {
         tollgate_output(&all)
     }
 
+    /// The signed checkpoints in the log's checkpoints file, oldest first, each a note.
+    pub fn checkpoint_notes(&self) -> Vec<String> {
+        let path = self.audit.path().join("log/checkpoints.notes");
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let mut notes = Vec::new();
+        let mut rest = text.as_str();
+        // A note's text ends at a blank line; its signature lines start with an em dash.
+        while let Some(blank) = rest.find("\n\n") {
+            let mut end = blank + 2;
+            while rest[end..].starts_with("\u{2014} ") {
+                end += rest[end..].find('\n').unwrap() + 1;
+            }
+            notes.push(rest[..end].to_owned());
+            rest = &rest[end..];
+        }
+        notes
+    }
+
+    /// Rewrites the log's checkpoints file to hold `notes`.
+    pub fn set_checkpoint_notes(&self, notes: &[String]) {
+        let path = self.audit.path().join("log/checkpoints.notes");
+        std::fs::write(path, notes.concat()).unwrap();
+    }
+
     /// The audit records as JSON values, in order.
     pub fn records(&self) -> Vec<Value> {
         let (code, out, err) =
