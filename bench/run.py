@@ -74,15 +74,18 @@ def policy_with(n_unrelated, root):
 def bench_startup(work, rex, runs):
     script = write(os.path.join(work, "trivial.rhai"), "1 + 1")
     policy = write(os.path.join(work, "one.cedar"), policy_with(0, work))
-    cmds = [tollgate_cmd(script, policy)]
+    log = os.path.join(work, "startup-audit")
+    cmds = [tollgate_cmd(script, policy), tollgate_cmd(script, policy, (log, "batch"))]
     if rex:
         cmds.append(rex_cmd(rex, script, policy))
     meds = median_of(cmds, runs)
     print("## Whole process, trivial script (median of %d)\n" % runs)
-    print("| runner | median |\n|---|---|")
-    print(f"| tollgate | {meds[0]*1000:.2f} ms |")
+    print("| runner | median |" + (" / rex-runner |" if rex else "") + "\n|---|---|"
+          + ("---|" if rex else ""))
+    for name, med in (("tollgate --no-audit", meds[0]), ("tollgate, audited", meds[1])):
+        print(f"| {name} | {med*1000:.2f} ms |" + (f" {med / meds[2]:.2f}× |" if rex else ""))
     if rex:
-        print(f"| rex-runner | {meds[1]*1000:.2f} ms |")
+        print(f"| rex-runner | {meds[2]*1000:.2f} ms | 1× |")
     print()
 
 
