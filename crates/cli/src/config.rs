@@ -143,7 +143,7 @@ impl HostData {
         };
         let labels = match labels {
             None => LabelRules::default(),
-            Some(path) => LabelRules::parse(&read("labels_sha256", path)?)
+            Some(path) => LabelRules::load_for_run(&read("labels_sha256", path)?)
                 .map_err(|e| format!("{}: {e}", path.display()))?,
         };
         Ok(HostData {

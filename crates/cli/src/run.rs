@@ -300,13 +300,12 @@ impl Setup {
         })
     }
 
-    /// Parses the policy now if loading did not: a server forks a worker per run, and each
-    /// would parse it again.
+    /// Parses the policy and the labels file now if loading did not: a server forks a worker
+    /// per run, and each would parse them again.
     pub fn compile_policies(&self) -> Result<(), RunError> {
-        self.policies
-            .1
-            .compile()
-            .map_err(|e| RunError::new(ErrorType::Validation, e))
+        let invalid = |e: &str| RunError::new(ErrorType::Validation, e.to_owned());
+        self.policies.1.compile().map_err(|e| invalid(&e))?;
+        self.data.labels.ready().map_err(invalid)
     }
 
     /// A gate for the principal under the policy validated at load, with the host's labels

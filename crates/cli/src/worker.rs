@@ -123,9 +123,11 @@ fn run(start: Start<'_>) -> Result<(), RunError> {
     };
     let confinement = crate::sandbox::confine(&gate, &segments, setup.limits.max_memory)
         .map_err(|e| internal("confine itself", &e))?;
-    // Confined now, so threads may start: the policy (validated before, if it was not parsed
-    // by the supervisor) is parsed while the script starts, ready for the first decision.
+    // Confined now, so threads may start: the policy and the labels file (checked before, if
+    // the supervisor did not parse them) are parsed while the script starts, ready for the
+    // first decision.
     gate.policies().compile_in_background();
+    setup.data.labels.parse_in_background();
     send(&result, &WorkerMessage::Ready(confinement)).map_err(|e| internal("report", &e))?;
     let go = receive_go(&control).map_err(|e| internal("start", &e))?;
     let (answers, answered) = std::sync::mpsc::channel::<Vec<u8>>();

@@ -31,6 +31,7 @@ use serde::Deserialize;
 use smol_str::SmolStr;
 
 use crate::path::AbsPath;
+use crate::validated::ValidationCache;
 
 /// The classification of a path no rule classifies.
 pub const UNLABELLED: &str = "unlabelled";
@@ -186,13 +187,22 @@ impl Labels {
     }
 }
 
-/// The host owner's labels, indexed for lookups.
+/// The host owner's labels, parsed when first needed.
 ///
-/// A labels file is read at the start of every run and may hold ten thousand globs, so
-/// nothing is compiled up front: a literal path is a hash key, and a glob with wildcards is
-/// filed under the literal directory it starts from and compiled the first time a path
-/// below that directory is looked up.
+/// A labels file is read at the start of every run and may hold ten thousand rules. A run
+/// parses it at start only if this build never parsed that text before (as the host's
+/// validation cache records, see [`crate::validated`]): a file that does not parse stops the
+/// run before the script. Otherwise it is parsed on first use, or on a thread of the worker
+/// while the script starts ([`LabelRules::parse_in_background`]).
 pub struct LabelRules {
+    text: Arc<str>,
+    index: Arc<OnceLock<Result<Index, String>>>,
+}
+
+/// The rules indexed for lookups. Nothing is compiled up front: a literal path is a hash key,
+/// and a glob with wildcards is filed under the literal directory it starts from and
+/// compiled the first time a path below that directory is looked up.
+struct Index {
     /// Literal paths (normalized), with the rules naming them.
     exact: HashMap<String, Vec<usize>>,
     /// Globs with wildcards, by the directory before their first wildcard component.
@@ -217,6 +227,99 @@ impl Default for LabelRules {
     /// No rules: every path is unlabelled.
     fn default() -> LabelRules {
         LabelRules {
+            text: Arc::from(""),
+            index: Arc::new(OnceLock::from(Ok(Index::default()))),
+        }
+    }
+}
+
+impl LabelRules {
+    /// Parses and indexes a labels file now.
+    pub fn parse(text: &str) -> Result<LabelRules, LabelError> {
+        let index = Index::parse(text)?;
+        Ok(LabelRules {
+            text: Arc::from(text),
+            index: Arc::new(OnceLock::from(Ok(index))),
+        })
+    }
+
+    /// [`LabelRules::parse`] for a run: a text this build parsed before, as the host's
+    /// validation cache says, is parsed when first needed; a text parsed here is recorded
+    /// there.
+    pub fn load_for_run(text: &str) -> Result<LabelRules, LabelError> {
+        let cache = ValidationCache::system();
+        if cache.as_ref().is_some_and(|c| c.vouches_for_labels(text)) {
+            return Ok(LabelRules {
+                text: Arc::from(text),
+                index: Arc::new(OnceLock::new()),
+            });
+        }
+        let rules = LabelRules::parse(text)?;
+        if let Some(cache) = cache {
+            cache.store_labels(text);
+        }
+        Ok(rules)
+    }
+
+    /// Parses the file on a thread of its own, if that is still to do, so that the first
+    /// decision finds it ready. Start it only where a thread may be started (the worker
+    /// does, once it is confined).
+    pub fn parse_in_background(&self) {
+        if self.index.get().is_some() {
+            return;
+        }
+        let (text, index) = (Arc::clone(&self.text), Arc::clone(&self.index));
+        let spawned = std::thread::Builder::new()
+            .name("labels".to_owned())
+            .spawn(move || {
+                index.get_or_init(|| reparse(&text));
+            });
+        // Without the thread, the first decision parses.
+        drop(spawned);
+    }
+
+    /// Whether the rules can be looked at: parsed now if they were not yet. The text parsed
+    /// before, so this fails only if it changed meaning under us; the gate then denies.
+    pub fn ready(&self) -> Result<(), &str> {
+        self.index().map(|_| ())
+    }
+
+    fn index(&self) -> Result<&Index, &str> {
+        self.index
+            .get_or_init(|| reparse(&self.text))
+            .as_ref()
+            .map_err(String::as_str)
+    }
+
+    /// The labels of `path`: every rule matching it or one of its ancestors, merged. `None`
+    /// when no rule applies, and when the rules cannot be parsed (which [`LabelRules::ready`]
+    /// reports, and the gate denies on).
+    pub fn labels_of(&self, path: &AbsPath) -> Option<Arc<Labels>> {
+        self.index().ok()?.labels_of(path)
+    }
+}
+
+#[cfg(test)]
+impl LabelRules {
+    /// Rules over `text` as a run takes a text the cache vouches for: not parsed yet.
+    pub(crate) fn unparsed(text: &str) -> LabelRules {
+        LabelRules {
+            text: Arc::from(text),
+            index: Arc::new(OnceLock::new()),
+        }
+    }
+}
+
+/// Parses a text that parsed before.
+fn reparse(text: &str) -> Result<Index, String> {
+    Index::parse(text).map_err(|e| {
+        format!("the labels file, parsed before, no longer parses, so everything is denied: {e}")
+    })
+}
+
+impl Default for Index {
+    fn default() -> Index {
+        Index {
             exact: HashMap::new(),
             under: HashMap::new(),
             rules: Vec::new(),
@@ -226,8 +329,8 @@ impl Default for LabelRules {
     }
 }
 
-impl LabelRules {
-    pub fn parse(text: &str) -> Result<LabelRules, LabelError> {
+impl Index {
+    fn parse(text: &str) -> Result<Index, LabelError> {
         let file: LabelsFile =
             serde_json::from_str(text).map_err(|e| LabelError::Syntax(e.to_string()))?;
         let classifications = file
@@ -241,12 +344,12 @@ impl LabelRules {
                 )));
             }
         }
-        let mut out = LabelRules {
+        let mut out = Index {
             classifications,
             // Most rules name one literal path: sized once, the map is not rehashed while
             // ten thousand of them go in.
             exact: HashMap::with_capacity(file.rules.len()),
-            ..LabelRules::default()
+            ..Index::default()
         };
         let mut rules = Vec::with_capacity(file.rules.len());
         for (i, r) in file.rules.into_iter().enumerate() {
@@ -347,9 +450,7 @@ impl LabelRules {
         Ok(())
     }
 
-    /// The labels of `path`: every rule matching it or one of its ancestors, merged. `None`
-    /// when no rule applies.
-    pub fn labels_of(&self, path: &AbsPath) -> Option<Arc<Labels>> {
+    fn labels_of(&self, path: &AbsPath) -> Option<Arc<Labels>> {
         if self.rules.is_empty() {
             return None;
         }
@@ -435,6 +536,48 @@ mod tests {
 
     fn labels(rules: &LabelRules, path: &str) -> Option<Arc<Labels>> {
         rules.labels_of(&AbsPath::parse(path).unwrap())
+    }
+
+    /// A text the cache vouches for is parsed on first use, or on the worker's thread, and
+    /// labels exactly as one parsed at start.
+    #[test]
+    fn rules_parsed_later_label_as_rules_parsed_at_start() {
+        let text = r#"{"rules": [
+            {"paths": ["/srv/clinic"], "classification": "restricted", "categories": ["phi"]},
+            {"paths": ["/srv/t/*/keys/**"], "classification": "confidential"}]}"#;
+        let (eager, lazy, background) = (
+            rules(text),
+            LabelRules::unparsed(text),
+            LabelRules::unparsed(text),
+        );
+        assert!(lazy.index.get().is_none(), "parsed before it was asked");
+        background.parse_in_background();
+        for path in [
+            "/srv/clinic/a",
+            "/srv/t/1/keys/x/y",
+            "/srv/t/1/other",
+            "/etc/hosts",
+        ] {
+            let want = labels(&eager, path).map(|l| l.to_json().clone());
+            assert_eq!(
+                labels(&lazy, path).map(|l| l.to_json().clone()),
+                want,
+                "{path}"
+            );
+            assert_eq!(
+                labels(&background, path).map(|l| l.to_json().clone()),
+                want,
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
+    fn rules_that_no_longer_parse_are_not_ready_and_label_nothing() {
+        let broken = LabelRules::unparsed(r#"{"rules": [{"paths": []}]}"#);
+        let e = broken.ready().unwrap_err();
+        assert!(e.contains("everything is denied"), "{e}");
+        assert!(labels(&broken, "/srv/clinic/a").is_none());
     }
 
     #[test]

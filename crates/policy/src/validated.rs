@@ -58,10 +58,27 @@ impl ValidationCache {
 
     /// The recorded scopes of a text with this SHA-256, if this build validated it.
     pub(crate) fn lookup(&self, policy_sha256: &[u8; 32]) -> Option<Vec<PathScopes>> {
+        self.entry(policy_sha256)
+            .filter(|scopes| scopes.len() == Action::ALL.len())
+    }
+
+    /// Whether this build parsed a labels file of this text before (see [`labels_digest`]).
+    pub(crate) fn vouches_for_labels(&self, text: &str) -> bool {
+        self.entry(&labels_digest(text))
+            .is_some_and(|scopes| scopes.is_empty())
+    }
+
+    /// Records that this build parsed a labels file of this text.
+    pub(crate) fn store_labels(&self, text: &str) {
+        self.store(&labels_digest(text), &[]);
+    }
+
+    /// The scopes an entry under this digest records, if it is this build's and sound.
+    fn entry(&self, digest: &[u8; 32]) -> Option<Vec<PathScopes>> {
         if !trusted_dir(&self.dir) {
             return None;
         }
-        let key = key(policy_sha256)?;
+        let key = key(digest)?;
         let file = std::fs::File::options()
             .read(true)
             .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
@@ -74,10 +91,7 @@ impl ValidationCache {
         let mut text = String::new();
         file.take(MAX_ENTRY_BYTES).read_to_string(&mut text).ok()?;
         let entry: Entry = serde_json::from_str(&text).ok()?;
-        (entry.key == key
-            && entry.actions == action_names()
-            && entry.scopes.len() == Action::ALL.len())
-        .then_some(entry.scopes)
+        (entry.key == key && entry.actions == action_names()).then_some(entry.scopes)
     }
 
     /// Records that this build validated a text with this SHA-256. Best effort: a cache that
@@ -142,6 +156,16 @@ fn tempfile_in(dir: &Path) -> Option<(PathBuf, std::fs::File)> {
 }
 
 /// The entry name for a policy text: its hash with the schema's and this build's.
+/// What a labels file's entry is filed under: a digest of its own domain, so that no policy
+/// text and no labels text can stand for each other.
+fn labels_digest(text: &str) -> [u8; 32] {
+    Sha256::new()
+        .chain_update(b"tollgate labels file\0")
+        .chain_update(text.as_bytes())
+        .finalize()
+        .into()
+}
+
 fn key(policy_sha256: &[u8; 32]) -> Option<String> {
     let exe = std::env::current_exe().ok()?;
     let meta = std::fs::metadata(exe).ok()?;
@@ -237,6 +261,30 @@ mod tests {
             assert!(!cache.dir.exists(), "a non-root run wrote a cache");
             assert_eq!(cache.lookup(&sha), None);
         }
+    }
+
+    #[test]
+    fn a_labels_file_is_vouched_for_by_its_own_text_only() {
+        let (_base, cache) = fresh();
+        let text = r#"{"rules": []}"#;
+        cache.store_labels(text);
+        if !is_root() {
+            assert!(!cache.vouches_for_labels(text));
+            return;
+        }
+        assert!(cache.vouches_for_labels(text));
+        assert!(
+            !cache.vouches_for_labels(r#"{"rules": [] }"#),
+            "another text"
+        );
+        // A policy of the same text is another entry: neither stands for the other.
+        let policy_sha: [u8; 32] = Sha256::digest(text.as_bytes()).into();
+        assert_eq!(cache.lookup(&policy_sha), None);
+        assert_eq!(
+            cache.lookup(&labels_digest(text)),
+            None,
+            "a labels entry taken for a policy's"
+        );
     }
 
     #[test]

@@ -78,13 +78,17 @@ impl Gate {
         resource: &Resource,
         context: &Context,
     ) -> Decision {
-        let labels = resource.path().and_then(|p| self.labels.labels_of(p));
         let deny = |error: String, labels| Decision {
             permitted: false,
             policies: Vec::new(),
             errors: vec![error],
             labels,
         };
+        // Rules that cannot be looked at would make every path look unlabelled.
+        if let Err(e) = self.labels.ready() {
+            return deny(e.to_owned(), None);
+        }
+        let labels = resource.path().and_then(|p| self.labels.labels_of(p));
         let slice = match self.slice(action, resource) {
             Ok(Some(slice)) => slice,
             Ok(None) => return Decision::refused(labels),

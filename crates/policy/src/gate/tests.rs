@@ -497,6 +497,31 @@ fn labelled_gate(policy: &str, caller: Caller) -> Gate {
     .with_labels(Arc::new(LabelRules::parse(LABELS).unwrap()))
 }
 
+/// A labels file the cache vouched for that no longer parses must not make every path look
+/// unlabelled: every decision is a deny that says why, even where a permit applies.
+#[test]
+fn labels_that_cannot_be_parsed_deny_every_decision() {
+    let policy = r#"permit(principal, action in file_system::Action::"SafeIO", resource);"#;
+    let schema = Schema::tollgate().unwrap();
+    let policies = Policies::parse("test.cedar", policy, &schema).unwrap();
+    let g = Gate::new(
+        schema,
+        policies,
+        "alice",
+        Recorder::Unaudited,
+        Arc::default(),
+    )
+    .with_labels(Arc::new(LabelRules::unparsed("{\"rules\": 7}")));
+    for resource in [file("/srv/app/x"), file("/etc/hosts")] {
+        let d = g.authorize(&[Action::FsRead], &resource).unwrap_err();
+        assert!(
+            d.errors.iter().any(|e| e.contains("labels file")),
+            "{resource}: {:?}",
+            d.errors
+        );
+    }
+}
+
 #[test]
 fn policies_decide_on_data_labels_and_purpose() {
     let policy = r#"
