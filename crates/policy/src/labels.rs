@@ -238,7 +238,8 @@ impl LabelRules {
     pub fn parse(text: &str) -> Result<LabelRules, LabelError> {
         let index = Index::parse(text)?;
         Ok(LabelRules {
-            text: Arc::from(text),
+            // Parsed: the text is not needed again.
+            text: Arc::from(""),
             index: Arc::new(OnceLock::from(Ok(index))),
         })
     }

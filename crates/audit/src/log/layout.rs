@@ -27,29 +27,29 @@ pub(crate) struct Tiled {
 
 /// The saved end of the newest checkpoint's records, if one was ever published (format 2).
 pub(crate) fn read_tiled(layout: &Layout) -> Result<Option<Tiled>, AuditError> {
-    match fs::read_to_string(layout.tiled()) {
-        Ok(text) => serde_json::from_str(&text)
-            .map(Some)
-            .map_err(|e| AuditError::Corrupt {
-                path: layout.tiled().display().to_string(),
-                message: e.to_string(),
-            }),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(io_err("read tiled.json", &layout.dir)(e)),
-    }
+    read_saved(layout, &layout.tiled(), "read tiled.json")
 }
 
 /// The saved state, if a checkpoint was ever published (format 1).
 pub(super) fn read_state(layout: &Layout) -> Result<Option<State>, AuditError> {
-    match fs::read_to_string(layout.state()) {
+    read_saved(layout, &layout.state(), "read state")
+}
+
+/// A JSON file a publisher saved, if there is one.
+fn read_saved<T: serde::de::DeserializeOwned>(
+    layout: &Layout,
+    path: &Path,
+    what: &'static str,
+) -> Result<Option<T>, AuditError> {
+    match fs::read_to_string(path) {
         Ok(text) => serde_json::from_str(&text)
             .map(Some)
             .map_err(|e| AuditError::Corrupt {
-                path: layout.state().display().to_string(),
+                path: path.display().to_string(),
                 message: e.to_string(),
             }),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(io_err("read state", &layout.dir)(e)),
+        Err(e) => Err(io_err(what, &layout.dir)(e)),
     }
 }
 
