@@ -6,7 +6,7 @@ use std::io::Write;
 
 use serde::Serialize;
 use tollgate_host::redact::Counts;
-use tollgate_script::{human_text, output_text, LogEntry, RunError};
+use tollgate_script::{human_text, output_text, plain_value, LogEntry, RunError};
 
 use crate::printable;
 
@@ -90,8 +90,9 @@ pub fn agent_report(
 pub fn render(format: Format, value: &rhai::Dynamic) -> Option<String> {
     match format {
         Format::Json | Format::PrettyJson | Format::Agent => Some(output_text(value)),
-        Format::Human => (!value.is_unit())
-            .then(|| printable::text(&human_text(&printable_value(value))).into_owned()),
+        Format::Human => (!value.is_unit()).then(|| {
+            printable::text(&human_text(&printable_value(&plain_value(value)))).into_owned()
+        }),
     }
 }
 

@@ -296,32 +296,32 @@ fn bad_input_gives_clear_errors() {
         ),
         (
             r#"execute("/usr/bin/id", ExecuteOptions().user("no-such-user").build())"#,
-            "InvalidInput",
+            "InvalidArguments",
             "no such user",
         ),
         (
             r#"execute("/usr/bin/id", ExecuteOptions().group("no-such-group").build())"#,
-            "InvalidInput",
+            "InvalidArguments",
             "no such group",
         ),
         (
             r#"execute("/usr/bin/echo", ["a\x00b"])"#,
-            "InvalidInput",
+            "InvalidArguments",
             "NUL",
         ),
         (
             r#"execute("/usr/bin/echo", [42])"#,
-            "InvalidInput",
+            "InvalidArguments",
             "must be a string",
         ),
         (
             r#"execute("/usr/bin")"#,
-            "InvalidInput",
+            "InvalidArguments",
             "not a regular file",
         ),
         (
             &format!(r#"execute("{script}")"#),
-            "InvalidInput",
+            "InvalidArguments",
             "interpreter",
         ),
     ];

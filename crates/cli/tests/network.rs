@@ -185,7 +185,7 @@ fn urls_with_user_info_are_refused_without_a_request() {
     assert_eq!(r.error_type(), "SCRIPT_EXCEPTION");
     assert!(r.message().contains("user-info"), "{}", r.message());
     let r = s.run(&policy, &kind_of(&format!(r#"curl("{url}")"#)));
-    assert_eq!(r.ok(), "InvalidInput");
+    assert_eq!(r.ok(), "InvalidArguments");
     assert!(server.seen().is_empty());
 }
 

@@ -520,7 +520,7 @@ fn bad_unit_names_are_refused_before_the_gate_and_the_bus() {
         ALL_SYSTEMD,
         r#"let k = ""; try { service_status("a/b") } catch (e) { k = e.kind } k"#,
     );
-    assert_eq!(r.ok(), "InvalidInput");
+    assert_eq!(r.ok(), "InvalidArguments");
     assert_eq!(systemd.take_calls(), Vec::<String>::new());
     // Nothing was asked of the gate either: the audit log holds no service decision.
     assert!(

@@ -120,7 +120,7 @@ fn sleep_refuses_what_is_not_a_duration_and_pad_refuses_an_empty_padding() {
             "",
             &format!("let r = \"returned\"; try {{ {script}; }} catch (e) {{ r = e.kind; }} r"),
         );
-        assert_eq!(caught.ok(), "InvalidInput", "{script}");
+        assert_eq!(caught.ok(), "InvalidArguments", "{script}");
     }
     let r = s.run(
         "",

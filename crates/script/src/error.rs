@@ -192,7 +192,10 @@ pub(crate) mod raised {
     pub(crate) fn genuine(value: &rhai::Dynamic) -> Option<(DeniedCall, String)> {
         let map = value.read_lock::<rhai::Map>()?;
         let text = |k: &str| map.get(k).map(|v| v.to_string());
-        if text("kind").as_deref() != Some(tollgate_host::ErrorKind::PermissionDenied.as_str()) {
+        if !map
+            .get("kind")
+            .is_some_and(crate::bindings::errors::is_permission_denied)
+        {
             return None;
         }
         let (principal, action, resource) =

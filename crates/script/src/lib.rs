@@ -34,7 +34,7 @@ pub use error::{DeniedCall, ErrorType, RunError};
 pub use limits::Limits;
 pub use logs::LogEntry;
 pub use memory::{allocated, exit_when_exhausted, CountingAlloc, EXHAUSTED_EXIT};
-pub use value::{human_text, output_text};
+pub use value::{human_text, output_text, plain_value};
 
 /// What a run produced.
 #[derive(Debug)]

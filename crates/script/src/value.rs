@@ -3,8 +3,23 @@
 
 use rhai::{Dynamic, Map};
 
-/// The `output` field: strings as they are, `()` as nothing, anything else as JSON.
+use crate::bindings::objects;
+
+/// `value` as plain data: result objects as their maps, enums as their names.
+pub fn plain_value(value: &Dynamic) -> Dynamic {
+    objects::plain(value)
+}
+
+/// The `output` field: strings as they are, `()` as nothing, anything else as JSON (result
+/// objects and enums as their maps and names, see `bindings::objects`).
 pub fn output_text(value: &Dynamic) -> String {
+    let plain;
+    let value = if objects::needs_plain(value) {
+        plain = objects::plain(value);
+        &plain
+    } else {
+        value
+    };
     if value.is_unit() {
         return String::new();
     }
@@ -53,7 +68,7 @@ pub(crate) fn oversized(value: &Dynamic, limits: &crate::Limits) -> Option<Strin
 /// arrays as `- item` lines, nested values indented beneath their key.
 pub fn human_text(value: &Dynamic) -> String {
     let mut out = String::new();
-    render(value, 0, &mut out);
+    render(&objects::plain(value), 0, &mut out);
     while out.ends_with('\n') {
         out.pop();
     }

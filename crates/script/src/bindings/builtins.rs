@@ -643,9 +643,9 @@ mod tests {
         assert!(e.message.contains("at least one character"), "{e}");
         assert_eq!(
             value(
-                r#"let s = "abc"; let kind = (); try { s.pad(10, ""); } catch (e) { kind = e.kind; } kind"#
+                r#"let s = "abc"; let kind = (); try { s.pad(10, ""); } catch (e) { kind = e.kind.to_string(); } kind"#
             ),
-            "InvalidInput"
+            "InvalidArguments"
         );
     }
 

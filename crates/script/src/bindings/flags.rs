@@ -175,6 +175,7 @@ fn bad_flag(command: &str, got: &str) -> Box<EvalAltResult> {
         Dynamic::from_map(super::error_map(
             tollgate_host::ErrorKind::InvalidInput,
             &msg,
+            "IoErrorKind",
         )),
         Position::NONE,
     )

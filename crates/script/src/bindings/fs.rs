@@ -2,6 +2,11 @@
 //! host call and the result back into script values. Every command also accepts a flag array
 //! as its first argument (`ls([ls::all], "/var/log")`).
 
+use super::objects::Kind;
+
+/// The result object and enum types of this area (see `objects`).
+pub(crate) const KINDS: &[Kind] = &[];
+
 use std::rc::Rc;
 
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};

@@ -2,6 +2,11 @@
 //! `DirConfig().path(p).build().open(OpenDirOptions().build())`,
 //! `dir.open_file(name, OpenFileOptions().read(true).build())`, `file.read()`.
 
+use super::objects::Kind;
+
+/// The result object and enum types of this area (see `objects`).
+pub(crate) const KINDS: &[Kind] = &[];
+
 use std::cell::RefCell;
 use std::rc::Rc;
 

@@ -2,12 +2,18 @@
 //! function reaches the host only through `tollgate_host`, which asks the gate first.
 
 mod builtins;
+mod common;
+mod disk;
+mod entries;
+pub(crate) mod errors;
 mod exec;
 pub(crate) mod flags;
 mod fs;
 mod handles;
 mod logging;
 mod net;
+pub(crate) mod objects;
+mod process;
 mod service;
 mod system;
 
@@ -21,13 +27,15 @@ pub(crate) use logging::register as register_logging;
 
 use crate::error::{raised, DeniedCall};
 
-/// The script-visible error value: a map with `kind` and `message` (and, for a denial, the
-/// `action`, `resource`, `principal`, `reason` and the `policies` that forbade it). What a
+/// The script-visible error value, as Rex shapes it: a map with `kind` (an error kind enum
+/// value, see `errors`), `message` and `source` (the kind's module), and for a denial also the
+/// `action`, `resource`, `principal`, `reason` and the `policies` that forbade it. What a
 /// run's result says of an error never comes from this map alone: a script can build one.
-pub(crate) fn error_map(kind: ErrorKind, message: &str) -> Map {
+pub(crate) fn error_map(kind: ErrorKind, message: &str, source: &str) -> Map {
     let mut m = Map::new();
-    m.insert("kind".into(), Dynamic::from(kind.as_str().to_owned()));
+    m.insert("kind".into(), Dynamic::from(errors::kind_value(kind)));
     m.insert("message".into(), Dynamic::from(message.to_owned()));
+    m.insert("source".into(), Dynamic::from(source.to_owned()));
     m
 }
 
@@ -56,7 +64,8 @@ pub(crate) fn host_error(e: HostError) -> Box<EvalAltResult> {
                 reason: d.reason(),
                 policies: d.forbidden_by.clone(),
             };
-            let mut m = error_map(ErrorKind::PermissionDenied, &message);
+            let source = errors::source_of_action(&call.action);
+            let mut m = error_map(ErrorKind::PermissionDenied, &message, source);
             m.insert("action".into(), Dynamic::from(call.action.clone()));
             m.insert("resource".into(), Dynamic::from(call.resource.clone()));
             m.insert("principal".into(), Dynamic::from(call.principal.clone()));
@@ -68,7 +77,7 @@ pub(crate) fn host_error(e: HostError) -> Box<EvalAltResult> {
             EvalAltResult::ErrorRuntime(Dynamic::from_map(m), Position::NONE).into()
         }
         other => {
-            let m = error_map(other.kind(), &other.to_string());
+            let m = error_map(other.kind(), &other.to_string(), "IoErrorKind");
             EvalAltResult::ErrorRuntime(Dynamic::from_map(m), Position::NONE).into()
         }
     }
@@ -77,7 +86,11 @@ pub(crate) fn host_error(e: HostError) -> Box<EvalAltResult> {
 /// A script-input error (bad argument value), catchable.
 pub(crate) fn invalid(message: impl AsRef<str>) -> Box<EvalAltResult> {
     EvalAltResult::ErrorRuntime(
-        Dynamic::from_map(error_map(ErrorKind::InvalidInput, message.as_ref())),
+        Dynamic::from_map(error_map(
+            ErrorKind::InvalidInput,
+            message.as_ref(),
+            "IoErrorKind",
+        )),
         Position::NONE,
     )
     .into()
@@ -85,9 +98,13 @@ pub(crate) fn invalid(message: impl AsRef<str>) -> Box<EvalAltResult> {
 
 /// Registers every SDK function and flag module.
 pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
+    objects::register(engine);
+    common::register(engine);
     flags::register(engine);
     fs::register(engine, Rc::clone(&host));
     system::register(engine, Rc::clone(&host));
+    process::register(engine, Rc::clone(&host));
+    disk::register(engine, Rc::clone(&host));
     exec::register(engine, Rc::clone(&host));
     service::register(engine, Rc::clone(&host));
     net::register(engine, Rc::clone(&host));

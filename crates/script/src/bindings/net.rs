@@ -1,5 +1,10 @@
 //! Network: `curl`, `http_get`, `connect`, `netstat`, `ip_addr`.
 
+use super::objects::Kind;
+
+/// The result object and enum types of this area (see `objects`).
+pub(crate) const KINDS: &[Kind] = &[];
+
 use std::rc::Rc;
 use std::time::Duration;
 

@@ -1,6 +1,11 @@
 //! Processes and system information: `ps`, `kill`, `uname`, `hostname`, `nproc`, `free`,
 //! `uptime`, `loadavg`.
 
+use super::objects::Kind;
+
+/// The result object and enum types of this area (see `objects`).
+pub(crate) const KINDS: &[Kind] = &[];
+
 use std::rc::Rc;
 
 use rhai::{Array, Dynamic, Engine};
