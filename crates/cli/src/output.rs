@@ -6,7 +6,7 @@ use std::io::Write;
 
 use serde::Serialize;
 use tollgate_host::redact::Counts;
-use tollgate_script::{human_text, output_text, plain_value, LogEntry, RunError};
+use tollgate_script::{human_text, output_text, plain_value, Alarm, LogEntry, Metric, Reports, RunError};
 
 use crate::printable;
 
@@ -28,6 +28,12 @@ struct Report<'a> {
     status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'a RunError>,
+    /// The alarms and metrics the script published (`AlarmBuilder`, `MetricBuilder`), as in
+    /// Rex's output.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    alarms: &'a [Alarm],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    metrics: &'a [Metric],
     #[serde(skip_serializing_if = "Vec::is_empty")]
     logs: Vec<LogLine<'a>>,
     /// Tollgate's addition: what redaction replaced, per file read redacted and, under
@@ -47,11 +53,14 @@ impl<'a> Report<'a> {
         error: Option<&'a RunError>,
         logs: &'a [LogEntry],
         redactions: &'a BTreeMap<String, Counts>,
+        reports: &'a Reports,
     ) -> Self {
         Report {
             output,
             status: if error.is_some() { "ERROR" } else { "SUCCESS" },
             error,
+            alarms: &reports.alarms,
+            metrics: &reports.metrics,
             logs: logs.iter().map(|l| LogLine { attributes: l }).collect(),
             redactions,
         }
@@ -64,8 +73,9 @@ pub fn agent_report(
     error: Option<&RunError>,
     logs: &[LogEntry],
     redactions: &BTreeMap<String, Counts>,
+    reports: &Reports,
 ) -> serde_json::Value {
-    let mut report = match serde_json::to_value(Report::new(output, error, logs, redactions)) {
+    let mut report = match serde_json::to_value(Report::new(output, error, logs, redactions, reports)) {
         Ok(r) => r,
         Err(e) => {
             return serde_json::json!({
@@ -132,11 +142,12 @@ pub fn printed(
     error: Option<&RunError>,
     logs: &[LogEntry],
     redactions: &BTreeMap<String, Counts>,
+    reports: &Reports,
 ) -> (String, String) {
     use std::fmt::Write as _;
     match format {
         Format::Json | Format::PrettyJson => {
-            let report = Report::new(output, error, logs, redactions);
+            let report = Report::new(output, error, logs, redactions, reports);
             let text = if format == Format::Json {
                 serde_json::to_string(&report)
             } else {
@@ -146,7 +157,7 @@ pub fn printed(
             (text + "\n", String::new())
         }
         Format::Agent => {
-            let report = agent_report(output, error, logs, redactions);
+            let report = agent_report(output, error, logs, redactions, reports);
             (report.to_string() + "\n", String::new())
         }
         Format::Human => {
@@ -175,6 +186,30 @@ pub fn printed(
                     found.join(", ")
                 );
             }
+            for m in &reports.metrics {
+                let dimensions: Vec<String> = m
+                    .metric_dimension
+                    .iter()
+                    .map(|(k, v)| format!("{}={}", printable::line(k), printable::line(v)))
+                    .collect();
+                let _ = writeln!(
+                    err,
+                    "[METRIC] {} = {} {} {}",
+                    printable::line(&m.metric_name),
+                    m.metric_value,
+                    m.metric_unit,
+                    dimensions.join(" ")
+                );
+            }
+            for a in &reports.alarms {
+                let details = a.alarm_details.as_deref().unwrap_or_default();
+                let _ = writeln!(
+                    err,
+                    "[ALARM] {}: {}",
+                    printable::line(&a.alarm_type),
+                    printable::line(details)
+                );
+            }
             if let Some(e) = error {
                 let message = printable::text(&e.message).replace('\n', "\n  ");
                 let _ = writeln!(err, "{}: {message}", e.error_type);
@@ -196,8 +231,9 @@ pub fn print(
     error: Option<&RunError>,
     logs: &[LogEntry],
     redactions: &BTreeMap<String, Counts>,
+    reports: &Reports,
 ) {
-    let (out, err) = printed(format, output, error, logs, redactions);
+    let (out, err) = printed(format, output, error, logs, redactions, reports);
     // A closed stdout (e.g. piped into `head`) is not worth a panic; the exit code still
     // reports the run.
     let _ = std::io::stderr().lock().write_all(err.as_bytes());

@@ -16,7 +16,7 @@ use tollgate_policy::{
     verify_token, Caller, Gate, IdentityError, OwnFiles, Policies, PolicyError, Principal,
     Recorder, Schema, TrustConfig, SCHEMA_SOURCE,
 };
-use tollgate_script::{ErrorType, Limits, LogEntry, RunError};
+use tollgate_script::{ErrorType, Limits, LogEntry, Reports, RunError};
 
 use crate::config::{HostConfig, HostData, MAX_HOST_FILE_BYTES};
 use crate::control::{StateDir, Watch};
@@ -172,6 +172,7 @@ pub fn main(args: RunArgs) -> ExitCode {
         finished.error.as_ref(),
         &finished.logs,
         &finished.redactions,
+        &finished.reports,
     );
     exit::exit_code(finished.error.map(|e| e.error_type))
 }
@@ -212,6 +213,8 @@ pub struct Finished {
     pub error: Option<RunError>,
     pub logs: Vec<LogEntry>,
     pub redactions: BTreeMap<String, Counts>,
+    /// The metrics and alarms the script published.
+    pub reports: Reports,
 }
 
 impl Finished {
@@ -221,6 +224,7 @@ impl Finished {
             error: Some(error),
             logs: Vec::new(),
             redactions: BTreeMap::new(),
+            reports: Reports::default(),
         }
     }
 }

@@ -22,7 +22,7 @@ use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use serde::{Deserialize, Serialize};
 use tollgate_audit::{Event, GateRecorder};
 use tollgate_host::redact::Counts;
-use tollgate_script::{DeniedCall, ErrorType, LogEntry, RunError, EXHAUSTED_EXIT};
+use tollgate_script::{DeniedCall, ErrorType, LogEntry, Reports, RunError, EXHAUSTED_EXIT};
 
 use crate::cgroup::MemoryCgroup;
 use crate::control::RunInfo;
@@ -62,6 +62,9 @@ pub(crate) struct WorkerResult {
     pub denied: Option<DeniedCall>,
     pub logs: Vec<LogEntry>,
     pub redactions: std::collections::BTreeMap<String, Counts>,
+    /// The metrics and alarms the script published.
+    #[serde(default)]
+    pub reports: Reports,
     pub permits: u64,
     pub denies: u64,
     /// Whether the worker's own watchdog stopped the script at the time limit.
@@ -535,6 +538,7 @@ fn supervise(
                 error,
                 logs: r.logs,
                 redactions: r.redactions,
+                reports: r.reports,
             };
             (finished, r.permits, r.denies, ending)
         }
@@ -642,6 +646,7 @@ fn end(
         mut error,
         mut logs,
         mut redactions,
+        mut reports,
     } = finished;
     if setup.redact_output {
         // Everything the run prints, so that a script cannot build a secret (or read it
@@ -651,7 +656,14 @@ fn end(
         let texts = output
             .iter_mut()
             .chain(logs.iter_mut().map(|l| &mut l.message))
-            .chain(error.iter_mut().map(|e| &mut e.message));
+            .chain(error.iter_mut().map(|e| &mut e.message))
+            .chain(reports.alarms.iter_mut().filter_map(|a| a.alarm_details.as_mut()))
+            .chain(
+                reports
+                    .metrics
+                    .iter_mut()
+                    .flat_map(|m| m.metric_dimension.values_mut()),
+            );
         for text in texts {
             let (redacted, found) = setup.redactor.redact_text(text);
             *text = redacted;
@@ -671,16 +683,18 @@ fn end(
         error.as_ref(),
         &logs,
         &redactions,
+        &reports,
     );
     let printed = out.len() + err.len();
     if printed > setup.limits.max_output {
         ending = Ending::Output;
         output = None;
         logs.clear();
+        reports = Reports::default();
         error = Some(RunError::new(
             ErrorType::ResourceLimit,
             format!(
-                "the result and logs would print as {printed} bytes, more than --max-output ({} bytes); return less or raise the limit",
+                "the result, logs, metrics and alarms would print as {printed} bytes, more than --max-output ({} bytes); return less or raise the limit",
                 setup.limits.max_output
             ),
         ));
@@ -712,6 +726,7 @@ fn end(
         error,
         logs,
         redactions,
+        reports,
     }
 }
 

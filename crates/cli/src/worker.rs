@@ -195,6 +195,7 @@ fn run(start: Start<'_>) -> Result<(), RunError> {
         denied,
         logs: outcome.logs,
         redactions: outcome.redactions,
+        reports: outcome.reports,
         permits: outcome.decisions.permits,
         denies: outcome.decisions.denies,
         timed_out: interrupt.is_raised(),

@@ -52,20 +52,18 @@ fn grep_flags_shape_the_result() {
 #[test]
 fn tail_default_n_and_range() {
     let s = logs();
-    let r = s.run(READ_IN_ROOT, r#"tail([tail::n(2)], "{ROOT}/logs/app.log")"#);
-    assert!(
-        r.ok().starts_with("ERROR net down\nWARN slow"),
-        "{}",
-        r.ok()
+    let r = s.run(
+        READ_IN_ROOT,
+        r#"tail([tail::n(-2)], "{ROOT}/logs/app.log")"#,
     );
+    assert_eq!(json(&r), serde_json::json!(["ERROR net down", "WARN slow"]));
     let r = s.run(
         READ_IN_ROOT,
         r#"tail([tail::range(2, 3)], "{ROOT}/logs/app.log")"#,
     );
-    assert!(
-        r.ok().starts_with("ERROR disk full\ninfo lower"),
-        "{}",
-        r.ok()
+    assert_eq!(
+        json(&r),
+        serde_json::json!(["ERROR disk full", "info lower"])
     );
 }
 
@@ -96,7 +94,7 @@ fn sed_replaces_and_in_place_needs_write() {
     assert_eq!(r.code, 4, "in-place without write must be denied");
     let r = s.run(
         ALL_IN_ROOT,
-        r#"sed([sed::in_place, sed::regex], "^WARN (.*)$", "W:$1", "{ROOT}/logs/app.log")"#,
+        r#"sed([sed::in_place, sed::regex], "(?m)^WARN (.*)$", "W:$1", "{ROOT}/logs/app.log")"#,
     );
     assert_eq!(r.code, 0, "{:#}", r.json);
     let text = std::fs::read_to_string(s.path("logs/app.log")).unwrap();
@@ -118,10 +116,10 @@ fn awk_commands() {
     assert_eq!(json(&r), serde_json::json!({"eu": 2, "us": 1}));
     let r = s.run(
         READ_IN_ROOT,
-        &format!(r#"awk_filter_field(3, ",", "^us$", "{csv}")"#),
+        &format!(r#"awk_filter_field(3, ",", "us", "{csv}")"#),
     );
     assert_eq!(json(&r), serde_json::json!(["bob,5,us"]));
-    let r = s.run(READ_IN_ROOT, &format!(r#"awk_filter("^c", "{csv}")"#));
+    let r = s.run(READ_IN_ROOT, &format!(r#"awk_filter("carol", "{csv}")"#));
     assert_eq!(json(&r), serde_json::json!(["carol,7,eu"]));
     let r = s.run(READ_IN_ROOT, r#"awk_split("a:b:c", ":")"#);
     assert_eq!(json(&r), serde_json::json!(["a", "b", "c"]));
@@ -134,8 +132,8 @@ fn ls_lists_entries_by_name_with_flags() {
     s.write("logs/sub/inner.txt", "i");
     let r = s.run(READ_IN_ROOT, r#"ls("{ROOT}/logs")"#);
     let v = json(&r);
-    assert_eq!(v["app.log"]["type"], "file");
-    assert_eq!(v["sub"]["type"], "dir");
+    assert_eq!(v["app.log"]["type"], "File");
+    assert_eq!(v["sub"]["type"], "Dir");
     assert!(v.get(".hidden").is_none());
     let r = s.run(
         READ_IN_ROOT,
@@ -143,22 +141,35 @@ fn ls_lists_entries_by_name_with_flags() {
     );
     let v = json(&r);
     assert!(v.get(".hidden").is_some());
-    assert_eq!(v["sub/inner.txt"]["size"], 1);
-    assert!(v["app.log"]["permissions"]
-        .as_str()
-        .unwrap()
-        .starts_with("-rw"));
+    // As in Rex, `ls::recursive` is accepted and lists one directory.
+    assert_eq!(v["sub"]["type"], "Dir");
+    assert!(v.get("sub/inner.txt").is_none(), "{v:#}");
 }
 
 #[test]
-fn ls_needs_read_on_each_directory_it_walks() {
+fn ls_needs_open_and_read_on_the_directory_and_find_files_on_each_it_walks() {
     let s = logs();
-    s.write("logs/private/x", "x");
-    let policy = format!(
-        "{READ_IN_ROOT}\nforbid(principal, action == file_system::Action::\"read\", resource == file_system::Dir::\"{{ROOT}}/logs/private\");"
-    );
-    let r = s.run(&policy, r#"ls([ls::recursive], "{ROOT}/logs")"#);
-    assert_eq!(r.code, 4, "{:#}", r.json);
+    s.write("logs/private/x.log", "x");
+    for action in ["open", "read"] {
+        let policy = format!(
+            "{READ_IN_ROOT}\nforbid(principal, action == file_system::Action::\"{action}\", resource == file_system::Dir::\"{{ROOT}}/logs/private\");"
+        );
+        // Listing logs does not enter private.
+        let r = s.run(&policy, r#"ls([ls::recursive], "{ROOT}/logs").len()"#);
+        assert_eq!(r.code, 0, "{:#}", r.json);
+        for script in [
+            r#"ls("{ROOT}/logs/private")"#,
+            r#"find_files([glob::recursive], "*.log", "{ROOT}/logs")"#,
+        ] {
+            let r = s.run(&policy, script);
+            assert_eq!(r.code, 4, "{script}: {:#}", r.json);
+            assert!(
+                r.message().contains(&format!("\"{action}\"")),
+                "{}",
+                r.message()
+            );
+        }
+    }
 }
 
 #[test]
@@ -256,7 +267,10 @@ permit(principal, action == file_system::Action::"move", resource in file_system
         policy,
         r#"mv([mv::verbose], "{ROOT}/in/x", "{ROOT}/archive/x")"#,
     );
-    assert!(r.ok().contains("archive/x"));
+    assert_eq!(r.ok(), "");
+    assert!(r.json["logs"][0]["attributes"]["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("archive/x")));
     assert!(exists(&s.path("archive/x")));
 }
 
@@ -272,15 +286,16 @@ fn mv_backup_keeps_the_replaced_file() {
 }
 
 #[test]
-fn rm_of_directory_needs_recursive_and_force_tolerates_missing() {
+fn rm_of_directory_needs_recursive_and_a_missing_path_fails_even_with_force() {
     let s = Sandbox::new();
     s.write("d/f", "x");
     let r = s.run(ALL_IN_ROOT, r#"rm("{ROOT}/d")"#);
     assert_eq!(r.code, 5);
+    // As in Rex, `rm::force` does not make a missing path succeed.
     let r = s.run(ALL_IN_ROOT, r#"rm([rm::force], "{ROOT}/missing")"#);
-    assert_eq!(r.code, 0);
+    assert_eq!(r.code, 5, "{:#}", r.json);
     let r = s.run(ALL_IN_ROOT, r#"rm([rm::recursive], "{ROOT}/d")"#);
-    assert_eq!(r.ok(), "2");
+    assert_eq!(r.ok(), "");
     assert!(!exists(&s.path("d")));
 }
 
@@ -302,7 +317,7 @@ fn seq_counts_with_step() {
     let s = Sandbox::new();
     assert_eq!(s.run("", "seq(1, 4)").ok(), "[1,2,3,4]");
     assert_eq!(s.run("", "seq([seq::step(3)], 0, 7)").ok(), "[0,3,6]");
-    assert_eq!(s.run("", "seq(3, 1)").ok(), "[3,2,1]");
+    assert_eq!(s.run("", "seq(3, 1)").ok(), "[]");
 }
 
 #[test]

@@ -291,7 +291,7 @@ fn bad_input_gives_clear_errors() {
     let cases = [
         (
             r#"execute("/usr/bin/no-such-binary")"#,
-            "NotFound",
+            "IoError",
             "no such file",
         ),
         (

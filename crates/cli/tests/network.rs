@@ -377,7 +377,7 @@ fn netstat_lists_sockets_and_owners_only_of_listable_processes() {
     // A busy host (or one that just ran many tests) can hold thousands of sockets: the
     // script keeps only ours, and the map limit leaves room for all of them meanwhile.
     let script = format!(
-        r#"netstat().internet.filter(|s| s.local_address == "{local}" && s.protocol == "tcp")"#
+        r#"netstat().internet.filter(|s| s.local_address == "{local}" && s.protocol == "Tcp")"#
     );
     let find = |policy: &str| -> Value {
         let r = s.run_with(policy, &script, &["--max-map-size", "100000000"]);
@@ -386,7 +386,7 @@ fn netstat_lists_sockets_and_owners_only_of_listable_processes() {
         v[0].clone()
     };
     let mine = find(PROC_NET);
-    assert_eq!(mine["state"], "LISTEN");
+    assert_eq!(mine["state"], "Listen");
     assert_eq!(mine["remote_address"], "0.0.0.0:0");
     assert!(mine["inode"].as_i64().unwrap() > 0);
     assert!(
@@ -419,6 +419,14 @@ fn ip_addr_needs_list_on_sysinfo() {
         .unwrap_or_else(|| panic!("no lo: {list:?}"));
     assert!(
         lo["addresses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "127.0.0.1"),
+        "{lo}"
+    );
+    assert!(
+        lo["networks"]
             .as_array()
             .unwrap()
             .iter()

@@ -39,7 +39,7 @@ let log = "{ROOT}/app.log";
     cat: cat(log),
     grep: grep("card|login|4111 1111", log),
     probe: grep("alice", log),
-    tail: tail([tail::n(2)], log),
+    tail: tail([tail::n(-2)], log),
     wc: wc(log),
     lines: awk_filter_range(1, 1, log),
 }
@@ -58,7 +58,7 @@ let log = "{ROOT}/app.log";
     assert_eq!(out["probe"], json!([]));
     assert_eq!(
         out["tail"],
-        "2026-11-20T08:00:03.000Z INFO healthy\n[PRIVATE_KEY]\n"
+        json!(["2026-11-20T08:00:03.000Z INFO healthy", "[PRIVATE_KEY]"])
     );
     assert_eq!(out["wc"]["bytes"], REDACTED.len());
     assert_eq!(out["wc"]["lines"], 4);

@@ -392,6 +392,58 @@ fn status_reports_what_systemd_says() {
 }
 
 #[test]
+fn status_is_a_service_info_with_a_state_as_rex_has_them() {
+    let systemd = Systemd::start();
+    let s = Sandbox::new();
+    let policy =
+        r#"permit(principal, action == systemd::Action::"status", resource is systemd::Service);"#;
+    let script = r#"
+        let st = SystemctlManager().status("nginx");
+        let state = st.active_state;
+        let json = parse_json(st.to_string());
+        [type_of(st), type_of(SystemctlManager()), type_of(state), state.to_string(),
+         state.is_active, state.is_active(), State::RELOADING.is_active, State::FAILED.is_active,
+         state == State::ACTIVE, state != State::FAILED, state == "active",
+         st.to_map().active_state, st.main_pid, st.tasks, st.memory,
+         json.tasks, json.memory, json.active_state, json.main_pid]
+    "#;
+    let out: Value = serde_json::from_str(systemd.run(&s, policy, script).ok()).unwrap();
+    assert_eq!(
+        out,
+        serde_json::json!([
+            "rust_safe_process_mgmt::systemctl::ServiceInfo",
+            "rust_safe_process_mgmt::systemctl::SystemctlManager",
+            "State",
+            "active",
+            true,
+            true,
+            true,
+            false,
+            true,
+            true,
+            true,
+            "active",
+            4242,
+            3,
+            4 << 20,
+            "3",
+            (4 << 20).to_string(),
+            "active",
+            4242
+        ])
+    );
+    // Every state Rex names, by its word.
+    let script = r#"
+        [State::ACTIVE, State::INACTIVE, State::FAILED, State::ACTIVATING, State::DEACTIVATING,
+         State::MAINTENANCE, State::RELOADING, State::REFRESHING, State::UNKNOWN].map(|s| s.to_string())
+    "#;
+    assert_eq!(
+        systemd.run(&s, policy, script).ok(),
+        r#"["active","inactive","failed","activating","deactivating","maintenance","reloading","refreshing","unknown"]"#
+    );
+}
+
+#[test]
 fn human_output_shows_the_status_as_lines() {
     let systemd = Systemd::start();
     let s = Sandbox::new();
@@ -481,7 +533,7 @@ fn an_unknown_service_is_a_not_found_error() {
     "#;
     assert_eq!(
         systemd.run(&s, ALL_SYSTEMD, caught).ok(),
-        r#"["NotFound","NotFound"]"#
+        r#"["ServiceNotFound","ServiceNotFound"]"#
     );
     assert_eq!(
         systemd.take_calls(),

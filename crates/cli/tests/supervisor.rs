@@ -526,7 +526,7 @@ fn the_descriptor_bound_leaves_room_for_walks_of_deep_trees() {
     s.write(&format!("{deep}/f.txt"), "x");
     let r = s.run(
         ALL_IN_ROOT,
-        r#"let n = ls([ls::recursive], "{ROOT}").len(); rm([rm::recursive], "{ROOT}/d"); n"#,
+        r#"let n = find_files([glob::recursive], "*", "{ROOT}").len(); rm([rm::recursive], "{ROOT}/d"); n"#,
     );
     assert_eq!(r.ok(), "601");
     assert!(!exists(&s.path("d")));

@@ -73,16 +73,19 @@ fn ps_lists_only_the_processes_the_policy_permits() {
         .expect("the child is listed");
     for field in [
         "ppid",
-        "user",
-        "command",
+        "uid",
+        "username",
+        "memory_usage",
+        "memory_percent",
         "state",
-        "cpu",
-        "rss",
-        "start_time",
+        "historical_cpu_usage",
+        "recent_cpu_usage",
+        "pid_namespace",
     ] {
         assert!(mine.get(field).is_some(), "no {field}: {mine}");
     }
     assert_eq!(mine["command"], "sleep 300");
+    assert_eq!(mine["ppid"], std::process::id());
     assert_eq!(s.run("", "ps()").ok(), "[]");
 }
 
@@ -92,7 +95,11 @@ fn kill_sends_term_to_a_permitted_process() {
     let s = Sandbox::new();
     let policy = r#"permit(principal, action == process_system::Action::"kill", resource is process_system::Process) when { resource.name == "sleep" };"#;
     let r = s.run(policy, &format!("kill({})", sleeper.pid()));
-    assert_eq!(r.code, 0, "{:#}", r.json);
+    let killed: Value = serde_json::from_str(r.ok()).unwrap();
+    assert_eq!(
+        killed,
+        serde_json::json!([{"name": "sleep", "pid": sleeper.pid()}])
+    );
     assert_eq!(sleeper.ended_by(), Some(libc::SIGTERM));
 }
 
@@ -152,7 +159,7 @@ fn system_information_needs_list_on_sysinfo_or_read_on_its_kernel_file() {
     let sys =
         r#"permit(principal, action == sysinfo::Action::"list", resource is sysinfo::Sysinfo);"#;
     let u: Value = serde_json::from_str(s.run(sys, "uname()").ok()).unwrap();
-    assert_eq!(u["sysname"], "Linux");
+    assert_eq!(u["kernel_name"], "Linux");
     assert!(!s.run(sys, "hostname()").ok().is_empty());
     assert!(s.run(sys, "nproc()").ok().parse::<i64>().unwrap() >= 1);
     assert_eq!(
@@ -162,8 +169,9 @@ fn system_information_needs_list_on_sysinfo_or_read_on_its_kernel_file() {
     );
     let files = r#"permit(principal, action == file_system::Action::"read", resource in file_system::Dir::"/proc");"#;
     let free: Value = serde_json::from_str(s.run(files, "free()").ok()).unwrap();
-    assert!(free["total_bytes"].as_i64().unwrap() > 0);
-    assert!(free["available_bytes"].as_i64().unwrap() <= free["total_bytes"].as_i64().unwrap());
+    let memory = &free["memory"];
+    assert!(memory["total"].as_i64().unwrap() > 0);
+    assert!(memory["available"].as_i64().unwrap() <= memory["total"].as_i64().unwrap());
     assert!(s.run(files, "uptime()").ok().parse::<f64>().unwrap() > 0.0);
     let load: Value = serde_json::from_str(s.run(files, "loadavg()").ok()).unwrap();
     assert!(load["fifteen"].as_f64().unwrap() >= 0.0);
@@ -206,21 +214,31 @@ fn dmesg_needs_read_on_dev_kmsg() {
     let policy = r#"permit(principal, action == file_system::Action::"read", resource == file_system::File::"/dev/kmsg");"#;
     let r = s.run(policy, "dmesg()");
     assert_eq!(r.code, 0, "{:#}", r.json);
-    assert!(serde_json::from_str::<Vec<String>>(r.output()).is_ok());
+    let entries: Vec<Value> = serde_json::from_str(r.output()).unwrap();
+    assert!(entries
+        .iter()
+        .all(|e| e["message"].is_string() && e["timestamp_from_system_start"].is_string()));
 }
 
 #[test]
-fn df_reports_only_mounts_the_policy_lets_you_stat() {
+fn df_needs_stat_on_every_mount_it_lists() {
     let s = Sandbox::new();
     let root_only = r#"
 permit(principal, action == file_system::Action::"read", resource == file_system::File::"/proc/mounts");
 permit(principal, action == file_system::Action::"stat", resource == file_system::Dir::"/");
 "#;
-    let mounts: Vec<Value> = serde_json::from_str(s.run(root_only, "df()").ok()).unwrap();
-    assert_eq!(mounts.len(), 1, "{mounts:?}");
-    assert_eq!(mounts[0]["mount_point"], "/");
-    assert!(mounts[0]["size_bytes"].as_i64().unwrap() > 0);
-    assert!(mounts[0]["used_bytes"].as_i64().unwrap() <= mounts[0]["size_bytes"].as_i64().unwrap());
+    let script = r#"Filesystems(FilesystemOptions().targets(["/dev/shm"]).build()).filesystems()"#;
+    let r = s.run(root_only, script);
+    assert_eq!(r.code, 4, "{:#}", r.json);
+    assert!(r.message().contains("/dev/shm"), "{}", r.message());
+    let all = r#"
+permit(principal, action == file_system::Action::"read", resource == file_system::File::"/proc/mounts");
+permit(principal, action == file_system::Action::"stat", resource in file_system::Dir::"/");
+"#;
+    let mounts: Vec<Value> = serde_json::from_str(s.run(all, "df()").ok()).unwrap();
+    let root = mounts.iter().find(|m| m["mounted_on"] == "/").unwrap();
+    assert!(root["size"].as_i64().unwrap() > 0);
+    assert!(root["block_used"].as_i64().unwrap() <= root["size"].as_i64().unwrap());
     let r = s.run("", "df()");
     assert_eq!(
         r.code, 4,
@@ -232,17 +250,24 @@ permit(principal, action == file_system::Action::"stat", resource == file_system
 fn lsblk_and_iostat_need_read_on_the_kernel_tables() {
     let s = Sandbox::new();
     let policy = r#"
-permit(principal, action == file_system::Action::"read", resource == file_system::Dir::"/sys/block");
+permit(principal, action == file_system::Action::"read", resource == file_system::Dir::"/sys/dev/block");
+permit(principal, action == file_system::Action::"read", resource == file_system::File::"/proc/partitions");
+permit(principal, action == file_system::Action::"read", resource == file_system::File::"/proc/mounts");
+permit(principal, action == file_system::Action::"read", resource == file_system::File::"/proc/swaps");
+permit(principal, action == file_system::Action::"read", resource == file_system::File::"/proc/stat");
 permit(principal, action == file_system::Action::"read", resource == file_system::File::"/proc/diskstats");
 "#;
-    let devices: Vec<Value> = serde_json::from_str(s.run(policy, "lsblk()").ok()).unwrap();
+    let devices: serde_json::Map<String, Value> =
+        serde_json::from_str(s.run(policy, "lsblk()").ok()).unwrap();
     assert!(devices
         .iter()
-        .all(|d| d["name"].is_string() && d["size_bytes"].is_i64()));
-    let stats: Vec<Value> = serde_json::from_str(s.run(policy, "iostat()").ok()).unwrap();
-    assert!(stats
+        .all(|(name, d)| d["name"] == name.as_str() && d["size_kib"].is_i64()));
+    let stats: Value = serde_json::from_str(s.run(policy, "iostat()").ok()).unwrap();
+    assert!(stats["device_stats"]
+        .as_array()
+        .unwrap()
         .iter()
-        .all(|d| d["device"].is_string() && d["read_bytes"].is_i64()));
+        .all(|d| d["device_name"].is_string() && d["rkb_per_sec"].is_f64()));
     assert_eq!(s.run("", "lsblk()").code, 4);
     assert_eq!(s.run("", "iostat()").code, 4);
 }

@@ -42,6 +42,11 @@ pub enum HostError {
     /// The run's time limit passed, or the run was stopped, while this operation ran.
     #[error("the operation was interrupted: the run's time limit passed")]
     Interrupted,
+    /// A file command's failure that Rex reports under a kind of its own in `IoErrorKind`
+    /// (`DirectoryNotEmpty`, `ValidationError`, `FileError`), so a script written for Rex
+    /// that tests `e.kind` sees the same name.
+    #[error("{message}")]
+    Rex { kind: &'static str, message: String },
 }
 
 impl From<Box<Denied>> for HostError {
@@ -73,7 +78,7 @@ impl HostError {
             HostError::Path(_) | HostError::InvalidInput(_) => ErrorKind::InvalidInput,
             HostError::NotFound { .. } | HostError::UnknownUnit { .. } => ErrorKind::NotFound,
             HostError::NoServiceManager(_) => ErrorKind::Unavailable,
-            HostError::Io { .. } => ErrorKind::Io,
+            HostError::Io { .. } | HostError::Rex { .. } => ErrorKind::Io,
             HostError::Network { .. } => ErrorKind::RequestError,
             HostError::TooLarge { .. } | HostError::Interrupted => ErrorKind::ResourceLimitExceeded,
             HostError::TimedOut(_) => ErrorKind::TimedOut,

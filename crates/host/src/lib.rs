@@ -16,10 +16,13 @@ mod error;
 pub mod exec;
 pub mod fs;
 mod interrupt;
+pub mod kernel;
 pub mod net;
+pub mod open_files;
 pub mod process;
 pub mod redact;
 pub mod service;
+pub mod sysctl;
 pub mod system;
 
 use std::collections::BTreeMap;

@@ -1,9 +1,8 @@
 //! System information. As in Rex: uname, host name and processor count need
 //! `sysinfo::Action::"list"` on `sysinfo::Sysinfo`; what is read from a kernel file (memory,
-//! uptime, load, kernel messages, sysctl keys) needs `read` on that file; `resolve` needs
-//! `resolve_hostname` on the name; writing a sysctl key needs `open` + `write` on its file.
-
-use std::io::Read;
+//! uptime, load, kernel statistics) needs `read` on that file; `resolve` needs
+//! `resolve_hostname` on the name. Kernel messages, slab caches and sysctl keys are in
+//! [`crate::kernel`] and [`crate::sysctl`].
 
 use tollgate_policy::sdk_actions::{KERNEL_TABLE, SYSINFO};
 use tollgate_policy::{AbsPath, Action, Resource};
@@ -11,27 +10,44 @@ use tollgate_policy::{AbsPath, Action, Resource};
 use crate::error::{HostError, HostResult};
 use crate::Host;
 
-/// `uname()`.
+/// `uname()`, with Rex's eight fields: the kernel gives five, and on Linux the processor and
+/// hardware platform are the machine, the operating system `GNU/Linux`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Uname {
-    pub sysname: String,
+    pub kernel_name: String,
     pub nodename: String,
-    pub release: String,
-    pub version: String,
+    pub kernel_release: String,
+    pub kernel_version: String,
     pub machine: String,
+    pub processor: String,
+    pub hardware_platform: String,
+    pub operating_system: String,
 }
 
-/// `free()`, in bytes.
+/// Memory and swap from `/proc/meminfo`, in bytes.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Memory {
     pub total: u64,
     pub free: u64,
+    /// `MemAvailable`, 0 on a kernel that does not report it (as Rex).
     pub available: u64,
-    pub used: u64,
     pub buffers: u64,
     pub cached: u64,
+    /// `Shmem`.
+    pub shared: u64,
     pub swap_total: u64,
     pub swap_free: u64,
+}
+
+impl Memory {
+    /// What is in use: all but what is available (Rex's `used`).
+    pub fn used(&self) -> u64 {
+        self.total.saturating_sub(self.available)
+    }
+
+    pub fn swap_used(&self) -> u64 {
+        self.swap_total.saturating_sub(self.swap_free)
+    }
 }
 
 /// `loadavg()`.
@@ -42,23 +58,17 @@ pub struct LoadAverage {
     pub fifteen: f64,
 }
 
-/// The /proc/sys file of a sysctl key such as `net.ipv4.ip_forward`.
-fn sysctl_path(key: &str) -> HostResult<String> {
-    let valid = !key.is_empty()
-        && key.split('.').all(|p| {
-            !p.is_empty()
-                && p.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        });
-    if !valid {
-        return Err(HostError::InvalidInput(format!(
-            "{key:?} is not a sysctl key (dot-separated names, e.g. vm.swappiness)"
-        )));
-    }
-    Ok(format!("/proc/sys/{}", key.replace('.', "/")))
+/// How a name is resolved (Rex's `ResolveOptions`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResolveRequest {
+    pub hostname: String,
+    /// A resolver's address instead of the system's; refused (see [`Host::resolve_with`]).
+    pub resolver: Option<String>,
+    /// Seconds; Rex's default is 5.
+    pub timeout_secs: u64,
 }
 
-fn malformed(path: &str) -> HostError {
+pub(crate) fn malformed(path: &str) -> HostError {
     HostError::Io {
         op: "parse",
         path: path.to_owned(),
@@ -86,12 +96,16 @@ impl Host {
     pub fn uname(&self) -> HostResult<Uname> {
         let u = self.sysinfo(|| Ok(rustix::system::uname()))?;
         let text = |s: &std::ffi::CStr| s.to_string_lossy().into_owned();
+        let machine = text(u.machine());
         Ok(Uname {
-            sysname: text(u.sysname()),
+            kernel_name: text(u.sysname()),
             nodename: text(u.nodename()),
-            release: text(u.release()),
-            version: text(u.version()),
-            machine: text(u.machine()),
+            kernel_release: text(u.release()),
+            kernel_version: text(u.version()),
+            processor: machine.clone(),
+            hardware_platform: machine.clone(),
+            machine,
+            operating_system: "GNU/Linux".to_owned(),
         })
     }
 
@@ -103,27 +117,10 @@ impl Host {
         self.sysinfo(|| std::thread::available_parallelism().map(|n| n.get() as u64))
     }
 
+    /// `free()`, `memory_info()`, `swap_info()`: after `read` on `/proc/meminfo`.
     pub fn free(&self) -> HostResult<Memory> {
         let text = self.read_table("/proc/meminfo")?;
-        let kib = |key: &str| {
-            text.lines()
-                .find_map(|l| l.strip_prefix(key))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-                .map(|v| v * 1024)
-        };
-        let total = kib("MemTotal:").ok_or_else(|| malformed("/proc/meminfo"))?;
-        let free = kib("MemFree:").unwrap_or(0);
-        let available = kib("MemAvailable:").unwrap_or(free);
-        Ok(Memory {
-            total,
-            free,
-            available,
-            used: total.saturating_sub(available),
-            buffers: kib("Buffers:").unwrap_or(0),
-            cached: kib("Cached:").unwrap_or(0),
-            swap_total: kib("SwapTotal:").unwrap_or(0),
-            swap_free: kib("SwapFree:").unwrap_or(0),
-        })
+        parse_meminfo(&text).ok_or_else(|| malformed("/proc/meminfo"))
     }
 
     /// Seconds since boot.
@@ -138,6 +135,18 @@ impl Host {
     /// `resolve(host)`: the addresses of a host name, after
     /// `sysinfo::Action::"resolve_hostname"` on `sysinfo::Hostname::"<host>"`.
     pub fn resolve(&self, host: &str) -> HostResult<Vec<String>> {
+        self.resolve_with(&ResolveRequest {
+            hostname: host.to_owned(),
+            resolver: None,
+            timeout_secs: 5,
+        })
+    }
+
+    /// `SystemInfo().resolve_hostname(options)`. Only the system's resolver is used: a
+    /// resolver the script names would be a connection to an address no policy was asked
+    /// about (Rex sends it the query after checking only the name), so it is refused.
+    pub fn resolve_with(&self, request: &ResolveRequest) -> HostResult<Vec<String>> {
+        let host = request.hostname.as_str();
         let valid = !host.is_empty()
             && host.len() <= 253
             && host.split('.').all(|l| {
@@ -149,6 +158,16 @@ impl Host {
             return Err(HostError::InvalidInput(format!(
                 "{host:?} is not a host name (letters, digits, '-' and '.', at most 253 characters)"
             )));
+        }
+        if let Some(resolver) = &request.resolver {
+            return Err(HostError::InvalidInput(format!(
+                "resolver {resolver:?}: Tollgate resolves names only through the system's resolver (a query to another server is a connection no policy is asked about); leave resolver out"
+            )));
+        }
+        if request.timeout_secs == 0 {
+            return Err(HostError::InvalidInput(
+                "the resolve timeout must be at least one second".into(),
+            ));
         }
         self.interrupt.check()?;
         let name = host.to_ascii_lowercase();
@@ -164,53 +183,6 @@ impl Host {
         Ok(out)
     }
 
-    /// `sysctl_read(key)`: a file read of its /proc/sys file (`open` on the directory,
-    /// `open` + `read` on the file).
-    pub fn sysctl_read(&self, key: &str) -> HostResult<String> {
-        let mut file = self.open_read(&sysctl_path(key)?)?;
-        let text = crate::fs::text::cat(&mut file, false, &self.text_ctx())?;
-        Ok(text.trim_end_matches('\n').to_owned())
-    }
-
-    /// `sysctl_write(key, value)`: replaces the value (`open` + `write` on its file).
-    pub fn sysctl_write(&self, key: &str, value: &str) -> HostResult<()> {
-        self.overwrite(&sysctl_path(key)?, value)
-    }
-
-    /// `dmesg()`: the kernel's message buffer, after `read` on `/dev/kmsg`; at most
-    /// `max_items` of the newest messages.
-    pub fn dmesg(&self) -> HostResult<Vec<String>> {
-        const KMSG: &str = "/dev/kmsg";
-        self.interrupt.check()?;
-        let kmsg = Resource::File(AbsPath::parse(KMSG)?);
-        let permit = self.gate.authorize(KERNEL_TABLE, &kmsg)?;
-        let mut file = crate::effect::open_kernel(&permit, &kmsg)
-            .map_err(|e| HostError::io("open", KMSG, e))?;
-        let mut out = std::collections::VecDeque::new();
-        // Each read returns one record: "priority,sequence,microseconds,flags;message".
-        let mut buf = vec![0u8; 8192];
-        loop {
-            self.interrupt.check()?;
-            match file.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    let record = String::from_utf8_lossy(&buf[..n]);
-                    let message = record.split_once(';').map_or(&*record, |(_, m)| m);
-                    let first_line = message.lines().next().unwrap_or("").to_owned();
-                    out.push_back(first_line);
-                    if out.len() > self.limits.max_items {
-                        out.pop_front();
-                    }
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-                // A record overwritten while we read it: skip to the next.
-                Err(e) if e.raw_os_error() == Some(rustix::io::Errno::PIPE.raw_os_error()) => {}
-                Err(e) => return Err(HostError::io("read", KMSG, e)),
-            }
-        }
-        Ok(out.into())
-    }
-
     pub fn loadavg(&self) -> HostResult<LoadAverage> {
         let text = self.read_table("/proc/loadavg")?;
         let v: Vec<f64> = text
@@ -222,5 +194,42 @@ impl Host {
             [one, five, fifteen] => Ok(LoadAverage { one, five, fifteen }),
             _ => Err(malformed("/proc/loadavg")),
         }
+    }
+}
+
+/// `/proc/meminfo` in bytes (the kernel gives kB); `None` without `MemTotal`.
+fn parse_meminfo(text: &str) -> Option<Memory> {
+    let kib = |key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map(|v| v * 1024)
+    };
+    Some(Memory {
+        total: kib("MemTotal")?,
+        free: kib("MemFree").unwrap_or(0),
+        available: kib("MemAvailable").unwrap_or(0),
+        buffers: kib("Buffers").unwrap_or(0),
+        cached: kib("Cached").unwrap_or(0),
+        shared: kib("Shmem").unwrap_or(0),
+        swap_total: kib("SwapTotal").unwrap_or(0),
+        swap_free: kib("SwapFree").unwrap_or(0),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn meminfo_is_read_in_bytes_by_exact_key() {
+        let text = "MemTotal:       1000 kB\nMemFree:         200 kB\nMemAvailable:    600 kB\nBuffers:          10 kB\nCached:           20 kB\nSwapCached:        7 kB\nShmem:             3 kB\nSwapTotal:       100 kB\nSwapFree:         40 kB\n";
+        let m = parse_meminfo(text).unwrap();
+        assert_eq!(m.total, 1000 * 1024);
+        assert_eq!(m.cached, 20 * 1024, "SwapCached is not Cached");
+        assert_eq!(m.shared, 3 * 1024);
+        assert_eq!(m.used(), 400 * 1024);
+        assert_eq!(m.swap_used(), 60 * 1024);
+        assert!(parse_meminfo("MemFree: 1 kB\n").is_none());
     }
 }

@@ -97,6 +97,8 @@ pub(crate) const CHANGING: &[Action] = &[
     Action::FsChmod,
     Action::FsChown,
     Action::FsSetXattr,
+    // Unmounting a directory changes everything below it.
+    Action::FsUnmount,
 ];
 
 #[cfg(test)]

@@ -14,8 +14,16 @@ pub const OPEN: &[Action] = &[FsOpen];
 pub const READ: &[Action] = &[FsOpen, FsRead];
 /// `open` + `redacted_read`: a file's text with its secrets replaced, where `read` is denied.
 pub const READ_REDACTED: &[Action] = &[FsOpen, FsRedactedRead];
-/// `read` + `stat`: a directory a walk (`ls`, `find_files`, `du`) lists.
+/// `read` + `stat`: a directory `sysctl_find` walks.
 pub const WALK: &[Action] = &[FsRead, FsStat];
+/// `open` + `read`: a directory `ls` or `find_files` lists (as in Rex, which opens each
+/// directory it walks, then lists it).
+pub const LIST: &[Action] = &[FsOpen, FsRead];
+/// `open` + `read` + `stat`: a directory `du` measures: opened, listed, and its own size read.
+pub const MEASURE_DIR: &[Action] = &[FsOpen, FsRead, FsStat];
+/// `open` + `stat`: a file or symlink `du` measures (as in Rex, which opens an entry to read
+/// its metadata).
+pub const MEASURE: &[Action] = &[FsOpen, FsStat];
 /// `read`: a kernel table read whole (`/proc/meminfo`, `/proc/mounts`, ...).
 pub const KERNEL_TABLE: &[Action] = &[FsRead];
 /// `open` + `create` + `write`: a file written, made when it is new.
@@ -151,10 +159,12 @@ pub fn actions(function: &str) -> Vec<Action> {
     distinct(asks(function))
 }
 
-/// The functions that can ask `action`, in table order.
+/// The commands (free functions, not the methods keyed `Receiver.method`) that can ask
+/// `action`, in table order: what a grant lets a script run by name.
 pub fn functions_asking(action: Action) -> Vec<&'static str> {
     TABLE
         .iter()
+        .filter(|f| !f.function.contains('.'))
         .filter(|f| f.asks.iter().any(|ask| ask.actions.contains(&action)))
         .map(|f| f.function)
         .collect()
@@ -208,13 +218,46 @@ const SED: &[Ask] = &[
     ask_when(OVERWRITE, File, Role("the file"), "with sed::in_place"),
 ];
 
-const WALKS: &[Ask] = &[ask(
-    WALK,
+/// `ls` and `find_files`.
+const LISTS: &[Ask] = &[ask(
+    LIST,
     Dir,
-    Role("the directory, and each directory below it that the walk enters"),
+    Role("the directory, and with glob::recursive each directory below it"),
 )];
 
+const DU: &[Ask] = &[
+    ask(
+        MEASURE_DIR,
+        Dir,
+        Role("the directory, and each directory below it"),
+    ),
+    ask(
+        MEASURE,
+        File,
+        Role("each file and symlink below it (a socket, FIFO or device: stat alone)"),
+    ),
+];
+
 const SYSINFO_LIST: &[Ask] = &[ask(SYSINFO, Entity::Sysinfo, Only)];
+const MEMINFO: &[Ask] = &[ask(KERNEL_TABLE, File, Id("/proc/meminfo"))];
+const KMSG: &[Ask] = &[ask(KERNEL_TABLE, File, Id("/dev/kmsg"))];
+const RESOLVE: &[Ask] = &[ask(
+    &[SysinfoResolveHostname],
+    Entity::Hostname,
+    Role("the name, in lower case"),
+)];
+const FILESYSTEMS: &[Ask] = &[
+    ask(KERNEL_TABLE, File, Id("/proc/mounts")),
+    ask(
+        &[FsStat],
+        Dir,
+        Role("each mount point listed; a denied one fails the call"),
+    ),
+];
+const IOSTAT: &[Ask] = &[
+    ask(KERNEL_TABLE, File, Id("/proc/stat")),
+    ask(KERNEL_TABLE, File, Id("/proc/diskstats")),
+];
 
 const SERVICE_STATUS: &[Ask] = &[ask(&[ServiceStatus], Entity::Service, Role("the unit"))];
 const SERVICE_START: &[Ask] = &[ask(&[ServiceStart], Entity::Service, Role("the unit"))];
@@ -222,11 +265,91 @@ const SERVICE_STOP: &[Ask] = &[ask(&[ServiceStop], Entity::Service, Role("the un
 const SERVICE_RESTART: &[Ask] = &[ask(&[ServiceRestart], Entity::Service, Role("the unit"))];
 const DAEMON_RELOAD: &[Ask] = &[ask(&[SystemdDaemonReload], Entity::Systemd, Only)];
 
+/// `sysctl_*` and `SysctlManager()`'s methods.
+const SYSCTL_READ: &[Ask] = &[
+    ask(OPEN, Dir, Role("the key's directory under /proc/sys")),
+    ask(
+        READ,
+        File,
+        Role("/proc/sys/<the key with dots as slashes>"),
+    ),
+];
+const SYSCTL_WRITE: &[Ask] = &[
+    ask(OPEN, Dir, Role("the key's directory under /proc/sys")),
+    ask(
+        OVERWRITE,
+        File,
+        Role("/proc/sys/<the key with dots as slashes>"),
+    ),
+];
+const SYSCTL_FIND: &[Ask] = &[
+    ask(WALK, Dir, Role("/proc/sys and each directory below it")),
+    ask(OPEN, Dir, Role("the directory of each key whose path matches")),
+    ask(READ, File, Role("the file of each key whose path matches")),
+];
+
+/// `netstat()` and `network_stats()`: the kernel's socket tables, and the processes whose
+/// descriptors name a socket's owner.
+const SOCKET_TABLES: &[Ask] = &[
+    ask(KERNEL_TABLE, File, Id("/proc/net/tcp")),
+    ask(KERNEL_TABLE, File, Id("/proc/net/tcp6")),
+    ask(KERNEL_TABLE, File, Id("/proc/net/udp")),
+    ask(KERNEL_TABLE, File, Id("/proc/net/udp6")),
+    ask(KERNEL_TABLE, File, Id("/proc/net/unix")),
+    ask(
+        &[ProcList],
+        Entity::Process,
+        Role("each process, to name a socket's owner as ps() does"),
+    ),
+];
+
 const HTTP_GET: &[Ask] = &[ask(
     &[NetGet],
     Entity::Url,
     Role("the canonical URL, and each URL a redirect leads to"),
 )];
+
+/// The reading methods of a file handle: asked again at each call, as the handle was opened.
+const HANDLE_READ: &[Ask] = &[
+    ask_when(
+        &[FsRead],
+        File,
+        Role("the open file"),
+        "for a file opened with read",
+    ),
+    ask_when(
+        &[FsRedactedRead],
+        File,
+        Role("the open file"),
+        "for a file opened under redacted_read (its text comes back redacted)",
+    ),
+];
+
+/// The changing methods of a file handle (refused after the ask for one opened without
+/// `write(true)`).
+const HANDLE_WRITE: &[Ask] = &[ask(&[FsWrite], File, Role("the open file"))];
+
+const HANDLE_STAT: &[Ask] = &[ask(&[FsStat], File, Role("the open file"))];
+const DIR_HANDLE_STAT: &[Ask] = &[ask(&[FsStat], Dir, Role("the open directory"))];
+
+/// The case of a `DirEntry` that `ls` or `dir.find` gave, whose directory is opened again.
+const ENTRY_NOT_IN_HANDLE: &str =
+    "for an entry ls or find gave (one from list_entries is in its open directory)";
+
+/// `read` on an open handle's file, asked again when a format method reads it.
+const FORMAT_READ: &[Ask] = &[ask(&[FsRead], File, Role("the open file"))];
+
+/// A core dump read with gdb: the dump and its executable, then gdb run on them.
+const CORE_DUMP: &[Ask] = &[
+    ask(OPEN, Dir, Role("the directories of the executable and the core dump")),
+    ask(READ, File, Role("the executable and the core dump")),
+    ask(OPEN, Dir, Role("/usr/bin, gdb's directory")),
+    ask(
+        &[FsExecute],
+        File,
+        Role("/usr/bin/gdb, with its arguments as context"),
+    ),
+];
 
 const fn entry(function: &'static str, asks: &'static [Ask]) -> SdkActions {
     SdkActions { function, asks }
@@ -247,9 +370,9 @@ pub const TABLE: &[SdkActions] = &[
     entry("awk_sum", READS_TEXT),
     entry("awk_count_unique", READS_TEXT),
     // Files: directories and metadata.
-    entry("ls", WALKS),
-    entry("find_files", WALKS),
-    entry("du", WALKS),
+    entry("ls", LISTS),
+    entry("find_files", LISTS),
+    entry("du", DU),
     entry(
         "stat",
         &[
@@ -311,13 +434,8 @@ pub const TABLE: &[SdkActions] = &[
                 FileOrDir,
                 Role("the source, with context destination {path, name, parent_path}"),
             ),
+            // A directory source is refused after these two, as Rex refuses it.
             ask(&[FsCreate], FileOrDir, Role("the destination")),
-            ask_when(
-                &[FsMove],
-                FileOrDir,
-                Role("every entry below the source, each with its own destination"),
-                "for a directory",
-            ),
             ask_when(
                 &[FsDelete],
                 FileOrDir,
@@ -346,26 +464,87 @@ pub const TABLE: &[SdkActions] = &[
         ],
     ),
     // Open handles.
+    entry("RcFileHandle.read", HANDLE_READ),
+    entry("RcFileHandle.read_lines", HANDLE_READ),
+    entry("RcFileHandle.read_page", HANDLE_READ),
+    entry("RcFileHandle.search", HANDLE_READ),
+    entry("RcFileHandle.counts", HANDLE_READ),
+    entry("RcFileHandle.write", HANDLE_WRITE),
+    entry("RcFileHandle.write_in_place", HANDLE_WRITE),
+    entry("RcFileHandle.truncate", HANDLE_WRITE),
+    entry("RcFileHandle.fallocate", HANDLE_WRITE),
+    entry("RcFileHandle.chmod", &[ask(&[FsChmod], File, Role("the open file"))]),
+    entry("RcFileHandle.set_ownership", &[ask(&[FsChown], File, Role("the open file"))]),
     entry(
-        "read",
+        "RcFileHandle.set_extended_attr",
+        &[ask(&[FsSetXattr], File, Role("the open file"))],
+    ),
+    entry(
+        "RcFileHandle.delete",
+        &[ask(
+            &[FsDelete],
+            File,
+            Role("the open file, removed only while its name is still that file"),
+        )],
+    ),
+    entry(
+        "RcFileHandle.copy",
         &[
             ask_when(
                 &[FsRead],
                 File,
-                Role("the open file"),
-                "for a file opened with read",
+                Role("the open source"),
+                "for a source opened with read",
             ),
             ask_when(
                 &[FsRedactedRead],
                 File,
-                Role("the open file"),
-                "for a file opened under redacted_read (its text comes back redacted)",
+                Role("the open source"),
+                "for a source opened under redacted_read (the copy is its redacted text)",
+            ),
+            ask(&[FsWrite], File, Role("the open destination")),
+            ask_when(
+                &[FsChmod],
+                File,
+                Role("the open destination"),
+                "with CopyFileOptions().preserve(true)",
             ),
         ],
     ),
-    entry("open", &[ask(OPEN, Dir, Role("the directory"))]),
     entry(
-        "open_file",
+        "RcFileHandle.move",
+        &[
+            ask(
+                &[FsMove],
+                File,
+                Role("the open file, with context destination {path, name, parent_path}"),
+            ),
+            ask(&[FsCreate], File, Role("the destination in the open directory given")),
+            ask_when(
+                &[FsMove, FsCreate],
+                FileOrDir,
+                Role("the existing destination, moved to NAME~"),
+                "with MoveOptions().backup(true) over an existing destination",
+            ),
+        ],
+    ),
+    entry("RcFileHandle.metadata", HANDLE_STAT),
+    entry("RcFileHandle.get_ownership", HANDLE_STAT),
+    entry("RcFileHandle.get_last_modified_time", HANDLE_STAT),
+    entry("RcFileHandle.disk_usage", HANDLE_STAT),
+    entry(
+        "RcFileHandle.execute",
+        &[ask(
+            &[FsExecute],
+            File,
+            Role(
+                "the open file, with context arguments, environment, user, group; once per combination of a repeated key's values",
+            ),
+        )],
+    ),
+    entry("DirConfig.open", &[ask(OPEN, Dir, Role("the directory"))]),
+    entry(
+        "RcDirHandle.open_file",
         &[
             ask(OPEN, File, Role("the file in the open directory")),
             ask_when(
@@ -380,18 +559,184 @@ pub const TABLE: &[SdkActions] = &[
                 Role("the file in the open directory"),
                 DENIED_READ,
             ),
+            ask_when(
+                &[FsWrite],
+                File,
+                Role("the file in the open directory"),
+                "with OpenFileOptions().write(true) or .create(true)",
+            ),
+            ask_when(
+                &[FsCreate],
+                File,
+                Role("the file in the open directory"),
+                "with OpenFileOptions().create(true)",
+            ),
         ],
     ),
+    entry(
+        "RcDirHandle.open_symlink",
+        &[ask(OPEN, File, Role("the symlink in the open directory"))],
+    ),
+    entry(
+        "RcDirHandle.read_link_target",
+        &[ask(&[FsRead], File, Role("the symlink in the open directory"))],
+    ),
+    entry(
+        "RcDirHandle.list_entries",
+        &[ask(&[FsRead], Dir, Role("the open directory"))],
+    ),
+    entry("RcDirHandle.metadata", DIR_HANDLE_STAT),
+    entry("RcDirHandle.get_ownership", DIR_HANDLE_STAT),
+    entry(
+        "RcDirHandle.chmod",
+        &[
+            ask(&[FsChmod], Dir, Role("the open directory")),
+            ask_when(
+                &[FsChmod],
+                FileOrDir,
+                Role("each file and directory below it (symlinks are left alone)"),
+                "with ChmodDirOptions().recursive(true)",
+            ),
+        ],
+    ),
+    entry(
+        "RcDirHandle.set_ownership",
+        &[
+            ask(&[FsChown], Dir, Role("the open directory")),
+            ask_when(
+                &[FsChown],
+                FileOrDir,
+                Role("each file and directory below it (symlinks are left alone)"),
+                "with SetOwnershipOptions().recursive(true)",
+            ),
+        ],
+    ),
+    entry(
+        "RcDirHandle.delete",
+        &[
+            ask(OPEN, Dir, Role("the open directory's parent")),
+            ask(
+                &[FsDelete],
+                Dir,
+                Role("the open directory, removed only while its name is still that directory"),
+            ),
+            ask_when(
+                &[FsDelete],
+                FileOrDir,
+                Role("every entry below it, all before any is removed"),
+                "with DeleteDirOptions().recursive(true)",
+            ),
+        ],
+    ),
+    entry(
+        "RcDirHandle.create_symlink",
+        &[
+            ask(&[FsCreate], File, Role("the new symlink in the open directory")),
+            ask_when(
+                &[FsDelete],
+                File,
+                Role("what is at the symlink's name (never a directory)"),
+                "with CreateSymlinkOptions().force(true) over an existing entry",
+            ),
+        ],
+    ),
+    entry(
+        "RcSymlinkHandle.metadata",
+        &[ask(
+            &[FsStat, FsRead],
+            File,
+            Role("the symlink (read: for its target)"),
+        )],
+    ),
+    entry(
+        "RcSymlinkHandle.set_ownership",
+        &[ask(&[FsChown], File, Role("the symlink itself, never its target"))],
+    ),
+    entry(
+        "DirEntry.metadata",
+        &[
+            ask_when(OPEN, Dir, Role("the entry's directory"), ENTRY_NOT_IN_HANDLE),
+            ask(
+                &[FsStat],
+                File,
+                Role("the entry, as a File whatever its type (a symlink described, not followed)"),
+            ),
+        ],
+    ),
+    entry(
+        "DirEntry.open_as_file",
+        &[
+            ask_when(OPEN, Dir, Role("the entry's directory"), ENTRY_NOT_IN_HANDLE),
+            ask(OPEN, File, Role("the entry")),
+            ask_when(
+                &[FsRead],
+                File,
+                Role("the entry"),
+                "with OpenFileOptions().read(true)",
+            ),
+            ask_when(&[FsRedactedRead], File, Role("the entry"), DENIED_READ),
+            ask_when(
+                &[FsWrite],
+                File,
+                Role("the entry"),
+                "with OpenFileOptions().write(true) or .create(true)",
+            ),
+        ],
+    ),
+    entry("DirEntry.open_as_dir", &[ask(OPEN, Dir, Role("the entry"))]),
+    // File formats through open handles (host fs::formats): each asks again on call.
+    entry("RcFileHandle.read_gzip_lines", FORMAT_READ),
+    entry("RcFileHandle.search_gzip", FORMAT_READ),
+    entry("RcFileHandle.search_gzip_exists", FORMAT_READ),
+    entry("RcFileHandle.gzip_info", FORMAT_READ),
+    entry("RcFileHandle.elf_info", FORMAT_READ),
+    entry("RcFileHandle.extract_strings", FORMAT_READ),
+    entry(
+        "RcFileHandle.verify_cert",
+        &[ask(&[FsRead], File, Role("the certificate and the root"))],
+    ),
+    entry(
+        "RcFileHandle.verify_cert_chain",
+        &[ask(
+            &[FsRead],
+            File,
+            Role("the certificate, the root and each intermediate"),
+        )],
+    ),
+    entry(
+        "RcFileHandle.compress_gzip",
+        &[
+            ask(&[FsRead], File, Role("the open source file")),
+            ask(&[FsWrite], File, Role("the open destination file")),
+        ],
+    ),
+    entry(
+        "RcFileHandle.extract_archive",
+        &[
+            ask(&[FsRead], File, Role("the open archive")),
+            ask(
+                &[FsCreate, FsWrite],
+                File,
+                Role("every file in the archive, all before the first is written"),
+            ),
+            ask(OPEN, Dir, Role("the destination and each directory below it written in")),
+            ask(&[FsCreate], Dir, Role("each directory it makes")),
+            ask_when(
+                &[FsChmod],
+                FileOrDir,
+                Role("each entry; where denied, the default mode is kept"),
+                "with preserve_permissions (the default)",
+            ),
+            ask_when(&[FsChown], FileOrDir, Role("each entry"), "with preserve_ownership"),
+        ],
+    ),
+    entry("CoreDump.backtrace", CORE_DUMP),
+    entry("CoreDump.get_variables", CORE_DUMP),
     // Programs.
     entry(
         "execute",
         &[
-            ask_when(
-                OPEN,
-                Dir,
-                Role("the binary's directory"),
-                "for execute(path, ...) (file.execute's directory is already open)",
-            ),
+            ask(OPEN, Dir, Role("the binary's directory")),
             ask(
                 &[FsExecute],
                 File,
@@ -427,56 +772,126 @@ pub const TABLE: &[SdkActions] = &[
             ),
         ],
     ),
+    // Rex's ProcessManager methods.
+    entry(
+        "RcProcessManager.kill",
+        &[
+            ask_when(
+                &[ProcList],
+                Entity::Process,
+                Role("each process, to match it; those denied are never matched"),
+                "without KillOptions().pid(p)",
+            ),
+            ask_when(
+                &[ProcKill],
+                Entity::Process,
+                Role("the process, or each matched, all before any is signalled"),
+                "for any signal but Signal::SIGHUP",
+            ),
+            ask_when(
+                &[ProcInterrupt],
+                Entity::Process,
+                Role("the process, or each matched, all before any is signalled"),
+                "for Signal::SIGHUP",
+            ),
+        ],
+    ),
+    entry(
+        "RcProcessManager.processes",
+        &[ask(
+            &[ProcList],
+            Entity::Process,
+            Role("each process; those denied are left out"),
+        )],
+    ),
+    entry(
+        "RcProcessManager.list_open_files",
+        &[
+            ask(READ, Dir, Id("/proc")),
+            ask(
+                &[ProcListFds],
+                Entity::Process,
+                Role("the process, or by path each process; those denied are left out of a listing by path"),
+            ),
+        ],
+    ),
+    entry(
+        "RcProcessManager.processes_using_inode",
+        &[
+            ask(READ, Dir, Id("/proc")),
+            ask(
+                &[ProcListFds],
+                Entity::Process,
+                Role("each process; those denied are left out"),
+            ),
+        ],
+    ),
+    entry(
+        "RcProcessManager.ipcs_info",
+        &[
+            ask(KERNEL_TABLE, File, Id("/proc/sysvipc/shm")),
+            ask(KERNEL_TABLE, File, Id("/proc/sysvipc/sem")),
+            ask(KERNEL_TABLE, File, Id("/proc/sysvipc/msg")),
+        ],
+    ),
+    entry(
+        "RcProcessManager.monitor_processes_cpu",
+        &[ask(
+            &[ProcList],
+            Entity::Process,
+            Role("each process measured, in each batch; those denied are left out"),
+        )],
+    ),
     entry("uname", SYSINFO_LIST),
     entry("hostname", SYSINFO_LIST),
     entry("nproc", SYSINFO_LIST),
-    entry("free", &[ask(KERNEL_TABLE, File, Id("/proc/meminfo"))]),
+    entry("free", MEMINFO),
     entry("uptime", &[ask(KERNEL_TABLE, File, Id("/proc/uptime"))]),
     entry("loadavg", &[ask(KERNEL_TABLE, File, Id("/proc/loadavg"))]),
+    entry("resolve", RESOLVE),
+    entry("dmesg", KMSG),
+    entry("sysctl_read", SYSCTL_READ),
+    entry("SysctlManager.read", SYSCTL_READ),
+    entry("sysctl_write", SYSCTL_WRITE),
+    entry("SysctlManager.write", SYSCTL_WRITE),
+    entry("df", FILESYSTEMS),
+    entry("Filesystems.filesystems", FILESYSTEMS),
     entry(
-        "resolve",
+        "lsblk",
+        &[
+            ask(KERNEL_TABLE, File, Id("/proc/partitions")),
+            ask(KERNEL_TABLE, File, Id("/proc/mounts")),
+            ask(KERNEL_TABLE, File, Id("/proc/swaps")),
+            ask(KERNEL_TABLE, Dir, Id("/sys/dev/block")),
+        ],
+    ),
+    entry("iostat", IOSTAT),
+    entry("Filesystems.iostat", IOSTAT),
+    entry(
+        "unmount",
         &[ask(
-            &[SysinfoResolveHostname],
-            Entity::Hostname,
-            Role("the name, in lower case"),
+            &[FsUnmount],
+            Dir,
+            Role("the mount point (then refused: scripts cannot unmount)"),
         )],
     ),
-    entry("dmesg", &[ask(KERNEL_TABLE, File, Id("/dev/kmsg"))]),
+    entry("SystemInfo.uname_info", SYSINFO_LIST),
+    entry("SystemInfo.cpu_count", SYSINFO_LIST),
+    entry("SystemInfo.memory_info", MEMINFO),
+    entry("SystemInfo.swap_info", MEMINFO),
+    entry("SystemInfo.dmesg_info", KMSG),
+    entry("SystemInfo.hostname", SYSINFO_LIST),
+    entry("SystemInfo.kernel_stats", &[ask(KERNEL_TABLE, File, Id("/proc/stat"))]),
     entry(
-        "sysctl_read",
+        "SystemInfo.slab_info",
         &[
-            ask(OPEN, Dir, Role("the key's directory under /proc/sys")),
-            ask(
-                READ,
-                File,
-                Role("/proc/sys/<the key with dots as slashes>"),
-            ),
+            ask(OPEN, Dir, Id("/proc")),
+            ask(READ, File, Id("/proc/slabinfo")),
         ],
     ),
-    entry(
-        "sysctl_write",
-        &[
-            ask(OPEN, Dir, Role("the key's directory under /proc/sys")),
-            ask(
-                OVERWRITE,
-                File,
-                Role("/proc/sys/<the key with dots as slashes>"),
-            ),
-        ],
-    ),
-    entry(
-        "df",
-        &[
-            ask(KERNEL_TABLE, File, Id("/proc/mounts")),
-            ask(
-                &[FsStat],
-                Dir,
-                Role("each mount point; those denied are left out"),
-            ),
-        ],
-    ),
-    entry("lsblk", &[ask(KERNEL_TABLE, Dir, Id("/sys/block"))]),
-    entry("iostat", &[ask(KERNEL_TABLE, File, Id("/proc/diskstats"))]),
+    entry("SystemInfo.resolve_hostname", RESOLVE),
+    entry("sysctl_find", SYSCTL_FIND),
+    entry("SysctlManager.find", SYSCTL_FIND),
     // Services, as commands and as SystemctlManager's methods.
     entry("service_status", SERVICE_STATUS),
     entry("service_start", SERVICE_START),
@@ -484,11 +899,12 @@ pub const TABLE: &[SdkActions] = &[
     entry("service_restart", SERVICE_RESTART),
     entry("service_try_restart", SERVICE_RESTART),
     entry("daemon_reload", DAEMON_RELOAD),
-    entry("status", SERVICE_STATUS),
-    entry("start", SERVICE_START),
-    entry("stop", SERVICE_STOP),
-    entry("restart", SERVICE_RESTART),
-    entry("try_restart", SERVICE_RESTART),
+    entry("SystemctlManager.status", SERVICE_STATUS),
+    entry("SystemctlManager.start", SERVICE_START),
+    entry("SystemctlManager.stop", SERVICE_STOP),
+    entry("SystemctlManager.restart", SERVICE_RESTART),
+    entry("SystemctlManager.try_restart", SERVICE_RESTART),
+    entry("SystemctlManager.daemon_reload", DAEMON_RELOAD),
     // Network.
     entry("curl", HTTP_GET),
     entry("http_get", HTTP_GET),
@@ -496,21 +912,12 @@ pub const TABLE: &[SdkActions] = &[
         "connect",
         &[ask(&[NetConnect], Entity::Url, Role("tcp://<host>:<port>"))],
     ),
-    entry(
-        "netstat",
-        &[
-            ask(KERNEL_TABLE, File, Id("/proc/net/tcp")),
-            ask(KERNEL_TABLE, File, Id("/proc/net/tcp6")),
-            ask(KERNEL_TABLE, File, Id("/proc/net/udp")),
-            ask(KERNEL_TABLE, File, Id("/proc/net/udp6")),
-            ask(
-                &[ProcList],
-                Entity::Process,
-                Role("each process, to name a socket's owner as ps() does"),
-            ),
-        ],
-    ),
+    entry("netstat", SOCKET_TABLES),
+    entry("network_stats", SOCKET_TABLES),
     entry("ip_addr", SYSINFO_LIST),
+    entry("ip_addresses", SYSINFO_LIST),
+    // Client().get(url).send(): the same GET as curl.
+    entry("Request.send", HTTP_GET),
 ];
 
 #[cfg(test)]
@@ -588,9 +995,45 @@ mod tests {
         text.split('`').skip(1).step_by(2).collect()
     }
 
-    /// The SDK functions a row's first column names: `cat`, `awk_*`, `open_file(...).read()`
-    /// (both), `SystemctlManager().start(name)`, `.stop`.
+    /// Whether some key of the table is a method of `word` (`RcFileHandle.write`).
+    fn is_receiver(word: &str) -> bool {
+        TABLE.iter().any(|f| {
+            f.function
+                .split_once('.')
+                .is_some_and(|(receiver, _)| receiver == word)
+        })
+    }
+
+    /// The receivers a row's first column names: a constructor in its code
+    /// (`SystemctlManager().start(name)`), or types in parentheses after it
+    /// (`` `file.write(text)` (RcFileHandle) ``).
+    fn receivers(column: &str) -> Vec<&str> {
+        fn words(text: &str) -> Vec<&str> {
+            text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .filter(|w| is_receiver(w))
+                .collect()
+        }
+        let mut out = Vec::new();
+        for code in quoted(column) {
+            out.extend(words(code));
+        }
+        let prose: Vec<&str> = column.split('`').step_by(2).collect();
+        for text in prose {
+            for group in text.split('(').skip(1) {
+                if let Some((inside, _)) = group.split_once(')') {
+                    out.extend(words(inside));
+                }
+            }
+        }
+        out
+    }
+
+    /// The SDK functions a row's first column names: `cat`, `awk_*`, `SystemctlManager().start(name)`,
+    /// `.stop` (methods of a receiver the row names, keyed `SystemctlManager.start`), and
+    /// `` `file.write(text)`, `dir.chmod(options)` (RcFileHandle, RcDirHandle) ``: a method
+    /// names the key of each receiver of the row that has it.
     fn named_functions(column: &str) -> Vec<&'static str> {
+        let receivers = receivers(column);
         let mut out = Vec::new();
         for code in quoted(column) {
             if let Some(prefix) = code.strip_suffix('*') {
@@ -617,6 +1060,21 @@ mod tests {
                 let called = bytes.get(i) == Some(&b'(');
                 let method = start > 0 && bytes[start - 1] == b'.';
                 let alone = start == 0 && i == bytes.len();
+                if method {
+                    let of_receivers: Vec<&'static str> = TABLE
+                        .iter()
+                        .map(|f| f.function)
+                        .filter(|f| {
+                            f.split_once('.').is_some_and(|(r, m)| {
+                                m == word && receivers.contains(&r)
+                            })
+                        })
+                        .collect();
+                    if !of_receivers.is_empty() {
+                        out.extend(of_receivers);
+                        continue;
+                    }
+                }
                 if called || method || alone {
                     if let Some(f) = TABLE.iter().find(|f| f.function == word) {
                         out.push(f.function);
@@ -748,9 +1206,13 @@ mod tests {
         );
         assert_eq!(
             asks("ls")[0].describe(),
-            "read + stat on file_system::Dir (the directory, and each directory below it that the walk enters)"
+            "open + read on file_system::Dir (the directory, and with glob::recursive each directory below it)"
         );
         assert!(asks("seq").is_empty());
         assert_eq!(functions_asking(FsChmod), ["cp"]);
+        assert_eq!(
+            asks("RcDirHandle.chmod")[1].describe(),
+            "chmod on file_system::File or file_system::Dir (each file and directory below it (symlinks are left alone)), with ChmodDirOptions().recursive(true)"
+        );
     }
 }

@@ -13,6 +13,8 @@ mod error;
 mod limits;
 mod logs;
 mod memory;
+#[cfg(test)]
+mod parity;
 pub mod sdk;
 #[cfg(test)]
 mod testing;
@@ -30,6 +32,7 @@ use tollgate_host::{Host, Interrupt};
 use tollgate_policy::DecisionCounts;
 
 pub use args::{parse_args, MAX_DEPTH as MAX_ARGS_DEPTH};
+pub use bindings::reports::{Alarm, Metric, Reports};
 pub use error::{DeniedCall, ErrorType, RunError};
 pub use limits::Limits;
 pub use logs::LogEntry;
@@ -46,11 +49,14 @@ pub struct Outcome {
     pub decisions: DecisionCounts,
     /// What was replaced in each file read redacted, by path.
     pub redactions: BTreeMap<String, Counts>,
+    /// The metrics and alarms the script published (also when it failed, as in Rex).
+    pub reports: Reports,
 }
 
 /// Compiles and runs `script` with the variables in `scope`.
 pub fn run(host: Host, script: &str, mut scope: Scope<'static>, limits: Limits) -> Outcome {
     error::raised::reset();
+    bindings::reports::start(limits.max_output);
     let interrupt = host.interrupt().clone();
     let host = Rc::new(host);
     let sink = Rc::new(logs::LogSink::new(limits.max_output));
@@ -67,6 +73,7 @@ pub fn run(host: Host, script: &str, mut scope: Scope<'static>, limits: Limits) 
         logs: sink.finish(),
         decisions: host.gate().counts(),
         redactions: host.redactions(),
+        reports: bindings::reports::take(),
     };
 
     let ast = match engine.compile_with_scope(&scope, script) {
@@ -94,11 +101,12 @@ pub fn run(host: Host, script: &str, mut scope: Scope<'static>, limits: Limits) 
                 return finish(None, Some(RunError::new(ErrorType::ResourceLimit, msg)));
             }
             let size = output_text(&v).len();
-            let room = limits.max_output.saturating_sub(sink.used());
+            // The metrics and alarms print with the result and the logs.
+            let used = sink.used() + bindings::reports::size();
+            let room = limits.max_output.saturating_sub(used);
             if size > room {
                 let msg = format!(
-                    "the result is {size} bytes and the log {} bytes, more than --max-output ({} bytes) together; return less or raise the limit",
-                    sink.used(),
+                    "the result is {size} bytes and the log, metrics and alarms {used} bytes, more than --max-output ({} bytes) together; return less or raise the limit",
                     limits.max_output
                 );
                 finish(None, Some(RunError::new(ErrorType::ResourceLimit, msg)))

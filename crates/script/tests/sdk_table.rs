@@ -6,13 +6,13 @@
 //! that would change the system (service jobs, `daemon_reload`, `sysctl_write`) are forbidden
 //! by the policy: the gate decides, and records, before anything happens, so the decision is
 //! still compared while nothing changes. Calls that need what a test host may lack (systemd,
-//! `/dev/kmsg`) may fail after their decisions.
+//! `/dev/kmsg`, a core dump where gcore may not trace) may fail after their decisions.
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::process::{Child, Command};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rhai::Scope;
 use tollgate_host::{Host, Interrupt};
@@ -34,12 +34,24 @@ forbid(principal, action == file_system::Action::"write", resource in file_syste
 const NO_READ: &str = r#"forbid(principal, action == file_system::Action::"read", resource in file_system::Dir::"{dir}");"#;
 
 /// The cases of the table no call here makes, and why.
-const NOT_CALLED: &[(&str, &str)] = &[(
-    "cp",
-    // A copy that fails part-way needs a source that opens but fails to read, which a
-    // test host does not reliably have.
-    "when a new file fails to copy completely (it is removed)",
-)];
+const NOT_CALLED: &[(&str, &str)] = &[
+    (
+        "DirEntry.open_as_file",
+        // An entry comes from listing its directory, which needs the read NO_READ forbids.
+        "when read is denied (the text then comes back redacted)",
+    ),
+    (
+        "RcProcessManager.kill",
+        // Matching by name or command would signal whatever else on the test host matches.
+        "without KillOptions().pid(p)",
+    ),
+    (
+        "cp",
+        // A copy that fails part-way needs a source that opens but fails to read, which a
+        // test host does not reliably have.
+        "when a new file fails to copy completely (it is removed)",
+    ),
+];
 
 /// A log that keeps each decision's action and resource.
 #[derive(Clone, Default)]
@@ -104,10 +116,66 @@ const DENIED_READ: &str = "when read is denied (the text then comes back redacte
 const OPEN_DIR: &str =
     r#"let d = DirConfig().path("{dir}").build().open(OpenDirOptions().build());"#;
 const UNIT: &str = "tollgate-sdk-table-test.service";
+const READABLE: &str = "OpenFileOptions().read(true).build()";
+
+/// The case of a `DirEntry` from `ls`, whose directory is opened again.
+const ENTRY_NOT_IN_HANDLE: &str =
+    "for an entry ls or find gave (one from list_entries is in its open directory)";
+/// Opens the temp dir's `sub` (which has entries) as `s`.
+const SUB_DIR: &str =
+    r#"let s = DirConfig().path("{dir}/sub").build().open(OpenDirOptions().build());"#;
+
+/// Opens the temp dir as `d` and its file `name` for writing as `w`.
+fn open_write(name: &str) -> String {
+    format!(r#"{OPEN_DIR} let w = d.open_file("{name}", OpenFileOptions().write(true).build());"#)
+}
+
+/// Opens the temp dir as `d` and its file `name` for reading as `f`.
+fn open_read(name: &str) -> String {
+    format!(r#"{OPEN_DIR} let f = d.open_file("{name}", {READABLE});"#)
+}
+
+/// A call that reads the core dump `made` makes: without one (gcore needs ptrace, which a
+/// test host may not allow), gdb still runs after every decision, then finds no stack.
+fn core_dump_call(function: &'static str, script: &str, core_made: bool) -> Call {
+    let c = call(function, script);
+    if core_made {
+        c
+    } else {
+        c.may_fail()
+    }
+}
 
 /// Every call this test makes: each SDK function at least once, and each case of the table.
 fn calls() -> Vec<Call> {
+    let core_made = made().core_dump.is_some();
     let mut out = Vec::new();
+    // The reading methods of a file handle, each also on one opened under redacted_read.
+    for (function, script) in [
+        ("RcFileHandle.read", "f.read()"),
+        (
+            "RcFileHandle.read_lines",
+            "f.read_lines(ReadLinesOptions().count(-2).build())",
+        ),
+        (
+            "RcFileHandle.read_page",
+            "f.read_page(ReadPageOptions().num_lines(2).build())",
+        ),
+        ("RcFileHandle.search", r#"f.search("gamma")"#),
+        ("RcFileHandle.counts", "f.counts()"),
+    ] {
+        out.push(
+            call(function, script)
+                .after(&open_read("a.txt"))
+                .case("for a file opened with read"),
+        );
+        out.push(
+            call(function, script)
+                .after(&open_read("a.txt"))
+                .without_read()
+                .case("for a file opened under redacted_read (its text comes back redacted)"),
+        );
+    }
     // Reading commands, each also where only a redacted read is permitted.
     for (function, script) in [
         ("cat", r#"cat("{dir}/a.txt")"#),
@@ -157,11 +225,10 @@ fn calls() -> Vec<Call> {
         call("mkdir", r#"mkdir("{dir}/made")"#),
         call("mkdir", r#"mkdir([mkdir::parents], "{dir}/made/deeper/deepest")"#),
         call("cp", r#"cp("{dir}/a.txt", "{dir}/copy.txt")"#),
-        call("cp", r#"cp("{dir}/a.txt", "{dir}/sub")"#),
+        call("cp", r#"cp("{dir}/a.txt", "{dir}/sub/copy.txt")"#),
         call("cp", r#"cp([cp::preserve], "{dir}/a.txt", "{dir}/copy.txt")"#)
             .case("with cp::preserve"),
         call("mv", r#"mv("{dir}/a.txt", "{dir}/moved.txt")"#),
-        call("mv", r#"mv("{dir}/sub", "{dir}/moved")"#).case("for a directory"),
         call("mv", r#"mv("{dir}/a.txt", "{dir}/b.txt")"#)
             .case("when replacing an existing destination"),
         call("mv", r#"mv([mv::backup], "{dir}/a.txt", "{dir}/b.txt")"#)
@@ -187,47 +254,229 @@ fn calls() -> Vec<Call> {
         call("build", "OpenDirOptions().build()"),
         call("OpenDirOptions", "OpenDirOptions()"),
         call("OpenFileOptions", "OpenFileOptions()"),
-        call("read", "OpenFileOptions().read(true)"),
-        call("read", "f.read()")
-            .after(&format!(
-                r#"{OPEN_DIR} let f = d.open_file("a.txt", OpenFileOptions().read(true).build());"#
-            ))
-            .case("for a file opened with read"),
-        call("read", "f.read()")
-            .after(&format!(
-                r#"{OPEN_DIR} let f = d.open_file("a.txt", OpenFileOptions().read(true).build());"#
-            ))
-            .without_read()
-            .case("for a file opened under redacted_read (its text comes back redacted)"),
+        call("ReadLinesOptions", "ReadLinesOptions().count(-10).build()"),
+        call("ReadPageOptions", "ReadPageOptions().num_lines(100).build()"),
+        call("WriteOptions", "WriteOptions().preserve_ownership(true).build()"),
         call(
-            "open",
+            "CopyFileOptions",
+            "CopyFileOptions().force(true).preserve(true).build()",
+        ),
+        call("MoveOptions", "MoveOptions().backup(true).build()"),
+        call("DeleteFileOptions", "DeleteFileOptions().force(true).build()"),
+        call(
+            "DeleteDirOptions",
+            "DeleteDirOptions().recursive(true).build()",
+        ),
+        call(
+            "ChmodDirOptions",
+            "ChmodDirOptions().permissions(0o750).recursive(true).build()",
+        ),
+        call(
+            "SetOwnershipOptions",
+            r#"SetOwnershipOptions().user("root").group("root").build()"#,
+        ),
+        call(
+            "SetXAttrOptions",
+            r#"SetXAttrOptions().selinux_user("system_u").selinux_role("object_r").selinux_type("tmp_t").selinux_level("s0").build()"#,
+        ),
+        call(
+            "TruncateOptions",
+            "TruncateOptions().size(4).format(SizeUnit::KIBIBYTES).build()",
+        ),
+        call(
+            "FallocateOptions",
+            "FallocateOptions().length(1).format(SizeUnit::MEBIBYTES).build()",
+        ),
+        call(
+            "CreateSymlinkOptions",
+            "CreateSymlinkOptions().force(true).build()",
+        ),
+        call(
+            "FindOptions",
+            r#"FindOptions().name("*.txt").max_depth(2).build()"#,
+        ),
+        call(
+            "DiskUsageOptions",
+            "DiskUsageOptions().apparent_size(true).build()",
+        ),
+        call(
+            "ReplacementOptions",
+            "ReplacementOptions().is_regex(true).replace_all(true).build()",
+        ),
+        call(
+            "replace_text",
+            r#"replace_text("abcb", "b", "x", ReplacementOptions().replace_all(true).build())"#,
+        ),
+        call(
+            "SizeRange::min_only",
+            "SizeRange::min_only(1, SizeUnit::MEBIBYTES)",
+        ),
+        call(
+            "SizeRange::max_only",
+            "SizeRange::max_only(1, SizeUnit::MEBIBYTES)",
+        ),
+        call(
+            "SizeRange::between",
+            "SizeRange::between(1, 2, SizeUnit::KIBIBYTES)",
+        ),
+        call("read", "OpenFileOptions().read(true)"),
+        call(
+            "DirConfig.open",
             r#"DirConfig().path("{dir}").build().open(OpenDirOptions().build())"#,
         ),
-        call("open_file", r#"d.open_file("a.txt", OpenFileOptions().build())"#).after(OPEN_DIR),
         call(
-            "open_file",
+            "RcDirHandle.open_file",
+            r#"d.open_file("a.txt", OpenFileOptions().write(true).build())"#,
+        )
+        .after(OPEN_DIR)
+        .case("with OpenFileOptions().write(true) or .create(true)"),
+        call(
+            "RcDirHandle.open_file",
+            r#"d.open_file("new.txt", OpenFileOptions().create(true).build())"#,
+        )
+        .after(OPEN_DIR)
+        .case("with OpenFileOptions().write(true) or .create(true)")
+        .case("with OpenFileOptions().create(true)"),
+        call(
+            "RcDirHandle.open_file",
             r#"d.open_file("a.txt", OpenFileOptions().read(true).build())"#,
         )
         .after(OPEN_DIR)
         .case("with OpenFileOptions().read(true)"),
         call(
-            "open_file",
+            "RcDirHandle.open_file",
             r#"d.open_file("a.txt", OpenFileOptions().read(true).build())"#,
         )
         .after(OPEN_DIR)
         .without_read()
         .case("with OpenFileOptions().read(true)")
         .case(DENIED_READ),
+        // Handle methods.
+        call("Filesystems.iostat", "Filesystems(FilesystemOptions().build()).iostat()"),
+        call("SystemInfo.hostname", "SystemInfo().hostname()"),
+        call("SysctlManager.read", r#"SysctlManager().read("kernel.ostype")"#),
+        call("SysctlManager.write", r#"SysctlManager().write("vm.swappiness", "60")"#).may_fail(),
+        call("SysctlManager.find", r#"SysctlManager().find("kernel/ostype$")"#),
+        call("RcDirHandle.open_symlink", r#"d.open_symlink("link")"#).after(OPEN_DIR),
+        call("RcDirHandle.read_link_target", r#"d.read_link_target("link")"#).after(OPEN_DIR),
+        call("RcDirHandle.list_entries", "d.list_entries()").after(OPEN_DIR),
+        call("RcDirHandle.metadata", "d.metadata()").after(OPEN_DIR),
+        call("RcDirHandle.get_ownership", "d.get_ownership()").after(OPEN_DIR),
+        call("RcDirHandle.chmod", "s.chmod(ChmodDirOptions().permissions(0o755).build())").after(SUB_DIR),
+        call("RcDirHandle.chmod", "s.chmod(ChmodDirOptions().permissions(0o755).recursive(true).build())").after(SUB_DIR).case("with ChmodDirOptions().recursive(true)"),
+        call("RcDirHandle.set_ownership", "s.set_ownership(SetOwnershipOptions().user(\"root\").build())").after(SUB_DIR).may_fail(),
+        call("RcDirHandle.set_ownership", "s.set_ownership(SetOwnershipOptions().user(\"root\").recursive(true).build())").after(SUB_DIR).case("with SetOwnershipOptions().recursive(true)").may_fail(),
+        call("RcDirHandle.delete", "e.delete(DeleteDirOptions().build())").after(&format!(r#"{OPEN_DIR} mkdir("{{dir}}/empty"); let e = DirConfig().path("{{dir}}/empty").build().open(OpenDirOptions().build());"#)),
+        call("RcDirHandle.delete", "s.delete(DeleteDirOptions().recursive(true).build())").after(SUB_DIR).case("with DeleteDirOptions().recursive(true)"),
+        call("RcDirHandle.create_symlink", r#"d.create_symlink("a.txt", "new-link", CreateSymlinkOptions().build())"#).after(OPEN_DIR),
+        call("RcDirHandle.create_symlink", r#"d.create_symlink("a.txt", "link", CreateSymlinkOptions().force(true).build())"#).after(OPEN_DIR).case("with CreateSymlinkOptions().force(true) over an existing entry"),
+        call("RcSymlinkHandle.metadata", "l.metadata()").after(&format!(r#"{OPEN_DIR} let l = d.open_symlink("link");"#)),
+        call("RcSymlinkHandle.set_ownership", "l.set_ownership(SetOwnershipOptions().user(\"root\").build())").after(&format!(r#"{OPEN_DIR} let l = d.open_symlink("link");"#)).may_fail(),
+        call("DirEntry.metadata", "e.metadata()").after(&format!(r#"{OPEN_DIR} let e = d.list_entries()["a.txt"];"#)),
+        call("DirEntry.metadata", "e.metadata()").after(r#"let e = ls("{dir}")["a.txt"];"#).case(ENTRY_NOT_IN_HANDLE),
+        call("DirEntry.open_as_file", "e.open_as_file(OpenFileOptions().read(true).build())").after(&format!(r#"{OPEN_DIR} let e = d.list_entries()["a.txt"];"#)).case("with OpenFileOptions().read(true)"),
+        call("DirEntry.open_as_file", "e.open_as_file(OpenFileOptions().write(true).build())").after(r#"let e = ls("{dir}")["a.txt"];"#).case(ENTRY_NOT_IN_HANDLE).case("with OpenFileOptions().write(true) or .create(true)"),
+        call("DirEntry.open_as_dir", "e.open_as_dir(OpenDirOptions().build())").after(&format!(r#"{OPEN_DIR} let e = d.list_entries()["sub"];"#)),
+        call("DirEntry.open_as_dir", "e.open_as_dir(OpenDirOptions().build())").after(r#"let e = ls("{dir}")["sub"];"#),
+        call("RcFileHandle.write", r#"w.write("x")"#).after(&open_write("a.txt")),
+        call("RcFileHandle.write_in_place", r#"w.write_in_place("x")"#).after(&open_write("a.txt")),
+        call("RcFileHandle.truncate", "w.truncate(TruncateOptions().size(1).build())").after(&open_write("a.txt")),
+        call("RcFileHandle.fallocate", "w.fallocate(FallocateOptions().length(1).build())").after(&open_write("a.txt")),
+        call("RcFileHandle.chmod", "w.chmod(0o640)").after(&open_write("a.txt")),
+        call("RcFileHandle.set_ownership", "w.set_ownership(SetOwnershipOptions().user(\"root\").build())").after(&open_write("a.txt")).may_fail(),
+        call("RcFileHandle.set_extended_attr", r#"w.set_extended_attr(SetXAttrOptions().selinux_user("system_u").selinux_role("object_r").selinux_type("tmp_t").selinux_level("s0").build())"#).after(&open_write("a.txt")).may_fail(),
+        call("RcFileHandle.delete", "w.delete(DeleteFileOptions().build())").after(&open_write("a.txt")),
+        call("RcFileHandle.copy", "f.copy(w, CopyFileOptions().force(true).build())").after(&format!(r#"{} let w = d.open_file("b.txt", OpenFileOptions().write(true).build());"#, open_read("a.txt"))).case("for a source opened with read"),
+        call("RcFileHandle.copy", "f.copy(w, CopyFileOptions().force(true).preserve(true).build())").after(&format!(r#"{} let w = d.open_file("b.txt", OpenFileOptions().write(true).build());"#, open_read("a.txt"))).case("for a source opened with read").case("with CopyFileOptions().preserve(true)"),
+        call("RcFileHandle.copy", "f.copy(w, CopyFileOptions().force(true).build())").after(&format!(r#"{} let w = d.open_file("b.txt", OpenFileOptions().write(true).build());"#, open_read("a.txt"))).without_read().case("for a source opened under redacted_read (the copy is its redacted text)"),
+        call("RcFileHandle.move", r#"w.move(d, "moved.txt", MoveOptions().build())"#).after(&open_write("a.txt")),
+        call("RcFileHandle.move", r#"w.move(d, "b.txt", MoveOptions().backup(true).build())"#).after(&open_write("a.txt")).case("with MoveOptions().backup(true) over an existing destination"),
+        call("RcFileHandle.metadata", "f.metadata()").after(&open_read("a.txt")),
+        call("RcFileHandle.get_ownership", "f.get_ownership()").after(&open_read("a.txt")),
+        call("RcFileHandle.get_last_modified_time", "f.get_last_modified_time()").after(&open_read("a.txt")),
+        call("RcFileHandle.disk_usage", "f.disk_usage(DiskUsageOptions().build())").after(&open_read("a.txt")),
+        // File formats through handles, on the files `fixture` makes.
+        call(
+            "SearchGzipOptions",
+            r#"SearchGzipOptions().case_insensitive(true).exclude_pattern("beta").max_results(-10).build()"#,
+        ),
+        call("CompressGzipOptions", "CompressGzipOptions().level(9).build()"),
+        call("ExtractArchiveOptions", "ExtractArchiveOptions().build()"),
+        call(
+            "RcFileHandle.read_gzip_lines",
+            "f.read_gzip_lines(ReadLinesOptions().count(-10).build())",
+        )
+        .after(&open_read("a.txt.gz")),
+        call(
+            "RcFileHandle.search_gzip",
+            r#"f.search_gzip("GAMMA", SearchGzipOptions().case_insensitive(true).build())"#,
+        )
+        .after(&open_read("a.txt.gz")),
+        call(
+            "RcFileHandle.search_gzip_exists",
+            r#"f.search_gzip_exists("alpha", SearchGzipOptions().build())"#,
+        )
+        .after(&open_read("a.txt.gz")),
+        call("RcFileHandle.gzip_info", "f.gzip_info()").after(&open_read("a.txt.gz")),
+        call(
+            "RcFileHandle.compress_gzip",
+            "f.compress_gzip(out, CompressGzipOptions().build())",
+        )
+        .after(&format!(
+            r#"{} let out = d.open_file("b.txt", OpenFileOptions().write(true).build());"#,
+            open_read("a.txt")
+        )),
+        call(
+            "RcFileHandle.extract_archive",
+            "f.extract_archive(d, ExtractArchiveOptions().build())",
+        )
+        .after(&open_read("archive.tar"))
+        .case("with preserve_permissions (the default)"),
+        call(
+            "RcFileHandle.extract_archive",
+            "f.extract_archive(d, ExtractArchiveOptions().preserve_permissions(false).preserve_ownership(true).build())",
+        )
+        .after(&open_read("archive.tar"))
+        .case("with preserve_ownership"),
+        call("RcFileHandle.elf_info", "f.elf_info()").after(
+            r#"let f = DirConfig().path("/usr/bin").build().open(OpenDirOptions().build()).open_file("true", OpenFileOptions().read(true).build());"#,
+        ),
+        call("RcFileHandle.extract_strings", "f.extract_strings()").after(&open_read("a.txt")),
+        call("RcFileHandle.verify_cert", "leaf.verify_cert(root)").after(&format!(
+            r#"{OPEN_DIR} let leaf = d.open_file("leaf.pem", {READABLE}); let root = d.open_file("root.pem", {READABLE});"#
+        )),
+        call(
+            "RcFileHandle.verify_cert_chain",
+            "leaf.verify_cert_chain(root, [inter])",
+        )
+        .after(&format!(
+            r#"{OPEN_DIR} let leaf = d.open_file("leaf2.pem", {READABLE}); let root = d.open_file("root.pem", {READABLE}); let inter = d.open_file("inter.pem", {READABLE});"#
+        )),
+        call("CoreDump", r#"CoreDump("/usr/bin/sleep", "{core}")"#),
+        core_dump_call(
+            "CoreDump.backtrace",
+            r#"CoreDump("/usr/bin/sleep", "{core}").backtrace()"#,
+            core_made,
+        ),
+        core_dump_call(
+            "CoreDump.get_variables",
+            r#"CoreDump("/usr/bin/sleep", "{core}").get_variables(0, ["argc"])"#,
+            core_made,
+        ),
+        core_dump_call(
+            "CoreDump.get_variables",
+            r#"CoreDump("/usr/bin/sleep", "{core}").get_variables(1, 0, ["argc"])"#,
+            core_made,
+        ),
         // Programs.
-        call("execute", r#"execute("/usr/bin/true")"#)
-            .case("for execute(path, ...) (file.execute's directory is already open)"),
+        call("execute", r#"execute("/usr/bin/true")"#),
         call(
             "execute",
             r#"execute("/usr/bin/true", ExecuteOptions().args(["-a", ["-p", "1"], ["-p", "2"]]).build())"#,
         )
-        .case("for execute(path, ...) (file.execute's directory is already open)"),
-        call("execute", "f.execute(ExecuteOptions().build())").after(
-            r#"let f = DirConfig().path("/usr/bin").build().open(OpenDirOptions().build()).open_file("true", OpenFileOptions().build());"#,
+        ,
+        call("RcFileHandle.execute", "f.execute(ExecuteOptions().build())").after(
+            r#"let f = DirConfig().path("/usr/bin").build().open(OpenDirOptions().build()).open_file("true", OpenFileOptions().read(true).build());"#,
         ),
         call("ExecuteOptions", "ExecuteOptions()"),
         call("args", r#"ExecuteOptions().args(["-n"])"#),
@@ -235,6 +484,15 @@ fn calls() -> Vec<Call> {
         call("user", r#"ExecuteOptions().user("nobody")"#),
         call("group", r#"ExecuteOptions().group("nogroup")"#),
         call("timeout_ms", "ExecuteOptions().timeout_ms(100)"),
+        call("capabilities", "ExecuteOptions().capabilities([])"),
+        call(
+            "ChildNamespaceOptions",
+            "ChildNamespaceOptions().target_process(1).build()",
+        ),
+        call(
+            "namespace",
+            "ExecuteOptions().namespace(ChildNamespaceOptions().target_process(1).build())",
+        ),
         // Processes and the system.
         call("ps", "ps()"),
         call("kill", "kill({pid})").case("for any signal but HUP and INT (TERM by default)"),
@@ -254,6 +512,79 @@ fn calls() -> Vec<Call> {
         call("df", "df()"),
         call("lsblk", "lsblk()"),
         call("iostat", "iostat()"),
+        call("sysctl_find", r#"sysctl_find("kernel/ostype$")"#),
+        call("SysctlManager", "SysctlManager()"),
+        call("SystemInfo", "SystemInfo()"),
+        call("SystemInfo.uname_info", "SystemInfo().uname_info()"),
+        call("SystemInfo.cpu_count", "SystemInfo().cpu_count()"),
+        call("SystemInfo.memory_info", "SystemInfo().memory_info()"),
+        call("SystemInfo.swap_info", "SystemInfo().swap_info()"),
+        call("SystemInfo.dmesg_info", "SystemInfo().dmesg_info(DmesgOptions().build())").may_fail(),
+        call("DmesgOptions", "DmesgOptions()"),
+        call("SystemInfo.kernel_stats", "SystemInfo().kernel_stats()"),
+        call("SystemInfo.slab_info", "SystemInfo().slab_info()").may_fail(),
+        call(
+            "SystemInfo.resolve_hostname",
+            r#"SystemInfo().resolve_hostname(ResolveOptions().hostname("localhost").build())"#,
+        ),
+        call("ResolveOptions", "ResolveOptions()"),
+        call("Filesystems", "Filesystems(FilesystemOptions().build())"),
+        call("FilesystemOptions", "FilesystemOptions()"),
+        call(
+            "Filesystems.filesystems",
+            "Filesystems(FilesystemOptions().build()).filesystems()",
+        ),
+        call("format_bytes", "format_bytes(2048, Unit::KILOBYTES)"),
+        call("UnmountOptions", "UnmountOptions()"),
+        call(
+            "unmount",
+            r#"unmount(UnmountOptions().path("{dir}").build())"#,
+        )
+        .may_fail(),
+        call("ProcessManager", "ProcessManager()"),
+        call("RcProcessManager.processes", "ProcessManager().processes()"),
+        call(
+            "RcProcessManager.processes",
+            "ProcessManager().processes(ProcessOptions().include_threads(true).load_namespace_info(true).build())",
+        ),
+        call(
+            "RcProcessManager.kill",
+            "ProcessManager().kill(KillOptions().pid({pid}).signal(Signal::SIGTERM).build())",
+        )
+        .case("for any signal but Signal::SIGHUP"),
+        call(
+            "RcProcessManager.kill",
+            "ProcessManager().kill(KillOptions().pid({pid}).signal(Signal::SIGHUP).build())",
+        )
+        .case("for Signal::SIGHUP"),
+        call("ProcessOptions", "ProcessOptions().build()"),
+        call(
+            "KillOptions",
+            "KillOptions().pid(1).signal(Signal::SIGTERM).build()",
+        ),
+        call("LsofOptions", "LsofOptions().pid(1).build()"),
+        call(
+            "MonitorProcessesCpuOptions",
+            "MonitorProcessesCpuOptions().build()",
+        ),
+        call("TraceOptions", "TraceOptions().ns_pid(1).build()"),
+        call("NamespaceOptions", "NamespaceOptions().build()"),
+        call("RcProcessManager.ipcs_info", "ProcessManager().ipcs_info()"),
+        call(
+            "RcProcessManager.list_open_files",
+            "ProcessManager().list_open_files(LsofOptions().pid({pid}).build())",
+        )
+        .may_fail(),
+        call(
+            "RcProcessManager.processes_using_inode",
+            r#"ProcessManager().processes_using_inode("{dir}/a.txt")"#,
+        )
+        .may_fail(),
+        call(
+            "RcProcessManager.monitor_processes_cpu",
+            "ProcessManager().monitor_processes_cpu(MonitorProcessesCpuOptions().pids_to_monitor([{pid}]).build())",
+        )
+        .may_fail(),
         // Services: jobs are forbidden, status needs a service manager.
         call("service_status", &format!(r#"service_status("{UNIT}")"#)).may_fail(),
         call("service_start", &format!(r#"service_start("{UNIT}")"#)).may_fail(),
@@ -265,17 +596,17 @@ fn calls() -> Vec<Call> {
         )
         .may_fail(),
         call("daemon_reload", "daemon_reload()").may_fail(),
-        call("daemon_reload", "SystemctlManager().daemon_reload()").may_fail(),
+        call("SystemctlManager.daemon_reload", "SystemctlManager().daemon_reload()").may_fail(),
         call("SystemctlManager", "SystemctlManager()"),
-        call("start", &format!(r#"SystemctlManager().start("{UNIT}")"#)).may_fail(),
-        call("stop", &format!(r#"SystemctlManager().stop("{UNIT}")"#)).may_fail(),
-        call("restart", &format!(r#"SystemctlManager().restart("{UNIT}")"#)).may_fail(),
+        call("SystemctlManager.start", &format!(r#"SystemctlManager().start("{UNIT}")"#)).may_fail(),
+        call("SystemctlManager.stop", &format!(r#"SystemctlManager().stop("{UNIT}")"#)).may_fail(),
+        call("SystemctlManager.restart", &format!(r#"SystemctlManager().restart("{UNIT}")"#)).may_fail(),
         call(
-            "try_restart",
+            "SystemctlManager.try_restart",
             &format!(r#"SystemctlManager().try_restart("{UNIT}")"#),
         )
         .may_fail(),
-        call("status", &format!(r#"SystemctlManager().status("{UNIT}")"#)).may_fail(),
+        call("SystemctlManager.status", &format!(r#"SystemctlManager().status("{UNIT}")"#)).may_fail(),
         // Network.
         call("curl", r#"curl("http://127.0.0.1:{port}/")"#),
         call("http_get", r#"http_get("http://127.0.0.1:{port}/")"#),
@@ -283,6 +614,36 @@ fn calls() -> Vec<Call> {
         call("connect", r#"connect("127.0.0.1", {port})"#),
         call("netstat", "netstat()"),
         call("ip_addr", "ip_addr()"),
+        call("ip_addresses", "ip_addresses()"),
+        call("network_stats", "network_stats()"),
+        call("Client", "Client().max_text_bytes(10)"),
+        call("Request.send", r#"Client().get("http://127.0.0.1:{port}/").send()"#),
+        call("Request.send", r#"Client().get("http://127.0.0.1:{port}/moved").send()"#),
+        // Dates, random strings, JSON, metrics and alarms: they touch nothing.
+        call("DateTime", "DateTime(2024, 2, 29, 13, 5, 9, 0)"),
+        call("from_epoch_seconds", "from_epoch_seconds(1709211909)"),
+        call("from_epoch_nanos", "from_epoch_nanos(1709211909, 5)"),
+        call("now", "now()"),
+        call("now_nanos", "now_nanos()"),
+        call(
+            "parse_datetime",
+            r#"parse_datetime("2024-02-29T13:05:09Z", DateTimeFormat::RFC3339)"#,
+        ),
+        call("Duration::from_secs", "Duration::from_secs(3)"),
+        call("random_alphanumeric", "random_alphanumeric(8)"),
+        call("to_json", "to_json(#{a: 1})"),
+        call(
+            "MetricBuilder",
+            r#"MetricBuilder().name("n").value(1.0).unit(MetricUnitType::COUNT).dimensions(MetricDimensionsBuilder().add("k", "v").build()).publish()"#,
+        ),
+        call(
+            "MetricDimensionsBuilder",
+            r#"MetricDimensionsBuilder().add("k", "v").build()"#,
+        ),
+        call(
+            "AlarmBuilder",
+            r#"AlarmBuilder().type("t").details("d").publish()"#,
+        ),
         // Logging.
         call("info", r#"info("x")"#),
         call("warn", r#"warn("x")"#),
@@ -331,7 +692,77 @@ fn fixture() -> tempfile::TempDir {
     std::fs::create_dir_all(p.join("sub/deeper")).unwrap();
     std::fs::write(p.join("sub/c.txt"), "c\n").unwrap();
     std::fs::write(p.join("sub/deeper/d.txt"), "d\n").unwrap();
+    std::os::unix::fs::symlink("a.txt", p.join("link")).unwrap();
+    for name in MADE_FILES {
+        std::fs::copy(made().dir.path().join(name), p.join(name)).unwrap();
+    }
     dir
+}
+
+/// The files of the format readers that `made` makes once and `fixture` copies: a.txt
+/// gzipped, a tar of `x.txt` and `newdir/y.txt`, and certificates: `leaf.pem` signed by
+/// `root.pem`, `leaf2.pem` by `inter.pem`, an intermediate signed by `root.pem`.
+const MADE_FILES: &[&str] = &[
+    "a.txt.gz",
+    "archive.tar",
+    "root.pem",
+    "inter.pem",
+    "leaf.pem",
+    "leaf2.pem",
+];
+
+/// What is made once for every call: the files of `MADE_FILES`, and a core dump of
+/// `/usr/bin/sleep` where gcore can make one.
+struct Made {
+    dir: tempfile::TempDir,
+    core_dump: Option<String>,
+}
+
+fn made() -> &'static Made {
+    static MADE: OnceLock<Made> = OnceLock::new();
+    MADE.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path();
+        let sh = |script: &str| {
+            let out = Command::new("sh")
+                .arg("-ec")
+                .arg(script)
+                .current_dir(p)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{script}: {out:?}");
+        };
+        sh("printf 'gamma,1\ngamma,2\nalpha beta,3\n' | gzip -c > a.txt.gz");
+        sh("mkdir -p src/newdir && echo x > src/x.txt && echo y > src/newdir/y.txt \
+            && tar -cf archive.tar -C src x.txt newdir");
+        sh("printf 'basicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign\n' > ca.ext \
+            && printf 'basicConstraints=CA:false\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost\n' > leaf.ext \
+            && key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out $1.key 2>/dev/null; } \
+            && csr() { key $1 && openssl req -new -key $1.key -subj /CN=$1 -out $1.csr; } \
+            && sign() { openssl x509 -req -in $1.csr -CA $2.pem -CAkey $2.key -CAcreateserial -days 2 -extfile $3 -out $1.pem 2>/dev/null; } \
+            && key root && openssl req -x509 -new -key root.key -subj /CN=root -days 2 \
+                -addext basicConstraints=critical,CA:true -addext keyUsage=critical,keyCertSign -out root.pem \
+            && csr inter && sign inter root ca.ext \
+            && csr leaf && sign leaf root leaf.ext \
+            && csr leaf2 && sign leaf2 inter leaf.ext");
+        let mut sleeper = Command::new("/usr/bin/sleep").arg("60").spawn().unwrap();
+        let core = p.join("core");
+        let gcore = Command::new("gcore")
+            .arg("-o")
+            .arg(&core)
+            .arg(sleeper.id().to_string())
+            .output();
+        let _ = sleeper.kill();
+        let _ = sleeper.wait();
+        let dumped = p.join(format!("core.{}", sleeper.id()));
+        let core_dump = match gcore {
+            Ok(out) if out.status.success() && std::fs::rename(&dumped, &core).is_ok() => {
+                Some(core.to_str().unwrap().to_owned())
+            }
+            _ => None,
+        };
+        Made { dir, core_dump }
+    })
 }
 
 /// Runs `script` and returns the decisions the gate made, and the run's error if any.
@@ -422,6 +853,15 @@ fn every_sdk_function_asks_the_gate_what_the_table_says() {
         }
     }
 
+    // Without a core dump, the calls that read one are given a file that is not one.
+    let core = match &made().core_dump {
+        Some(core) => core.clone(),
+        None => {
+            let fake = made().dir.path().join("not-a-core");
+            std::fs::write(&fake, "not a core dump\n").unwrap();
+            fake.to_str().unwrap().to_owned()
+        }
+    };
     let mut failures = Vec::new();
     for c in &calls {
         let dir = fixture();
@@ -431,6 +871,7 @@ fn every_sdk_function_asks_the_gate_what_the_table_says() {
             text.replace("{dir}", &dir_path)
                 .replace("{port}", &port.to_string())
                 .replace("{pid}", &pid.to_string())
+                .replace("{core}", &core)
         };
         let pid = if c.call.contains("{pid}") {
             let sleeper = Command::new("sleep").arg("60").spawn().unwrap();

@@ -2,6 +2,8 @@
 //! readers behind cat, grep, tail, wc, sed and awk; `read`, `write` and `walk` are the
 //! commands, each asking the gate before it opens anything.
 
+pub mod formats;
+mod handle;
 mod read;
 mod root;
 
@@ -9,9 +11,12 @@ pub mod text;
 mod walk;
 mod write;
 
-pub use read::{DirHandle, FileHandle};
+pub use handle::{
+    replace_text, DirHandle, DirOptions, DiskUsage, DiskUsageOptions, FileHandle, FileOptions, FindFilter, HandleMetadata, LineMatch, LinesWanted, Owner,
+    SymlinkHandle,
+};
 pub use root::Root;
-pub use walk::{DuOptions, DuReport, Entry, EntryKind, LsOptions};
+pub use walk::{DuEntry, DuOptions, DuReport, Entry, EntryKind, LsOptions};
 pub use write::{CpOptions, MvOptions, RmOptions, WriteMode};
 
 use std::io;

@@ -384,6 +384,270 @@ impl OpenDir {
     }
 }
 
+/// What a handle opens a file for (`OpenFileOptions`): the access mode, whether a missing file
+/// is made, and with which permission bits. The open never empties the file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Access {
+    pub read: bool,
+    pub write: bool,
+    pub create: bool,
+    /// Permission bits of a file it creates (masked to `0o777`, then by the umask).
+    pub mode: u32,
+}
+
+impl Access {
+    /// `Err` unless `permit` covers this access: `open`, and `read` (or `redacted_read`),
+    /// `write` and `create` as asked.
+    fn check(self, permit: &Permit) -> io::Result<()> {
+        require(permit, Action::FsOpen)?;
+        if self.read && !(permit.allows(Action::FsRead) || permit.allows(Action::FsRedactedRead)) {
+            return Err(not_covered(permit, "reading"));
+        }
+        if self.write {
+            require(permit, Action::FsWrite)?;
+        }
+        if self.create {
+            require(permit, Action::FsCreate)?;
+        }
+        Ok(())
+    }
+
+    fn flags(self) -> OFlags {
+        let base = OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK;
+        let rw = match (self.read, self.write) {
+            (true, true) => OFlags::RDWR,
+            (false, true) => OFlags::WRONLY,
+            // Neither is refused by the caller; read-only is the least a descriptor can do.
+            _ => OFlags::RDONLY,
+        };
+        let create = if self.create {
+            OFlags::CREATE
+        } else {
+            OFlags::empty()
+        };
+        base | rw | create
+    }
+
+    fn open(self, dir: BorrowedFd<'_>, relative: &CStr) -> io::Result<OwnedFd> {
+        let mode = if self.create {
+            Mode::from_raw_mode(self.mode & 0o777)
+        } else {
+            Mode::empty()
+        };
+        Ok(rustix::fs::openat2(
+            dir,
+            relative,
+            self.flags(),
+            mode,
+            RESOLVE,
+        )?)
+    }
+}
+
+impl OpenDir {
+    /// The entry the permit names, opened with `access` beneath this directory and never
+    /// through a symlink (`ELOOP` when it is one).
+    pub(crate) fn open_file(&self, permit: &Permit, access: Access) -> io::Result<OwnedFd> {
+        let name = std::ffi::CString::new(self.entry_name(permit)?)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        access.check(permit)?;
+        access.open(self.fd.as_fd(), &name)
+    }
+
+    /// The type of the entry the permit (for `open`) names, not following it.
+    pub(crate) fn entry_type(&self, permit: &Permit) -> io::Result<FileType> {
+        let name = self.entry_name(permit)?;
+        require(permit, Action::FsOpen)?;
+        let st = rustix::fs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW)?;
+        Ok(FileType::from_raw_mode(st.st_mode))
+    }
+
+    /// Makes the symlink the permit (for `create`) names, pointing at `target`.
+    pub(crate) fn symlink(&self, target: &str, permit: &Permit) -> io::Result<()> {
+        let name = self.entry_name(permit)?;
+        require(permit, Action::FsCreate)?;
+        rustix::fs::symlinkat(target, &self.fd, name)?;
+        Ok(())
+    }
+
+    /// Where the symlink the permit (for `read`, `stat` or `open`) names points, as written in it.
+    pub(crate) fn read_link(&self, permit: &Permit) -> io::Result<String> {
+        let name = self.entry_name(permit)?;
+        // A link's target is part of what `stat` describes, and what `open` follows.
+        if ![Action::FsRead, Action::FsStat, Action::FsOpen]
+            .iter()
+            .any(|a| permit.allows(*a))
+        {
+            return Err(not_covered(permit, "reading a symlink"));
+        }
+        let target = rustix::fs::readlinkat(&self.fd, name, Vec::new())?;
+        Ok(target.to_string_lossy().into_owned())
+    }
+
+    /// Sets the owner of the entry the permit (for `chown`) names, without following it
+    /// when it is a symlink (the link itself changes owner).
+    pub(crate) fn chown_entry(
+        &self,
+        permit: &Permit,
+        uid: Option<u32>,
+        gid: Option<u32>,
+    ) -> io::Result<()> {
+        let name = self.entry_name(permit)?;
+        require(permit, Action::FsChown)?;
+        rustix::fs::chownat(
+            &self.fd,
+            name,
+            uid.map(rustix::fs::Uid::from_raw),
+            gid.map(rustix::fs::Gid::from_raw),
+            AtFlags::SYMLINK_NOFOLLOW,
+        )?;
+        Ok(())
+    }
+}
+
+/// An entry opened to change its attributes (`chmod`, `chown` below a directory).
+pub(crate) enum Attrs {
+    File(OwnedFd),
+    Dir(OpenDir),
+}
+
+impl OpenDir {
+    /// The entry `raw` opened read-only, under a permit for `action` on it, to change its
+    /// mode or owner through the descriptor; a directory comes back as one, to go below it.
+    /// Anything but a regular file or directory (swapped in since it was listed) is refused.
+    pub(crate) fn open_for_attrs(
+        &self,
+        raw: &CStr,
+        permit: &Permit,
+        action: Action,
+    ) -> io::Result<Attrs> {
+        self.entry(raw, permit)?;
+        require(permit, action)?;
+        let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK;
+        let fd = rustix::fs::openat2(&self.fd, raw, flags, Mode::empty(), RESOLVE)?;
+        match FileType::from_raw_mode(rustix::fs::fstat(&fd)?.st_mode) {
+            FileType::RegularFile => Ok(Attrs::File(fd)),
+            FileType::Directory => Ok(Attrs::Dir(OpenDir {
+                fd,
+                path: permit_path(permit)?.clone(),
+            })),
+            _ => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a regular file or directory",
+            )),
+        }
+    }
+}
+
+/// The effects on an object through a descriptor already held (a file or directory handle):
+/// each under a permit for that object's path, which the handle passes with its descriptor.
+pub(crate) mod held {
+    use super::*;
+
+    fn check(permit: &Permit, path: &AbsPath, action: Action) -> io::Result<()> {
+        if permit_path(permit)? != path {
+            return Err(not_covered(permit, &path.to_string()));
+        }
+        require(permit, action)
+    }
+
+    /// `fstat`, under `stat`.
+    pub(crate) fn stat(
+        permit: &Permit,
+        path: &AbsPath,
+        fd: BorrowedFd<'_>,
+    ) -> io::Result<rustix::fs::Stat> {
+        check(permit, path, Action::FsStat)?;
+        Ok(rustix::fs::fstat(fd)?)
+    }
+
+    /// `fchmod`, under `chmod`.
+    pub(crate) fn set_mode(
+        permit: &Permit,
+        path: &AbsPath,
+        fd: BorrowedFd<'_>,
+        mode: u32,
+    ) -> io::Result<()> {
+        check(permit, path, Action::FsChmod)?;
+        rustix::fs::fchmod(fd, Mode::from_raw_mode(mode & 0o7777))?;
+        Ok(())
+    }
+
+    /// `fchown`, under `chown`; `None` leaves that id as it is.
+    pub(crate) fn set_owner(
+        permit: &Permit,
+        path: &AbsPath,
+        fd: BorrowedFd<'_>,
+        uid: Option<u32>,
+        gid: Option<u32>,
+    ) -> io::Result<()> {
+        check(permit, path, Action::FsChown)?;
+        rustix::fs::fchown(
+            fd,
+            uid.map(rustix::fs::Uid::from_raw),
+            gid.map(rustix::fs::Gid::from_raw),
+        )?;
+        Ok(())
+    }
+
+    /// `ftruncate`, under `write`.
+    pub(crate) fn set_len(
+        permit: &Permit,
+        path: &AbsPath,
+        fd: BorrowedFd<'_>,
+        len: u64,
+    ) -> io::Result<()> {
+        check(permit, path, Action::FsWrite)?;
+        rustix::fs::ftruncate(fd, len)?;
+        Ok(())
+    }
+
+    /// `fallocate` of `len` bytes from the start (the file grows to at least `len`), under
+    /// `write`.
+    pub(crate) fn allocate(
+        permit: &Permit,
+        path: &AbsPath,
+        fd: BorrowedFd<'_>,
+        len: u64,
+    ) -> io::Result<()> {
+        check(permit, path, Action::FsWrite)?;
+        rustix::fs::fallocate(fd, rustix::fs::FallocateFlags::empty(), 0, len)?;
+        Ok(())
+    }
+
+    /// Writes `bytes` at the descriptor's offset, under `write`.
+    pub(crate) fn write_all(
+        permit: &Permit,
+        path: &AbsPath,
+        fd: BorrowedFd<'_>,
+        mut bytes: &[u8],
+    ) -> io::Result<()> {
+        check(permit, path, Action::FsWrite)?;
+        while !bytes.is_empty() {
+            match rustix::io::write(fd, bytes) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => bytes = &bytes[n..],
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// `fsetxattr`, under `set_x_attr`.
+    pub(crate) fn set_xattr(
+        permit: &Permit,
+        path: &AbsPath,
+        fd: BorrowedFd<'_>,
+        name: &str,
+        value: &[u8],
+    ) -> io::Result<()> {
+        check(permit, path, Action::FsSetXattr)?;
+        rustix::fs::fsetxattr(fd, name, value, rustix::fs::XattrFlags::empty())?;
+        Ok(())
+    }
+}
+
 fn permit_path(permit: &Permit) -> io::Result<&AbsPath> {
     permit
         .resource()

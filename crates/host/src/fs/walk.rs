@@ -1,14 +1,18 @@
 //! Directory walks: ls, find_files, du. A walk descends only into real directories, opened
 //! beneath their parent's descriptor; a symlink is listed as a symlink and never entered.
-//! Every directory a walk reads is authorized (`read` and `stat`) before it is opened.
+//! Every directory a walk reads is authorized before it is opened, with what Rex's walk asks
+//! of it: `open` + `read` (`LIST`), and for `du`, which also reads each directory's own size,
+//! `stat` too (`MEASURE_DIR`). `du` asks `open` + `stat` (`MEASURE`) on each other entry it
+//! measures, as Rex does; where Rex leaves out an entry it may not measure and reports the
+//! rest, `du` fails with the denial, so a total never silently leaves out a part.
 
 use std::ffi::{CStr, CString};
 use std::os::fd::BorrowedFd;
 
 use globset::GlobBuilder;
 use rustix::fs::{AtFlags, Dir, FileType};
-use tollgate_policy::sdk_actions::WALK;
-use tollgate_policy::{AbsPath, Resource};
+use tollgate_policy::sdk_actions::{LIST, MEASURE, MEASURE_DIR};
+use tollgate_policy::{AbsPath, Action, Resource};
 
 use super::parse_path;
 use super::root::OpenDir;
@@ -127,33 +131,47 @@ pub struct DuOptions {
     pub max_depth: Option<usize>,
 }
 
+/// One line of `du`: a directory (or, with `all_files`, a file) and what is under it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DuEntry {
+    pub path: AbsPath,
+    /// Bytes of the entry and everything below it.
+    pub size_bytes: u64,
+    /// Inodes of the entry and everything below it (1 for a file).
+    pub inode_count: u64,
+}
+
 /// The result of `du`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DuReport {
-    /// (path, bytes) for each reported directory (and file, with `all_files`), deepest first.
-    pub entries: Vec<(AbsPath, u64)>,
+    /// Each reported entry, every directory after what is below it, the walked one last.
+    pub entries: Vec<DuEntry>,
+    /// The sum of the entries' sizes, as Rex adds them: a directory's size already holds its
+    /// subdirectories', so without `summarize` this counts nested bytes more than once.
     pub total_size_bytes: u64,
+    /// The sum of the entries' inode counts, added up the same way.
     pub total_inode_count: u64,
 }
 
 impl Host {
-    /// Opens a directory for walking after `read` + `stat` on it (and nothing on its parent:
-    /// a directory is asked about by itself, see [`Host::open_checked`]).
-    fn open_walk_root(&self, raw_path: &str) -> HostResult<OpenDir> {
+    /// Opens a directory for walking after `actions` on it (and nothing on its parent: a
+    /// directory is asked about by itself, see [`Host::open_checked`]).
+    fn open_walk_root(&self, raw_path: &str, actions: &[Action]) -> HostResult<OpenDir> {
         let path = parse_path(raw_path)?;
-        self.open_dir_checked(&path, WALK)
+        self.open_dir_checked(&path, actions)
     }
 
-    /// Authorizes and opens a subdirectory found during a walk, beneath its parent's
-    /// descriptor and without following links.
+    /// Authorizes `actions` on a subdirectory found during a walk and opens it, beneath its
+    /// parent's descriptor and without following links.
     fn open_walk_child(
         &self,
         parent: &OpenDir,
         name: &CStr,
         path: &AbsPath,
+        actions: &[Action],
     ) -> HostResult<OpenDir> {
         let permit = self.authorize_in(
-            WALK,
+            actions,
             Resource::Dir(path.clone()),
             &tollgate_policy::Context::Empty,
         )?;
@@ -198,9 +216,11 @@ impl Host {
         }
     }
 
-    /// `ls`: the entries of a directory (recursively with `recursive`, hidden ones with `all`).
+    /// The entries of a directory (recursively with `recursive`, hidden ones with `all`),
+    /// each directory listed after `open` + `read` on it. The `ls` command lists one
+    /// directory, as Rex's does; `dir.find` walks the tree.
     pub fn ls(&self, raw_path: &str, opts: LsOptions) -> HostResult<Vec<Entry>> {
-        let dir = self.open_walk_root(raw_path)?;
+        let dir = self.open_walk_root(raw_path, LIST)?;
         let mut out = Vec::new();
         self.ls_into(&dir, "", opts, &mut out)?;
         Ok(out)
@@ -228,15 +248,15 @@ impl Host {
                 return Err(self.too_many_items(path));
             }
             if descend {
-                let sub = self.open_walk_child(dir, &listed.raw, &child)?;
+                let sub = self.open_walk_child(dir, &listed.raw, &child, LIST)?;
                 self.ls_into(&sub, &format!("{shown}/"), opts, out)?;
             }
         }
         Ok(())
     }
 
-    /// `find_files`: paths of entries whose name matches `glob`, in `dir` (and below it with
-    /// `recursive`).
+    /// `find_files`: the names (not paths, as in Rex) of the entries whose name matches
+    /// `glob`, in `dir` (and below it with `recursive`), each directory's before those below.
     pub fn find_files(
         &self,
         glob: &str,
@@ -246,9 +266,12 @@ impl Host {
         let matcher = GlobBuilder::new(glob)
             .literal_separator(true)
             .build()
-            .map_err(|e| HostError::InvalidInput(format!("invalid glob {glob:?}: {e}")))?
+            .map_err(|e| HostError::Rex {
+                kind: "ValidationError",
+                message: format!("invalid glob {glob:?}: {e}"),
+            })?
             .compile_matcher();
-        let dir = self.open_walk_root(raw_dir)?;
+        let dir = self.open_walk_root(raw_dir, LIST)?;
         let mut out = Vec::new();
         self.find_into(&dir, &matcher, recursive, &mut out)?;
         Ok(out)
@@ -265,13 +288,13 @@ impl Host {
         for Listed { name, raw, st } in self.read_dir(dir)? {
             let child = path.join(&name)?;
             if matcher.is_match(&name) {
-                out.push(child.to_string());
+                out.push(name.clone());
                 if out.len() > self.limits.max_items {
                     return Err(self.too_many_items(path));
                 }
             }
             if recursive && EntryKind::of_mode(st.st_mode) == EntryKind::Dir {
-                let sub = self.open_walk_child(dir, &raw, &child)?;
+                let sub = self.open_walk_child(dir, &raw, &child, LIST)?;
                 self.find_into(&sub, matcher, recursive, out)?;
             }
         }
@@ -280,54 +303,167 @@ impl Host {
 
     /// `du`: disk usage of a tree, per directory, never crossing a symlink.
     pub fn du(&self, raw_path: &str, opts: DuOptions) -> HostResult<DuReport> {
-        let dir = self.open_walk_root(raw_path)?;
-        let path = dir.path().clone();
-        let mut report = DuReport::default();
-        let st = rustix::fs::fstat(dir.fd()).map_err(|e| HostError::io("stat", &path, e.into()))?;
-        let own = size_of(&st, opts.apparent_size);
-        let total = own + self.du_into(&dir, 0, opts, &mut report)?;
-        report.total_inode_count += 1;
-        report.total_size_bytes = total;
-        report.entries.push((path, total));
-        if opts.summarize {
-            let last = report.entries.pop();
-            report.entries = last.into_iter().collect();
-        }
-        Ok(report)
+        let dir = self.open_walk_root(raw_path, MEASURE_DIR)?;
+        self.du_of(&dir, opts, &mut DuWalk::default())
     }
 
+    /// The disk usage of the tree below `dir` (already authorized, and held open), each
+    /// directory below asked `open` + `read` + `stat` before it is entered and each other
+    /// entry `open` + `stat` (`stat` alone for a socket, FIFO or device, which Rex does not
+    /// open) before it is counted.
+    pub(crate) fn du_of(
+        &self,
+        dir: &OpenDir,
+        opts: DuOptions,
+        walk: &mut DuWalk,
+    ) -> HostResult<DuReport> {
+        let path = dir.path().clone();
+        let st = rustix::fs::fstat(dir.fd()).map_err(|e| HostError::io("stat", &path, e.into()))?;
+        if walk.one_file_system {
+            walk.device = Some(st.st_dev);
+        }
+        let mut entries = Vec::new();
+        let (size, inodes) = self.du_into(dir, 0, opts, walk, &mut entries)?;
+        let top = DuEntry {
+            path,
+            size_bytes: size_of(&st, opts.apparent_size) + size,
+            inode_count: 1 + inodes,
+        };
+        // With `summarize`, `du_into` reported nothing below.
+        entries.push(top);
+        Ok(DuReport {
+            total_size_bytes: entries.iter().map(|e| e.size_bytes).sum(),
+            total_inode_count: entries.iter().map(|e| e.inode_count).sum(),
+            entries,
+        })
+    }
+
+    /// Adds the entries below `dir` to `out`; returns the bytes and inodes below it.
     fn du_into(
         &self,
         dir: &OpenDir,
         depth: usize,
         opts: DuOptions,
-        report: &mut DuReport,
-    ) -> HostResult<u64> {
-        let mut total = 0;
-        let shown = |d: usize| opts.max_depth.is_none_or(|m| d <= m);
+        walk: &mut DuWalk,
+        out: &mut Vec<DuEntry>,
+    ) -> HostResult<(u64, u64)> {
+        let (mut size, mut inodes) = (0, 0);
+        let shown = |d: usize| !opts.summarize && opts.max_depth.is_none_or(|m| d <= m);
         let path = dir.path();
         for Listed { name, raw, st } in self.read_dir(dir)? {
             let child = path.join(&name)?;
-            let own = size_of(&st, opts.apparent_size);
-            report.total_inode_count += 1;
-            if EntryKind::of_mode(st.st_mode) == EntryKind::Dir {
-                let sub = self.open_walk_child(dir, &raw, &child)?;
-                let size = own + self.du_into(&sub, depth + 1, opts, report)?;
-                if shown(depth + 1) {
-                    report.entries.push((child, size));
-                }
-                total += size;
-            } else {
-                if opts.all_files && shown(depth + 1) {
-                    report.entries.push((child, own));
-                }
-                total += own;
+            let is_dir = EntryKind::of_mode(st.st_mode) == EntryKind::Dir;
+            if !is_dir {
+                // Measured before it is known to be left out (another file system, a hard
+                // link met before), as Rex reads every entry's metadata.
+                let measure: &[Action] = match EntryKind::of_mode(st.st_mode) {
+                    EntryKind::Other => &[Action::FsStat],
+                    _ => MEASURE,
+                };
+                // The metadata itself came with the listing (under the directory's permit):
+                // this decision is what Rex's policies expect to govern measuring the entry.
+                let _measured = self.authorize_in(
+                    measure,
+                    Resource::File(child.clone()),
+                    &tollgate_policy::Context::Empty,
+                )?;
             }
-            if report.entries.len() > self.limits.max_items {
-                return Err(self.too_many_items(path));
+            if walk.device.is_some_and(|d| d != st.st_dev) {
+                // Another file system (`one_file_system`): neither counted nor entered.
+                continue;
+            }
+            if !is_dir && st.st_nlink > 1 && !walk.first_link(&st, self.limits.max_items, path)? {
+                continue;
+            }
+            let mut entry = DuEntry {
+                path: child,
+                size_bytes: size_of(&st, opts.apparent_size),
+                inode_count: 1,
+            };
+            let mut sub = None;
+            if is_dir {
+                let opened = self.open_walk_child(dir, &raw, &entry.path, MEASURE_DIR)?;
+                let (below, below_inodes) = self.du_into(&opened, depth + 1, opts, walk, out)?;
+                entry.size_bytes += below;
+                entry.inode_count += below_inodes;
+                sub = Some(opened);
+            }
+            // As in Rex, a directory's total holds its directories and regular files only:
+            // a symlink, socket, FIFO or device is listed (with `all_files`) but not added.
+            if matches!(
+                EntryKind::of_mode(st.st_mode),
+                EntryKind::Dir | EntryKind::File
+            ) {
+                size += entry.size_bytes;
+                inodes += entry.inode_count;
+            }
+            if (is_dir || opts.all_files) && shown(depth + 1) {
+                if let Some(opened) = sub {
+                    walk.offer_largest(entry.size_bytes, opened);
+                }
+                out.push(entry);
+                if out.len() > self.limits.max_items {
+                    return Err(self.too_many_items(path));
+                }
             }
         }
-        Ok(total)
+        Ok((size, inodes))
+    }
+}
+
+/// What `dir.disk_usage` asks of a walk beyond `du`'s flags. The default is `du`'s walk:
+/// every hard link counted, file systems crossed, nothing kept open.
+#[derive(Debug, Default)]
+pub(crate) struct DuWalk {
+    /// Count a file with several hard links once (Rex's default), not at each link.
+    once_per_inode: bool,
+    /// Leave out what is on another file system than the walked directory.
+    one_file_system: bool,
+    /// Keep the largest reported subdirectory open.
+    track_largest: bool,
+    /// The largest reported subdirectory so far, with its size.
+    pub(crate) largest: Option<(u64, OpenDir)>,
+    device: Option<u64>,
+    seen: std::collections::HashSet<(u64, u64)>,
+}
+
+impl DuWalk {
+    pub(crate) fn new(once_per_inode: bool, one_file_system: bool, track_largest: bool) -> DuWalk {
+        DuWalk {
+            once_per_inode,
+            one_file_system,
+            track_largest,
+            ..DuWalk::default()
+        }
+    }
+
+    /// Whether this is the first link met of a file with several: only those need
+    /// remembering, as in GNU du, and at most `limit` of them.
+    fn first_link(
+        &mut self,
+        st: &rustix::fs::Stat,
+        limit: usize,
+        path: &AbsPath,
+    ) -> HostResult<bool> {
+        if !self.once_per_inode {
+            return Ok(true);
+        }
+        let first = self.seen.insert((st.st_dev, st.st_ino));
+        if self.seen.len() > limit {
+            return Err(HostError::TooLarge {
+                what: format!("the hard-linked files below {path}"),
+                limit: format!("{limit} entries"),
+            });
+        }
+        Ok(first)
+    }
+
+    /// Keeps `dir` when it is larger than every subdirectory reported before it, and not
+    /// empty (as in Rex: the first of equal ones stays).
+    fn offer_largest(&mut self, size: u64, dir: OpenDir) {
+        if self.track_largest && size > self.largest.as_ref().map_or(0, |(s, _)| *s) {
+            self.largest = Some((size, dir));
+        }
     }
 }
 

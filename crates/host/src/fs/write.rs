@@ -9,13 +9,13 @@ use std::io::{self, Write};
 use std::os::fd::AsFd;
 
 use rustix::fs::{AtFlags, Mode, Timespec, Timestamps, UTIME_NOW};
-use tollgate_policy::sdk_actions::{OVERWRITE, TOUCH, WRITE};
-use tollgate_policy::{AbsPath, Action, Context, Permit, Resource};
+use tollgate_policy::sdk_actions::{OPEN, OVERWRITE, READ, TOUCH, WRITE};
+use tollgate_policy::{AbsPath, Action, Context, Permit, Request, Resource};
 
 use super::read::regular_file;
 use super::root::{OpenDir, OpenMode};
 use super::walk::{lstat_at, EntryKind, Listed};
-use super::{parse_path, Kind};
+use super::{parse_path, Kind, Opened, MAX_LINK_HOPS};
 use crate::error::{HostError, HostResult};
 use crate::Host;
 
@@ -45,10 +45,30 @@ pub struct MvOptions {
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RmOptions {
-    /// A missing path is not an error.
+    /// A missing path is not an error (for `dir.delete`; the `rm` command, as Rex's, fails
+    /// on a missing path with or without `rm::force`).
     pub force: bool,
     /// Remove a directory and everything below it.
     pub recursive: bool,
+}
+
+/// A file command refused because its path ends in a symlink, under Rex's kind for it.
+fn ends_in_link_error(path: &AbsPath) -> HostError {
+    HostError::Rex {
+        kind: "FileError",
+        message: format!(
+            "{path} is a symbolic link; file commands do not follow a link at the end of a path (name its target instead)"
+        ),
+    }
+}
+
+/// The error of a copy or move onto a directory, as the kernel reports it (`EISDIR`).
+fn is_a_directory(op: &'static str, path: &AbsPath) -> HostError {
+    HostError::io(
+        op,
+        path,
+        io::Error::from_raw_os_error(rustix::io::Errno::ISDIR.raw_os_error()),
+    )
 }
 
 fn kind_of(mode: u32) -> Kind {
@@ -60,6 +80,62 @@ fn kind_of(mode: u32) -> Kind {
 }
 
 impl Host {
+    /// Whether the last component of `path` is a symlink, the directories above it resolved
+    /// as [`Host::open_checked`] resolves them. A failure to resolve is `false`: opening
+    /// then reports it.
+    fn ends_in_link(&self, path: &AbsPath) -> bool {
+        let Some(mut dir) = path.parent() else {
+            return false;
+        };
+        for _ in 0..=MAX_LINK_HOPS {
+            match self.root.find_link(&dir) {
+                Ok(Some(target)) => dir = target,
+                Ok(None) => {
+                    // `dir` has no link on it, so a link found below it is the last component.
+                    return dir
+                        .join(path.file_name())
+                        .is_ok_and(|p| matches!(self.root.find_link(&p), Ok(Some(_))));
+                }
+                Err(_) => return false,
+            }
+        }
+        false
+    }
+
+    /// [`Host::open_checked`] for the file a file command (cat, grep, tail, wc, sed, awk,
+    /// write, touch, cp) works on. As in Rex, a symlink among the directories on the way is
+    /// followed (each target authorized too), but the file itself may not be one: a path
+    /// whose last component is a link is refused with `FileError`, after the gate has decided
+    /// on the path as it would for the open, so that only whom the open is permitted learns
+    /// what the path is. Nothing is created through the link.
+    pub(crate) fn open_file_checked(
+        &self,
+        path: &AbsPath,
+        actions: &[Action],
+        mode: OpenMode,
+    ) -> HostResult<Opened> {
+        if self.ends_in_link(path) {
+            let file = Resource::File(path.clone());
+            let dir = path.parent().map(Resource::Dir);
+            let mut requests = Vec::with_capacity(2);
+            if let Some(dir) = &dir {
+                requests.push(Request {
+                    actions: OPEN,
+                    resource: dir,
+                    context: &Context::Empty,
+                });
+            }
+            requests.push(Request {
+                actions,
+                resource: &file,
+                context: &Context::Empty,
+            });
+            let _decided = self.gate.authorize_all(&requests)?;
+            return Err(ends_in_link_error(path));
+        }
+        self.open_checked(path, Kind::File, actions, mode)
+    }
+
     /// `write`: needs `open` on the directory and `open` + `create` + `write` on the file.
     pub fn write(&self, raw_path: &str, content: &str, mode: WriteMode) -> HostResult<()> {
         let path = parse_path(raw_path)?;
@@ -67,7 +143,7 @@ impl Host {
             WriteMode::Append => OpenMode::Append,
             WriteMode::Replace => OpenMode::Truncate,
         };
-        let opened = self.open_checked(&path, Kind::File, WRITE, open_mode)?;
+        let opened = self.open_file_checked(&path, WRITE, open_mode)?;
         let path = opened.path.clone();
         writable(opened, mode == WriteMode::Replace)?
             .write_all(content.as_bytes())
@@ -78,7 +154,7 @@ impl Host {
     /// `write` (the caller has already read it with `read`).
     pub fn overwrite(&self, raw_path: &str, content: &str) -> HostResult<()> {
         let path = parse_path(raw_path)?;
-        let opened = self.open_checked(&path, Kind::File, OVERWRITE, OpenMode::Overwrite)?;
+        let opened = self.open_file_checked(&path, OVERWRITE, OpenMode::Overwrite)?;
         let path = opened.path.clone();
         writable(opened, true)?
             .write_all(content.as_bytes())
@@ -89,7 +165,7 @@ impl Host {
     /// directory and `open` + `create` + `write` on the file.
     pub fn touch(&self, raw_path: &str) -> HostResult<()> {
         let path = parse_path(raw_path)?;
-        let opened = self.open_checked(&path, Kind::File, TOUCH, OpenMode::Touch)?;
+        let opened = self.open_file_checked(&path, TOUCH, OpenMode::Touch)?;
         let now = Timespec {
             tv_sec: 0,
             tv_nsec: UTIME_NOW,
@@ -105,7 +181,9 @@ impl Host {
     }
 
     /// `mkdir`: needs `open` on the parent and `create` on each directory it makes. With
-    /// `parents`, missing ancestors are made first, nearest-existing first.
+    /// `parents`, missing ancestors are made first, nearest-existing first. A directory that
+    /// already exists is not an error (as in Rex, with or without `parents`); another kind of
+    /// file there is.
     pub fn mkdir(&self, raw_path: &str, parents: bool) -> HostResult<()> {
         let path = parse_path(raw_path)?;
         self.mkdir_path(&path, parents)
@@ -113,11 +191,7 @@ impl Host {
 
     fn mkdir_path(&self, path: &AbsPath, parents: bool) -> HostResult<()> {
         if path.is_root() {
-            return if parents {
-                Ok(())
-            } else {
-                Err(HostError::InvalidInput("'/' already exists".to_owned()))
-            };
+            return Ok(());
         }
         let parent = match self.open_parent_checked(path) {
             Err(HostError::NotFound { .. }) if parents => {
@@ -134,40 +208,32 @@ impl Host {
         )?;
         match parent.make_dir(&permit) {
             Ok(()) => Ok(()),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && parents => {
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 let st = lstat_at(parent.fd(), path.file_name(), path)?;
                 if EntryKind::of_mode(st.st_mode) == EntryKind::Dir {
                     Ok(())
                 } else {
-                    Err(HostError::InvalidInput(format!(
-                        "{path} exists and is not a directory"
-                    )))
+                    Err(HostError::io("mkdir", path, e))
                 }
-            }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                Err(HostError::InvalidInput(format!(
-                    "{path} already exists; use mkdir::parents to accept an existing directory"
-                )))
             }
             Err(e) => Err(HostError::io("mkdir", path, e)),
         }
     }
 
     /// `cp`: needs read on the source and `open` + `create` + `write` on the destination
-    /// (with `preserve`, `chmod` on it too: the copy takes the source's mode). A destination
-    /// that is a directory receives the file under the source's name. A copy onto the source
-    /// itself is an error, found before anything is written. A new file that fails to copy
-    /// completely is removed, after `delete` on it.
+    /// (with `preserve`, `chmod` on it too: the copy takes the source's mode). As in Rex,
+    /// both are files: a directory source is a `ValidationError`, a destination that is a
+    /// directory an I/O error ("Is a directory"; the copy does not go into it), and neither
+    /// may be a symlink. A copy onto the source itself is an error, found before anything is
+    /// written. A new file that fails to copy completely is removed, after `delete` on it.
     pub fn cp(&self, raw_src: &str, raw_dst: &str, opts: CpOptions) -> HostResult<()> {
-        let mut from = self.open_read(raw_src)?;
         let src = parse_path(raw_src)?;
-        let mut dst = parse_path(raw_dst)?;
+        let opened = self.open_file_checked(&src, READ, OpenMode::Read)?;
+        let mut from = regular_file(opened.fd, &opened.path)?;
+        let dst = parse_path(raw_dst)?;
         let dst_dir = self.open_parent_checked(&dst)?;
-        if let Ok(st) = lstat_at(dst_dir.fd(), dst.file_name(), &dst) {
-            if EntryKind::of_mode(st.st_mode) == EntryKind::Dir {
-                dst = dst.join(src.file_name())?;
-            }
-        }
+        let dst_is_dir = lstat_at(dst_dir.fd(), dst.file_name(), &dst)
+            .is_ok_and(|st| EntryKind::of_mode(st.st_mode) == EntryKind::Dir);
         let mode = if opts.force {
             OpenMode::Truncate
         } else {
@@ -183,16 +249,33 @@ impl Host {
         } else {
             &[Action::FsOpen, Action::FsCreate, Action::FsWrite]
         };
-        let opened = self
-            .open_checked(&dst, Kind::File, actions, mode)
-            .map_err(|e| match e {
-                HostError::Io { source, .. } if source.kind() == io::ErrorKind::AlreadyExists => {
-                    HostError::InvalidInput(format!(
-                        "{dst} already exists; use cp::force to overwrite it"
-                    ))
+        if dst_is_dir {
+            // Decided as the open would be, then refused as opening it for writing fails.
+            let _decided =
+                self.authorize_in(actions, Resource::File(dst.clone()), &Context::Empty)?;
+            return Err(is_a_directory("open for writing", &dst));
+        }
+        let mut created = mode == OpenMode::CreateNew;
+        let opened = match self.open_file_checked(&dst, actions, mode) {
+            // As in Rex, without `force` an existing empty file is copied onto, and one with
+            // content is refused (it is opened, not emptied, to find out).
+            Err(HostError::Io { source, .. }) if source.kind() == io::ErrorKind::AlreadyExists => {
+                created = false;
+                let opened = self.open_file_checked(&dst, actions, OpenMode::Overwrite)?;
+                let st = rustix::fs::fstat(&opened.fd)
+                    .map_err(|e| HostError::io("stat", &dst, e.into()))?;
+                if st.st_size > 0 {
+                    return Err(HostError::Rex {
+                        kind: "DestinationFileNotEmptyError",
+                        message: format!(
+                            "{dst} already exists and is not empty; use cp::force to overwrite it"
+                        ),
+                    });
                 }
-                other => other,
-            })?;
+                opened
+            }
+            other => other?,
+        };
         let dst = opened.path.clone();
         let source =
             rustix::fs::fstat(from.as_fd()).map_err(|e| HostError::io("stat", &src, e.into()))?;
@@ -212,7 +295,7 @@ impl Host {
             None => Ok(()),
         });
         if let Err(e) = copied {
-            if mode == OpenMode::CreateNew {
+            if created {
                 self.remove_incomplete(&to, &dst);
             }
             return Err(HostError::io("copy to", &dst, e));
@@ -244,14 +327,15 @@ impl Host {
     }
 
     /// `mv`: needs `move` on the source (context: the destination) and `create` on the
-    /// destination; a directory also needs `move` on every entry below it, each with where it
-    /// will be, so a forbid or a legal hold anywhere below keeps the whole tree in place (as
-    /// `rm -r` needs `delete` on each). Replacing an existing destination also needs `delete`
-    /// on it, or with `backup`, `move` and `create` to keep it as `NAME~`, which must not
-    /// exist. Returns a line describing the move.
+    /// destination. As in Rex, it moves a file: a directory source is an I/O error ("Is a
+    /// directory"), a source that is a symlink or a destination that is a directory a
+    /// `FileError` (the file does not go into it), each after the gate has decided on the
+    /// move. Replacing an existing destination also needs `delete` on it, or with `backup`,
+    /// `move` and `create` to keep it as `NAME~`, which must not exist. Returns the line
+    /// `mv::verbose` logs, naming the source and where it went.
     pub fn mv(&self, raw_src: &str, raw_dst: &str, opts: MvOptions) -> HostResult<String> {
         let src = parse_path(raw_src)?;
-        let mut dst = parse_path(raw_dst)?;
+        let dst = parse_path(raw_dst)?;
         let src_dir = self.open_parent_checked(&src)?;
         let src_st = match lstat_at(src_dir.fd(), src.file_name(), &src) {
             // Whether it exists is told only to whom the move would be permitted.
@@ -268,13 +352,8 @@ impl Host {
             other => other?,
         };
         let src_kind = kind_of(src_st.st_mode);
-        let mut dst_dir = self.open_parent_checked(&dst)?;
-        let mut existing = lstat_at(dst_dir.fd(), dst.file_name(), &dst).ok();
-        if existing.as_ref().map(|st| kind_of(st.st_mode)) == Some(Kind::Dir) {
-            dst = dst.join(src.file_name())?;
-            dst_dir = self.open_parent_checked(&dst)?;
-            existing = lstat_at(dst_dir.fd(), dst.file_name(), &dst).ok();
-        }
+        let dst_dir = self.open_parent_checked(&dst)?;
+        let existing = lstat_at(dst_dir.fd(), dst.file_name(), &dst).ok();
         let moving = self.authorize_in(
             &[Action::FsMove],
             src_kind.resource(src.clone()),
@@ -287,21 +366,22 @@ impl Host {
             src_kind.resource(dst.clone()),
             &Context::Empty,
         )?;
-        let mut below = Vec::new();
         if src_kind == Kind::Dir {
-            let top = src_dir
-                .open_dir(
-                    CString::new(src.file_name())
-                        .map_err(io::Error::other)
-                        .map_err(|e| HostError::io("open", &src, e))?,
-                    &moving,
-                )
-                .map_err(|e| HostError::io("open", &src, e))?;
-            self.authorize_move_tree(&top, &dst, &mut below)?;
+            return Err(is_a_directory("move", &src));
+        }
+        if EntryKind::of_mode(src_st.st_mode) == EntryKind::Symlink {
+            return Err(ends_in_link_error(&src));
+        }
+        if existing.as_ref().map(|st| kind_of(st.st_mode)) == Some(Kind::Dir) {
+            return Err(HostError::Rex {
+                kind: "FileError",
+                message: format!(
+                    "cannot move {src} to {dst}: {dst} is a directory, and mv does not move a file into one (name the new path inside it)"
+                ),
+            });
         }
         let mut replacing = None;
-        if let Some(st) = existing {
-            let dst_kind = kind_of(st.st_mode);
+        if existing.is_some() {
             if opts.backup {
                 let backup = dst
                     .parent()
@@ -309,14 +389,14 @@ impl Host {
                     .join(&format!("{}~", dst.file_name()))?;
                 let keeping = self.authorize_in(
                     &[Action::FsMove],
-                    dst_kind.resource(dst.clone()),
+                    Resource::File(dst.clone()),
                     &Context::Move {
                         destination: backup.clone(),
                     },
                 )?;
                 let kept = self.authorize_in(
                     &[Action::FsCreate],
-                    dst_kind.resource(backup.clone()),
+                    Resource::File(backup.clone()),
                     &Context::Empty,
                 )?;
                 // Never over an existing backup: that would delete it without a decision.
@@ -331,20 +411,24 @@ impl Host {
             } else {
                 replacing = Some(self.authorize_in(
                     &[Action::FsDelete],
-                    dst_kind.resource(dst.clone()),
+                    Resource::File(dst.clone()),
                     &Context::Empty,
                 )?);
             }
         }
         src_dir
-            .rename(&moving, &dst_dir, &creating, replacing.as_ref(), &below)
+            .rename(&moving, &dst_dir, &creating, replacing.as_ref(), &[])
             .map_err(|e| HostError::io("move", &src, e))?;
-        Ok(format!("renamed '{src}' -> '{dst}'"))
+        Ok(format!("Moved from '{src}' to '{dst}'"))
     }
 
-    /// `rm`: needs `delete` on what it removes. With `recursive`, every entry below is
-    /// authorized before anything is deleted, so a forbidden descendant leaves the tree whole.
-    /// Symlinks are removed, never followed. Returns how many entries were removed.
+    /// `rm`: needs `delete` on what it removes. An empty directory is removed without flags;
+    /// one with entries needs `recursive` (else `DirectoryNotEmpty`, as in Rex), and then
+    /// every entry below is authorized before anything is deleted, so a forbidden descendant
+    /// leaves the tree whole. A path that is itself a symlink is refused (`FileError`, as Rex
+    /// refuses a link to a file; Rex follows a link to a directory and removes what it points
+    /// to, which Tollgate does not); links below a removed directory are removed, never
+    /// followed. Returns how many entries were removed.
     pub fn rm(&self, raw_path: &str, opts: RmOptions) -> HostResult<u64> {
         let path = parse_path(raw_path)?;
         let missing = |e: HostError| {
@@ -375,6 +459,9 @@ impl Host {
             kind.resource(path.clone()),
             &Context::Empty,
         )?;
+        if EntryKind::of_mode(st.st_mode) == EntryKind::Symlink {
+            return Err(ends_in_link_error(&path));
+        }
         let name = CString::new(path.file_name())
             .map_err(|e| HostError::io("remove", &path, io::Error::other(e)))?;
         if kind == Kind::File {
@@ -383,9 +470,16 @@ impl Host {
             return Ok(1);
         }
         if !opts.recursive {
-            return Err(HostError::InvalidInput(format!(
-                "{path} is a directory; use rm::recursive to remove it and its contents"
-            )));
+            return match dir.remove(&name, &permit, true) {
+                Ok(()) => Ok(1),
+                Err(e) if e.kind() == io::ErrorKind::DirectoryNotEmpty => Err(HostError::Rex {
+                    kind: "DirectoryNotEmpty",
+                    message: format!(
+                        "{path} is a directory with entries; use rm::recursive to remove it and its contents"
+                    ),
+                }),
+                Err(e) => Err(HostError::io("remove", &path, e)),
+            };
         }
         let top = dir
             .open_dir(&name, &permit)
@@ -431,7 +525,7 @@ impl Host {
     /// Before the directory `dir` moves to `to`: `move` on every entry below it, each with
     /// where it will be. Nothing moves until all are permitted; the permits go with the
     /// rename.
-    fn authorize_move_tree(
+    pub(super) fn authorize_move_tree(
         &self,
         dir: &OpenDir,
         to: &AbsPath,

@@ -26,6 +26,9 @@ pub struct HttpOptions {
     pub max_bytes: u64,
     /// Redirects followed before giving up (`max_redirects`).
     pub max_redirects: u32,
+    /// Keep the first `max_bytes` of a longer body instead of failing: what a script asks
+    /// for with `Client().max_text_bytes(n)`. The run's own string limit still fails.
+    pub truncate: bool,
 }
 
 impl Default for HttpOptions {
@@ -34,6 +37,7 @@ impl Default for HttpOptions {
             timeout: Duration::from_secs(30),
             max_bytes: 10 << 20,
             max_redirects: 5,
+            truncate: false,
         }
     }
 }
@@ -185,7 +189,8 @@ impl Host {
     }
 
     /// Reads at most `max_bytes` of the body; one byte more is an error, not a truncation,
-    /// so a script never mistakes part of a document for all of it.
+    /// so a script never mistakes part of a document for all of it, unless the script asked
+    /// for the truncation (`truncate`, within the run's string limit).
     fn read_body(
         &self,
         body: ureq::Body,
@@ -206,6 +211,12 @@ impl Host {
                 return Ok(out);
             }
             if (out.len() + n) as u64 > max_bytes {
+                if options.truncate && max_bytes == options.max_bytes {
+                    // Within max_bytes, which fits in memory (it is at most the string limit).
+                    let keep = (max_bytes as usize).saturating_sub(out.len()).min(n);
+                    out.extend_from_slice(&chunk[..keep]);
+                    return Ok(out);
+                }
                 let which = if max_bytes < options.max_bytes {
                     "--max-string-size"
                 } else {

@@ -15,8 +15,10 @@ use crate::Host;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Interface {
     pub name: String,
-    /// IPv4 and IPv6 addresses, each with its prefix length (`10.0.0.5/24`).
+    /// IPv4 and IPv6 addresses (`10.0.0.5`), as Rex lists them.
     pub addresses: Vec<String>,
+    /// The same addresses, each with its prefix length (`10.0.0.5/24`).
+    pub networks: Vec<String>,
     /// The link-layer (MAC) address, when the interface has one.
     pub mac: Option<String>,
     pub up: bool,
@@ -40,6 +42,7 @@ impl Host {
                     out.push(Interface {
                         name: ifa.interface_name.clone(),
                         addresses: Vec::new(),
+                        networks: Vec::new(),
                         mac: None,
                         up: ifa.flags.contains(InterfaceFlags::IFF_UP),
                         loopback: ifa.flags.contains(InterfaceFlags::IFF_LOOPBACK),
@@ -59,7 +62,8 @@ impl Host {
                     })
                     .map(|bits| format!("/{bits}"))
                     .unwrap_or_default();
-                out[at].addresses.push(format!("{address}{prefix}"));
+                out[at].networks.push(format!("{address}{prefix}"));
+                out[at].addresses.push(address.to_string());
             } else if let Some(link) = addr.as_link_addr() {
                 out[at].mac = link.addr().filter(|a| a.iter().any(|b| *b != 0)).map(|a| {
                     a.iter()

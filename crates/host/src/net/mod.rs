@@ -12,5 +12,5 @@ pub use connect::{ConnectReport, CONNECT_TIMEOUT};
 pub(crate) use http::agent;
 pub use http::{HttpOptions, HttpResponse};
 pub use interfaces::Interface;
-pub use sockets::{Socket, SocketOwner};
+pub use sockets::{Socket, SocketOwner, SocketTables, UnixSocket};
 pub use url::{tcp_endpoint, HttpUrl, TcpEndpoint};

@@ -1,7 +1,8 @@
-//! `netstat()`: the host's TCP and UDP sockets, IPv4 and IPv6.
+//! `netstat()`: the host's TCP and UDP sockets, IPv4 and IPv6, and its Unix sockets.
 //!
 //! The kernel's socket tables are read as files, so each needs `file_system::Action::"read"`
-//! on it (`/proc/net/tcp`, `tcp6`, `udp`, `udp6`), as `free()` needs read on `/proc/meminfo`.
+//! on it (`/proc/net/tcp`, `tcp6`, `udp`, `udp6`, `unix`), as `free()` needs read on
+//! `/proc/meminfo`.
 //! A socket's owner is found by looking for its inode among a process's descriptors, and that
 //! is done only for processes the policy lets the principal list
 //! (`process_system::Action::"list"`, as in `ps()`); for the others the owner is left out.
@@ -35,6 +36,28 @@ pub struct Socket {
     pub inode: u64,
     /// The owning process, only when the policy lets the principal list it.
     pub owner: Option<SocketOwner>,
+}
+
+/// One Unix socket (a row of `/proc/net/unix`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnixSocket {
+    /// The socket type: `stream`, `dgram` or `seqpacket`.
+    pub kind: &'static str,
+    /// The socket's state: `unconnected`, `connecting`, `connected` or `disconnecting`.
+    pub state: &'static str,
+    pub ref_count: u32,
+    pub inode: u64,
+    /// The bound path (`@name` for an abstract socket), empty when unbound.
+    pub path: String,
+    /// The owning process, only when the policy lets the principal list it.
+    pub owner: Option<SocketOwner>,
+}
+
+/// Everything `netstat()` reads.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SocketTables {
+    pub internet: Vec<Socket>,
+    pub unix: Vec<UnixSocket>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -95,8 +118,47 @@ fn parse_row(line: &str, protocol: &'static str) -> Option<Socket> {
     })
 }
 
+/// The Unix socket table.
+const UNIX_TABLE: &str = "/proc/net/unix";
+
+/// One row of `/proc/net/unix`: `Num RefCount Protocol Flags Type St Inode [Path]`, the
+/// numbers but the inode in hex. `None` for the header and anything malformed.
+fn parse_unix_row(line: &str) -> Option<UnixSocket> {
+    let mut f = line.split_whitespace();
+    let _num = f.next()?;
+    let ref_count = u32::from_str_radix(f.next()?, 16).ok()?;
+    let _protocol = f.next()?;
+    let _flags = f.next()?;
+    let kind = match u16::from_str_radix(f.next()?, 16).ok()? {
+        1 => "stream",
+        2 => "dgram",
+        5 => "seqpacket",
+        _ => return None,
+    };
+    let state = match u8::from_str_radix(f.next()?, 16).ok()? {
+        1 => "unconnected",
+        2 => "connecting",
+        3 => "connected",
+        4 => "disconnecting",
+        _ => return None,
+    };
+    let inode = f.next()?.parse().ok()?;
+    // The path is the rest of the line: the kernel prints it unescaped, and nothing follows.
+    let path = f.collect::<Vec<_>>().join(" ");
+    Some(UnixSocket {
+        kind,
+        state,
+        ref_count,
+        inode,
+        path,
+        owner: None,
+    })
+}
+
 impl Host {
-    pub fn netstat(&self) -> HostResult<Vec<Socket>> {
+    /// The internet and Unix socket tables, each socket with its owner where the policy lets
+    /// the principal list the owning process.
+    pub fn netstat(&self) -> HostResult<SocketTables> {
         let mut out = Vec::new();
         for (path, protocol) in TABLES {
             let table = match self.read_table(path) {
@@ -113,11 +175,29 @@ impl Host {
                 });
             }
         }
+        let unix: Vec<UnixSocket> = match self.read_table(UNIX_TABLE) {
+            Ok(t) => t.lines().skip(1).filter_map(parse_unix_row).collect(),
+            Err(HostError::NotFound { .. }) => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        if out.len() + unix.len() > self.limits.max_items {
+            return Err(HostError::TooLarge {
+                what: "the socket list".to_owned(),
+                limit: format!("{} entries", self.limits.max_items),
+            });
+        }
         let owners = self.socket_owners()?;
         for s in &mut out {
             s.owner = owners.get(&s.inode).cloned();
         }
-        Ok(out)
+        let mut unix = unix;
+        for s in &mut unix {
+            s.owner = owners.get(&s.inode).cloned();
+        }
+        Ok(SocketTables {
+            internet: out,
+            unix,
+        })
     }
 
     /// Socket inode → owner, over the processes `ps()` lists (those the policy lets the
@@ -172,5 +252,25 @@ mod tests {
         let s = parse_row(row6, "tcp6").unwrap();
         assert_eq!(s.local_address.to_string(), "[::1]:22");
         assert!(parse_row("  sl  local_address rem_address   st", "tcp").is_none());
+    }
+
+    #[test]
+    fn parses_rows_of_the_unix_table() {
+        let bound = "0000000000000000: 00000002 00000000 00010000 0001 01 23456 /run/app.sock";
+        let s = parse_unix_row(bound).unwrap();
+        assert_eq!((s.kind, s.state), ("stream", "unconnected"));
+        assert_eq!(
+            (s.ref_count, s.inode, s.path.as_str()),
+            (2, 23456, "/run/app.sock")
+        );
+        let peer = "0000000000000000: 00000003 00000000 00000000 0002 03 777";
+        let s = parse_unix_row(peer).unwrap();
+        assert_eq!(
+            (s.kind, s.state, s.path.as_str()),
+            ("dgram", "connected", "")
+        );
+        assert!(
+            parse_unix_row("Num       RefCount Protocol Flags    Type St Inode Path").is_none()
+        );
     }
 }

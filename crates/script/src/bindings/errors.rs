@@ -145,6 +145,15 @@ pub(crate) fn source_of_action(action: &str) -> &'static str {
     }
 }
 
+/// The kind of Rex's name `name` (one of `MODULES`' variants), for an area's own failures.
+pub(crate) fn named(name: &'static str) -> ErrorKindValue {
+    debug_assert!(
+        MODULES.iter().any(|(_, v)| v.contains(&name)),
+        "{name} is not one of Rex's error kinds"
+    );
+    ErrorKindValue(name)
+}
+
 /// Whether `kind` (an error map's `kind`) is `PermissionDenied`, as an enum value or a string.
 pub(crate) fn is_permission_denied(kind: &Dynamic) -> bool {
     match kind.read_lock::<ErrorKindValue>() {
@@ -155,17 +164,20 @@ pub(crate) fn is_permission_denied(kind: &Dynamic) -> bool {
     }
 }
 
-/// A host failure's kind by Rex's name for it.
-pub(crate) fn kind_value(kind: ErrorKind) -> ErrorKindValue {
+/// A host failure's kind by Rex's name for it, in the module `source` names. Rex reports a
+/// missing file as the I/O failure it is (`IoErrorKind::IoError`, the OS error in the
+/// message); its `NotFound` is for what other areas look up by name.
+pub(crate) fn kind_value(kind: ErrorKind, source: &str) -> ErrorKindValue {
     ErrorKindValue(match kind {
         ErrorKind::PermissionDenied => "PermissionDenied",
         ErrorKind::InvalidInput => "InvalidArguments",
+        ErrorKind::NotFound if source == "IoErrorKind" => "IoError",
         ErrorKind::NotFound => "NotFound",
         ErrorKind::Io => "IoError",
+        ErrorKind::RequestError => "RequestError",
+        ErrorKind::ResourceLimitExceeded => "Other",
         // Not Rex's: Tollgate's own failures of a service or a deadline keep their names.
         ErrorKind::Unavailable => "Unavailable",
         ErrorKind::TimedOut => "TimedOut",
-        ErrorKind::RequestError => "RequestError",
-        ErrorKind::ResourceLimitExceeded => "Other",
     })
 }

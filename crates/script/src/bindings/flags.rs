@@ -1,5 +1,7 @@
 //! Flag modules: `ls::all`, `tail::n(20)`, ... A flag is a value of the module named after its
-//! command, passed in an array as the command's first argument.
+//! command, passed in an array as the command's first argument. As in Rex, each module's flags
+//! have a type of their own, named after it (`type_of(ls::all)` is `"LsFlag"`), and a flag of
+//! another module is refused.
 
 use rhai::{Dynamic, Engine, EvalAltResult, Module, Position};
 
@@ -9,6 +11,64 @@ pub struct Flag {
     pub command: &'static str,
     pub name: &'static str,
     pub args: [i64; 2],
+}
+
+/// Declares the script type of each module's flags: a wrapper of [`Flag`] per module, so that
+/// the engine reports each under its own name.
+macro_rules! flag_types {
+    ($($module:literal => $ty:ident),* $(,)?) => {
+        $(
+            #[doc = concat!("A flag of the `", $module, "` module, as scripts see it.")]
+            #[derive(Clone, Debug)]
+            struct $ty(Flag);
+        )*
+
+        /// The flag as a script value of its module's type.
+        fn typed(flag: Flag) -> Dynamic {
+            match flag.command {
+                $($module => Dynamic::from($ty(flag)),)*
+                // Every module of the tables below is listed above (a test checks).
+                _ => Dynamic::from(flag),
+            }
+        }
+
+        /// The flag a script value holds, of whichever module.
+        fn untyped(value: &Dynamic) -> Option<Flag> {
+            $(
+                if let Some(f) = value.read_lock::<$ty>() {
+                    return Some(f.0.clone());
+                }
+            )*
+            value.read_lock::<Flag>().map(|f| f.clone())
+        }
+
+        fn register_types(engine: &mut Engine) {
+            $(engine.register_type_with_name::<$ty>(stringify!($ty));)*
+        }
+
+        /// The modules that have a flag type.
+        #[cfg(test)]
+        const TYPED: &[&str] = &[$($module),*];
+    };
+}
+
+flag_types! {
+    "cat" => CatFlag,
+    "ls" => LsFlag,
+    "grep" => GrepFlag,
+    "tail" => TailFlag,
+    "wc" => WcFlag,
+    "sed" => SedFlag,
+    "write" => WriteFlag,
+    "mkdir" => MkdirFlag,
+    "cp" => CpFlag,
+    "mv" => MvFlag,
+    "rm" => RmFlag,
+    "glob" => GlobFlag,
+    "du" => DuFlag,
+    "seq" => SeqFlag,
+    // Tollgate's own: Rex's `kill` takes no flags.
+    "kill" => KillFlag,
 }
 
 /// Plain flags: (module, canonical name, aliases).
@@ -122,44 +182,42 @@ pub(crate) fn register(engine: &mut Engine) {
         let module = &mut modules[m].1;
         if takes_number {
             module.set_native_fn(alias, move |k: i64| {
-                Ok(Flag {
+                Ok(typed(Flag {
                     command,
                     name,
                     args: [k, 0],
-                })
+                }))
             });
         } else {
             module.set_var(
                 alias,
-                Flag {
+                typed(Flag {
                     command,
                     name,
                     args: [0, 0],
-                },
+                }),
             );
         }
     }
     modules[tail].1.set_native_fn("range", |a: i64, b: i64| {
-        Ok(Flag {
+        Ok(typed(Flag {
             command: "tail",
             name: "range",
             args: [a, b],
-        })
+        }))
     });
     for (name, module) in modules {
         engine.register_static_module(name, module.into());
     }
-    engine.register_type_with_name::<Flag>("Flag");
-    engine.register_fn("to_string", |f: &mut Flag| {
-        format!("{}::{}", f.command, f.name)
-    });
+    // As in Rex, a flag has no `to_string` of its own: it prints as its type's name.
+    register_types(engine);
 }
 
 /// The flags of `command` found in `values`; anything else is an error naming the module.
 pub(crate) fn parse(command: &str, values: &rhai::Array) -> Result<Vec<Flag>, Box<EvalAltResult>> {
     values
         .iter()
-        .map(|v| match v.clone().try_cast::<Flag>() {
+        .map(|v| match untyped(v) {
             Some(f) if f.command == command => Ok(f),
             Some(f) => Err(bad_flag(command, &format!("{}::{}", f.command, f.name))),
             None => Err(bad_flag(command, v.type_name())),
@@ -187,7 +245,20 @@ pub(crate) fn has(flags: &[Flag], name: &str) -> bool {
     flags.iter().any(|f| f.name == name)
 }
 
-/// The numbers of the last flag named `name`.
+/// The numbers of the first flag named `name`: as in Rex, a repeated flag does not override
+/// the one before it.
 pub(crate) fn value(flags: &[Flag], name: &str) -> Option<[i64; 2]> {
-    flags.iter().rev().find(|f| f.name == name).map(|f| f.args)
+    flags.iter().find(|f| f.name == name).map(|f| f.args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_flag_module_has_a_type_of_its_own() {
+        for (module, _, _) in SWITCHES.iter().chain(WITH_NUMBER) {
+            assert!(TYPED.contains(module), "{module} has no flag type");
+        }
+    }
 }

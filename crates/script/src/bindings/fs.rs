@@ -9,11 +9,13 @@ pub(crate) const KINDS: &[Kind] = &[];
 
 use std::rc::Rc;
 
-use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
-use tollgate_host::fs::text::{self, GrepOptions, GrepOutput, SedOptions, TailRange};
+use rhai::{Array, Dynamic, Engine, EvalAltResult, Map, NativeCallContext};
+use tollgate_host::fs::text::{self, GrepOptions, GrepOutput, SedOptions, TailLines};
 use tollgate_host::fs::{CpOptions, DuOptions, Entry, LsOptions, MvOptions, RmOptions, WriteMode};
 use tollgate_host::Host;
+use tollgate_policy::AbsPath;
 
+use super::entries::DirEntry;
 use super::flags::{self, Flag};
 use super::{host_error, invalid};
 
@@ -42,7 +44,6 @@ const TWO: &[(&str, Cmd2)] = &[
     ("grep", grep),
     ("write", write),
     ("cp", cp),
-    ("mv", mv),
     ("find_files", find_files),
     ("awk_filter", |h, _, pattern, path| {
         lines(text::awk_filter(
@@ -90,6 +91,7 @@ pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
             f(&h, &flags::parse(name, &fl)?, a, b, c)
         });
     }
+    register_mv(engine, &host);
     register_awk_fields(engine, &host);
     engine.register_fn("awk_split", |t: &str, delim: &str| {
         strings(text::awk_split(t, delim))
@@ -98,6 +100,31 @@ pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
     engine.register_fn("seq", |fl: Array, a: i64, b: i64| {
         seq(&flags::parse("seq", &fl)?, a, b)
     });
+}
+
+/// `mv`, which with `mv::verbose` logs what it moved (as Rex does) and returns `()`.
+fn register_mv(engine: &mut Engine, host: &Rc<Host>) {
+    let mv = |ctx: &NativeCallContext, h: &Host, fl: &[Flag], src: &str, dst: &str| {
+        let opts = MvOptions {
+            backup: flags::has(fl, "backup"),
+        };
+        let line = h.mv(src, dst, opts).map_err(host_error)?;
+        if flags::has(fl, "verbose") {
+            ctx.call_native_fn::<()>("info", (line,))?;
+        }
+        Ok::<_, Box<EvalAltResult>>(())
+    };
+    let h = Rc::clone(host);
+    engine.register_fn("mv", move |ctx: NativeCallContext, src: &str, dst: &str| {
+        mv(&ctx, &h, &[], src, dst)
+    });
+    let h = Rc::clone(host);
+    engine.register_fn(
+        "mv",
+        move |ctx: NativeCallContext, fl: Array, src: &str, dst: &str| {
+            mv(&ctx, &h, &flags::parse("mv", &fl)?, src, dst)
+        },
+    );
 }
 
 /// The awk commands that take a field number and a delimiter.
@@ -125,16 +152,17 @@ fn register_awk_fields(engine: &mut Engine, host: &Rc<Host>) {
     engine.register_fn(
         "awk_filter_range",
         move |start: i64, end: i64, path: &str| {
-            let mut f = h.open_text(path).map_err(host_error)?;
-            let line = |n: i64| {
-                u64::try_from(n).map_err(|_| invalid(format!("line numbers start at 1, got {n}")))
+            // Refused before the file is opened, as in Rex.
+            let (first, last) = match (u64::try_from(start), u64::try_from(end)) {
+                (Ok(first @ 1..), Ok(last)) if last >= first => (first, last),
+                _ => {
+                    return Err(invalid(format!(
+                        "awk_filter_range: invalid range {start}..{end}; lines are numbered from 1 and the range must not end before it starts"
+                    )))
+                }
             };
-            lines(text::awk_filter_range(
-                &mut f,
-                line(start)?,
-                line(end)?,
-                &h.text_ctx(),
-            ))
+            let mut f = h.open_text(path).map_err(host_error)?;
+            lines(text::awk_filter_range(&mut f, first, last, &h.text_ctx()))
         },
     );
     let h = Rc::clone(host);
@@ -158,8 +186,12 @@ fn register_awk_fields(engine: &mut Engine, host: &Rc<Host>) {
     );
 }
 
+/// A field number as the awk commands take it: 1 or more, as in Rex (there is no `$0`).
 fn field(n: i64) -> Result<usize> {
-    usize::try_from(n).map_err(|_| invalid(format!("field number must be 0 or more, got {n}")))
+    usize::try_from(n)
+        .ok()
+        .filter(|&n| n >= 1)
+        .ok_or_else(|| invalid(format!("awk: field numbers start at 1, got {n}")))
 }
 
 fn strings(items: Vec<String>) -> Dynamic {
@@ -195,22 +227,39 @@ fn grep(h: &Host, fl: &[Flag], pattern: &str, path: &str) -> Result<Dynamic> {
     }
 }
 
+/// `tail`: the flags combine as in Rex. `range(a, b)` is a start `a` and a count `b - a + 1`;
+/// `n(k)` then sets the count (k < 0: the last -k lines, ending at the start if one is given;
+/// k > 0: the first k from the start) and `from(s)` the start. Nothing: the last 10 lines.
 fn tail(h: &Host, fl: &[Flag], path: &str) -> Result<Dynamic> {
-    let non_negative = |v: i64| {
-        u64::try_from(v)
-            .map_err(|_| invalid(format!("tail takes line numbers of 0 or more, got {v}")))
-    };
-    let range = if let Some([a, b]) = flags::value(fl, "range") {
-        TailRange::Range(non_negative(a)?, non_negative(b)?)
-    } else if let Some([k, _]) = flags::value(fl, "from") {
-        TailRange::From(non_negative(k)?)
-    } else {
-        TailRange::Last(non_negative(flags::value(fl, "n").map_or(10, |[k, _]| k))?)
-    };
+    let (mut count, mut start) = (None, None);
+    if let Some([a, b]) = flags::value(fl, "range") {
+        let n = b
+            .checked_sub(a)
+            .and_then(|d| d.checked_add(1))
+            .ok_or_else(|| invalid(format!("tail::range({a}, {b}) is out of range")))?;
+        (count, start) = (Some(n), Some(a));
+    }
+    if let Some([k, _]) = flags::value(fl, "n") {
+        count = Some(k);
+    }
+    if let Some([s, _]) = flags::value(fl, "from") {
+        start = Some(s);
+    }
+    let start =
+        match start {
+            Some(0) => return Err(invalid(
+                "tail: the line to start from must be 1 or more (lines are numbered from 1), got 0",
+            )),
+            // A negative start is past every line, as Rex reads it.
+            Some(s) => Some(u64::try_from(s).unwrap_or(u64::MAX)),
+            None => None,
+        };
     let mut f = h.open_text(path).map_err(host_error)?;
-    text::tail(&mut f, range, &h.text_ctx())
-        .map(Dynamic::from)
-        .map_err(host_error)
+    lines(text::tail(
+        &mut f,
+        TailLines { count, start },
+        &h.text_ctx(),
+    ))
 }
 
 fn wc(h: &Host, fl: &[Flag], path: &str) -> Result<Dynamic> {
@@ -251,25 +300,21 @@ fn sed(h: &Host, fl: &[Flag], pattern: &str, replacement: &str, path: &str) -> R
     Ok(Dynamic::from(out))
 }
 
-fn entry_map(e: &Entry, long: bool) -> Dynamic {
-    let mut m = Map::new();
-    m.insert("name".into(), Dynamic::from(e.name.clone()));
-    m.insert("path".into(), Dynamic::from(e.path.to_string()));
-    m.insert("type".into(), Dynamic::from(e.kind.as_str().to_owned()));
-    m.insert("size".into(), Dynamic::from(e.size as i64));
-    if long {
-        m.insert(
-            "mode".into(),
-            Dynamic::from(format!("{:o}", e.mode & 0o7777)),
-        );
-        m.insert("permissions".into(), Dynamic::from(permissions(e)));
-        m.insert("uid".into(), Dynamic::from(i64::from(e.uid)));
-        m.insert("gid".into(), Dynamic::from(i64::from(e.gid)));
-        m.insert("nlink".into(), Dynamic::from(e.nlink as i64));
-        m.insert("inode".into(), Dynamic::from(e.inode as i64));
-        m.insert("mtime".into(), Dynamic::from(e.mtime));
-    }
-    Dynamic::from_map(m)
+/// `stat`'s map of one entry.
+fn entry_map(e: &Entry) -> Dynamic {
+    super::map([
+        ("name", Dynamic::from(e.name.clone())),
+        ("path", Dynamic::from(e.path.to_string())),
+        ("type", Dynamic::from(e.kind.as_str().to_owned())),
+        ("size", Dynamic::from(e.size as i64)),
+        ("mode", Dynamic::from(format!("{:o}", e.mode & 0o7777))),
+        ("permissions", Dynamic::from(permissions(e))),
+        ("uid", Dynamic::from(i64::from(e.uid))),
+        ("gid", Dynamic::from(i64::from(e.gid))),
+        ("nlink", Dynamic::from(e.nlink as i64)),
+        ("inode", Dynamic::from(e.inode as i64)),
+        ("mtime", Dynamic::from(e.mtime)),
+    ])
 }
 
 /// `-rw-r--r--` style.
@@ -291,24 +336,30 @@ fn permissions(e: &Entry) -> String {
     s
 }
 
+/// `ls`: a map from each entry's name to its `DirEntry`, as Rex returns it. `ls::long` and
+/// `ls::recursive` change nothing, as in Rex, which accepts both: `entry.metadata()` has the
+/// details, and `DirConfig().path(p).build().open(...).find(...)` walks a tree.
 fn ls(h: &Host, fl: &[Flag], path: &str) -> Result<Dynamic> {
     let opts = LsOptions {
         all: flags::has(fl, "all"),
         long: flags::has(fl, "long"),
-        recursive: flags::has(fl, "recursive"),
+        recursive: false,
     };
     let entries = h.ls(path, opts).map_err(host_error)?;
+    // `ls` parsed it already, so this does not fail.
+    let dir = AbsPath::parse(path).map_err(|e| invalid(e.to_string()))?;
     let map: Map = entries
         .iter()
-        .map(|e| (e.name.as_str().into(), entry_map(e, opts.long)))
+        .map(|e| {
+            let entry = DirEntry::listed(e, &dir);
+            (e.name.as_str().into(), Dynamic::from(entry))
+        })
         .collect();
     Ok(Dynamic::from_map(map))
 }
 
 fn stat(h: &Host, _: &[Flag], path: &str) -> Result<Dynamic> {
-    h.stat(path)
-        .map(|e| entry_map(&e, true))
-        .map_err(host_error)
+    h.stat(path).map(|e| entry_map(&e)).map_err(host_error)
 }
 
 fn find_files(h: &Host, fl: &[Flag], glob: &str, dir: &str) -> Result<Dynamic> {
@@ -336,11 +387,12 @@ fn du(h: &Host, fl: &[Flag], path: &str) -> Result<Dynamic> {
     let entries: Array = report
         .entries
         .iter()
-        .map(|(p, size)| {
-            let mut m = Map::new();
-            m.insert("path".into(), Dynamic::from(p.to_string()));
-            m.insert("size_bytes".into(), Dynamic::from(*size as i64));
-            Dynamic::from_map(m)
+        .map(|e| {
+            super::map([
+                ("path", Dynamic::from(e.path.to_string())),
+                ("size_bytes", Dynamic::from(e.size_bytes as i64)),
+                ("inode_count", Dynamic::from(e.inode_count as i64)),
+            ])
         })
         .collect();
     let mut m = Map::new();
@@ -386,30 +438,20 @@ fn cp(h: &Host, fl: &[Flag], src: &str, dst: &str) -> Result<Dynamic> {
     Ok(Dynamic::UNIT)
 }
 
-fn mv(h: &Host, fl: &[Flag], src: &str, dst: &str) -> Result<Dynamic> {
-    let opts = MvOptions {
-        backup: flags::has(fl, "backup"),
-    };
-    let line = h.mv(src, dst, opts).map_err(host_error)?;
-    Ok(if flags::has(fl, "verbose") {
-        Dynamic::from(line)
-    } else {
-        Dynamic::UNIT
-    })
-}
-
 fn rm(h: &Host, fl: &[Flag], path: &str) -> Result<Dynamic> {
+    // `rm::force` is accepted and changes nothing: as in Rex's `rm`, a missing path fails.
     let opts = RmOptions {
-        force: flags::has(fl, "force"),
+        force: false,
         recursive: flags::has(fl, "recursive"),
     };
-    let removed = h.rm(path, opts).map_err(host_error)?;
-    Ok(Dynamic::from(removed as i64))
+    h.rm(path, opts).map_err(host_error)?;
+    Ok(Dynamic::UNIT)
 }
 
-/// `seq(a, b)`: a..=b by `seq::step(n)` (default 1, or -1 when counting down).
+/// `seq(a, b)`: a..=b by `seq::step(n)` (default 1, so `seq(5, 1)` is empty; counting down
+/// takes a negative step).
 fn seq(fl: &[Flag], a: i64, b: i64) -> Result<Dynamic> {
-    let step = flags::value(fl, "step").map_or(if a <= b { 1 } else { -1 }, |[s, _]| s);
+    let step = flags::value(fl, "step").map_or(1, |[s, _]| s);
     if step == 0 {
         return Err(invalid("seq::step must not be 0"));
     }

@@ -3,17 +3,21 @@
 
 mod builtins;
 mod common;
+mod datetime;
 mod disk;
 mod entries;
 pub(crate) mod errors;
 mod exec;
 pub(crate) mod flags;
+mod formats;
 mod fs;
+mod handle_options;
 mod handles;
 mod logging;
 mod net;
 pub(crate) mod objects;
 mod process;
+pub(crate) mod reports;
 mod service;
 mod system;
 
@@ -32,8 +36,13 @@ use crate::error::{raised, DeniedCall};
 /// `action`, `resource`, `principal`, `reason` and the `policies` that forbade it. What a
 /// run's result says of an error never comes from this map alone: a script can build one.
 pub(crate) fn error_map(kind: ErrorKind, message: &str, source: &str) -> Map {
+    error_map_of(errors::kind_value(kind, source), message, source)
+}
+
+/// The error value for a kind named as Rex names it in `source`'s module.
+pub(crate) fn error_map_of(kind: errors::ErrorKindValue, message: &str, source: &str) -> Map {
     let mut m = Map::new();
-    m.insert("kind".into(), Dynamic::from(errors::kind_value(kind)));
+    m.insert("kind".into(), Dynamic::from(kind));
     m.insert("message".into(), Dynamic::from(message.to_owned()));
     m.insert("source".into(), Dynamic::from(source.to_owned()));
     m
@@ -76,6 +85,15 @@ pub(crate) fn host_error(e: HostError) -> Box<EvalAltResult> {
             raised::denial(call, message);
             EvalAltResult::ErrorRuntime(Dynamic::from_map(m), Position::NONE).into()
         }
+        HostError::UnknownUnit { .. } => {
+            let kind = errors::named("ServiceNotFound");
+            let m = error_map_of(kind, &e.to_string(), "ProcessErrorKind");
+            EvalAltResult::ErrorRuntime(Dynamic::from_map(m), Position::NONE).into()
+        }
+        HostError::Rex { kind, .. } => {
+            let m = error_map_of(errors::named(kind), &e.to_string(), "IoErrorKind");
+            EvalAltResult::ErrorRuntime(Dynamic::from_map(m), Position::NONE).into()
+        }
         other => {
             let m = error_map(other.kind(), &other.to_string(), "IoErrorKind");
             EvalAltResult::ErrorRuntime(Dynamic::from_map(m), Position::NONE).into()
@@ -108,5 +126,6 @@ pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
     exec::register(engine, Rc::clone(&host));
     service::register(engine, Rc::clone(&host));
     net::register(engine, Rc::clone(&host));
+    formats::register(engine, Rc::clone(&host));
     handles::register(engine, host);
 }

@@ -23,9 +23,11 @@ pub(crate) struct Kind {
 /// Every object and enum type of every area. An area lists its kinds in its own module.
 const AREAS: &[&[Kind]] = &[
     super::errors::KINDS,
+    super::exec::KINDS,
     super::fs::KINDS,
     super::entries::KINDS,
     super::handles::KINDS,
+    super::formats::KINDS,
     super::system::KINDS,
     super::process::KINDS,
     super::disk::KINDS,
@@ -161,9 +163,12 @@ pub(crate) use object;
 /// Declares an enum that scripts see as constants of a module (`IoErrorKind::NotFound`,
 /// `State::Sleep`), compared with `==` and `!=` and printed by `to_string()` as its name.
 /// `enumeration! { pub(crate) enum State as "State" in "State" { Running, Sleep } }`: the Rust
-/// type, the type name `type_of` gives, and the module that holds the constants.
+/// type, the type name `type_of` gives, and the module that holds the constants. Where Rex's
+/// constant is not named as the value prints, the constant's name follows the variant:
+/// `{ Tcp = "TCP", SynSent = "SYN_SENT" }` gives `TcpState::SYN_SENT`, which prints
+/// `SynSent` (a string compares equal to either name).
 macro_rules! enumeration {
-    ($(#[$doc:meta])* $vis:vis enum $name:ident as $type_name:literal in $module:literal { $($variant:ident),* $(,)? }) => {
+    ($(#[$doc:meta])* $vis:vis enum $name:ident as $type_name:literal in $module:literal { $($variant:ident $(= $constant:literal)?),* $(,)? }) => {
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         $vis enum $name { $($variant,)* }
@@ -175,19 +180,24 @@ macro_rules! enumeration {
                 match self { $($name::$variant => stringify!($variant),)* }
             }
 
+            /// The constant's name in the module: the variant's, unless given.
+            pub(crate) fn constant(self) -> &'static str {
+                match self { $($name::$variant => { let _c = stringify!($variant); $(let _c = $constant;)? _c })* }
+            }
+
             pub(crate) const KIND: $crate::bindings::objects::Kind = $crate::bindings::objects::Kind {
                 register: |engine: &mut rhai::Engine| {
                     engine.register_type_with_name::<$name>($type_name);
                     let mut module = rhai::Module::new();
                     for v in $name::ALL {
-                        module.set_var(v.name(), *v);
+                        module.set_var(v.constant(), *v);
                     }
                     engine.register_static_module($module, module.into());
                     engine.register_fn("==", |a: &mut $name, b: $name| *a == b);
                     engine.register_fn("!=", |a: &mut $name, b: $name| *a != b);
                     // By name, as a script that compares with a string expects.
-                    engine.register_fn("==", |a: &mut $name, b: rhai::ImmutableString| a.name() == b.as_str());
-                    engine.register_fn("!=", |a: &mut $name, b: rhai::ImmutableString| a.name() != b.as_str());
+                    engine.register_fn("==", |a: &mut $name, b: rhai::ImmutableString| a.name() == b.as_str() || a.constant() == b.as_str());
+                    engine.register_fn("!=", |a: &mut $name, b: rhai::ImmutableString| a.name() != b.as_str() && a.constant() != b.as_str());
                     engine.register_fn("to_string", |a: &mut $name| a.name().to_owned());
                     engine.register_fn("to_debug", |a: &mut $name| a.name().to_owned());
                 },

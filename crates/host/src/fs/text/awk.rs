@@ -3,31 +3,33 @@
 use super::*;
 
 /// Splits `text` on every occurrence of `delim`, taken literally as Rex does: `" "` is one
-/// space, so two spaces in a row make an empty field. An empty `delim` splits into characters.
+/// space, so two spaces in a row make an empty field. An empty `delim` splits between
+/// characters, with an empty field at each end (`"ab"` gives `["", "a", "b", ""]`).
 pub fn awk_split(text: &str, delim: &str) -> Vec<String> {
-    fields(text, delim).map(str::to_owned).collect()
+    text.split(delim).map(str::to_owned).collect()
 }
 
-/// Field `n` (1-based; 0 is the whole line) of every line; lines with fewer fields are skipped.
+/// Field `n` (1-based) of every line; lines with fewer fields are skipped.
 pub fn awk_field(file: &mut File, n: usize, delim: &str, ctx: &TextCtx) -> HostResult<Vec<String>> {
     let mut out = LineList::new(ctx.limits, "awk_field's result");
     for_each_field(file, n, delim, ctx, |_, value| out.push(value.to_owned()))?;
     Ok(out.lines)
 }
 
-/// The lines matching the regex `pattern`, as [`grep`] with no flags returns them.
+/// The lines that contain `pattern`, taken literally (unlike [`grep`], as in Rex).
 pub fn awk_filter(file: &mut File, pattern: &str, ctx: &TextCtx) -> HostResult<Vec<String>> {
-    let found = search(
-        file,
-        pattern,
-        &GrepOptions::default(),
-        ctx,
-        "awk_filter's result",
-    )?;
-    Ok(found.lines.lines)
+    let finder = memchr::memmem::Finder::new(pattern.as_bytes());
+    let mut out = LineList::new(ctx.limits, "awk_filter's result");
+    let mut lines = Lines::new(file, ctx)?;
+    while let Some(line) = lines.next()? {
+        if finder.find(without_line_end(line.bytes)).is_some() {
+            out.push(line.text().into_owned())?;
+        }
+    }
+    Ok(out.lines)
 }
 
-/// The lines whose field `n` (1-based; 0 is the whole line) matches the regex `pattern`.
+/// The lines whose field `n` (1-based) contains `pattern`, taken literally.
 pub fn awk_filter_field(
     file: &mut File,
     n: usize,
@@ -35,10 +37,9 @@ pub fn awk_filter_field(
     pattern: &str,
     ctx: &TextCtx,
 ) -> HostResult<Vec<String>> {
-    let re = compile(pattern)?;
     let mut out = LineList::new(ctx.limits, "awk_filter_field's result");
     for_each_field(file, n, delim, ctx, |line, value| {
-        if re.is_match(value) {
+        if value.contains(pattern) {
             out.push(line.to_owned())?;
         }
         Ok(())
@@ -46,13 +47,13 @@ pub fn awk_filter_field(
     Ok(out.lines)
 }
 
-/// The sum of field `n` over all lines. A field counts when, trimmed, it parses as a finite
-/// number (`12`, `-3.5`, `1e3`); others are skipped, so a header line does no harm and a stray
-/// `nan` does not poison the sum.
+/// The sum of field `n` over all lines. A field counts when, trimmed, it parses as a number
+/// (`12`, `-3.5`, `1e3`, and as in Rex also `inf` and `nan`); others are skipped, so a header
+/// line does no harm.
 pub fn awk_sum(file: &mut File, n: usize, delim: &str, ctx: &TextCtx) -> HostResult<f64> {
     let mut total = 0.0;
     for_each_field(file, n, delim, ctx, |_, value| {
-        if let Some(v) = value.trim().parse::<f64>().ok().filter(|v| v.is_finite()) {
+        if let Ok(v) = value.trim().parse::<f64>() {
             total += v;
         }
         Ok(())
@@ -125,23 +126,7 @@ pub(super) fn for_each_field(
     Ok(())
 }
 
-/// The fields of `text`: pieces between literal `delim`s, or characters if `delim` is empty.
-pub(super) fn fields<'t>(text: &'t str, delim: &'t str) -> impl Iterator<Item = &'t str> {
-    let (chars, pieces) = if delim.is_empty() {
-        (Some(text.matches(|_: char| true)), None)
-    } else {
-        (None, Some(text.split(delim)))
-    };
-    chars
-        .into_iter()
-        .flatten()
-        .chain(pieces.into_iter().flatten())
-}
-
-/// Field `n` of a line (1-based; 0 is the whole line, as awk's `$0`).
+/// Field `n` of a line (1-based, as [`awk_split`] splits it); there is no field 0.
 pub(super) fn field<'t>(text: &'t str, n: usize, delim: &'t str) -> Option<&'t str> {
-    match n {
-        0 => Some(text),
-        n => fields(text, delim).nth(n - 1),
-    }
+    text.split(delim).nth(n.checked_sub(1)?)
 }

@@ -3,7 +3,8 @@
 use super::*;
 
 /// `cat`: the whole file. With `number`, each line is prefixed with its number right-aligned in
-/// six columns and a tab, as `cat -n` does; the file's line ends are kept either way.
+/// six columns and a tab, as `cat -n` does, and the lines are joined by `\n` without one after
+/// the last (Rex's numbered form, which drops `\r` line ends as well).
 pub fn cat(file: &mut File, number: bool, ctx: &TextCtx) -> HostResult<String> {
     let max = ctx.limits.max_string_bytes;
     let size = file
@@ -26,8 +27,11 @@ pub fn cat(file: &mut File, number: bool, ctx: &TextCtx) -> HostResult<String> {
     let mut out = TextOut::new(max, "cat's numbered output");
     let mut lines = Lines::new(file, ctx)?;
     while let Some(line) = lines.next()? {
+        if line.number > 1 {
+            out.push("\n")?;
+        }
         out.push(&format!("{:>6}\t", line.number))?;
-        out.push(&String::from_utf8_lossy(line.bytes))?;
+        out.push(&line.text())?;
     }
     Ok(out.text)
 }

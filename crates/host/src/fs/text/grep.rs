@@ -41,9 +41,9 @@ pub fn grep(
     })
 }
 
-/// grep and awk_filter: ripgrep's searcher scans whole buffers for the pattern and only then
-/// finds the line around a match, which a line-at-a-time loop cannot match for speed.
-pub(super) fn search(
+/// ripgrep's searcher scans whole buffers for the pattern and only then finds the line around
+/// a match, which a line-at-a-time loop cannot match for speed.
+fn search(
     file: &mut File,
     pattern: &str,
     opts: &GrepOptions,
@@ -54,7 +54,7 @@ pub(super) fn search(
         .case_insensitive(opts.ignore_case)
         .crlf(true)
         .build(pattern)
-        .map_err(|e| HostError::InvalidInput(format!("invalid regex {pattern:?}: {e}")))?;
+        .map_err(|e| invalid_regex(pattern, e))?;
     let max = ctx.limits.max_string_bytes;
     let mut searcher = SearcherBuilder::new()
         .line_terminator(LineTerminator::crlf())
@@ -136,7 +136,14 @@ impl SinkError for SearchError {
     }
 }
 
+/// A pattern that does not compile, under Rex's kind for it.
+fn invalid_regex(pattern: &str, e: impl std::fmt::Display) -> HostError {
+    HostError::Rex {
+        kind: "ValidationError",
+        message: format!("invalid regex {pattern:?}: {e}"),
+    }
+}
+
 pub(super) fn compile(pattern: &str) -> HostResult<Regex> {
-    Regex::new(pattern)
-        .map_err(|e| HostError::InvalidInput(format!("invalid regex {pattern:?}: {e}")))
+    Regex::new(pattern).map_err(|e| invalid_regex(pattern, e))
 }

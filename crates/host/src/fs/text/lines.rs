@@ -72,7 +72,7 @@ impl fmt::Display for ReadFailure {
 
 impl std::error::Error for ReadFailure {}
 
-/// The line reader that cat -n, tail, sed and awk share: lines come out of one buffer, which
+/// The line reader that cat -n, tail and awk share: lines come out of one buffer, which
 /// grows only while a single line is longer than it, and never past the string limit.
 pub(super) struct Lines<'a> {
     pub(super) input: Polled<'a>,
@@ -96,15 +96,6 @@ pub(super) struct Line<'b> {
 }
 
 impl Line<'_> {
-    pub(super) fn has_newline(&self) -> bool {
-        self.bytes.last() == Some(&b'\n')
-    }
-
-    /// The line as sed edits it: a `\r` before the newline stays, as in sed.
-    pub(super) fn without_newline(&self) -> &[u8] {
-        self.bytes.strip_suffix(b"\n").unwrap_or(self.bytes)
-    }
-
     /// The line as a list result holds it: without `\n` or `\r\n`, like Rust's `lines()`.
     pub(super) fn text(&self) -> Cow<'_, str> {
         String::from_utf8_lossy(without_line_end(self.bytes))

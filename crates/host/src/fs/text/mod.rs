@@ -6,9 +6,10 @@
 //! file; it polls the run's interrupt before every read, and refuses a result with `TooLarge` as
 //! soon as building it would cross the run's [`Limits`].
 //!
-//! Lines are split on `\n`. Results that are lists of lines (grep, awk) drop the terminator and
-//! a `\r` just before it, as Rex does; results that are text (cat, tail, sed) keep the file's
-//! bytes, `\r` and final newline included. Bytes that are not UTF-8 become U+FFFD.
+//! Lines are split on `\n`. Results that are lists of lines (grep, tail, awk) and `cat`'s
+//! numbered text drop the terminator and a `\r` just before it, as Rex does; `cat` and `sed`
+//! otherwise keep the file's bytes, `\r` and final newline included. Bytes that are not UTF-8
+//! become U+FFFD.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -45,10 +46,10 @@ pub use cat::cat;
 pub use grep::{grep, GrepOptions, GrepOutput};
 pub(crate) use lines::Polled;
 pub use sed::{sed, SedOptions};
-pub use tail::{tail, TailRange};
+pub use tail::{tail, TailLines};
 pub use wc::{wc, WcCounts};
 
-use grep::{compile, search};
+use grep::compile;
 use lines::*;
 use results::*;
 

@@ -1,4 +1,4 @@
-//! `sed`: a substitution over every line.
+//! `sed`: a substitution over the whole text of a file.
 
 use super::*;
 
@@ -8,12 +8,16 @@ pub struct SedOptions {
     /// The pattern is a regex and the replacement may refer to its groups (`$1`, `${name}`);
     /// otherwise both are literal text.
     pub regex: bool,
-    /// Replace every occurrence on a line, not only the first.
+    /// Replace every occurrence, not only the first one in the file.
     pub all: bool,
 }
 
-/// `sed 's/pattern/replacement/'`: the whole file with the replacement applied on each line.
-/// A match never spans lines; line ends are kept as they are.
+/// `sed 's/pattern/replacement/'` over the whole file as one text, as Rex does: without `all`
+/// only the first match in the file is replaced, a match may span lines, and `^`/`$` are the
+/// text's start and end unless the pattern turns on `(?m)`.
+///
+/// The result is built under the string limit, so a replacement that multiplies the text is
+/// refused before it grows past it.
 pub fn sed(
     file: &mut File,
     pattern: &str,
@@ -22,22 +26,42 @@ pub fn sed(
     ctx: &TextCtx,
 ) -> HostResult<String> {
     let regex = opts.regex.then(|| compile(pattern)).transpose()?;
+    let text = cat(file, false, ctx)?;
     let mut out = TextOut::new(ctx.limits.max_string_bytes, "sed's result");
-    let mut lines = Lines::new(file, ctx)?;
-    while let Some(line) = lines.next()? {
-        let body = String::from_utf8_lossy(line.without_newline());
-        let replaced: Cow<str> = match (&regex, opts.all) {
-            (Some(re), true) => re.replace_all(&body, replacement),
-            (Some(re), false) => re.replace(&body, replacement),
-            // Checked first so that lines without the pattern are not copied.
-            (None, _) if !body.contains(pattern) => Cow::Borrowed(&body),
-            (None, true) => Cow::Owned(body.replace(pattern, replacement)),
-            (None, false) => Cow::Owned(body.replacen(pattern, replacement, 1)),
-        };
-        out.push(&replaced)?;
-        if line.has_newline() {
-            out.push("\n")?;
+    let mut copied = 0;
+    match regex {
+        Some(re) => {
+            // What one replacement can grow to: each `$` may bring in the whole match.
+            let refs = replacement.matches('$').count();
+            for caps in re.captures_iter(&text) {
+                let Some(m) = caps.get(0) else { continue };
+                let bound = replacement
+                    .len()
+                    .saturating_add(refs.saturating_mul(m.len()));
+                if out.text.len() + (m.start() - copied) + bound > out.max {
+                    return Err(too_large(out.what, bytes(out.max)));
+                }
+                out.push(&text[copied..m.start()])?;
+                let mut expanded = String::new();
+                caps.expand(replacement, &mut expanded);
+                out.push(&expanded)?;
+                copied = m.end();
+                if !opts.all {
+                    break;
+                }
+            }
+        }
+        None => {
+            for (at, found) in text.match_indices(pattern) {
+                out.push(&text[copied..at])?;
+                out.push(replacement)?;
+                copied = at + found.len();
+                if !opts.all {
+                    break;
+                }
+            }
         }
     }
+    out.push(&text[copied..])?;
     Ok(out.text)
 }

@@ -68,8 +68,9 @@ fn cat_numbers_lines_like_cat_n() {
         cat(&mut f, true, &ctx(&i)).unwrap(),
         "     1\ta\n     2\t\n     3\tb"
     );
-    let mut f = file_with("a\n");
-    assert_eq!(cat(&mut f, true, &ctx(&i)).unwrap(), "     1\ta\n");
+    // As Rex numbers them: joined by `\n`, none after the last, `\r` line ends dropped.
+    let mut f = file_with("a\r\nb\n");
+    assert_eq!(cat(&mut f, true, &ctx(&i)).unwrap(), "     1\ta\n     2\tb");
 }
 
 #[test]
@@ -225,12 +226,15 @@ fn grep_max_count_stops_the_line_list() {
 }
 
 #[test]
-fn grep_rejects_invalid_regex() {
+fn grep_rejects_invalid_regex_as_rex_does() {
     let i = Interrupt::new();
     let mut f = file_with("a\n");
     match grep(&mut f, "a(", &GrepOptions::default(), &ctx(&i)) {
-        Err(HostError::InvalidInput(msg)) => assert!(msg.contains("a("), "{msg}"),
-        other => panic!("expected InvalidInput, got {other:?}"),
+        Err(HostError::Rex {
+            kind: "ValidationError",
+            message,
+        }) => assert!(message.contains("a("), "{message}"),
+        other => panic!("expected a ValidationError, got {other:?}"),
     }
 }
 
@@ -326,7 +330,7 @@ fn interrupt_stops_wc_and_line_readers() {
         Err(HostError::Interrupted)
     ));
     assert!(matches!(
-        tail(&mut f, TailRange::Last(1), &ctx(&i)),
+        tail(&mut f, last(1), &ctx(&i)),
         Err(HostError::Interrupted)
     ));
     assert!(matches!(
@@ -335,23 +339,41 @@ fn interrupt_stops_wc_and_line_readers() {
     ));
 }
 
+fn last(n: i64) -> TailLines {
+    TailLines {
+        count: Some(-n),
+        start: None,
+    }
+}
+
+fn sel(count: Option<i64>, start: Option<u64>) -> TailLines {
+    TailLines { count, start }
+}
+
 #[test]
-fn tail_last_keeps_the_trailing_newline() {
+fn tail_returns_the_last_lines_without_line_ends() {
     let i = Interrupt::new();
-    let mut f = file_with("1\n2\n3\n");
-    assert_eq!(
-        tail(&mut f, TailRange::Last(2), &ctx(&i)).unwrap(),
-        "2\n3\n"
-    );
+    let mut f = file_with("1\n2\r\n3\n");
+    assert_eq!(tail(&mut f, last(2), &ctx(&i)).unwrap(), lines(&["2", "3"]));
     let mut f = file_with("1\n2\n3");
-    assert_eq!(tail(&mut f, TailRange::Last(2), &ctx(&i)).unwrap(), "2\n3");
-    assert_eq!(tail(&mut f, TailRange::Last(0), &ctx(&i)).unwrap(), "");
+    assert_eq!(tail(&mut f, last(2), &ctx(&i)).unwrap(), lines(&["2", "3"]));
     assert_eq!(
-        tail(&mut f, TailRange::Last(9), &ctx(&i)).unwrap(),
-        "1\n2\n3"
+        tail(&mut f, last(9), &ctx(&i)).unwrap(),
+        lines(&["1", "2", "3"])
     );
     let mut f = file_with("\n\n\n");
-    assert_eq!(tail(&mut f, TailRange::Last(1), &ctx(&i)).unwrap(), "\n");
+    assert_eq!(tail(&mut f, last(1), &ctx(&i)).unwrap(), lines(&[""]));
+    let mut f = file_with("");
+    assert_eq!(tail(&mut f, last(1), &ctx(&i)).unwrap(), lines(&[]));
+}
+
+#[test]
+fn tail_without_count_or_start_is_the_last_ten() {
+    let i = Interrupt::new();
+    let mut f = file_with(log(12));
+    let got = tail(&mut f, TailLines::default(), &ctx(&i)).unwrap();
+    let all: Vec<String> = log(12).lines().map(str::to_owned).collect();
+    assert_eq!(got, all[2..]);
 }
 
 #[test]
@@ -360,9 +382,8 @@ fn tail_last_finds_lines_across_chunks() {
     let content = log(20_000);
     let mut f = file_with(&content);
     let all: Vec<&str> = content.lines().collect();
-    let got = tail(&mut f, TailRange::Last(5000), &ctx(&i)).unwrap();
-    assert_eq!(got.lines().collect::<Vec<_>>(), all[all.len() - 5000..]);
-    assert!(got.ends_with('\n'));
+    let got = tail(&mut f, last(5000), &ctx(&i)).unwrap();
+    assert_eq!(got, all[all.len() - 5000..]);
 }
 
 #[test]
@@ -374,48 +395,73 @@ fn tail_last_reads_from_the_end_of_a_large_file() {
     f.seek(SeekFrom::End(0)).unwrap();
     f.write_all(b"\nsecond to last\nlast\n").unwrap();
     let started = Instant::now();
-    let got = tail(&mut f, TailRange::Last(2), &ctx(&i)).unwrap();
-    assert_eq!(got, "second to last\nlast\n");
+    let got = tail(&mut f, last(2), &ctx(&i)).unwrap();
+    assert_eq!(got, lines(&["second to last", "last"]));
     assert!(started.elapsed() < Duration::from_secs(5));
     // Asking for more lines than fit in the string limit stops the backwards scan early
     // instead of reading the hole.
-    let result = tail(
-        &mut f,
-        TailRange::Last(3),
-        &ctx_with(&i, limits(1 << 20, 10)),
-    );
+    let result = tail(&mut f, last(3), &ctx_with(&i, limits(1 << 20, 10)));
     assert!(is_too_large(&result));
     assert!(started.elapsed() < Duration::from_secs(5));
 }
 
 #[test]
-fn tail_from_and_range_are_one_based_and_inclusive() {
+fn tail_positive_count_takes_lines_from_the_start_line() {
     let i = Interrupt::new();
-    let mut f = file_with("1\n2\n3\n4");
-    assert_eq!(tail(&mut f, TailRange::From(3), &ctx(&i)).unwrap(), "3\n4");
+    let mut f = file_with("1\n2\n3\n4\n5\n6\n");
     assert_eq!(
-        tail(&mut f, TailRange::Range(2, 3), &ctx(&i)).unwrap(),
-        "2\n3\n"
+        tail(&mut f, sel(Some(2), None), &ctx(&i)).unwrap(),
+        lines(&["1", "2"])
     );
-    assert_eq!(tail(&mut f, TailRange::Range(4, 9), &ctx(&i)).unwrap(), "4");
-    assert_eq!(tail(&mut f, TailRange::From(9), &ctx(&i)).unwrap(), "");
+    assert_eq!(
+        tail(&mut f, sel(Some(2), Some(5)), &ctx(&i)).unwrap(),
+        lines(&["5", "6"])
+    );
+    assert_eq!(
+        tail(&mut f, sel(Some(9), Some(5)), &ctx(&i)).unwrap(),
+        lines(&["5", "6"])
+    );
+    assert_eq!(
+        tail(&mut f, sel(Some(0), None), &ctx(&i)).unwrap(),
+        lines(&[])
+    );
+    assert_eq!(
+        tail(&mut f, sel(Some(2), Some(9)), &ctx(&i)).unwrap(),
+        lines(&[])
+    );
 }
 
 #[test]
-fn tail_rejects_line_zero_and_reversed_ranges() {
+fn tail_negative_count_with_a_start_ends_at_that_line() {
     let i = Interrupt::new();
-    let mut f = file_with("1\n2\n");
-    for range in [
-        TailRange::From(0),
-        TailRange::Range(0, 1),
-        TailRange::Range(2, 1),
-    ] {
-        let result = tail(&mut f, range, &ctx(&i));
-        assert!(
-            matches!(result, Err(HostError::InvalidInput(_))),
-            "{range:?}"
-        );
-    }
+    let mut f = file_with("1\n2\n3\n4\n5\n6\n");
+    assert_eq!(
+        tail(&mut f, sel(Some(-2), Some(5)), &ctx(&i)).unwrap(),
+        lines(&["4", "5"])
+    );
+    assert_eq!(
+        tail(&mut f, sel(Some(-5), Some(2)), &ctx(&i)).unwrap(),
+        lines(&["1", "2"])
+    );
+    // Past the last line, Rex counts back from the end of the file.
+    assert_eq!(
+        tail(&mut f, sel(Some(-2), Some(50)), &ctx(&i)).unwrap(),
+        lines(&["5", "6"])
+    );
+}
+
+#[test]
+fn tail_start_alone_reads_to_the_end() {
+    let i = Interrupt::new();
+    let mut f = file_with("1\n2\n3\n4");
+    assert_eq!(
+        tail(&mut f, sel(None, Some(3)), &ctx(&i)).unwrap(),
+        lines(&["3", "4"])
+    );
+    assert_eq!(
+        tail(&mut f, sel(None, Some(9)), &ctx(&i)).unwrap(),
+        lines(&[])
+    );
 }
 
 #[test]
@@ -423,9 +469,11 @@ fn tail_refuses_a_result_above_the_limit() {
     let i = Interrupt::new();
     let mut f = file_with("0123456789\n".repeat(20));
     let small = ctx_with(&i, limits(50, 10));
-    assert!(is_too_large(&tail(&mut f, TailRange::Last(5), &small)));
-    assert!(is_too_large(&tail(&mut f, TailRange::From(1), &small)));
-    assert_eq!(tail(&mut f, TailRange::Last(4), &small).unwrap().len(), 44);
+    assert!(is_too_large(&tail(&mut f, last(5), &small)));
+    assert!(is_too_large(&tail(&mut f, sel(None, Some(1)), &small)));
+    assert_eq!(tail(&mut f, last(4), &small).unwrap().len(), 4);
+    let few = ctx_with(&i, limits(1000, 3));
+    assert!(is_too_large(&tail(&mut f, last(4), &few)));
 }
 
 /// wc's definition, one byte at a time, to check the vectorized count against.
@@ -498,13 +546,39 @@ fn portable_word_count_matches_the_definition_at_every_length() {
 }
 
 #[test]
-fn sed_replaces_the_first_occurrence_on_each_line() {
+fn sed_replaces_only_the_first_occurrence_in_the_file() {
     let i = Interrupt::new();
     let mut f = file_with("a a\nb\r\na a");
     let opts = SedOptions::default();
     assert_eq!(
         sed(&mut f, "a", "x", &opts, &ctx(&i)).unwrap(),
-        "x a\nb\r\nx a"
+        "x a\nb\r\na a"
+    );
+    let opts = SedOptions {
+        regex: true,
+        all: false,
+    };
+    assert_eq!(
+        sed(&mut f, "a$", "x", &opts, &ctx(&i)).unwrap(),
+        "a a\nb\r\na x"
+    );
+}
+
+#[test]
+fn sed_matches_across_lines_as_one_text() {
+    let i = Interrupt::new();
+    let mut f = file_with("one\ntwo\nthree\n");
+    let opts = SedOptions {
+        regex: true,
+        all: true,
+    };
+    assert_eq!(
+        sed(&mut f, r"o\nt", "-", &opts, &ctx(&i)).unwrap(),
+        "one\ntw-hree\n"
+    );
+    assert_eq!(
+        sed(&mut f, "(?m)^t", "T", &opts, &ctx(&i)).unwrap(),
+        "one\nTwo\nThree\n"
     );
 }
 
@@ -534,7 +608,13 @@ fn sed_regex_expands_capture_groups() {
     let got = sed(&mut f, r"(\w+)=(\d)", "${2}:$1", &opts, &ctx(&i)).unwrap();
     assert_eq!(got, "1:key 2:key\nother\n");
     let result = sed(&mut f, "(", "", &opts, &ctx(&i));
-    assert!(matches!(result, Err(HostError::InvalidInput(_))));
+    assert!(matches!(
+        result,
+        Err(HostError::Rex {
+            kind: "ValidationError",
+            ..
+        })
+    ));
 }
 
 #[test]
@@ -545,8 +625,32 @@ fn sed_refuses_a_result_above_the_limit() {
     let result = sed(
         &mut f,
         "a",
-        "aaaaaaaaaa",
+        "a".repeat(60).as_str(),
         &opts,
+        &ctx_with(&i, limits(50, 10)),
+    );
+    assert!(is_too_large(&result));
+    let all = SedOptions {
+        all: true,
+        ..Default::default()
+    };
+    let result = sed(
+        &mut f,
+        "a",
+        "aaaaaaaaaa",
+        &all,
+        &ctx_with(&i, limits(50, 10)),
+    );
+    assert!(is_too_large(&result));
+    let regex = SedOptions {
+        regex: true,
+        all: true,
+    };
+    let result = sed(
+        &mut f,
+        "a",
+        "$0$0$0$0$0$0",
+        &regex,
         &ctx_with(&i, limits(50, 10)),
     );
     assert!(is_too_large(&result));
@@ -557,7 +661,7 @@ fn awk_split_takes_the_delimiter_literally() {
     assert_eq!(awk_split("a  b c", " "), lines(&["a", "", "b", "c"]));
     assert_eq!(awk_split("a::b", "::"), lines(&["a", "b"]));
     assert_eq!(awk_split("a.b", "."), lines(&["a", "b"]));
-    assert_eq!(awk_split("né", ""), lines(&["n", "é"]));
+    assert_eq!(awk_split("né", ""), lines(&["", "n", "é", ""]));
     assert_eq!(awk_split("", ","), lines(&[""]));
 }
 
@@ -570,8 +674,8 @@ fn awk_field_returns_field_n_and_skips_lines_without_it() {
         lines(&["10", "30"])
     );
     assert_eq!(
-        awk_field(&mut f, 0, " ", &ctx(&i)).unwrap(),
-        lines(&["a 10 x", "b", "c 30 z"])
+        awk_field(&mut f, 1, " ", &ctx(&i)).unwrap(),
+        lines(&["a", "b", "c"])
     );
     assert_eq!(
         awk_field(&mut f, 3, " ", &ctx(&i)).unwrap(),
@@ -580,12 +684,17 @@ fn awk_field_returns_field_n_and_skips_lines_without_it() {
 }
 
 #[test]
-fn awk_filter_returns_lines_matching_the_regex() {
+fn awk_filter_returns_lines_containing_the_text() {
     let i = Interrupt::new();
-    let mut f = file_with("ERROR 1\nok\nWARN 2\r\n");
+    let mut f = file_with("ERROR 1\nok\nWARN 2\r\nERROR|WARN\n");
+    assert_eq!(
+        awk_filter(&mut f, "R", &ctx(&i)).unwrap(),
+        lines(&["ERROR 1", "WARN 2", "ERROR|WARN"])
+    );
+    // Taken literally, not as a regex.
     assert_eq!(
         awk_filter(&mut f, "ERROR|WARN", &ctx(&i)).unwrap(),
-        lines(&["ERROR 1", "WARN 2"])
+        lines(&["ERROR|WARN"])
     );
 }
 
@@ -593,17 +702,22 @@ fn awk_filter_returns_lines_matching_the_regex() {
 fn awk_filter_field_tests_only_that_field() {
     let i = Interrupt::new();
     let mut f = file_with("GET,/a,200\nPOST,/GET,500\nGET,/b,404\n");
-    let got = awk_filter_field(&mut f, 1, ",", "^GET$", &ctx(&i)).unwrap();
+    let got = awk_filter_field(&mut f, 1, ",", "GET", &ctx(&i)).unwrap();
     assert_eq!(got, lines(&["GET,/a,200", "GET,/b,404"]));
+    let got = awk_filter_field(&mut f, 3, ",", "00", &ctx(&i)).unwrap();
+    assert_eq!(got, lines(&["GET,/a,200", "POST,/GET,500"]));
     let got = awk_filter_field(&mut f, 3, ",", "^[45]", &ctx(&i)).unwrap();
-    assert_eq!(got, lines(&["POST,/GET,500", "GET,/b,404"]));
+    assert_eq!(got, lines(&[]));
 }
 
 #[test]
 fn awk_sum_adds_numeric_fields_and_skips_others() {
     let i = Interrupt::new();
-    let mut f = file_with("name value\na 10\nb 2.5\nc x\nd nan\ne -1e1\nf\n");
+    let mut f = file_with("name value\na 10\nb 2.5\nc x\ne -1e1\nf\n");
     assert_eq!(awk_sum(&mut f, 2, " ", &ctx(&i)).unwrap(), 2.5);
+    // Whatever parses as a number counts, as in Rex: `nan` too.
+    let mut f = file_with("a 1\nb nan\n");
+    assert!(awk_sum(&mut f, 2, " ", &ctx(&i)).unwrap().is_nan());
 }
 
 #[test]
@@ -650,7 +764,7 @@ fn line_reader_joins_lines_longer_than_its_buffer() {
     let i = Interrupt::new();
     let long = "y".repeat(CHUNK * 3 + 17);
     let mut f = file_with(format!("short\n{long}\nend"));
-    let got = awk_field(&mut f, 0, " ", &ctx(&i)).unwrap();
+    let got = awk_field(&mut f, 1, " ", &ctx(&i)).unwrap();
     assert_eq!(got, vec!["short".to_owned(), long, "end".to_owned()]);
 }
 
