@@ -6,7 +6,9 @@ use std::io::Write;
 
 use serde::Serialize;
 use tollgate_host::redact::Counts;
-use tollgate_script::{human_text, output_text, plain_value, Alarm, LogEntry, Metric, Reports, RunError};
+use tollgate_script::{
+    human_text, output_text, plain_value, Alarm, LogEntry, Metric, Reports, RunError,
+};
 
 use crate::printable;
 
@@ -75,7 +77,9 @@ pub fn agent_report(
     redactions: &BTreeMap<String, Counts>,
     reports: &Reports,
 ) -> serde_json::Value {
-    let mut report = match serde_json::to_value(Report::new(output, error, logs, redactions, reports)) {
+    let mut report = match serde_json::to_value(Report::new(
+        output, error, logs, redactions, reports,
+    )) {
         Ok(r) => r,
         Err(e) => {
             return serde_json::json!({

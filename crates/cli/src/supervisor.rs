@@ -22,6 +22,11 @@ use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use serde::{Deserialize, Serialize};
 use tollgate_audit::{Event, GateRecorder};
 use tollgate_host::redact::Counts;
+use tollgate_host::supervisor_call::{
+    self, CallBounds, CallError, CallErrorKind, SupervisorAnswer, SupervisorCall,
+};
+use tollgate_host::Interrupt;
+use tollgate_policy::{Gate, Recorder};
 use tollgate_script::{DeniedCall, ErrorType, LogEntry, Reports, RunError, EXHAUSTED_EXIT};
 
 use crate::cgroup::MemoryCgroup;
@@ -47,9 +52,10 @@ pub(crate) enum WorkerMessage {
     /// A checkpoint fell due at the worker's last append: the supervisor takes it and
     /// publishes it in the background.
     Due,
-    /// The targets of a process's descriptors, which the worker's Landlock domain keeps it
-    /// from reading; answered with [`DESCRIPTORS`] and a JSON line.
-    Descriptors(u32),
+    /// What the worker may not do itself and its gate has permitted (another process's
+    /// descriptors, a trace, an unmount): decided again here against the run's policy, then
+    /// carried out; answered with [`ANSWER`] and a JSON line.
+    Call(SupervisorCall),
     Done(WorkerResult),
 }
 
@@ -82,7 +88,8 @@ pub(crate) struct Go {
 
 pub(crate) const FREEZE: u8 = b'F';
 pub(crate) const THAW: u8 = b'T';
-pub(crate) const DESCRIPTORS: u8 = b'D';
+/// Precedes the JSON line that answers a [`WorkerMessage::Call`].
+pub(crate) const ANSWER: u8 = b'A';
 
 /// How the worker ended, as the end record says it.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -459,7 +466,9 @@ fn supervise(
     }
     // 4. Wait, enforcing from outside.
     let mut done = None;
+    let mut calls = Calls::new(deadline, &setup.limits, worker.pid);
     let stop = loop {
+        calls.answer_finished(&worker);
         match wait_readable(&worker, signals, TICK) {
             Ok(Readable::Result) => match read_some(&mut worker, cap) {
                 Ok(open) => {
@@ -475,14 +484,8 @@ fn supervise(
                                     let _ = worker.send(&[FREEZE]);
                                 }
                             }
-                            WorkerMessage::Descriptors(pid) => {
-                                let answer: Result<Vec<String>, String> =
-                                    tollgate_host::read_descriptors(pid).map_err(|e| e.to_string());
-                                let mut reply = vec![DESCRIPTORS];
-                                if serde_json::to_writer(&mut reply, &answer).is_ok() {
-                                    reply.push(b'\n');
-                                    let _ = worker.send(&reply);
-                                }
+                            WorkerMessage::Call(call) => {
+                                calls.take(setup, &call, &info.run_id, &log, &frozen, &worker);
                             }
                             WorkerMessage::Done(r) => done = Some(r),
                             WorkerMessage::Ready(_) | WorkerMessage::Failed(_) => {}
@@ -514,6 +517,8 @@ fn supervise(
             let _ = worker.send(&[if now_frozen { FREEZE } else { THAW }]);
         }
     };
+    // A trace still running is stopped: its answer has no one to go to.
+    calls.interrupt.raise();
     if !matches!(stop, Stop::Closed) {
         worker.kill();
     }
@@ -548,6 +553,110 @@ fn supervise(
         }
     };
     end(setup, recorder, format, finished, permits, denies, ending)
+}
+
+/// The worker's calls (see [`WorkerMessage::Call`]): each decided again by a gate of this
+/// process's own, made at the first call, for the run's policy and caller, Tollgate's own
+/// files and the kill switch, recording into the run's log; then carried out here. A trace
+/// runs on a thread of its own, so that the wait for it still enforces the run's limits.
+struct Calls {
+    gate: Option<Gate>,
+    bounds: CallBounds,
+    /// Stops a running trace when the run ends.
+    interrupt: Interrupt,
+    finished: std::sync::mpsc::Receiver<Result<SupervisorAnswer, CallError>>,
+    finishing: std::sync::mpsc::Sender<Result<SupervisorAnswer, CallError>>,
+}
+
+impl Calls {
+    fn new(deadline: Instant, limits: &tollgate_script::Limits, worker: libc::pid_t) -> Calls {
+        let interrupt = Interrupt::until(deadline);
+        let (finishing, finished) = std::sync::mpsc::channel();
+        Calls {
+            gate: None,
+            bounds: CallBounds {
+                interrupt: interrupt.clone(),
+                max_output_bytes: limits.host().max_string_bytes,
+                own_processes: vec![worker as u32],
+            },
+            interrupt,
+            finished,
+            finishing,
+        }
+    }
+
+    /// Decides `call` and carries it out, answering the worker now, or, for a trace, once
+    /// it has finished (see [`Calls::answer_finished`]).
+    fn take(
+        &mut self,
+        setup: &mut Setup,
+        call: &SupervisorCall,
+        run_id: &str,
+        log: &Option<std::sync::Arc<tollgate_audit::AuditLog>>,
+        frozen: &std::sync::Arc<std::sync::atomic::AtomicBool>,
+        worker: &Worker,
+    ) {
+        if self.gate.is_none() {
+            let recorder = match log {
+                Some(log) => Recorder::Log(Box::new(GateRecorder::new(
+                    std::sync::Arc::clone(log),
+                    run_id.to_owned(),
+                    &setup.caller,
+                ))),
+                None => Recorder::Unaudited,
+            };
+            match setup.gate(recorder, std::sync::Arc::clone(frozen)) {
+                Ok(g) => self.gate = Some(g),
+                Err(e) => {
+                    let refused = CallError {
+                        kind: CallErrorKind::Denied,
+                        message: format!("the supervisor cannot decide it: {}", e.message),
+                    };
+                    return answer(worker, &Err(refused));
+                }
+            }
+        }
+        let Some(gate) = &self.gate else { return };
+        let permit = match supervisor_call::decide(gate, call, &self.bounds) {
+            Ok(p) => p,
+            Err(e) => return answer(worker, &Err(e)),
+        };
+        if !matches!(call, SupervisorCall::Trace { .. }) {
+            return answer(
+                worker,
+                &supervisor_call::carry_out(&permit, call, &self.bounds),
+            );
+        }
+        let (call, bounds, finishing) = (call.clone(), self.bounds.clone(), self.finishing.clone());
+        let spawned = std::thread::Builder::new()
+            .name("trace".to_owned())
+            .spawn(move || {
+                let _ = finishing.send(supervisor_call::carry_out(&permit, &call, &bounds));
+            });
+        if let Err(e) = spawned {
+            let failed = CallError {
+                kind: CallErrorKind::Failed,
+                message: format!("the supervisor could not start the trace: {e}"),
+            };
+            answer(worker, &Err(failed));
+        }
+    }
+
+    /// Sends the worker the answers of traces that have finished.
+    fn answer_finished(&self, worker: &Worker) {
+        while let Ok(done) = self.finished.try_recv() {
+            answer(worker, &done);
+        }
+    }
+}
+
+/// Sends the worker the answer to its call.
+fn answer(worker: &Worker, result: &Result<SupervisorAnswer, CallError>) {
+    let mut reply = vec![ANSWER];
+    if serde_json::to_writer(&mut reply, result).is_ok() {
+        reply.push(b'\n');
+        let _ = worker.send(&reply);
+    }
 }
 
 /// Ends a run whose start is recorded but whose worker never got to the script.
@@ -657,7 +766,12 @@ fn end(
             .iter_mut()
             .chain(logs.iter_mut().map(|l| &mut l.message))
             .chain(error.iter_mut().map(|e| &mut e.message))
-            .chain(reports.alarms.iter_mut().filter_map(|a| a.alarm_details.as_mut()))
+            .chain(
+                reports
+                    .alarms
+                    .iter_mut()
+                    .filter_map(|a| a.alarm_details.as_mut()),
+            )
             .chain(
                 reports
                     .metrics

@@ -12,16 +12,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tollgate_audit::{AuditLog, CheckpointRequest, GateRecorder};
+use tollgate_host::supervisor_call::{CallError, CallErrorKind, SupervisorAnswer};
 use tollgate_host::{Host, Interrupt};
 use tollgate_policy::{AbsPath, Recorder};
 use tollgate_script::{ErrorType, RunError};
 
 use crate::output::{self, Format};
 use crate::run::{audit_unavailable, Setup};
-use crate::supervisor::{receive_go, send, WorkerMessage, WorkerResult, DESCRIPTORS, FREEZE, THAW};
+use crate::supervisor::{receive_go, send, WorkerMessage, WorkerResult, ANSWER, FREEZE, THAW};
 
-/// How long a question to the supervisor waits for its answer.
-const ANSWER_WAIT: Duration = Duration::from_secs(10);
+/// How long past the run's time a call to the supervisor waits for its answer: the
+/// supervisor bounds its work by the run's time, and kills the worker soon after it.
+const ANSWER_GRACE: Duration = Duration::from_secs(1);
 
 /// What the worker starts with: everything was parsed by the supervisor before the fork.
 pub struct Start<'a> {
@@ -143,7 +145,7 @@ fn run(start: Start<'_>) -> Result<(), RunError> {
                 match byte[0] {
                     FREEZE => thread_frozen.store(true, Ordering::Relaxed),
                     THAW => thread_frozen.store(false, Ordering::Relaxed),
-                    DESCRIPTORS => {
+                    ANSWER => {
                         let mut line = Vec::new();
                         while let Ok(1) = control.read(&mut byte) {
                             if byte[0] == b'\n' {
@@ -158,30 +160,38 @@ fn run(start: Start<'_>) -> Result<(), RunError> {
             }
         })
         .map_err(|e| internal("start its control thread", &e))?;
-    let to_supervisor = result.try_clone().map_err(|e| internal("start", &e))?;
-    let answered = std::sync::Mutex::new(answered);
-    let descriptors: Box<tollgate_host::DescriptorReader> = Box::new(move |pid| {
-        let fail = |m: &str| std::io::Error::other(m.to_owned());
-        // One question at a time: the answers come back in order on one channel.
-        let answered = answered
-            .lock()
-            .map_err(|_| fail("the control thread panicked"))?;
-        send(&to_supervisor, &WorkerMessage::Descriptors(pid))?;
-        let line = answered
-            .recv_timeout(ANSWER_WAIT)
-            .map_err(|_| fail("the supervisor did not answer"))?;
-        let answer: Result<Vec<String>, String> =
-            serde_json::from_slice(&line).map_err(std::io::Error::other)?;
-        answer.map_err(std::io::Error::other)
-    });
     let mut limits = setup.limits;
     limits.timeout = Duration::from_millis(go.timeout_ms);
     // The run's time counts from the supervisor's start: what the go message says is left.
     let interrupt = Interrupt::until(Instant::now() + limits.timeout);
+    // What the worker may not do itself (descriptors of other processes, trace, unmount),
+    // asked of the supervisor once this worker's gate has permitted it. The permit stays
+    // here: the supervisor decides again for itself.
+    let to_supervisor = result.try_clone().map_err(|e| internal("start", &e))?;
+    let answered = std::sync::Mutex::new(answered);
+    let call_interrupt = interrupt.clone();
+    let supervisor: Box<tollgate_host::SupervisorHook> = Box::new(move |_permit, call| {
+        let fail = |m: &str| CallError {
+            kind: CallErrorKind::Failed,
+            message: m.to_owned(),
+        };
+        // One call at a time: the answers come back in order on one channel.
+        let answered = answered
+            .lock()
+            .map_err(|_| fail("the control thread panicked"))?;
+        send(&to_supervisor, &WorkerMessage::Call(call.clone()))
+            .map_err(|e| fail(&format!("the supervisor could not be asked: {e}")))?;
+        let wait = call_interrupt.bound(Duration::MAX) + ANSWER_GRACE;
+        let line = answered
+            .recv_timeout(wait)
+            .map_err(|_| fail("the supervisor did not answer"))?;
+        serde_json::from_slice::<Result<SupervisorAnswer, CallError>>(&line)
+            .map_err(|e| fail(&format!("the supervisor's answer is malformed: {e}")))?
+    });
     let host = Host::new(gate, limits.host(), interrupt.clone())
         .map_err(|e| RunError::new(ErrorType::Internal, e.to_string()))?
         .with_redactor(setup.redactor.clone())
-        .with_descriptor_reader(descriptors);
+        .with_supervisor(supervisor);
     let outcome = tollgate_script::run(host, &script, scope, limits);
     let output = match (&outcome.error, &outcome.value) {
         (None, Some(v)) => output::render(format, v),

@@ -663,7 +663,11 @@ fn dir_disk_usage_honours_summarize_max_depth_and_count_hard_links() {
     assert_eq!(out["untracked"], "()");
     assert_eq!(
         out["depth1"],
-        serde_json::json!([format!("{root}/d/a"), format!("{root}/d/c"), format!("{root}/d")])
+        serde_json::json!([
+            format!("{root}/d/a"),
+            format!("{root}/d/c"),
+            format!("{root}/d")
+        ])
     );
     assert_eq!(
         out["c_each_link"].as_i64().unwrap() - out["c_once"].as_i64().unwrap(),
@@ -821,8 +825,14 @@ fn move_with_backup_keeps_what_was_at_the_destination_as_name_tilde() {
     assert_eq!(out["read"], "new");
     assert_eq!(out["refused"], "InvalidArguments");
     let root = s.root();
-    assert_eq!(std::fs::read_to_string(root.join("d/b.txt")).unwrap(), "new");
-    assert_eq!(std::fs::read_to_string(root.join("d/b.txt~")).unwrap(), "old");
+    assert_eq!(
+        std::fs::read_to_string(root.join("d/b.txt")).unwrap(),
+        "new"
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.join("d/b.txt~")).unwrap(),
+        "old"
+    );
     assert!(!root.join("d/a.txt").exists());
     assert!(root.join("d/c.txt").exists());
     let deny_backup = r#"
@@ -835,5 +845,223 @@ forbid(principal, action == file_system::Action::"create", resource == file_syst
         open("d")
     );
     assert_denied(&s.run(deny_backup, &again), "create");
-    assert_eq!(std::fs::read_to_string(root.join("d/b.txt")).unwrap(), "new");
+    assert_eq!(
+        std::fs::read_to_string(root.join("d/b.txt")).unwrap(),
+        "new"
+    );
+}
+
+/// `let names = []; d.find(OPTIONS, |e| names.push(e.name));` and `names`, as JSON text.
+fn find_names(options: &str) -> String {
+    format!(r#"let names = []; d.find({options}, |e| names.push(e.name)); names"#)
+}
+
+#[test]
+fn find_walks_the_directory_the_handle_holds_not_what_is_at_its_path_now() {
+    let s = Sandbox::new();
+    s.write("d/held.txt", "h");
+    s.write("d/sub/deep.txt", "dd");
+    let script = format!(
+        r#"{}
+        let top = DirConfig().path("{{ROOT}}").build().open(OpenDirOptions().build());
+        let again = DirConfig().path("{{ROOT}}/d").build().open(OpenDirOptions().build());
+        top.move(again, top, "moved", MoveOptions().build());
+        mkdir("{{ROOT}}/d");
+        mkdir("{{ROOT}}/d/sub");
+        write("{{ROOT}}/d/impostor.txt", "i");
+        write("{{ROOT}}/d/sub/impostor.txt", "i");
+        {}"#,
+        open("d"),
+        find_names("FindOptions().build()")
+    );
+    let out = output(&s.run(ALL, &script));
+    // The opened directory (now at `moved`), with the subdirectory below it, not the one
+    // that took its name.
+    assert_eq!(out, serde_json::json!(["held.txt", "sub", "sub/deep.txt"]));
+    assert!(s.root().join("d/impostor.txt").exists());
+    assert!(s.root().join("moved/sub/deep.txt").exists());
+}
+
+#[test]
+fn find_with_a_size_filter_asks_stat_of_each_entry() {
+    let s = Sandbox::new();
+    s.write("d/a.log", "1");
+    s.write("d/b.txt", "22");
+    let no_stat_on_b = r#"
+permit(principal, action, resource in file_system::Dir::"{ROOT}");
+forbid(principal, action == file_system::Action::"stat", resource == file_system::File::"{ROOT}/d/b.txt");
+"#;
+    let sized = format!(
+        "{} {}",
+        open("d"),
+        find_names("FindOptions().size_range(SizeRange::min_only(1, SizeUnit::BYTES)).build()")
+    );
+    assert_denied(&s.run(no_stat_on_b, &sized), "stat");
+    // As in Rex, every entry is measured when a size or time filter is set, whatever its
+    // name: a name filter that b.txt fails does not spare its stat.
+    let named = format!(
+        "{} {}",
+        open("d"),
+        find_names(
+            r#"FindOptions().name("*.log").max_modification_time(DateTime(9999, 12, 31, 23, 59, 59, 0)).build()"#
+        )
+    );
+    assert_denied(&s.run(no_stat_on_b, &named), "stat");
+    // Without a size or time filter nothing is asked of an entry.
+    let plain = format!("{} {}", open("d"), find_names("FindOptions().build()"));
+    assert_eq!(
+        output(&s.run(no_stat_on_b, &plain)),
+        serde_json::json!(["a.log", "b.txt"])
+    );
+    // The size read under the permit: only b.txt has 2 bytes or more.
+    let big = format!(
+        "{} {}",
+        open("d"),
+        find_names("FindOptions().size_range(SizeRange::min_only(2, SizeUnit::BYTES)).build()")
+    );
+    assert_eq!(output(&s.run(ALL, &big)), serde_json::json!(["b.txt"]));
+}
+
+/// `DateTime(y, m, d, h, mi, s, nanos)` of `seconds` after the epoch (UTC).
+fn date_time(seconds: i64, nanos: u32) -> String {
+    let (days, rest) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+    // Days to a civil date (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "DateTime({year}, {month}, {day}, {}, {}, {}, {nanos})",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+/// The second of a file's inode change time (`st_ctime`), which Rex's "creation time"
+/// filters compare.
+fn change_second(path: &std::path::Path) -> i64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).unwrap().ctime()
+}
+
+#[test]
+fn find_selects_by_creation_time_inclusively_in_whole_seconds() {
+    let s = Sandbox::new();
+    s.write("d/older.txt", "o");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    s.write("d/newer.txt", "n");
+    let older = change_second(&s.root().join("d/older.txt"));
+    let newer = change_second(&s.root().join("d/newer.txt"));
+    assert!(older < newer);
+    let find = |options: String| {
+        let script = format!("{} {}", open("d"), find_names(&options));
+        output(&s.run(ALL, &script))
+    };
+    let between = |min: String, max: String| {
+        format!("FindOptions().min_creation_time({min}).max_creation_time({max}).build()")
+    };
+    // Both bounds are inclusive, to the second.
+    assert_eq!(
+        find(between(date_time(older, 0), date_time(newer, 0))),
+        serde_json::json!(["newer.txt", "older.txt"])
+    );
+    assert_eq!(
+        find(format!(
+            "FindOptions().min_creation_time({}).build()",
+            date_time(newer, 0)
+        )),
+        serde_json::json!(["newer.txt"])
+    );
+    assert_eq!(
+        find(format!(
+            "FindOptions().max_creation_time({}).build()",
+            date_time(older, 0)
+        )),
+        serde_json::json!(["older.txt"])
+    );
+    // As in Rex, an entry's time is its whole second: a lower bound part-way through the
+    // second older.txt was made in leaves it out.
+    assert_eq!(
+        find(between(date_time(older, 1), date_time(newer, 999_999_999))),
+        serde_json::json!(["newer.txt"])
+    );
+}
+
+#[test]
+fn find_creation_time_is_the_inode_change_time_as_in_rex() {
+    // Rex's "creation time" is st_ctime: a file made long ago whose mode changed now is
+    // "created" now, for both engines.
+    let s = Sandbox::new();
+    s.write("d/old.txt", "o");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let changed_from = change_second(&s.root().join("d/old.txt")) + 1;
+    std::fs::set_permissions(
+        s.root().join("d/old.txt"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    assert!(change_second(&s.root().join("d/old.txt")) >= changed_from);
+    let script = format!(
+        "{} {}",
+        open("d"),
+        find_names(&format!(
+            "FindOptions().min_creation_time({}).build()",
+            date_time(changed_from, 0)
+        ))
+    );
+    assert_eq!(output(&s.run(ALL, &script)), serde_json::json!(["old.txt"]));
+}
+
+#[test]
+fn find_does_not_read_directories_deeper_than_max_depth() {
+    let s = Sandbox::new();
+    s.write("d/a/b/c/deep.txt", "x");
+    s.write("d/top.txt", "t");
+    let no_read_of_b = r#"
+permit(principal, action, resource in file_system::Dir::"{ROOT}");
+forbid(principal, action == file_system::Action::"read", resource == file_system::Dir::"{ROOT}/d/a/b");
+"#;
+    // `a/b` is at depth 2: reported, not entered, so its forbidden read is never asked.
+    let shallow = format!(
+        "{} {}",
+        open("d"),
+        find_names("FindOptions().max_depth(2).build()")
+    );
+    assert_eq!(
+        output(&s.run(no_read_of_b, &shallow)),
+        serde_json::json!(["a", "a/b", "top.txt"])
+    );
+    let deep = format!("{} {}", open("d"), find_names("FindOptions().build()"));
+    assert_denied(&s.run(no_read_of_b, &deep), "read");
+    // As in Rex, the directory's own entries are always read: max_depth 0 acts as 1; and
+    // min_depth leaves out what is above it, walking through it.
+    let none_deep = format!(
+        "{} {}",
+        open("d"),
+        find_names("FindOptions().max_depth(0).build()")
+    );
+    assert_eq!(
+        output(&s.run(no_read_of_b, &none_deep)),
+        serde_json::json!(["a", "top.txt"])
+    );
+    let below = format!(
+        "{} {}",
+        open("d"),
+        find_names("FindOptions().min_depth(3).build()")
+    );
+    assert_eq!(
+        output(&s.run(ALL, &below)),
+        serde_json::json!(["a/b/c", "a/b/c/deep.txt"])
+    );
+    let negative = format!(
+        r#"{} let out = ""; try {{ d.find(FindOptions().max_depth(-1).build(), |e| {{}}) }} catch (e) {{ out = e.kind.to_string() }}; out"#,
+        open("d")
+    );
+    assert_eq!(output(&s.run(ALL, &negative)), "InvalidArguments");
 }

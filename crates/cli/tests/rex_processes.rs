@@ -209,7 +209,7 @@ fn kill_by_command_signals_every_match_and_names_them_by_command() {
     let mut b = Sleeper::start("306.5");
     let mut other = Sleeper::start("307");
     let s = Sandbox::new();
-    let policy = r#"permit(principal, action == process_system::Action::"kill", resource is process_system::Process) when { resource.name == "sleep" };"#;
+    let policy = r#"permit(principal, action in [process_system::Action::"kill", process_system::Action::"list"], resource is process_system::Process) when { resource.name == "sleep" };"#;
     let script = r#"
         let o = KillOptions().command("sleep 306.5").exact_match(true).signal(Signal::SIGTERM).build();
         ProcessManager().kill(o)
@@ -239,7 +239,8 @@ fn kill_by_pattern_signals_nothing_when_one_match_is_denied() {
     let mut theirs = Sleeper::start("308.5");
     let s = Sandbox::new();
     let policy = format!(
-        r#"permit(principal, action == process_system::Action::"kill", resource == process_system::Process::"{}");"#,
+        r#"permit(principal, action == process_system::Action::"kill", resource == process_system::Process::"{}");
+           permit(principal, action == process_system::Action::"list", resource is process_system::Process);"#,
         mine.pid()
     );
     let r = s.run(
@@ -255,6 +256,34 @@ fn kill_by_pattern_signals_nothing_when_one_match_is_denied() {
     std::thread::sleep(Duration::from_millis(100));
     assert!(mine.running());
     assert!(theirs.running());
+}
+
+#[test]
+fn kill_by_pattern_never_matches_a_process_the_script_may_not_list() {
+    let mut listed = Sleeper::start("310.5");
+    let mut hidden = Sleeper::start("310.5");
+    let s = Sandbox::new();
+    // `kill` on every process, `list` only on one: the other is never matched, so neither a
+    // denial nor the result tells the script it exists.
+    let policy = format!(
+        r#"permit(principal, action == process_system::Action::"kill", resource is process_system::Process);
+           permit(principal, action == process_system::Action::"list", resource == process_system::Process::"{}");"#,
+        listed.pid()
+    );
+    let killed = json(&s.run(
+        &policy,
+        r#"ProcessManager().kill(KillOptions().command("310.5").signal(Signal::SIGTERM).build())"#,
+    ));
+    let pids: Vec<u64> = killed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["pid"].as_u64().unwrap())
+        .collect();
+    assert_eq!(pids, vec![u64::from(listed.pid())]);
+    assert_eq!(listed.ended_by(), Some(libc::SIGTERM));
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(hidden.running());
 }
 
 #[test]
@@ -467,21 +496,191 @@ fn monitor_processes_cpu_measures_batches_of_permitted_processes() {
 }
 
 #[test]
-fn trace_and_nsenter_are_refused_with_the_reason() {
+fn trace_with_trace_options_and_nsenter_are_refused_with_the_reason() {
     let s = Sandbox::new();
-    for script in [
-        "ProcessManager().trace(1)",
-        "ProcessManager().trace(1, TraceOptions().ns_pid(1).build())",
-        "ProcessManager().nsenter(NamespaceOptions().pid(1).mount(true).build(), || 1)",
-        r#"ProcessManager().nsenter(NamespaceOptions().net_ns_name("blue").build(), || 1)"#,
+    for (script, reason) in [
+        (
+            "ProcessManager().trace(1, TraceOptions().ns_pid(1).build())",
+            "pid namespace",
+        ),
+        (
+            "ProcessManager().nsenter(NamespaceOptions().pid(1).mount(true).build(), || 1)",
+            "setns",
+        ),
+        (
+            r#"ProcessManager().nsenter(NamespaceOptions().net_ns_name("blue").build(), || 1)"#,
+            "the supervisor cannot enter the namespace for it",
+        ),
     ] {
         let r = s.run(ALL_PROCESS, script);
         assert_ne!(r.code, 0, "{script}");
         assert!(r.message().contains("refused"), "{script}: {}", r.message());
+        assert!(r.message().contains(reason), "{script}: {}", r.message());
+    }
+}
+
+/// The `trace` decisions the run's log holds, as (resource id, decision).
+fn trace_decisions(s: &Sandbox) -> Vec<(String, String)> {
+    s.records()
+        .into_iter()
+        .filter(|r| r["kind"] == "decision" && r["action"] == r#"process_system::Action::"trace""#)
+        .map(|r| {
+            (
+                r["resource_id"].as_str().unwrap().to_owned(),
+                r["decision"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+const TRACE_SLEEP: &str = r#"permit(principal, action == process_system::Action::"trace", resource is process_system::Process) when { resource.name == "sleep" };"#;
+
+#[test]
+fn trace_returns_a_traced_process_with_every_thread_and_its_frames() {
+    let mut sleeper = Sleeper::start("320");
+    let s = Sandbox::new();
+    let script = format!(
+        r#"
+        let t = ProcessManager().trace({pid});
+        let th = t.threads[0];
+        let f = th.frames[0];
+        #{{
+            type: type_of(t), text: t.to_string(), pid: t.pid, threads: t.threads.len(),
+            thread_type: type_of(th), id: th.id, tid: th.tid, frames: th.frames.len(),
+            frame_type: type_of(f), number: f.frame_number, names: th.frames.map(|f| f.function_name),
+            map: t.to_map()
+        }}
+        "#,
+        pid = sleeper.pid()
+    );
+    let out = json(&s.run(TRACE_SLEEP, &script));
+    assert_eq!(
+        out["type"],
+        "rust_safe_io::core_dump_analysis::TracedProcess"
+    );
+    assert_eq!(
+        out["text"],
+        "rust_safe_io::core_dump_analysis::TracedProcess"
+    );
+    assert_eq!(out["pid"], sleeper.pid());
+    assert_eq!(out["threads"], 1, "{out:#}");
+    assert_eq!(
+        out["thread_type"],
+        "rust_safe_io::core_dump_analysis::TracedThread"
+    );
+    assert_eq!(out["id"], 1);
+    assert_eq!(out["tid"], sleeper.pid());
+    assert!(out["frames"].as_u64().unwrap() >= 2, "{out:#}");
+    assert_eq!(out["frame_type"], "rust_safe_io::core_dump_analysis::Frame");
+    assert_eq!(out["number"], 0);
+    let names: Vec<&str> = out["names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert!(
+        names.iter().any(|n| n.contains("sleep")),
+        "a sleeping process is in a sleep call: {names:?}"
+    );
+    let thread = &out["map"]["threads"][0];
+    assert_eq!(thread["tid"], sleeper.pid());
+    for key in [
+        "frame_number",
+        "function_name",
+        "instruction_ptr",
+        "source",
+        "line_number",
+    ] {
+        assert!(thread["frames"][0].get(key).is_some(), "{key}: {thread:#}");
+    }
+    // Decided twice: by the worker's gate, then by the supervisor before it attached.
+    let pid = sleeper.pid().to_string();
+    assert_eq!(
+        trace_decisions(&s),
+        vec![(pid.clone(), "permit".into()), (pid, "permit".into())]
+    );
+    // Detached: the process goes on sleeping, and ends by its own signal.
+    assert!(sleeper.running());
+    let _ = Command::new("kill").arg(sleeper.pid().to_string()).status();
+    assert_eq!(sleeper.ended_by(), Some(libc::SIGTERM));
+}
+
+#[test]
+fn trace_without_the_permit_is_denied_and_nothing_attaches() {
+    let mut sleeper = Sleeper::start("321");
+    let s = Sandbox::new();
+    let r = s.run(
+        LIST_SLEEP,
+        &format!("ProcessManager().trace({})", sleeper.pid()),
+    );
+    assert_eq!(r.code, 4, "{:#}", r.json);
+    assert_eq!(r.error_type(), "ACCESS_DENIED_EXCEPTION");
+    assert!(
+        r.message().contains(r#"process_system::Action::"trace""#),
+        "{}",
+        r.message()
+    );
+    // Only the worker's denial: nothing reached the supervisor.
+    assert_eq!(
+        trace_decisions(&s),
+        vec![(sleeper.pid().to_string(), "deny".into())]
+    );
+    let status = std::fs::read_to_string(format!("/proc/{}/status", sleeper.pid())).unwrap();
+    assert!(status.contains("TracerPid:\t0"), "{status}");
+    assert!(sleeper.running());
+}
+
+#[test]
+fn the_supervisor_refuses_a_trace_the_workers_gate_let_through_for_tollgates_own_processes() {
+    // A policy that permits tracing every process: the worker's gate lets the call through
+    // to the supervisor, whose own decision keeps Tollgate's processes (the supervisor and
+    // its worker) from any script, whatever the policy says. The supervisor is the process
+    // started here; the worker is its child.
+    let s = Sandbox::new();
+    let policy = s.policy_file(
+        r#"permit(principal, action in [process_system::Action::"trace", process_system::Action::"list"], resource);"#,
+    );
+    let mut child = Command::new(binary())
+        .args([
+            "run",
+            "-",
+            "--policy",
+            &policy,
+            "--audit-log",
+            &s.audit_dir(),
+        ])
+        .env("TOLLGATE_STATE_DIR", s.state_dir())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let supervisor = child.id();
+    let script = format!(
+        r#"
+        let worker = ps().filter(|p| p.ppid == {supervisor} && p.name == "tollgate")[0].pid;
+        let refused = [];
+        for pid in [{supervisor}, worker] {{
+            try {{ ProcessManager().trace(pid); }} catch (e) {{ refused.push(e.message); }}
+        }}
+        refused
+        "#
+    );
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), script.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(result["status"], "SUCCESS", "{result:#}");
+    let refused: Value = serde_json::from_str(result["output"].as_str().unwrap()).unwrap();
+    let refused = refused.as_array().unwrap();
+    assert_eq!(refused.len(), 2, "{refused:?}");
+    for message in refused {
         assert!(
-            r.message().contains("ptrace") || r.message().contains("setns"),
-            "{script}: {}",
-            r.message()
+            message.as_str().unwrap().contains("Tollgate's own"),
+            "{message}"
         );
     }
+    // The worker's gate permitted both; the supervisor refused them before deciding.
+    let decisions = trace_decisions(&s);
+    assert_eq!(decisions.len(), 2, "{decisions:?}");
+    assert!(decisions.iter().all(|(_, d)| d == "permit"));
 }

@@ -642,24 +642,122 @@ permit(principal, action == file_system::Action::"read", resource == file_system
     assert!(r.message().contains("/proc/partitions"), "{}", r.message());
 }
 
-#[test]
-fn unmount_is_asked_as_rex_asks_it_and_then_refused() {
-    let s = Sandbox::new();
-    let dir = s.path("");
-    let script = format!(r#"unmount(UnmountOptions().path("{dir}").build())"#);
-    let r = s.run("", &script);
-    assert_eq!(r.code, 4, "{:#}", r.json);
+const UNMOUNT_IN_ROOT: &str = r#"permit(principal, action == file_system::Action::"unmount", resource in file_system::Dir::"{ROOT}");"#;
+
+/// What a run of `script` under `policy` did to a tmpfs mounted on `ROOT/mnt` for it, in a
+/// mount namespace of its own (as root, or as an unprivileged user mapped to root), with
+/// `extra` arguments to `tollgate run` (`{mnt}` in them and in the script is the mount
+/// point): the run's JSON, its exit code, and whether the tmpfs was still mounted after.
+fn run_on_a_tmpfs(s: &Sandbox, policy: &str, script: &str, extra: &str) -> (Value, i32, bool) {
+    let mnt = s.path("mnt");
+    std::fs::create_dir_all(&mnt).unwrap();
+    let policy = s.policy_file(policy);
+    let script = s.write("s.rhai", &script.replace("{mnt}", &mnt));
+    let out = s.audit.path().join("out");
+    let code = s.audit.path().join("code");
+    let state = s.audit.path().join("mounted");
+    let shell = format!(
+        "mount -t tmpfs tollgate-test {mnt} && \
+         {bin} run {script} --policy {policy} {extra} > {out}; echo $? > {code}; \
+         if grep -q ' {mnt} ' /proc/self/mountinfo; then echo yes; else echo no; fi > {state}",
+        bin = binary(),
+        extra = extra.replace("{mnt}", &mnt),
+        out = out.display(),
+        code = code.display(),
+        state = state.display(),
+    );
+    let status = std::process::Command::new("unshare")
+        .args(["--mount", "--map-root-user", "sh", "-c", &shell])
+        .env("TOLLGATE_STATE_DIR", s.state_dir())
+        .status()
+        .unwrap();
     assert!(
-        r.message().contains(r#"file_system::Action::"unmount""#),
-        "{}",
-        r.message()
+        status.success(),
+        "unshare/mount failed: run as root or enable user namespaces"
     );
-    let r = s.run(
-        r#"permit(principal, action == file_system::Action::"unmount", resource in file_system::Dir::"{ROOT}");"#,
-        &script,
+    let read = |p: &std::path::Path| std::fs::read_to_string(p).unwrap().trim().to_owned();
+    let json: Value = serde_json::from_str(&read(&out)).unwrap();
+    (json, read(&code).parse().unwrap(), read(&state) == "yes")
+}
+
+#[test]
+fn unmount_takes_away_a_mounted_file_system_the_policy_permits() {
+    let s = Sandbox::new();
+    let (out, code, mounted) = run_on_a_tmpfs(
+        &s,
+        UNMOUNT_IN_ROOT,
+        r#"unmount(UnmountOptions().path("{mnt}").build()); "done""#,
+        "--no-audit",
     );
-    assert_ne!(r.code, 0, "{:#}", r.json);
-    assert!(r.message().contains("not available"), "{}", r.message());
+    assert_eq!(code, 0, "{out:#}");
+    assert_eq!(out["output"], "done");
+    assert!(!mounted, "the tmpfs is still mounted");
+}
+
+#[test]
+fn unmount_without_the_permit_is_denied_and_the_file_system_stays() {
+    let s = Sandbox::new();
+    let (out, code, mounted) = run_on_a_tmpfs(
+        &s,
+        r#"permit(principal, action == file_system::Action::"unmount", resource in file_system::Dir::"{ROOT}/elsewhere");"#,
+        r#"unmount(UnmountOptions().path("{mnt}").build())"#,
+        "--no-audit",
+    );
+    assert_eq!(code, 4, "{out:#}");
+    assert_eq!(out["error"]["error_type"], "ACCESS_DENIED_EXCEPTION");
+    let message = out["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(r#"file_system::Action::"unmount""#),
+        "{message}"
+    );
+    assert!(mounted);
+}
+
+#[test]
+fn unmount_of_a_directory_holding_tollgates_own_files_is_refused_whatever_the_policy_says() {
+    let s = Sandbox::new();
+    // The run's audit log is on the tmpfs: unmounting it would take the log away.
+    let (out, code, mounted) = run_on_a_tmpfs(
+        &s,
+        UNMOUNT_IN_ROOT,
+        r#"unmount(UnmountOptions().path("{mnt}").build())"#,
+        "--audit-log {mnt}/log",
+    );
+    assert_eq!(code, 4, "{out:#}");
+    let message = out["error"]["message"].as_str().unwrap();
+    assert!(message.contains("audit log"), "{message}");
+    assert!(mounted);
+}
+
+#[test]
+fn unmount_of_a_path_that_is_not_a_mount_point_or_is_reached_through_a_symlink_is_refused() {
+    let s = Sandbox::new();
+    std::fs::create_dir_all(s.path("plain")).unwrap();
+    std::os::unix::fs::symlink(s.path("mnt"), s.path("link")).unwrap();
+    let script = format!(
+        r#"
+        let errors = [];
+        for p in ["{plain}", "{link}"] {{
+            try {{ unmount(UnmountOptions().path(p).build()); }} catch (e) {{ errors.push(e.message); }}
+        }}
+        errors
+        "#,
+        plain = s.path("plain"),
+        link = s.path("link"),
+    );
+    let (out, code, mounted) = run_on_a_tmpfs(&s, UNMOUNT_IN_ROOT, &script, "--no-audit");
+    assert_eq!(code, 0, "{out:#}");
+    let errors: Value = serde_json::from_str(out["output"].as_str().unwrap()).unwrap();
+    assert!(
+        errors[0].as_str().unwrap().contains("is not a mount point"),
+        "{errors:#}"
+    );
+    assert!(
+        errors[1].as_str().unwrap().contains("symlink"),
+        "{errors:#}"
+    );
+    assert!(mounted, "the tmpfs behind the symlink is still mounted");
+    // And `build()` wants a path.
     let r = s.run("", "UnmountOptions().build()");
     assert_eq!(r.code, 5, "{:#}", r.json);
 }

@@ -13,6 +13,7 @@ use tollgate_policy::{AbsPath, Action, Resource};
 use crate::error::{HostError, HostResult};
 use crate::fs::OpenMode;
 use crate::kernel::{seconds_since_boot, CpuTime};
+use crate::supervisor_call::SupervisorCall;
 use crate::Host;
 
 /// Which mounts `Filesystems(...).filesystems()` lists (Rex's `FilesystemOptions`).
@@ -273,22 +274,21 @@ impl Host {
     }
 
     /// `unmount(UnmountOptions().path(p).build())`: asks `unmount` on `file_system::Dir`
-    /// for the mount point, as Rex does, and then refuses: the worker's seccomp filter does
-    /// not let it call umount2, and the supervisor does not unmount on a script's behalf.
+    /// for the mount point, as Rex does, then has the host's supervisor unmount it (the
+    /// worker's seccomp filter refuses it umount2(2)). The supervisor decides the request
+    /// again against the run's policy and Tollgate's own files (a directory that holds them
+    /// is never unmounted), and unmounts only the mount point itself, reached without a
+    /// symlink (see [`crate::effect`]'s `unmount`); a path that is not a mount point is an
+    /// error and nothing is unmounted.
     pub fn unmount(&self, raw_path: &str) -> HostResult<()> {
         let path = crate::fs::parse_path(raw_path)?;
         self.interrupt.check()?;
-        let _permitted = self
+        let permit = self
             .gate
             .authorize(&[Action::FsUnmount], &Resource::Dir(path.clone()))?;
-        Err(HostError::Io {
-            op: "unmount",
-            path: path.to_string(),
-            source: std::io::Error::new(
-                std::io::ErrorKind::Unsupported,
-                "unmounting is not available to Tollgate scripts (the worker may not call umount2); unmount it outside the script",
-            ),
-        })
+        let call = SupervisorCall::Unmount(path.to_string());
+        self.supervisor_call(&permit, &call, "unmount", path.as_str())
+            .map(drop)
     }
 
     /// `lsblk()`: the block devices of `/proc/partitions`, with their type, flags, mount

@@ -49,8 +49,16 @@ pub(crate) fn check_any(
     check(permit, actions, resource)
 }
 
+/// Whether `pid` is one of the run's own processes: the worker (this process) or the
+/// supervisor that started it (its parent, which the worker checks at start). Like
+/// Tollgate's own files, they are out of every script's reach whatever the policy says: a
+/// signalled supervisor would print no result and write no end record.
+pub(crate) fn is_own_process(pid: u32) -> bool {
+    pid == std::process::id() || pid == std::os::unix::process::parent_id()
+}
+
 /// Sends `signal` to the process `pidfd` pins, under a permit for `kill` or `interrupt` on
-/// `process::Process::"<pid>"`.
+/// `process::Process::"<pid>"`; never to one of the run's own processes.
 pub(crate) fn signal(
     permit: &Permit,
     process: &Resource,
@@ -58,6 +66,18 @@ pub(crate) fn signal(
     signal: rustix::process::Signal,
 ) -> io::Result<()> {
     check_any(permit, &[Action::ProcKill, Action::ProcInterrupt], process)?;
+    if let Resource::Process(p) = process {
+        if is_own_process(p.pid) {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!(
+                    "process {} is Tollgate's own (the run's worker or supervisor); \
+                     no policy lets a script signal it",
+                    p.pid
+                ),
+            ));
+        }
+    }
     rustix::process::pidfd_send_signal(pidfd, signal)?;
     Ok(())
 }
@@ -134,4 +154,165 @@ pub(crate) fn list_kernel(permit: &Permit, resource: &Resource) -> io::Result<Ve
 pub(crate) fn sysinfo<T>(permit: &Permit, read: impl FnOnce() -> io::Result<T>) -> io::Result<T> {
     check(permit, &[Action::SysinfoList], &Resource::Sysinfo)?;
     read()
+}
+
+/// The link targets of process `pid`'s descriptors (`/proc/PID/fd/*`), under a permit for
+/// `action` (`list_fds`, or `list` for socket owners) on that process.
+pub(crate) fn read_descriptors(
+    permit: &Permit,
+    action: Action,
+    pid: u32,
+) -> io::Result<Vec<String>> {
+    check_process(permit, action, pid)?;
+    let mut targets = Vec::new();
+    for fd in std::fs::read_dir(format!("/proc/{pid}/fd"))?.flatten() {
+        if let Ok(target) = std::fs::read_link(fd.path()) {
+            targets.push(target.to_string_lossy().into_owned());
+        }
+    }
+    Ok(targets)
+}
+
+/// `Err` unless `permit` is for `action` on the process `pid`.
+fn check_process(permit: &Permit, action: Action, pid: u32) -> io::Result<()> {
+    match permit.resource() {
+        Resource::Process(p) if p.pid == pid && permit.allows(action) => Ok(()),
+        _ => Err(not_covered(permit, &format!("process {pid}"))),
+    }
+}
+
+/// Every thread's stack of process `pid`, as gdb prints it (at most `max_output_bytes`),
+/// under a permit for `trace` on that process; never one of the run's own processes. gdb
+/// attaches with ptrace(2), prints `thread apply all bt` and detaches. Its arguments are
+/// fixed (no shell, no script's words), its init files, auto-loaded scripts and
+/// debuginfod (which would reach the network) off, and its time bounded by `interrupt`.
+pub(crate) fn trace(
+    permit: &Permit,
+    pid: u32,
+    interrupt: &crate::Interrupt,
+    timeout: Duration,
+    max_output_bytes: usize,
+) -> crate::HostResult<String> {
+    use std::os::unix::process::CommandExt;
+    // The same gdb that core dumps are read with.
+    use crate::fs::formats::GDB;
+    let target = format!("process {pid}");
+    check_process(permit, Action::ProcTrace, pid)
+        .map_err(|e| crate::HostError::io("trace", &target, e))?;
+    if is_own_process(pid) {
+        return Err(crate::HostError::io(
+            "trace",
+            &target,
+            io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                "it is Tollgate's own (the run's worker or supervisor); no policy lets a script trace it",
+            ),
+        ));
+    }
+    let mut command = std::process::Command::new(GDB);
+    command
+        .args(["-nx", "-batch"])
+        .args(["-iex", "set debuginfod enabled off"])
+        .args(["-iex", "set auto-load off"])
+        .args(["-ex", "thread apply all bt"])
+        .args(["-p", &pid.to_string()])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .env_clear()
+        .process_group(0);
+    // SAFETY: prctl is async-signal-safe and takes integers; the debugger dies with the
+    // thread that started it rather than leave a process stopped under it.
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    let child = command.spawn().map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound => crate::HostError::NotFound {
+            path: format!("{GDB} (gdb is needed to trace a process; install it)"),
+        },
+        _ => crate::HostError::io("trace", &target, e),
+    })?;
+    let options = crate::exec::ExecuteOptions {
+        timeout,
+        max_output_bytes,
+        ..Default::default()
+    };
+    let gdb = tollgate_policy::AbsPath::parse(GDB)?;
+    let result = crate::exec::wait_for(interrupt, child, &gdb, &options)?;
+    if result.truncated {
+        return Err(crate::HostError::TooLarge {
+            what: "gdb's trace".to_owned(),
+            limit: format!("{max_output_bytes} bytes (max_string_bytes)"),
+        });
+    }
+    if result.stderr.contains("ptrace: Operation not permitted") {
+        return Err(crate::HostError::io(
+            "trace",
+            &target,
+            io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                "the kernel refused to let the debugger attach (ptrace: operation not permitted)",
+            ),
+        ));
+    }
+    Ok(result.stdout + &result.stderr)
+}
+
+/// Unmounts the file system mounted at `path`, under a permit for `unmount` on that Dir.
+/// `path` must name the mount point itself, reached without a symlink anywhere on the way:
+/// it is checked beneath `/` without following symlinks, and umount2(2) is told not to
+/// follow one at the last step (`UMOUNT_NOFOLLOW`), so a link cannot turn the unmount to
+/// another mount.
+pub(crate) fn unmount(permit: &Permit, path: &tollgate_policy::AbsPath) -> io::Result<()> {
+    check(permit, &[Action::FsUnmount], &Resource::Dir(path.clone()))?;
+    {
+        // Opened only to look at, and closed before the unmount: an open descriptor would
+        // keep the mount busy.
+        let fd = rustix::fs::openat2(
+            rustix::fs::CWD,
+            path.as_str(),
+            rustix::fs::OFlags::PATH | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+            rustix::fs::ResolveFlags::NO_SYMLINKS | rustix::fs::ResolveFlags::NO_MAGICLINKS,
+        )
+        .map_err(|e| {
+            if e == rustix::io::Errno::LOOP {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("{path} is reached through a symlink; give the mount point's own path"),
+                )
+            } else {
+                e.into()
+            }
+        })?;
+        let st = rustix::fs::statx(
+            &fd,
+            "",
+            rustix::fs::AtFlags::EMPTY_PATH,
+            rustix::fs::StatxFlags::BASIC_STATS,
+        )?;
+        let mount_root = rustix::fs::StatxAttributes::MOUNT_ROOT;
+        if !st.stx_attributes_mask.contains(mount_root) {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "the kernel cannot tell whether a directory is a mount point (statx)",
+            ));
+        }
+        if !st.stx_attributes.contains(mount_root) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{path} is not a mount point; nothing was unmounted"),
+            ));
+        }
+    }
+    let c_path = std::ffi::CString::new(path.as_str())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a path with a NUL byte"))?;
+    // SAFETY: umount2 takes a NUL-terminated path, which `c_path` is, and integer flags.
+    if unsafe { libc::umount2(c_path.as_ptr(), libc::UMOUNT_NOFOLLOW) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }

@@ -159,7 +159,7 @@ impl Host {
 /// Reads the child's output and waits for it, within the time limit and the run's. Whatever
 /// ends the wait early (the limit, the run's stop, an error) kills the child's group and
 /// reaps it first, so nothing it started is left running.
-fn wait_for(
+pub(crate) fn wait_for(
     interrupt: &Interrupt,
     mut child: Child,
     path: &AbsPath,

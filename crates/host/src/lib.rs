@@ -22,6 +22,7 @@ pub mod open_files;
 pub mod process;
 pub mod redact;
 pub mod service;
+pub mod supervisor_call;
 pub mod sysctl;
 pub mod system;
 
@@ -32,6 +33,7 @@ use tollgate_policy::Gate;
 
 pub use error::{ErrorKind, HostError, HostResult};
 pub use interrupt::Interrupt;
+pub use supervisor_call::{SupervisorCall, SupervisorHook};
 
 /// Size bounds that host operations enforce while they work, so that a result is refused
 /// before it is built rather than after.
@@ -65,33 +67,20 @@ pub struct Host {
     redactor: redact::Redactor,
     /// What was replaced in each file read redacted, by path.
     redactions: Mutex<BTreeMap<String, redact::Counts>>,
-    /// How the targets of another process's descriptors are read (see [`DescriptorReader`]).
-    descriptors: Box<DescriptorReader>,
-}
-
-/// Reads the link targets of a process's open descriptors (`/proc/PID/fd/*`), e.g.
-/// `socket:[1234]`. Inside a Landlock domain the kernel refuses this for processes outside
-/// the domain, so a confined worker asks its supervisor, which reads them for it once the
-/// worker's gate has permitted the process.
-pub type DescriptorReader = dyn Fn(u32) -> std::io::Result<Vec<String>>;
-
-/// Reads `/proc/PID/fd` directly: what a supervisor does for its worker, once the worker's
-/// gate has permitted `list_fds` on the process.
-#[allow(clippy::disallowed_methods)]
-pub fn read_descriptors(pid: u32) -> std::io::Result<Vec<String>> {
-    let mut targets = Vec::new();
-    for fd in std::fs::read_dir(format!("/proc/{pid}/fd"))?.flatten() {
-        if let Ok(target) = std::fs::read_link(fd.path()) {
-            targets.push(target.to_string_lossy().into_owned());
-        }
-    }
-    Ok(targets)
+    /// Carries out what a confined worker may not do itself (see [`supervisor_call`]).
+    supervisor: Box<SupervisorHook>,
 }
 
 impl Host {
     /// Opens `/` as the root of every path resolution.
     pub fn new(gate: Gate, limits: Limits, interrupt: Interrupt) -> HostResult<Host> {
         let root = fs::Root::new().map_err(|e| HostError::io("open", "/", e))?;
+        // Unconfined, the host carries out its calls itself, under its own gate's permits.
+        let bounds = supervisor_call::CallBounds {
+            interrupt: interrupt.clone(),
+            max_output_bytes: limits.max_string_bytes,
+            own_processes: Vec::new(),
+        };
         Ok(Host {
             gate,
             root,
@@ -100,13 +89,16 @@ impl Host {
             http: net::agent(),
             redactor: redact::Redactor::default(),
             redactions: Mutex::new(BTreeMap::new()),
-            descriptors: Box::new(read_descriptors),
+            supervisor: Box::new(move |permit, call| {
+                supervisor_call::carry_out(permit, call, &bounds)
+            }),
         })
     }
 
-    /// Reads other processes' descriptors through `reader` instead of directly.
-    pub fn with_descriptor_reader(mut self, reader: Box<DescriptorReader>) -> Host {
-        self.descriptors = reader;
+    /// Has `hook` carry out what this host may not do itself (a confined worker's calls to
+    /// its supervisor) instead of doing it directly.
+    pub fn with_supervisor(mut self, hook: Box<SupervisorHook>) -> Host {
+        self.supervisor = hook;
         self
     }
 

@@ -5,8 +5,8 @@
 //! descriptors are read; a process the policy does not permit is left out of a listing by
 //! path, and is an error when it is the one process asked for. A confined worker cannot read
 //! another process's descriptors itself (Landlock keeps it from other processes' `/proc`
-//! links), so it reads them through the host's [`crate::DescriptorReader`], which asks the
-//! supervisor once the gate has permitted `list_fds`. Only descriptors are reported: the
+//! links), so it reads them through the host's [`crate::SupervisorHook`], which asks the
+//! supervisor once the gate has permitted `list_fds` (and the supervisor decides again). Only descriptors are reported: the
 //! working directory, root, executable and memory maps Rex also lists are links the
 //! supervisor does not read for its worker.
 
@@ -14,6 +14,7 @@ use tollgate_policy::{AbsPath, Action, Resource};
 
 use crate::error::{HostError, HostResult};
 use crate::process::{all_pids, resource, ProcessEntry, Recheck};
+use crate::supervisor_call::{DescriptorsUnder, SupervisorAnswer, SupervisorCall};
 use crate::Host;
 
 /// How a process holds a file: Rex's access types. Only descriptors are read (see above).
@@ -127,7 +128,7 @@ impl Host {
         recheck: &mut Recheck,
         denial_is_error: bool,
     ) -> HostResult<Option<Vec<String>>> {
-        let _permit = match self
+        let permit = match self
             .gate
             .authorize(&[Action::ProcListFds], &resource(entry))
         {
@@ -135,7 +136,14 @@ impl Host {
             Err(d) if denial_is_error || d.unrecorded.is_some() => return Err(d.into()),
             Err(_) => return Ok(None),
         };
-        let Ok(targets) = (self.descriptors)(entry.pid) else {
+        let call = SupervisorCall::Descriptors {
+            pid: entry.pid,
+            under: DescriptorsUnder::ListFds,
+        };
+        let target = format!("process {}", entry.pid);
+        let Ok(SupervisorAnswer::Descriptors(targets)) =
+            self.supervisor_call(&permit, &call, "list the descriptors of", &target)
+        else {
             // Another user's process without the privilege to read it, or gone.
             return Ok(None);
         };

@@ -15,6 +15,8 @@ use rustix::process::{Pid, PidfdFlags, Signal};
 use tollgate_policy::{Action, Permit, ProcessInfo, Resource};
 
 use crate::error::{HostError, HostResult};
+use crate::fs::formats::TracedProcess;
+use crate::supervisor_call::{SupervisorAnswer, SupervisorCall};
 use crate::Host;
 
 /// One process (or, when threads are asked for, one thread), as `ps()` and Rex's
@@ -544,8 +546,8 @@ impl Host {
         let mut matched = Vec::new();
         for pid in all_pids()? {
             self.interrupt.check()?;
-            // Never this process: a pattern would otherwise match the run itself.
-            if pid == std::process::id() {
+            // Never the run's own processes: a pattern would otherwise match the run itself.
+            if crate::effect::is_own_process(pid) {
                 continue;
             }
             if let Some((entry, started)) = reader.process(pid) {
@@ -680,27 +682,75 @@ impl Host {
         })
     }
 
-    /// Rex's `trace(pid)`: refused. It runs a debugger that attaches with ptrace(2), which
-    /// the worker's seccomp filter refuses to it and to everything it runs, so nothing is
-    /// asked of the gate and no process is touched.
-    pub fn trace(&self, pid: i64) -> HostResult<()> {
-        Err(refused(
-            "trace",
-            &format!("process {pid}"),
-            "a stack trace needs ptrace(2), which a confined worker may not call; \
-             read a core dump instead, or trace the process outside Tollgate",
-        ))
+    /// Rex's `trace(pid)`: every thread's stack of process `pid`. Asks `trace` on the
+    /// process, as Rex does; the debugger (gdb, attached with ptrace(2), which the worker's
+    /// seccomp filter refuses it) is then run by the host's supervisor, which decides the
+    /// request again against the run's policy before it attaches (see
+    /// [`crate::supervisor_call`]). Rex's `TraceOptions().ns_pid(n)` (a pid as another pid
+    /// namespace numbers it) is `ns_pid`: refused, as the worker cannot read other processes'
+    /// namespaces to map it.
+    pub fn trace(&self, pid: i64, ns_pid: Option<u32>) -> HostResult<TracedProcess> {
+        let pid = u32::try_from(pid)
+            .ok()
+            .filter(|p| *p > 0)
+            .ok_or_else(|| HostError::InvalidInput(format!("{pid} is not a process id")))?;
+        if let Some(ns) = ns_pid {
+            return Err(refused(
+                "trace",
+                &format!("process {pid} in the pid namespace of process {ns}"),
+                "a pid inside another pid namespace cannot be mapped by a confined worker; \
+                 trace it by the pid the host gives it (ps() lists it), without TraceOptions",
+            ));
+        }
+        let target = format!("process {pid}");
+        let entry = Recheck::new()?
+            .entry(pid)
+            .ok_or_else(|| HostError::NotFound {
+                path: target.clone(),
+            })?;
+        let permit = self
+            .gate
+            .authorize(&[Action::ProcTrace], &resource(&entry))?;
+        let call = SupervisorCall::Trace {
+            pid,
+            start_time: entry.start_time,
+        };
+        let SupervisorAnswer::Trace(out) =
+            self.supervisor_call(&permit, &call, "trace", &target)?
+        else {
+            return Err(HostError::io(
+                "trace",
+                &target,
+                std::io::Error::other("the supervisor answered another question"),
+            ));
+        };
+        let mut traced = crate::fs::formats::parse_backtrace(&out).ok_or_else(|| {
+            HostError::io(
+                "trace",
+                &target,
+                std::io::Error::other(format!(
+                    "gdb found no stack: {}",
+                    out.lines().last().unwrap_or("no output")
+                )),
+            )
+        })?;
+        traced.pid.get_or_insert(pid);
+        Ok(traced)
     }
 
-    /// Rex's `nsenter(options, callback)`: refused. It moves the calling process into
-    /// another namespace with setns(2), which the worker's seccomp filter refuses (and
-    /// which would move the whole run, gate and log included), so nothing is asked of the
-    /// gate and no namespace is entered.
+    /// Rex's `nsenter(options, callback)`: refused. It runs the script's callback inside
+    /// another process's namespaces, entered with setns(2): the worker's seccomp filter
+    /// refuses that (and it would move the whole run, gate and log included), and the
+    /// supervisor cannot do it for the worker as it does `trace` and `unmount`, because the
+    /// callback is script code that runs in the worker's engine. Nothing is asked of the gate
+    /// and no namespace is entered.
     pub fn nsenter(&self, target: &str) -> HostResult<()> {
         Err(refused(
             "nsenter",
             target,
-            "entering a namespace needs setns(2), which a confined worker may not call",
+            "entering a namespace needs setns(2), which a confined worker may not call, and the \
+             callback is script code that only the worker runs, so the supervisor cannot enter \
+             the namespace for it",
         ))
     }
 

@@ -7,8 +7,9 @@ use crate::action::{Action, CHANGING};
 use crate::path::AbsPath;
 use crate::resource::Resource;
 
-/// The actions that take a directory away with everything below it.
-const REMOVING: [Action; 2] = [Action::FsDelete, Action::FsMove];
+/// The actions that take a directory away with everything below it (an unmount takes away
+/// the whole file system mounted there, and with it the view of what lies below).
+const REMOVING: [Action; 3] = [Action::FsDelete, Action::FsMove, Action::FsUnmount];
 
 /// One of Tollgate's own paths, and what it is (for the denial's message).
 #[derive(Clone, Debug)]
@@ -69,8 +70,8 @@ impl OwnFiles {
     }
 
     /// Why `action` on `resource` is refused, if it touches one of Tollgate's own files:
-    /// any access to a secret, a change at or below an own path, or removing or moving a
-    /// directory that holds one.
+    /// any access to a secret, a change at or below an own path, or removing, moving or
+    /// unmounting a directory that holds one.
     pub fn refuses(&self, action: Action, resource: &Resource) -> Option<&str> {
         let path = resource.path()?;
         self.0.iter().find_map(|own| {

@@ -268,11 +268,7 @@ const DAEMON_RELOAD: &[Ask] = &[ask(&[SystemdDaemonReload], Entity::Systemd, Onl
 /// `sysctl_*` and `SysctlManager()`'s methods.
 const SYSCTL_READ: &[Ask] = &[
     ask(OPEN, Dir, Role("the key's directory under /proc/sys")),
-    ask(
-        READ,
-        File,
-        Role("/proc/sys/<the key with dots as slashes>"),
-    ),
+    ask(READ, File, Role("/proc/sys/<the key with dots as slashes>")),
 ];
 const SYSCTL_WRITE: &[Ask] = &[
     ask(OPEN, Dir, Role("the key's directory under /proc/sys")),
@@ -284,13 +280,27 @@ const SYSCTL_WRITE: &[Ask] = &[
 ];
 const SYSCTL_FIND: &[Ask] = &[
     ask(WALK, Dir, Role("/proc/sys and each directory below it")),
-    ask(OPEN, Dir, Role("the directory of each key whose path matches")),
+    ask(
+        OPEN,
+        Dir,
+        Role("the directory of each key whose path matches"),
+    ),
     ask(READ, File, Role("the file of each key whose path matches")),
 ];
 
 /// `netstat()` and `network_stats()`: the kernel's socket tables, and the processes whose
 /// descriptors name a socket's owner.
+/// `netstat()`: Rex's map, which names no owners.
 const SOCKET_TABLES: &[Ask] = &[
+    ask(KERNEL_TABLE, File, Id("/proc/net/tcp")),
+    ask(KERNEL_TABLE, File, Id("/proc/net/tcp6")),
+    ask(KERNEL_TABLE, File, Id("/proc/net/udp")),
+    ask(KERNEL_TABLE, File, Id("/proc/net/udp6")),
+    ask(KERNEL_TABLE, File, Id("/proc/net/unix")),
+];
+
+/// `network_stats()`: the tables, and each socket's owning process where `ps()` lists it.
+const SOCKETS_WITH_OWNERS: &[Ask] = &[
     ask(KERNEL_TABLE, File, Id("/proc/net/tcp")),
     ask(KERNEL_TABLE, File, Id("/proc/net/tcp6")),
     ask(KERNEL_TABLE, File, Id("/proc/net/udp")),
@@ -341,7 +351,11 @@ const FORMAT_READ: &[Ask] = &[ask(&[FsRead], File, Role("the open file"))];
 
 /// A core dump read with gdb: the dump and its executable, then gdb run on them.
 const CORE_DUMP: &[Ask] = &[
-    ask(OPEN, Dir, Role("the directories of the executable and the core dump")),
+    ask(
+        OPEN,
+        Dir,
+        Role("the directories of the executable and the core dump"),
+    ),
     ask(READ, File, Role("the executable and the core dump")),
     ask(OPEN, Dir, Role("/usr/bin, gdb's directory")),
     ask(
@@ -640,6 +654,89 @@ pub const TABLE: &[SdkActions] = &[
             ),
         ],
     ),
+    // The walk (`Host::find_handle`) starts from the descriptor the handle holds and opens
+    // each directory beneath its parent's, as Rex's walk: `read` on the open directory,
+    // `open` + `read` on each one it enters, never past max_depth. With a size or time
+    // filter each entry at a selected depth is asked `stat`, as Rex reads its metadata.
+    // What the callback calls asks for itself.
+    entry(
+        "RcDirHandle.find",
+        &[
+            ask(&[FsRead], Dir, Role("the open directory")),
+            ask(
+                LIST,
+                Dir,
+                Role("each directory below it that the walk enters (none deeper than FindOptions().max_depth(n) - 1)"),
+            ),
+            ask_when(
+                &[FsStat],
+                File,
+                Role("each entry at a selected depth, as a File whatever its type"),
+                "with a size or time filter",
+            ),
+        ],
+    ),
+    entry(
+        "RcDirHandle.disk_usage",
+        &[
+            ask(
+                MEASURE_DIR,
+                Dir,
+                Role("the open directory, and each directory below it"),
+            ),
+            ask(
+                MEASURE,
+                File,
+                Role("each file and symlink below it (a socket, FIFO or device: stat alone)"),
+            ),
+            ask_when(
+                OPEN,
+                Dir,
+                Role("the largest subdirectory reported, handed out as an open handle"),
+                "with DiskUsageOptions().track_largest_subdir(true), when a subdirectory is reported",
+            ),
+        ],
+    ),
+    entry(
+        "RcDirHandle.move",
+        &[
+            ask(
+                &[FsMove],
+                Dir,
+                Role("the source, an entry of the directory called on, with context destination {path, name, parent_path}"),
+            ),
+            ask(
+                &[FsCreate],
+                Dir,
+                Role("where it lands: NAME in the open directory given, or NAME/<the source's name> when NAME is a directory with entries"),
+            ),
+            ask_when(
+                &[FsMove],
+                FileOrDir,
+                Role("each entry below the source, with context destination where it will be"),
+                "when the source has entries",
+            ),
+            ask_when(
+                &[FsOpen, FsRead],
+                Dir,
+                Role("the directory at NAME (and at NAME/<the source's name> inside one with entries), listed to tell whether it is empty"),
+                "when the destination is an existing directory",
+            ),
+            ask_when(
+                &[FsDelete],
+                Dir,
+                Role("the empty directory the source replaces"),
+                "when replacing an empty directory, without MoveOptions().backup(true)",
+            ),
+            ask_when(
+                &[FsMove, FsCreate],
+                FileOrDir,
+                Role("what would be replaced, moved to NAME~"),
+                "with MoveOptions().backup(true) over an existing destination",
+            ),
+            ask(OPEN, Dir, Role("the moved directory, opened again where it landed")),
+        ],
+    ),
     entry(
         "RcSymlinkHandle.metadata",
         &[ask(
@@ -835,6 +932,14 @@ pub const TABLE: &[SdkActions] = &[
         ],
     ),
     entry(
+        "RcProcessManager.trace",
+        &[ask(
+            &[ProcTrace],
+            Entity::Process,
+            Role("the process; asked again by the supervisor, which traces it with gdb"),
+        )],
+    ),
+    entry(
         "RcProcessManager.monitor_processes_cpu",
         &[ask(
             &[ProcList],
@@ -872,7 +977,7 @@ pub const TABLE: &[SdkActions] = &[
         &[ask(
             &[FsUnmount],
             Dir,
-            Role("the mount point (then refused: scripts cannot unmount)"),
+            Role("the mount point; asked again by the supervisor, which unmounts it"),
         )],
     ),
     entry("SystemInfo.uname_info", SYSINFO_LIST),
@@ -913,7 +1018,7 @@ pub const TABLE: &[SdkActions] = &[
         &[ask(&[NetConnect], Entity::Url, Role("tcp://<host>:<port>"))],
     ),
     entry("netstat", SOCKET_TABLES),
-    entry("network_stats", SOCKET_TABLES),
+    entry("network_stats", SOCKETS_WITH_OWNERS),
     entry("ip_addr", SYSINFO_LIST),
     entry("ip_addresses", SYSINFO_LIST),
     // Client().get(url).send(): the same GET as curl.
@@ -1065,9 +1170,8 @@ mod tests {
                         .iter()
                         .map(|f| f.function)
                         .filter(|f| {
-                            f.split_once('.').is_some_and(|(r, m)| {
-                                m == word && receivers.contains(&r)
-                            })
+                            f.split_once('.')
+                                .is_some_and(|(r, m)| m == word && receivers.contains(&r))
                         })
                         .collect();
                     if !of_receivers.is_empty() {

@@ -77,7 +77,11 @@ fn last_segment(param: &str) -> String {
         Some((name, ty)) if !name.contains("::") => ty,
         _ => param,
     };
-    let ty = ty.trim().trim_start_matches("&mut ").trim_start_matches('&').trim();
+    let ty = ty
+        .trim()
+        .trim_start_matches("&mut ")
+        .trim_start_matches('&')
+        .trim();
     let base = ty.split('<').next().unwrap_or(ty);
     base.rsplit("::").next().unwrap_or(base).to_owned()
 }
@@ -112,9 +116,9 @@ fn ours() -> BTreeMap<String, Vec<Vec<String>>> {
 
 fn present(ours: &BTreeMap<String, Vec<Vec<String>>>, name: &str, types: &[String]) -> bool {
     ours.get(name).is_some_and(|overloads| {
-        overloads.iter().any(|o| {
-            o.len() == types.len() && o.iter().zip(types).all(|(a, b)| same_type(b, a))
-        })
+        overloads
+            .iter()
+            .any(|o| o.len() == types.len() && o.iter().zip(types).all(|(a, b)| same_type(b, a)))
     })
 }
 
@@ -139,7 +143,10 @@ fn every_rex_callable_is_in_the_engine_or_listed() {
         }
     }
     for line in &not_yet {
-        assert!(rex.contains(line), "rex_not_yet.txt lists {line}, which Rex does not have");
+        assert!(
+            rex.contains(line),
+            "rex_not_yet.txt lists {line}, which Rex does not have"
+        );
     }
     assert!(
         missing.is_empty() && arrived.is_empty(),
@@ -158,7 +165,10 @@ fn reads_shapes_of_both_engines_signatures() {
     );
     assert_eq!(
         shape("grep(a: array, pattern: &str, path: &str) -> Result<Array, Box<EvalAltResult>>"),
-        ("grep".to_owned(), vec!["array".to_owned(), "str".to_owned(), "str".to_owned()])
+        (
+            "grep".to_owned(),
+            vec!["array".to_owned(), "str".to_owned(), "str".to_owned()]
+        )
     );
     assert_eq!(shape("now() -> DateTime"), ("now".to_owned(), vec![]));
     assert!(same_type("string", "str"));

@@ -146,6 +146,41 @@ fn core_dump_call(function: &'static str, script: &str, core_made: bool) -> Call
     }
 }
 
+/// Whether this thread has a mount namespace of its own, with nothing shared back, where the
+/// test mounts the tmpfs `unmount` takes away (`{mnt}`): only root can make one. Made at the
+/// first call; the calls all run on the test's thread, and threads it starts inherit it.
+fn private_mounts() -> bool {
+    thread_local! {
+        // SAFETY: geteuid, unshare and mount take integers and NUL-terminated strings.
+        static PRIVATE: bool = unsafe {
+            libc::geteuid() == 0
+                && libc::unshare(libc::CLONE_NEWNS) == 0
+                && libc::mount(
+                    std::ptr::null(),
+                    c"/".as_ptr(),
+                    std::ptr::null(),
+                    libc::MS_REC | libc::MS_PRIVATE,
+                    std::ptr::null(),
+                ) == 0
+        };
+    }
+    PRIVATE.with(|p| *p)
+}
+
+/// `unmount` of a tmpfs mounted for it; without root there is none, and the call fails after
+/// its decision (the directory is not a mount point).
+fn unmount_call() -> Call {
+    let c = call(
+        "unmount",
+        r#"unmount(UnmountOptions().path("{mnt}").build())"#,
+    );
+    if private_mounts() {
+        c
+    } else {
+        c.may_fail()
+    }
+}
+
 /// Every call this test makes: each SDK function at least once, and each case of the table.
 fn calls() -> Vec<Call> {
     let core_made = made().core_dump.is_some();
@@ -370,6 +405,23 @@ fn calls() -> Vec<Call> {
         call("RcDirHandle.delete", "s.delete(DeleteDirOptions().recursive(true).build())").after(SUB_DIR).case("with DeleteDirOptions().recursive(true)"),
         call("RcDirHandle.create_symlink", r#"d.create_symlink("a.txt", "new-link", CreateSymlinkOptions().build())"#).after(OPEN_DIR),
         call("RcDirHandle.create_symlink", r#"d.create_symlink("a.txt", "link", CreateSymlinkOptions().force(true).build())"#).after(OPEN_DIR).case("with CreateSymlinkOptions().force(true) over an existing entry"),
+        // dir.find walks from the open directory: a callback that calls nothing asks nothing
+        // more; a size or time filter asks stat of each entry, and max_depth(2) enters only
+        // the directories just below.
+        call("RcDirHandle.find", "d.find(FindOptions().build(), |e| {})").after(OPEN_DIR),
+        call("RcDirHandle.find", r#"d.find(FindOptions().name("*.txt").max_depth(2).size_range(SizeRange::max_only(1, SizeUnit::MEBIBYTES)).build(), |e| {})"#).after(OPEN_DIR).case("with a size or time filter"),
+        call("RcDirHandle.find", r#"d.find(FindOptions().min_depth(2).max_modification_time(DateTime(9999, 12, 31, 23, 59, 59, 0)).build(), |e| {})"#).after(OPEN_DIR).case("with a size or time filter"),
+        call("RcDirHandle.disk_usage", "d.disk_usage(DiskUsageOptions().build())").after(OPEN_DIR),
+        call("RcDirHandle.disk_usage", "d.disk_usage(DiskUsageOptions().all_files(true).track_largest_subdir(true).build())").after(OPEN_DIR).case("with DiskUsageOptions().track_largest_subdir(true), when a subdirectory is reported"),
+        // dir.move: `sub` (which has entries) to a free name, over the empty `vacant`, into
+        // `full` (which has entries), and with backup over a file and over `vacant`; and the
+        // empty `vacant` itself to a free name.
+        call("RcDirHandle.move", r#"d.move(s, d, "moved", MoveOptions().build())"#).after(&format!("{OPEN_DIR} {SUB_DIR}")).case("when the source has entries"),
+        call("RcDirHandle.move", r#"d.move(s, d, "vacant", MoveOptions().build())"#).after(&format!("{OPEN_DIR} {SUB_DIR}")).case("when the source has entries").case("when the destination is an existing directory").case("when replacing an empty directory, without MoveOptions().backup(true)"),
+        call("RcDirHandle.move", r#"d.move(s, d, "full", MoveOptions().build())"#).after(&format!("{OPEN_DIR} {SUB_DIR}")).case("when the source has entries").case("when the destination is an existing directory"),
+        call("RcDirHandle.move", r#"d.move(s, d, "b.txt", MoveOptions().backup(true).build())"#).after(&format!("{OPEN_DIR} {SUB_DIR}")).case("when the source has entries").case("with MoveOptions().backup(true) over an existing destination"),
+        call("RcDirHandle.move", r#"d.move(s, d, "vacant", MoveOptions().backup(true).build())"#).after(&format!("{OPEN_DIR} {SUB_DIR}")).case("when the source has entries").case("when the destination is an existing directory").case("with MoveOptions().backup(true) over an existing destination"),
+        call("RcDirHandle.move", r#"d.move(v, d, "moved", MoveOptions().build())"#).after(&format!(r#"{OPEN_DIR} let v = DirConfig().path("{{dir}}/vacant").build().open(OpenDirOptions().build());"#)),
         call("RcSymlinkHandle.metadata", "l.metadata()").after(&format!(r#"{OPEN_DIR} let l = d.open_symlink("link");"#)),
         call("RcSymlinkHandle.set_ownership", "l.set_ownership(SetOwnershipOptions().user(\"root\").build())").after(&format!(r#"{OPEN_DIR} let l = d.open_symlink("link");"#)).may_fail(),
         call("DirEntry.metadata", "e.metadata()").after(&format!(r#"{OPEN_DIR} let e = d.list_entries()["a.txt"];"#)),
@@ -536,11 +588,7 @@ fn calls() -> Vec<Call> {
         ),
         call("format_bytes", "format_bytes(2048, Unit::KILOBYTES)"),
         call("UnmountOptions", "UnmountOptions()"),
-        call(
-            "unmount",
-            r#"unmount(UnmountOptions().path("{dir}").build())"#,
-        )
-        .may_fail(),
+        unmount_call(),
         call("ProcessManager", "ProcessManager()"),
         call("RcProcessManager.processes", "ProcessManager().processes()"),
         call(
@@ -570,6 +618,7 @@ fn calls() -> Vec<Call> {
         call("TraceOptions", "TraceOptions().ns_pid(1).build()"),
         call("NamespaceOptions", "NamespaceOptions().build()"),
         call("RcProcessManager.ipcs_info", "ProcessManager().ipcs_info()"),
+        call("RcProcessManager.trace", "ProcessManager().trace({pid})"),
         call(
             "RcProcessManager.list_open_files",
             "ProcessManager().list_open_files(LsofOptions().pid({pid}).build())",
@@ -683,7 +732,8 @@ fn http_server() -> u16 {
     port
 }
 
-/// The temp dir every file call works in: two files and a tree below `sub`.
+/// The temp dir every file call works in: two files, a tree below `sub`, the empty
+/// directory `vacant` and `full`, which holds one file.
 fn fixture() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
@@ -692,6 +742,10 @@ fn fixture() -> tempfile::TempDir {
     std::fs::create_dir_all(p.join("sub/deeper")).unwrap();
     std::fs::write(p.join("sub/c.txt"), "c\n").unwrap();
     std::fs::write(p.join("sub/deeper/d.txt"), "d\n").unwrap();
+    // Where `dir.move` lands: an empty directory it replaces, and one with entries it enters.
+    std::fs::create_dir(p.join("vacant")).unwrap();
+    std::fs::create_dir(p.join("full")).unwrap();
+    std::fs::write(p.join("full/x.txt"), "x\n").unwrap();
     std::os::unix::fs::symlink("a.txt", p.join("link")).unwrap();
     for name in MADE_FILES {
         std::fs::copy(made().dir.path().join(name), p.join(name)).unwrap();
@@ -867,8 +921,20 @@ fn every_sdk_function_asks_the_gate_what_the_table_says() {
         let dir = fixture();
         let dir_path = dir.path().to_str().unwrap().to_owned();
         let mut child: Option<Child> = None;
+        let mnt = format!("{dir_path}/mnt");
+        if c.call.contains("{mnt}") {
+            std::fs::create_dir(&mnt).unwrap();
+            if private_mounts() {
+                let status = Command::new("mount")
+                    .args(["-t", "tmpfs", "tollgate-sdk-table", &mnt])
+                    .status()
+                    .unwrap();
+                assert!(status.success(), "mount a tmpfs on {mnt}");
+            }
+        }
         let fill = |text: &str, pid: u32| {
-            text.replace("{dir}", &dir_path)
+            text.replace("{mnt}", &mnt)
+                .replace("{dir}", &dir_path)
                 .replace("{port}", &port.to_string())
                 .replace("{pid}", &pid.to_string())
                 .replace("{core}", &core)

@@ -12,13 +12,13 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::rc::Rc;
 
 use rustix::fs::{AtFlags, FileType};
-use tollgate_policy::sdk_actions::{MEASURE_DIR, OPEN};
+use tollgate_policy::sdk_actions::{LIST, MEASURE_DIR, OPEN};
 use tollgate_policy::{AbsPath, Action, Context, Resource};
 
 use super::read::regular_file;
 use super::root::{held, is_link_error, Access, Attrs, OpenDir};
 use super::text::{self, GrepOptions, GrepOutput, TailLines, WcCounts};
-use super::walk::{DuEntry, DuOptions, Entry};
+use super::walk::{DuEntry, DuOptions, Entry, EntryKind};
 use super::{parse_path, RmOptions, MAX_LINK_HOPS};
 use crate::error::{HostError, HostResult};
 use crate::Host;
@@ -355,10 +355,13 @@ impl Host {
     /// `redacted_read` for a handle opened under it, then redacted).
     fn readable(&self, h: &mut FileHandle) -> HostResult<File> {
         if !h.access.read {
-            return Err(HostError::InvalidInput(format!(
-                "{} was opened without read(true) in its OpenFileOptions",
-                h.path
-            )));
+            return Err(HostError::Rex {
+                kind: "IoError",
+                message: format!(
+                    "{} was opened without read(true) in its OpenFileOptions",
+                    h.path
+                ),
+            });
         }
         let action = if h.redacted {
             Action::FsRedactedRead
@@ -1256,20 +1259,48 @@ pub struct FindFilter {
     /// Inclusive size bounds in bytes.
     pub min_size: Option<u64>,
     pub max_size: Option<u64>,
-    /// Depth below the directory: its entries are at depth 1.
+    /// Depth below the directory: its entries are at depth 1. Entries above `min_depth`
+    /// are walked through but not selected.
     pub min_depth: Option<u64>,
+    /// The deepest directories entered are at `max_depth - 1`, so nothing deeper than
+    /// `max_depth` is read; as in Rex, the directory's own entries are always read (a
+    /// `max_depth` of 0 acts as 1).
     pub max_depth: Option<u64>,
-    /// Inclusive modification time bounds, in seconds since the epoch.
+    /// Inclusive modification time bounds, in whole seconds since the epoch.
     pub min_mtime: Option<i64>,
     pub max_mtime: Option<i64>,
+    /// Inclusive "creation time" bounds, in whole seconds since the epoch. Rex compares the
+    /// inode's change time (`st_ctime`) under that name, and so does Tollgate, so a filter
+    /// selects the same files on both.
+    pub min_ctime: Option<i64>,
+    pub max_ctime: Option<i64>,
 }
 
-impl Host {
-    /// `dir.find(options, callback)`'s walk: every entry below the directory that `filter`
-    /// selects, in walk order. It is `ls`'s recursive walk (each directory it enters needs
-    /// `read` and `stat`; symlinks are listed, never entered), so a subtree the policy
-    /// keeps out is refused, not silently skipped.
-    pub fn find_handle(&self, dir: &DirHandle, filter: &FindFilter) -> HostResult<Vec<Entry>> {
+impl FindFilter {
+    /// Whether a test reads the entry's metadata, which then needs `stat` on each entry.
+    fn reads_metadata(&self) -> bool {
+        self.min_size.is_some()
+            || self.max_size.is_some()
+            || self.min_mtime.is_some()
+            || self.max_mtime.is_some()
+            || self.reads_change_time()
+    }
+
+    fn reads_change_time(&self) -> bool {
+        self.min_ctime.is_some() || self.max_ctime.is_some()
+    }
+}
+
+/// A find's name tests, compiled once for the walk.
+struct FindTests<'f> {
+    filter: &'f FindFilter,
+    name: Option<globset::GlobMatcher>,
+    iname: Option<globset::GlobMatcher>,
+    regex: Option<regex::Regex>,
+}
+
+impl<'f> FindTests<'f> {
+    fn new(filter: &'f FindFilter) -> HostResult<FindTests<'f>> {
         let glob = |pattern: &str, case_insensitive: bool| {
             globset::GlobBuilder::new(pattern)
                 .case_insensitive(case_insensitive)
@@ -1278,8 +1309,6 @@ impl Host {
                 .map(|g| g.compile_matcher())
                 .map_err(|e| HostError::InvalidInput(format!("invalid pattern {pattern:?}: {e}")))
         };
-        let name = filter.name.as_deref().map(|p| glob(p, false)).transpose()?;
-        let iname = filter.iname.as_deref().map(|p| glob(p, true)).transpose()?;
         let regex = filter
             .regex
             .as_deref()
@@ -1288,32 +1317,153 @@ impl Host {
                     .map_err(|e| HostError::InvalidInput(format!("invalid regex {r:?}: {e}")))
             })
             .transpose()?;
-        let options = super::LsOptions {
-            all: true,
-            long: false,
-            recursive: true,
-        };
-        let entries = self.ls(dir.path().as_str(), options)?;
-        Ok(entries
-            .into_iter()
-            .filter(|e| {
-                let depth = e.name.split('/').count() as u64;
-                let base = e.name.rsplit('/').next().unwrap_or(&e.name);
-                let mut named = name.as_ref().is_none_or(|g| g.is_match(base))
-                    && iname.as_ref().is_none_or(|g| g.is_match(base))
-                    && regex.as_ref().is_none_or(|r| r.is_match(e.path.as_str()));
-                if filter.negate_name {
-                    named = !named;
+        Ok(FindTests {
+            filter,
+            name: filter.name.as_deref().map(|p| glob(p, false)).transpose()?,
+            iname: filter.iname.as_deref().map(|p| glob(p, true)).transpose()?,
+            regex,
+        })
+    }
+
+    fn named(&self, base: &str, path: &AbsPath) -> bool {
+        let named = self.name.as_ref().is_none_or(|g| g.is_match(base))
+            && self.iname.as_ref().is_none_or(|g| g.is_match(base))
+            && self
+                .regex
+                .as_ref()
+                .is_none_or(|r| r.is_match(path.as_str()));
+        named != self.filter.negate_name
+    }
+
+    fn measured(&self, m: &Measured) -> bool {
+        let f = self.filter;
+        f.min_size.is_none_or(|b| m.size >= b)
+            && f.max_size.is_none_or(|b| m.size <= b)
+            && f.min_mtime.is_none_or(|t| m.mtime >= t)
+            && f.max_mtime.is_none_or(|t| m.mtime <= t)
+            && f.min_ctime.is_none_or(|t| m.ctime.is_some_and(|b| b >= t))
+            && f.max_ctime.is_none_or(|t| m.ctime.is_some_and(|b| b <= t))
+    }
+}
+
+/// What `find`'s size and time tests read of an entry, under a `stat` permit for it.
+struct Measured {
+    size: u64,
+    mtime: i64,
+    /// Read only for a creation-time test.
+    ctime: Option<i64>,
+}
+
+impl Host {
+    /// `dir.find(options, callback)`'s walk: every entry below the directory that `filter`
+    /// selects, in walk order (each directory's entry before what is below it). It walks
+    /// from the descriptor the handle holds, never from its path, so it walks the directory
+    /// that was opened whatever has been renamed or put in its place since: `read` on the
+    /// open directory, then each directory below it (down to `max_depth - 1`) opened beneath
+    /// its parent's descriptor, never through a symlink, after `open` + `read` on it, as in
+    /// Rex's walk. With a size or time test, each entry at a selected depth is asked `stat`
+    /// (as a File, as `DirEntry.metadata` asks) and tested on what is read of it under that
+    /// permit; a creation-time test on a file system that records no creation time is
+    /// refused. Where Rex skips a directory or entry it may not read, this fails with the
+    /// denial, so a result never silently leaves out a part.
+    pub fn find_handle(&self, dir: &DirHandle, filter: &FindFilter) -> HostResult<Vec<Entry>> {
+        let tests = FindTests::new(filter)?;
+        let resource = Resource::Dir(dir.path().clone());
+        let permit = self.permit(&[Action::FsRead], resource.clone())?;
+        crate::effect::check(&permit, &[Action::FsRead], &resource)
+            .map_err(|e| HostError::io("list", dir.path(), e))?;
+        let mut out = Vec::new();
+        self.find_below(&dir.dir, "", 1, &tests, &mut out)?;
+        Ok(out)
+    }
+
+    /// Adds to `out` what `tests` select in `dir` (its entries at `depth`) and below it.
+    fn find_below(
+        &self,
+        dir: &OpenDir,
+        prefix: &str,
+        depth: u64,
+        tests: &FindTests<'_>,
+        out: &mut Vec<Entry>,
+    ) -> HostResult<()> {
+        let filter = tests.filter;
+        let path = dir.path();
+        for listed in self.read_dir(dir)? {
+            let child = path.join(&listed.name)?;
+            let shown = format!("{prefix}{}", listed.name);
+            let entry = Entry::from_stat(&shown, &child, &listed.st);
+            if filter.min_depth.is_none_or(|m| depth >= m) {
+                let named = tests.named(&listed.name, &child);
+                // As in Rex, every entry at a selected depth is measured when a size or time
+                // test is set, before the name tests are combined with the others.
+                let measured = if filter.reads_metadata() {
+                    let m = self.measure_found(dir, &listed.raw, &child, filter)?;
+                    tests.measured(&m)
+                } else {
+                    true
+                };
+                if named && measured {
+                    out.push(entry.clone());
+                    if out.len() > self.limits.max_items {
+                        return Err(self.too_many_items(path));
+                    }
                 }
-                named
-                    && filter.min_depth.is_none_or(|m| depth >= m)
-                    && filter.max_depth.is_none_or(|m| depth <= m)
-                    && filter.min_size.is_none_or(|m| e.size >= m)
-                    && filter.max_size.is_none_or(|m| e.size <= m)
-                    && filter.min_mtime.is_none_or(|t| e.mtime >= t)
-                    && filter.max_mtime.is_none_or(|t| e.mtime <= t)
-            })
-            .collect())
+            }
+            let descend =
+                entry.kind == EntryKind::Dir && filter.max_depth.is_none_or(|m| depth < m);
+            if descend {
+                let sub = self.open_walk_child(dir, &listed.raw, &child, LIST)?;
+                self.find_below(&sub, &format!("{shown}/"), depth + 1, tests, out)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The entry `raw` of `dir` (at `path`) as `find`'s size and time tests see it: read by
+    /// `statx`, without following a symlink, under a `stat` permit for it. The listing's own
+    /// metadata (read under the directory's permit, for the entry's type) is not used for
+    /// them.
+    fn measure_found(
+        &self,
+        dir: &OpenDir,
+        raw: &std::ffi::CStr,
+        path: &AbsPath,
+        filter: &FindFilter,
+    ) -> HostResult<Measured> {
+        use rustix::fs::StatxFlags;
+        let resource = Resource::File(path.clone());
+        let permit = self.permit(&[Action::FsStat], resource.clone())?;
+        crate::effect::check(&permit, &[Action::FsStat], &resource)
+            .map_err(|e| HostError::io("stat", path, e))?;
+        let mut wanted = StatxFlags::SIZE | StatxFlags::MTIME;
+        if filter.reads_change_time() {
+            wanted |= StatxFlags::CTIME;
+        }
+        let st = rustix::fs::statx(dir.fd(), raw, AtFlags::SYMLINK_NOFOLLOW, wanted)
+            .map_err(|e| HostError::io("stat", path, e.into()))?;
+        let got = StatxFlags::from_bits_retain(st.stx_mask);
+        // A test on a value the file system did not report would compare against zero:
+        // refused instead, so a filter is never silently ignored.
+        for (flag, what, option) in [
+            (StatxFlags::SIZE, "size", "size_range"),
+            (
+                StatxFlags::MTIME,
+                "modification time",
+                "min/max_modification_time",
+            ),
+            (StatxFlags::CTIME, "change time", "min/max_creation_time"),
+        ] {
+            if wanted.contains(flag) && !got.contains(flag) {
+                return Err(HostError::InvalidInput(format!(
+                    "FindOptions {option} cannot be applied to {path}: its file system does not record a {what}"
+                )));
+            }
+        }
+        Ok(Measured {
+            size: st.stx_size,
+            mtime: st.stx_mtime.tv_sec,
+            ctime: filter.reads_change_time().then_some(st.stx_ctime.tv_sec),
+        })
     }
 }
 

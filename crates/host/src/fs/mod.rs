@@ -12,8 +12,8 @@ mod walk;
 mod write;
 
 pub use handle::{
-    replace_text, DirHandle, DirOptions, DiskUsage, DiskUsageOptions, FileHandle, FileOptions, FindFilter, HandleMetadata, LineMatch, LinesWanted, Owner,
-    SymlinkHandle,
+    replace_text, DirHandle, DirOptions, DiskUsage, DiskUsageOptions, FileHandle, FileOptions,
+    FindFilter, HandleMetadata, LineMatch, LinesWanted, Owner, SymlinkHandle,
 };
 pub use root::Root;
 pub use walk::{DuEntry, DuOptions, DuReport, Entry, EntryKind, LsOptions};

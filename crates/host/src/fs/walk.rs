@@ -163,7 +163,7 @@ impl Host {
 
     /// Authorizes `actions` on a subdirectory found during a walk and opens it, beneath its
     /// parent's descriptor and without following links.
-    fn open_walk_child(
+    pub(crate) fn open_walk_child(
         &self,
         parent: &OpenDir,
         name: &CStr,

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use crate::error::{HostError, HostResult};
+use crate::supervisor_call::{DescriptorsUnder, SupervisorAnswer, SupervisorCall};
 use crate::Host;
 
 /// The tables read, with the protocol name each stands for (as `netstat` prints it).
@@ -156,9 +157,10 @@ fn parse_unix_row(line: &str) -> Option<UnixSocket> {
 }
 
 impl Host {
-    /// The internet and Unix socket tables, each socket with its owner where the policy lets
-    /// the principal list the owning process.
-    pub fn netstat(&self) -> HostResult<SocketTables> {
+    /// The internet and Unix socket tables; with `owners`, each socket with its owner where
+    /// the policy lets the principal list the owning process (a `list` decision on every
+    /// process, so only when the caller shows owners).
+    pub fn netstat(&self, owners: bool) -> HostResult<SocketTables> {
         let mut out = Vec::new();
         for (path, protocol) in TABLES {
             let table = match self.read_table(path) {
@@ -186,6 +188,12 @@ impl Host {
                 limit: format!("{} entries", self.limits.max_items),
             });
         }
+        if !owners {
+            return Ok(SocketTables {
+                internet: out,
+                unix,
+            });
+        }
         let owners = self.socket_owners()?;
         for s in &mut out {
             s.owner = owners.get(&s.inode).cloned();
@@ -209,7 +217,21 @@ impl Host {
             self.interrupt.check()?;
             // Descriptors of another user's process are unreadable without privilege; its
             // sockets then have no known owner.
-            let Ok(targets) = (self.descriptors)(process.pid) else {
+            // `ps()` decided `list` on it just now: this permit is that remembered decision.
+            let Ok(permit) = self.gate.authorize(
+                &[tollgate_policy::Action::ProcList],
+                &crate::process::resource(&process),
+            ) else {
+                continue;
+            };
+            let call = SupervisorCall::Descriptors {
+                pid: process.pid,
+                under: DescriptorsUnder::List,
+            };
+            let target = format!("process {}", process.pid);
+            let Ok(SupervisorAnswer::Descriptors(targets)) =
+                self.supervisor_call(&permit, &call, "list the descriptors of", &target)
+            else {
                 continue;
             };
             // Read by pid after the decision: if the pid now names another process, what

@@ -112,8 +112,10 @@ fn register_datetime(engine: &mut Engine) {
             d.format(f.format()).map_err(date_error)
         },
     );
-    engine.register_fn("to_string", |d: &mut DateTime| d.rfc3339());
-    engine.register_fn("to_debug", |d: &mut DateTime| d.rfc3339());
+    // Rex gives a DateTime no text form of its own: `to_string()` (and `${d}`) is its type
+    // name; `to_string(DateTimeFormat::RFC3339)` is the text.
+    engine.register_fn("to_string", |_: &mut DateTime| DATETIME.to_owned());
+    engine.register_fn("to_debug", |_: &mut DateTime| DATETIME.to_owned());
     engine.register_get("year", |d: &mut DateTime| d.year);
     engine.register_get("month", |d: &mut DateTime| d.month);
     engine.register_get("day", |d: &mut DateTime| d.day);

@@ -1,6 +1,7 @@
 //! Disks and file systems, as Rex's `rust_safe_disk_info`: `df`, `iostat`, `lsblk`,
 //! `Filesystems(FilesystemOptions)` with `filesystems()` and `iostat()`, `format_bytes` with
-//! `Unit`, and `unmount` with `UnmountOptions` (asked, then refused: see `unmount`).
+//! `Unit`, and `unmount` with `UnmountOptions` (asked, then carried out by the supervisor: see
+//! the host's `unmount`).
 
 use std::fmt;
 use std::rc::Rc;

@@ -192,7 +192,10 @@ pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
         .register_type_with_name::<ChildNamespaceOptions>(
             "rust_safe_io::execute::ChildNamespaceOptions",
         );
-    engine.register_fn("ChildNamespaceOptions", ChildNamespaceOptionsBuilder::default);
+    engine.register_fn(
+        "ChildNamespaceOptions",
+        ChildNamespaceOptionsBuilder::default,
+    );
     engine.register_fn(
         "target_process",
         |b: &mut ChildNamespaceOptionsBuilder, pid: i64| {
@@ -204,7 +207,9 @@ pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
         b.target_process
             .filter(|pid| *pid > 0)
             .map(|target_process| ChildNamespaceOptions { target_process })
-            .ok_or_else(|| invalid("ChildNamespaceOptions needs .target_process(pid) before .build()"))
+            .ok_or_else(|| {
+                invalid("ChildNamespaceOptions needs .target_process(pid) before .build()")
+            })
     });
 
     let h = Rc::clone(&host);

@@ -268,6 +268,13 @@ fn in_bytes(n: i64, unit: SizeUnit) -> Result<u64> {
         .ok_or_else(|| invalid(format!("{n} is not a size")))
 }
 
+/// The first whole second at or after `t`, as a lower time bound of `FindOptions`: Rex
+/// compares an entry's time in whole seconds with the bound itself, so a bound part-way
+/// through a second leaves that second out (an upper bound is its own second, `epoch_seconds`).
+fn first_second_from(t: &DateTime) -> i64 {
+    t.epoch_seconds() + i64::from(t.nanosecond > 0)
+}
+
 fn positive(n: i64, what: &str) -> Result<u64> {
     u64::try_from(n).map_err(|_| invalid(format!("{what} must not be negative, got {n}")))
 }
@@ -394,9 +401,9 @@ pub(crate) fn register(engine: &mut Engine) {
         "size_range" => |o, v: SizeRange| o.size_range = Some(v),
         "min_depth" => |o, v: i64| o.min_depth = Some(v),
         "max_depth" => |o, v: i64| o.max_depth = Some(v),
-        "min_modification_time" => |o, v: DateTime| o.min_modification_time = Some(v.epoch_seconds()),
+        "min_modification_time" => |o, v: DateTime| o.min_modification_time = Some(first_second_from(&v)),
         "max_modification_time" => |o, v: DateTime| o.max_modification_time = Some(v.epoch_seconds()),
-        "min_creation_time" => |o, v: DateTime| o.min_creation_time = Some(v.epoch_seconds()),
+        "min_creation_time" => |o, v: DateTime| o.min_creation_time = Some(first_second_from(&v)),
         "max_creation_time" => |o, v: DateTime| o.max_creation_time = Some(v.epoch_seconds()),
         "follow_symlinks" => |o, v: bool| o.follow_symlinks = v,
     ]);

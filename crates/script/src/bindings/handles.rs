@@ -668,7 +668,14 @@ fn find(
             "FindOptions().follow_symlinks(true) is not supported: a walk never follows links",
         ));
     }
-    let depth = |d: Option<i64>| d.map(|d| u64::try_from(d).unwrap_or(0));
+    // As in Rex, a negative depth is refused rather than read as 0.
+    let depth = |d: Option<i64>, what: &str| {
+        d.map(|d| {
+            u64::try_from(d)
+                .map_err(|_| invalid(format!("FindOptions: {what} must be 0 or more, got {d}")))
+        })
+        .transpose()
+    };
     let filter = FindFilter {
         name: o.name.clone(),
         iname: o.iname.clone(),
@@ -676,10 +683,12 @@ fn find(
         negate_name: o.negate_name,
         min_size: o.size_range.and_then(|r| r.min),
         max_size: o.size_range.and_then(|r| r.max),
-        min_depth: depth(o.min_depth),
-        max_depth: depth(o.max_depth),
+        min_depth: depth(o.min_depth, "min_depth")?,
+        max_depth: depth(o.max_depth, "max_depth")?,
         min_mtime: o.min_modification_time,
         max_mtime: o.max_modification_time,
+        min_ctime: o.min_creation_time,
+        max_ctime: o.max_creation_time,
     };
     for e in host.find_handle(dir, &filter).map_err(host_error)? {
         let entry = DirEntry::listed(&e, dir.path());

@@ -56,6 +56,7 @@ object! {
     pub(crate) struct Response as "rust_safe_network::client::Response" {
         status: i64,
         text: String,
+    } extra {
         headers: Map,
         url: String,
     }
@@ -102,6 +103,7 @@ object! {
     pub(crate) struct Network as "rust_safe_network::network::Network" {
         interface_name: String,
         addresses: Array,
+    } extra {
         networks: Array,
         mac: Option<String>,
         up: bool,
@@ -110,9 +112,9 @@ object! {
 }
 
 impl std::fmt::Display for Network {
+    /// Rex gives the type no text form: `to_string()` is its type name.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let addresses: Vec<String> = self.addresses.iter().map(|a| a.to_string()).collect();
-        write!(f, "{}: {}", self.interface_name, addresses.join(", "))
+        f.write_str("rust_safe_network::network::Network")
     }
 }
 
@@ -445,14 +447,6 @@ fn network_stats(t: SocketTables) -> NetworkStats {
 /// enums as text (`Tcp`, `Listen`, `Stream`), plus Tollgate's `inode` and `process_info`.
 fn netstat_map(t: SocketTables) -> Dynamic {
     let text = |v: &dyn std::fmt::Display| Dynamic::from(v.to_string());
-    let owner_map = |o: Option<SocketOwner>| {
-        o.map_or(Dynamic::UNIT, |o| {
-            map([
-                ("pid", Dynamic::from(i64::from(o.pid))),
-                ("process_name", Dynamic::from(o.name)),
-            ])
-        })
-    };
     let internet: Array = t
         .internet
         .into_iter()
@@ -464,8 +458,6 @@ fn netstat_map(t: SocketTables) -> Dynamic {
                 ("state", text(&tcp_state(&s))),
                 ("recv_queue", Dynamic::from(s.recv_queue as i64)),
                 ("send_queue", Dynamic::from(s.send_queue as i64)),
-                ("inode", Dynamic::from(s.inode as i64)),
-                ("process_info", owner_map(s.owner)),
             ])
         })
         .collect();
@@ -477,8 +469,6 @@ fn netstat_map(t: SocketTables) -> Dynamic {
                 ("protocol", text(&unix_protocol(&s))),
                 ("state", text(&unix_state(&s))),
                 ("ref_count", Dynamic::from(i64::from(s.ref_count))),
-                ("inode", Dynamic::from(s.inode as i64)),
-                ("process_info", owner_map(s.owner)),
                 ("path", Dynamic::from(s.path)),
             ])
         })
@@ -573,11 +563,11 @@ pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
     );
     let h = Rc::clone(&host);
     engine.register_fn("netstat", move || {
-        h.netstat().map(netstat_map).map_err(net_error)
+        h.netstat(false).map(netstat_map).map_err(net_error)
     });
     let h = Rc::clone(&host);
     engine.register_fn("network_stats", move || {
-        h.netstat().map(network_stats).map_err(net_error)
+        h.netstat(true).map(network_stats).map_err(net_error)
     });
     for name in ["ip_addr", "ip_addresses"] {
         let h = Rc::clone(&host);

@@ -115,12 +115,21 @@ impl<T: Field> Field for Option<T> {
 /// result's type behaves the same. Field types implement [`Field`] (a nested object is a `Dynamic`). The
 /// type must implement `Display` (its `to_string()`). The struct gets `KIND`, for its area's
 /// `KINDS` list. A field named after a Rust keyword is written `r#type`; its getter is `type`.
+/// Fields Tollgate adds to Rex's go in a block after the struct, `extra { headers: Map }`:
+/// they have getters but stay out of `to_map()`, which keeps Rex's shape (and so does the
+/// run's JSON output of the object).
 macro_rules! object {
     ($(#[$doc:meta])* $vis:vis struct $name:ident as $type_name:literal { $($(#[$fdoc:meta])* $field:ident : $ty:ty),* $(,)? }) => {
+        $crate::bindings::objects::object! {
+            $(#[$doc])* $vis struct $name as $type_name { $($(#[$fdoc])* $field: $ty),* } extra {}
+        }
+    };
+    ($(#[$doc:meta])* $vis:vis struct $name:ident as $type_name:literal { $($(#[$fdoc:meta])* $field:ident : $ty:ty),* $(,)? } extra { $($(#[$xdoc:meta])* $xfield:ident : $xty:ty),* $(,)? }) => {
         $(#[$doc])*
         #[derive(Clone, Debug)]
         $vis struct $name {
             $($(#[$fdoc])* pub(crate) $field: $ty,)*
+            $($(#[$xdoc])* pub(crate) $xfield: $xty,)*
         }
 
         impl $name {
@@ -145,6 +154,12 @@ macro_rules! object {
                         engine.register_get(
                             stringify!($field).trim_start_matches("r#"),
                             |o: &mut $name| $crate::bindings::objects::Field::field(&o.$field),
+                        );
+                    )*
+                    $(
+                        engine.register_get(
+                            stringify!($xfield).trim_start_matches("r#"),
+                            |o: &mut $name| $crate::bindings::objects::Field::field(&o.$xfield),
                         );
                     )*
                     engine.register_fn("to_map", |o: &mut $name| o.to_map());

@@ -17,6 +17,7 @@ use tollgate_host::process::{Ipcs, ListOptions, ProcessEntry, ProcessMatch};
 use tollgate_host::Host;
 
 use super::flags;
+use super::formats::{traced_process, TracedProcess};
 use super::objects::{enumeration, object, Kind};
 use super::{host_error, invalid, map};
 
@@ -273,7 +274,9 @@ struct TraceOptionsBuilder {
     ns_pid: Option<u32>,
 }
 #[derive(Clone, Debug)]
-struct TraceOptions;
+struct TraceOptions {
+    ns_pid: u32,
+}
 
 #[derive(Clone, Debug, Default)]
 struct NamespaceOptionsBuilder {
@@ -518,7 +521,7 @@ fn register_builders(engine: &mut Engine) {
         Ok(())
     });
     engine.register_fn("build", |b: &mut TraceOptionsBuilder| match b.ns_pid {
-        Some(_) => Ok(TraceOptions),
+        Some(ns_pid) => Ok(TraceOptions { ns_pid }),
         None => Err(invalid("TraceOptions: ns_pid is required")),
     });
 
@@ -683,17 +686,17 @@ pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
     let h = Rc::clone(&host);
     engine.register_fn(
         "trace",
-        move |_: &mut RcProcessManager, pid: i64| -> Result<Dynamic> {
-            h.trace(pid).map_err(host_error)?;
-            Ok(Dynamic::UNIT)
+        move |_: &mut RcProcessManager, pid: i64| -> Result<TracedProcess> {
+            h.trace(pid, None).map(traced_process).map_err(host_error)
         },
     );
     let h = Rc::clone(&host);
     engine.register_fn(
         "trace",
-        move |_: &mut RcProcessManager, pid: i64, _: TraceOptions| -> Result<Dynamic> {
-            h.trace(pid).map_err(host_error)?;
-            Ok(Dynamic::UNIT)
+        move |_: &mut RcProcessManager, pid: i64, o: TraceOptions| -> Result<TracedProcess> {
+            h.trace(pid, Some(o.ns_pid))
+                .map(traced_process)
+                .map_err(host_error)
         },
     );
     let h = host;

@@ -98,11 +98,43 @@ impl Host {
             commands.push(format!("echo {MARK}{i}\\n"));
             commands.push(format!("print {name}"));
         }
-        let out = self.gdb(exe, core, &commands)?;
-        Ok(parse_variables(&out, names))
+        let (stdout, stderr) = self.gdb_streams(exe, core, &commands)?;
+        // gdb goes on after a command fails: without this, a thread or frame the dump does
+        // not have would silently give the values of the one gdb had selected.
+        // Only the `thread` and `frame` commands print these (a variable that is not there is
+        // "No symbol ..."); gdb 13 says "Unknown thread N.", older ones "Invalid thread ID".
+        let failed = |prefixes: &[&str]| {
+            stderr
+                .lines()
+                .any(|l| prefixes.iter().any(|p| l.trim_start().starts_with(p)))
+        };
+        let missing = if thread.is_some() && failed(&["Unknown thread", "Invalid thread ID"]) {
+            thread.map(|t| format!("thread {t}"))
+        } else if failed(&["No frame at level"]) {
+            Some(format!("frame {frame}"))
+        } else {
+            None
+        };
+        if let Some(what) = missing {
+            return Err(HostError::InvalidInput(format!(
+                "{core} has no {what}; see backtrace() for its threads and frames"
+            )));
+        }
+        Ok(parse_variables(&(stdout + &stderr), names))
     }
 
     fn gdb(&self, exe: &str, core: &str, commands: &[String]) -> HostResult<String> {
+        let (stdout, stderr) = self.gdb_streams(exe, core, commands)?;
+        Ok(stdout + &stderr)
+    }
+
+    /// gdb's standard output and standard error, apart.
+    fn gdb_streams(
+        &self,
+        exe: &str,
+        core: &str,
+        commands: &[String],
+    ) -> HostResult<(String, String)> {
         // gdb opens both files itself: the script must be allowed to read them.
         drop(self.open_read(exe)?);
         drop(self.open_read(core)?);
@@ -113,6 +145,8 @@ impl Host {
                 "-iex".to_owned(),
                 Some("set debuginfod enabled off".to_owned()),
             ),
+            // Nothing the dump or the binary names (scripts, init files beside them) runs.
+            ("-iex".to_owned(), Some("set auto-load off".to_owned())),
         ];
         for c in commands {
             arguments.push(("-ex".to_owned(), Some(c.clone())));
@@ -138,7 +172,7 @@ impl Host {
                 limit: format!("{} bytes (max_string_bytes)", self.limits.max_string_bytes),
             });
         }
-        Ok(result.stdout + &result.stderr)
+        Ok((result.stdout, result.stderr))
     }
 }
 

@@ -22,6 +22,7 @@ mod gzip;
 mod strings;
 
 pub use archive::ExtractOptions;
+pub(crate) use core_dump::{parse_backtrace, GDB};
 pub use core_dump::{Frame, TracedProcess, TracedThread};
 pub use elf::ElfInfo;
 pub use gzip::{GzipInfo, GzipMatch, LineRange, SearchGzip};
@@ -253,9 +254,10 @@ impl Host {
         let flags = rustix::fs::fcntl_getfl(handle.fd())
             .map_err(|e| HostError::io("read", path, e.into()))?;
         if flags.contains(OFlags::PATH) || flags & OFlags::RWMODE == OFlags::WRONLY {
-            return Err(HostError::InvalidInput(format!(
-                "{path} was opened without read(true) in its OpenFileOptions"
-            )));
+            return Err(HostError::Rex {
+                kind: "IoError",
+                message: format!("{path} was opened without read(true) in its OpenFileOptions"),
+            });
         }
         let file = File::from(
             handle
