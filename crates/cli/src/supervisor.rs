@@ -4,7 +4,11 @@
 //! stop by itself: the wall clock (the worker's process group is killed at `--timeout`), the
 //! size of what is printed, the host owner's kill switch, and signals to the supervisor.
 //! Whatever the worker does, the supervisor writes exactly one end record saying how it
-//! ended, and the caller prints one well-formed result.
+//! ended, and the caller prints one well-formed result. It also carries out what the
+//! confined worker may not do itself (another process's descriptors, `trace`, `unmount`):
+//! each such call is decided again here, against the run's policy and Tollgate's own files,
+//! by a gate of the supervisor's own that records into the run's log, before anything is
+//! done (see `tollgate_host::supervisor_call`).
 //!
 //! The worker (see [`crate::worker`]) is forked, not executed anew, so it starts with the
 //! parsed policy and costs no second start-up; it builds the run's only gate itself, with

@@ -139,7 +139,9 @@ fn run(start: Start<'_>) -> Result<(), RunError> {
     std::thread::Builder::new()
         .name("control".to_owned())
         .spawn(move || {
-            let mut control = std::fs::File::from(control);
+            // Buffered: an answer (a trace) can be long. This thread is the stream's only
+            // reader from here on (the go line was read before it started).
+            let mut control = std::io::BufReader::new(std::fs::File::from(control));
             let mut byte = [0u8; 1];
             while let Ok(1) = control.read(&mut byte) {
                 match byte[0] {
@@ -147,11 +149,11 @@ fn run(start: Start<'_>) -> Result<(), RunError> {
                     THAW => thread_frozen.store(false, Ordering::Relaxed),
                     ANSWER => {
                         let mut line = Vec::new();
-                        while let Ok(1) = control.read(&mut byte) {
-                            if byte[0] == b'\n' {
-                                break;
-                            }
-                            line.push(byte[0]);
+                        if std::io::BufRead::read_until(&mut control, b'\n', &mut line).is_err() {
+                            break;
+                        }
+                        if line.last() == Some(&b'\n') {
+                            line.pop();
                         }
                         let _ = answers.send(line);
                     }
@@ -181,7 +183,9 @@ fn run(start: Start<'_>) -> Result<(), RunError> {
             .map_err(|_| fail("the control thread panicked"))?;
         send(&to_supervisor, &WorkerMessage::Call(call.clone()))
             .map_err(|e| fail(&format!("the supervisor could not be asked: {e}")))?;
-        let wait = call_interrupt.bound(Duration::MAX) + ANSWER_GRACE;
+        let wait = call_interrupt
+            .bound(Duration::MAX)
+            .saturating_add(ANSWER_GRACE);
         let line = answered
             .recv_timeout(wait)
             .map_err(|_| fail("the supervisor did not answer"))?;

@@ -533,7 +533,9 @@ fn trace_decisions(s: &Sandbox) -> Vec<(String, String)> {
         .collect()
 }
 
-const TRACE_SLEEP: &str = r#"permit(principal, action == process_system::Action::"trace", resource is process_system::Process) when { resource.name == "sleep" };"#;
+const TRACE_SLEEP: &str = r#"permit(principal, action == process_system::Action::"trace", resource is process_system::Process) when { resource.name == "sleep" };
+permit(principal, action == file_system::Action::"open", resource == file_system::Dir::"/usr/bin");
+permit(principal, action in [file_system::Action::"open", file_system::Action::"read"], resource == file_system::File::"/usr/bin/gdb");"#;
 
 #[test]
 fn trace_returns_a_traced_process_with_every_thread_and_its_frames() {
@@ -632,6 +634,29 @@ fn trace_without_the_permit_is_denied_and_nothing_attaches() {
 }
 
 #[test]
+fn a_policy_that_keeps_scripts_from_the_debugger_keeps_them_from_tracing() {
+    let mut sleeper = Sleeper::start("322");
+    let s = Sandbox::new();
+    let policy = format!(
+        "{TRACE_SLEEP}\nforbid(principal, action == file_system::Action::\"read\", resource == file_system::File::\"/usr/bin/gdb\");"
+    );
+    let r = s.run(
+        &policy,
+        &format!("ProcessManager().trace({})", sleeper.pid()),
+    );
+    assert_eq!(r.code, 4, "{:#}", r.json);
+    assert!(r.message().contains("/usr/bin/gdb"), "{}", r.message());
+    // Nothing reached the supervisor: only the worker's trace decision is recorded.
+    assert_eq!(
+        trace_decisions(&s),
+        vec![(sleeper.pid().to_string(), "permit".into())]
+    );
+    let status = std::fs::read_to_string(format!("/proc/{}/status", sleeper.pid())).unwrap();
+    assert!(status.contains("TracerPid:\t0"), "{status}");
+    assert!(sleeper.running());
+}
+
+#[test]
 fn the_supervisor_refuses_a_trace_the_workers_gate_let_through_for_tollgates_own_processes() {
     // A policy that permits tracing every process: the worker's gate lets the call through
     // to the supervisor, whose own decision keeps Tollgate's processes (the supervisor and
@@ -639,7 +664,8 @@ fn the_supervisor_refuses_a_trace_the_workers_gate_let_through_for_tollgates_own
     // started here; the worker is its child.
     let s = Sandbox::new();
     let policy = s.policy_file(
-        r#"permit(principal, action in [process_system::Action::"trace", process_system::Action::"list"], resource);"#,
+        r#"permit(principal, action in [process_system::Action::"trace", process_system::Action::"list"], resource);
+           permit(principal, action in [file_system::Action::"open", file_system::Action::"read"], resource in file_system::Dir::"/usr/bin");"#,
     );
     let mut child = Command::new(binary())
         .args([

@@ -689,6 +689,21 @@ impl Host {
     /// [`crate::supervisor_call`]). Rex's `TraceOptions().ns_pid(n)` (a pid as another pid
     /// namespace numbers it) is `ns_pid`: refused, as the worker cannot read other processes'
     /// namespaces to map it.
+    /// `open` on `/usr/bin` and `open` + `read` on the debugger the supervisor runs.
+    fn tracer_permits(&self) -> HostResult<()> {
+        let gdb = crate::fs::parse_path(crate::fs::formats::GDB)?;
+        let dir = crate::fs::parse_path("/usr/bin")?;
+        drop(
+            self.gate
+                .authorize(&[Action::FsOpen], &Resource::Dir(dir))?,
+        );
+        drop(
+            self.gate
+                .authorize(&[Action::FsOpen, Action::FsRead], &Resource::File(gdb))?,
+        );
+        Ok(())
+    }
+
     pub fn trace(&self, pid: i64, ns_pid: Option<u32>) -> HostResult<TracedProcess> {
         let pid = u32::try_from(pid)
             .ok()
@@ -711,6 +726,9 @@ impl Host {
         let permit = self
             .gate
             .authorize(&[Action::ProcTrace], &resource(&entry))?;
+        // The tracer is a binary the policy decides on too, as Rex opens its `gstack` for
+        // reading: a policy that keeps scripts from the debugger keeps them from tracing.
+        self.tracer_permits()?;
         let call = SupervisorCall::Trace {
             pid,
             start_time: entry.start_time,

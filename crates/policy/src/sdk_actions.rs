@@ -933,11 +933,15 @@ pub const TABLE: &[SdkActions] = &[
     ),
     entry(
         "RcProcessManager.trace",
-        &[ask(
-            &[ProcTrace],
-            Entity::Process,
-            Role("the process; asked again by the supervisor, which traces it with gdb"),
-        )],
+        &[
+            ask(
+                &[ProcTrace],
+                Entity::Process,
+                Role("the process; asked again by the supervisor, which traces it with gdb"),
+            ),
+            ask(OPEN, Dir, Id("/usr/bin")),
+            ask(READ, File, Id("/usr/bin/gdb")),
+        ],
     ),
     entry(
         "RcProcessManager.monitor_processes_cpu",

@@ -2,7 +2,9 @@
 //! Rex registers (`rex_callables.txt`, read off Rex's own engine) exists in Tollgate's engine
 //! with the same name and parameter types, or is listed here as deliberately different (with
 //! the reason) or as not yet there. The lists are checked both ways: a callable that appears
-//! must leave the "not yet" list, so the list only shrinks.
+//! must leave the "not yet" list, so the list only shrinks. Every constant of Rex's static
+//! modules (`rex_constants.txt`: enum values and flags) is there with Rex's `type_of`, but for
+//! error kinds, which are one type here (see `bindings::errors`).
 //!
 //! Only the shape is compared here; what each call does is held by the area's tests and by
 //! the differential suite against Rex (`bench/differential`).
@@ -174,4 +176,24 @@ fn reads_shapes_of_both_engines_signatures() {
     assert!(same_type("string", "str"));
     assert!(same_type("RhaiSafeIoErrorKind", "ErrorKind"));
     assert!(!same_type("i64", "string"));
+}
+
+#[test]
+fn every_rex_constant_is_in_the_engine_with_rexs_type() {
+    let engine = crate::testing::engine();
+    let mut wrong = Vec::new();
+    for line in listed(include_str!("rex_constants.txt")) {
+        let (name, rex_type) = line.split_once(' ').unwrap_or((line, ""));
+        let rex_type = rex_type.trim().trim_matches('"');
+        match engine.eval::<String>(&format!("let x = {name}; type_of(x)")) {
+            Ok(ours) if ours == rex_type || same_type(rex_type, &ours) => {}
+            Ok(ours) => wrong.push(format!("{name}: {ours}, Rex {rex_type}")),
+            Err(e) => wrong.push(format!("{name}: {e}")),
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "Rex constants missing or of another type:\n{}",
+        wrong.join("\n")
+    );
 }
