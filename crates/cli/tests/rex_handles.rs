@@ -226,6 +226,128 @@ fn open_file_creates_with_the_given_permissions_and_writes_in_place() {
 }
 
 #[test]
+fn write_options_preserve_ownership_false_is_honoured_or_refused_never_ignored() {
+    let s = Sandbox::new();
+    s.write("w/own.txt", "old\n");
+    let theirs = s.write("w/theirs.txt", "old\n");
+    // Another owner's file (the tests run as root, which may give it away).
+    std::os::unix::fs::chown(&theirs, Some(65534), Some(65534)).unwrap();
+    let script = format!(
+        r#"{}
+        let rw = OpenFileOptions().read(true).write(true).build();
+        let own = d.open_file("own.txt", rw);
+        own.write("mine\n", WriteOptions().preserve_ownership(false).build());
+        let theirs = d.open_file("theirs.txt", rw);
+        let refused = "written";
+        try {{ theirs.write("lost\n", WriteOptions().preserve_ownership(false).build()); }}
+        catch (e) {{ refused = `${{e.kind}}: ${{e.message}}`; }}
+        let after_refusal = theirs.read();
+        theirs.write("kept\n", WriteOptions().build());
+        #{{ own: own.read(), refused: refused, after_refusal: after_refusal, theirs: theirs.read() }}"#,
+        open("w")
+    );
+    let out = output(&s.run(ALL, &script));
+    // The runner's own file: in place is what Rex's new file would be.
+    assert_eq!(out["own"], "mine\n");
+    let refused = out["refused"].as_str().unwrap();
+    assert!(
+        refused.starts_with("InvalidArguments") && refused.contains("preserve_ownership(false)"),
+        "{refused}"
+    );
+    assert_eq!(out["after_refusal"], "old\n", "nothing was written");
+    // The default keeps the owner, as Rex's does.
+    assert_eq!(out["theirs"], "kept\n");
+    let m = std::fs::metadata(&theirs).unwrap();
+    assert_eq!((m.uid(), m.gid()), (65534, 65534));
+}
+
+#[test]
+fn a_file_disk_usage_is_one_entry_whatever_the_walk_options_and_sized_by_apparent_size() {
+    let s = Sandbox::new();
+    s.write("u/a.txt", "hello world\n");
+    let script = format!(
+        r#"{}
+        let f = d.open_file("a.txt", OpenFileOptions().read(true).build());
+        let bad = "accepted";
+        try {{ f.disk_usage(DiskUsageOptions().max_depth(-1).build()); }}
+        catch (e) {{ bad = `${{e.kind}}: ${{e.message}}`; }}
+        #{{ plain: f.disk_usage(DiskUsageOptions().build()).to_map(),
+            walk: f.disk_usage(DiskUsageOptions().summarize(true).max_depth(0).count_hard_links(true)
+                .one_file_system(true).track_largest_subdir(true).build()).to_map(),
+            all_files: f.disk_usage(DiskUsageOptions().all_files(true).build()).to_map(),
+            apparent: f.disk_usage(DiskUsageOptions().apparent_size(true).build()).to_map(),
+            bad: bad }}"#,
+        open("u")
+    );
+    let out = output(&s.run(ALL, &script));
+    let m = std::fs::metadata(s.root().join("u/a.txt")).unwrap();
+    let path = s.path("u/a.txt");
+    // As Rex (and `du FILE`): the file itself, its blocks, one inode.
+    let on_disk =
+        serde_json::json!({"path": path, "size_bytes": m.blocks() * 512, "inode_count": 1});
+    assert_eq!(out["plain"], on_disk);
+    assert_eq!(out["walk"], on_disk);
+    assert_eq!(out["all_files"], on_disk);
+    assert_eq!(
+        out["apparent"],
+        serde_json::json!({"path": path, "size_bytes": 12, "inode_count": 1})
+    );
+    let bad = out["bad"].as_str().unwrap();
+    assert!(
+        bad.starts_with("InvalidArguments") && bad.contains("max_depth must be 0 or more"),
+        "{bad}"
+    );
+}
+
+#[test]
+fn an_entry_refuses_to_follow_a_symlink_rather_than_ignore_follow_symlinks() {
+    let s = Sandbox::new();
+    std::fs::create_dir_all(s.root().join("e/real")).unwrap();
+    std::os::unix::fs::symlink("real", s.root().join("e/link")).unwrap();
+    let script = format!(
+        r#"{}
+        let entries = d.list_entries();
+        let follow = "opened";
+        try {{ entries["link"].open_as_dir(OpenDirOptions().follow_symlinks(true).build()); }}
+        catch (e) {{ follow = `${{e.kind}}: ${{e.message}}`; }}
+        // A directory entry: the options have nothing to do, and it opens.
+        let real = entries["real"].open_as_dir(OpenDirOptions().create(true).recursive(true).follow_symlinks(true).build());
+        #{{ follow: follow, real: type_of(real) }}"#,
+        open("e")
+    );
+    let out = output(&s.run(ALL, &script));
+    let follow = out["follow"].as_str().unwrap();
+    assert!(
+        follow.starts_with("InvalidArguments")
+            && follow.contains("follow_symlinks(true) is not supported"),
+        "{follow}"
+    );
+    assert_eq!(out["real"], "rust_safe_io::dir::common::RcDirHandle");
+}
+
+#[test]
+fn an_selinux_context_part_may_not_hold_the_separator() {
+    let s = Sandbox::new();
+    s.write("x/a.txt", "a\n");
+    let script = format!(
+        r#"{}
+        let f = d.open_file("a.txt", OpenFileOptions().write(true).build());
+        let o = SetXAttrOptions().name("security.selinux").selinux_user("system_u").selinux_role("object_r")
+            .selinux_type("tmp_t:s0:extra").selinux_level("s0").build();
+        let r = "set";
+        try {{ f.set_extended_attr(o); }} catch (e) {{ r = `${{e.kind}}: ${{e.message}}`; }}
+        r"#,
+        open("x")
+    );
+    let r = s.run(ALL, &script);
+    let out = r.ok();
+    assert!(
+        out.starts_with("InvalidArguments") && out.contains("':'"),
+        "{out}"
+    );
+}
+
+#[test]
 fn creating_a_file_needs_create_and_writing_needs_write() {
     let s = Sandbox::new();
     s.write("d/a.txt", "keep\n");

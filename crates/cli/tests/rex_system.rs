@@ -336,7 +336,7 @@ fn resolve_hostname_takes_resolve_options_and_asks_for_the_name() {
     let policy = r#"permit(principal, action == sysinfo::Action::"resolve_hostname", resource == sysinfo::Hostname::"localhost");"#;
     let v = json(&s.run(
         policy,
-        r#"let o = ResolveOptions().hostname("localhost").protocol(TransportProtocol::TCP).build(); [SystemInfo().resolve_hostname(o), resolve("localhost"), TransportProtocol::TCP == TransportProtocol::TCP, TransportProtocol::TCP != TransportProtocol::UDP, type_of(TransportProtocol::AUTO)]"#,
+        r#"let o = ResolveOptions().hostname("localhost").protocol(TransportProtocol::AUTO).timeout(Duration::from_secs(3)).build(); [SystemInfo().resolve_hostname(o), resolve("localhost"), TransportProtocol::TCP == TransportProtocol::TCP, TransportProtocol::TCP != TransportProtocol::UDP, type_of(TransportProtocol::AUTO)]"#,
     ));
     assert!(
         v[0].as_array()
@@ -369,6 +369,57 @@ fn resolve_hostname_takes_resolve_options_and_asks_for_the_name() {
     );
     assert_eq!(r.code, 5, "{:#}", r.json);
     assert!(r.message().contains("system's resolver"), "{}", r.message());
+}
+
+#[test]
+fn resolve_hostname_refuses_a_transport_the_system_resolver_cannot_be_told() {
+    let s = Sandbox::new();
+    let policy = r#"permit(principal, action == sysinfo::Action::"resolve_hostname", resource == sysinfo::Hostname::"localhost");"#;
+    for protocol in ["TCP", "UDP"] {
+        let r = s.run(
+            policy,
+            &format!(
+                r#"let out = "resolved"; try {{ SystemInfo().resolve_hostname(ResolveOptions().hostname("localhost").protocol(TransportProtocol::{protocol}).build()); }} catch (e) {{ out = `${{e.kind}}: ${{e.message}}`; }} out"#
+            ),
+        );
+        let out = r.ok();
+        assert!(
+            out.starts_with("InvalidArguments")
+                && out.contains(&format!(
+                    "protocol(TransportProtocol::{protocol}) is not supported"
+                )),
+            "{protocol}: {out}"
+        );
+    }
+}
+
+#[test]
+fn resolve_hostname_bounds_the_lookup_by_its_timeout() {
+    let s = Sandbox::new();
+    let policy = r#"permit(principal, action == sysinfo::Action::"resolve_hostname", resource == sysinfo::Hostname::"localhost");"#;
+    // No time at all (Rex keeps whole seconds) is refused, not ignored.
+    let r = s.run(
+        policy,
+        r#"SystemInfo().resolve_hostname(ResolveOptions().hostname("localhost").timeout(Duration::from_secs(0)).build())"#,
+    );
+    assert_eq!(r.code, 5, "{:#}", r.json);
+    assert!(
+        r.message().contains("at least one second"),
+        "{}",
+        r.message()
+    );
+    // Within its timeout, the system's resolver answers for localhost.
+    let v = json(&s.run(
+        policy,
+        r#"SystemInfo().resolve_hostname(ResolveOptions().hostname("localhost").timeout(Duration::from_secs(1)).build())"#,
+    ));
+    assert!(
+        v.as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "127.0.0.1" || a == "::1"),
+        "{v}"
+    );
 }
 
 #[test]

@@ -98,14 +98,73 @@ pub(crate) fn connect(
     TcpStream::connect_timeout(addr, timeout).map(drop)
 }
 
-/// The addresses of `name`, under a permit for `resolve_hostname` on it.
-pub(crate) fn lookup(permit: &Permit, name: &str) -> io::Result<Vec<SocketAddr>> {
+/// The addresses of `name`, under a permit for `resolve_hostname` on it, or `TimedOut` when
+/// the system's resolver has not answered within `timeout`.
+pub(crate) fn lookup(
+    permit: &Permit,
+    name: &str,
+    timeout: Duration,
+) -> io::Result<Vec<SocketAddr>> {
     check(
         permit,
         &[Action::SysinfoResolveHostname],
         &Resource::Hostname(name.to_owned()),
     )?;
-    Ok((name, 0).to_socket_addrs()?.collect())
+    let name = name.to_owned();
+    within(timeout, move || {
+        Ok((name.as_str(), 0).to_socket_addrs()?.collect())
+    })
+}
+
+/// Most lookups left running after their caller stopped waiting: each holds a thread (and
+/// its stack) until the system's resolver gives up, so a script looping on a name that never
+/// answers gets an error instead of piling them up.
+const MAX_PENDING_LOOKUPS: usize = 4;
+
+/// The stack of a lookup's thread: `getaddrinfo` keeps its buffers on the heap, and the
+/// worker's memory bound leaves room for only a few small stacks.
+const LOOKUP_STACK: usize = 512 << 10;
+
+static PENDING_LOOKUPS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Runs `f` (a blocking call that cannot be interrupted, as `getaddrinfo`) on a thread of its
+/// own and waits at most `timeout` for it: `TimedOut` then, and the thread ends by itself
+/// when `f` returns.
+fn within<T: Send + 'static>(
+    timeout: Duration,
+    f: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
+    use std::sync::atomic::Ordering;
+    use std::sync::mpsc;
+    if PENDING_LOOKUPS.fetch_add(1, Ordering::SeqCst) >= MAX_PENDING_LOOKUPS {
+        PENDING_LOOKUPS.fetch_sub(1, Ordering::SeqCst);
+        return Err(io::Error::other(format!(
+            "{MAX_PENDING_LOOKUPS} earlier lookups are still waiting for the system's resolver; try again later"
+        )));
+    }
+    let (tx, rx) = mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("tollgate-lookup".to_owned())
+        .stack_size(LOOKUP_STACK)
+        .spawn(move || {
+            // The caller may have stopped waiting: an answer nobody takes is dropped.
+            let _ = tx.send(f());
+            PENDING_LOOKUPS.fetch_sub(1, Ordering::SeqCst);
+        });
+    if let Err(e) = spawned {
+        PENDING_LOOKUPS.fetch_sub(1, Ordering::SeqCst);
+        return Err(e);
+    }
+    match rx.recv_timeout(timeout) {
+        Ok(answer) => answer,
+        Err(mpsc::RecvTimeoutError::Timeout) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("no answer within {} ms", timeout.as_millis()),
+        )),
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            Err(io::Error::other("the lookup ended without an answer"))
+        }
+    }
 }
 
 /// One of the kernel's tables or views (`/proc/meminfo`, `/sys/block/sda/size`), read whole,
@@ -315,4 +374,24 @@ pub(crate) fn unmount(permit: &Permit, path: &tollgate_policy::AbsPath) -> io::R
         return Err(io::Error::last_os_error());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_call_that_outlasts_its_timeout_is_timed_out_and_a_quick_one_answers() {
+        let slow = within(Duration::from_millis(20), || {
+            std::thread::sleep(Duration::from_millis(300));
+            Ok(1)
+        });
+        assert_eq!(slow.unwrap_err().kind(), io::ErrorKind::TimedOut);
+        let quick = within(Duration::from_secs(5), || Ok(2));
+        assert_eq!(quick.unwrap(), 2);
+        let failed = within(Duration::from_secs(5), || -> io::Result<()> {
+            Err(io::Error::other("no such host"))
+        });
+        assert_eq!(failed.unwrap_err().to_string(), "no such host");
+    }
 }

@@ -64,7 +64,8 @@ pub struct ResolveRequest {
     pub hostname: String,
     /// A resolver's address instead of the system's; refused (see [`Host::resolve_with`]).
     pub resolver: Option<String>,
-    /// Seconds; Rex's default is 5.
+    /// Seconds the lookup may take (Rex's default is 5), within what is left of the run's
+    /// time; past it the call fails with `TimedOut`.
     pub timeout_secs: u64,
 }
 
@@ -175,8 +176,21 @@ impl Host {
             &[Action::SysinfoResolveHostname],
             &Resource::Hostname(name.clone()),
         )?;
-        let addrs = crate::effect::lookup(&permit, &name)
-            .map_err(|e| HostError::io("resolve", &name, e))?;
+        let wait = self
+            .interrupt
+            .bound(std::time::Duration::from_secs(request.timeout_secs));
+        let addrs = match crate::effect::lookup(&permit, &name, wait) {
+            Ok(addrs) => addrs,
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                // The run's time, not the call's own timeout, may be what ran out.
+                self.interrupt.check_deadline()?;
+                return Err(HostError::TimedOut(format!(
+                    "resolving {name}: the system's resolver gave no answer within {} s (ResolveOptions().timeout)",
+                    request.timeout_secs
+                )));
+            }
+            Err(e) => return Err(HostError::io("resolve", &name, e)),
+        };
         let mut out: Vec<String> = addrs.iter().map(|a| a.ip().to_string()).collect();
         out.sort();
         out.dedup();

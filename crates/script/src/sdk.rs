@@ -211,7 +211,7 @@ pub const SDK: &[SdkFunction] = &[
     f!("SystemInfo.kernel_stats", ["SystemInfo().kernel_stats()"], None, "RhaiKernelStats {total_cpu_time, cpu_time, procs_running, procs_blocked, context_switches, boot_time, forks}", "The kernel's counters (/proc/stat)."),
     f!("SystemInfo.slab_info", ["SystemInfo().slab_info()"], None, "SlabInfo {slabs: array of SlabEntry, summary: SlabSummary}", "Slab caches (/proc/slabinfo, root's)."),
     f!("SystemInfo.resolve_hostname", ["SystemInfo().resolve_hostname(ResolveOptions().hostname(name).build())"], None, "array of address strings", "DNS lookup through the system's resolver."),
-    f!("ResolveOptions", ["ResolveOptions().hostname(name).protocol(TransportProtocol::TCP).timeout(Duration::from_secs(3)).build()"], None, "ResolveConfig", "Options of resolve_hostname; resolver(address) is refused."),
+    f!("ResolveOptions", ["ResolveOptions().hostname(name).timeout(Duration::from_secs(3)).build()"], None, "ResolveConfig", "Options of resolve_hostname; the lookup is bounded by timeout; resolver(address) and a protocol other than AUTO are refused."),
     f!("df", ["df()"], None, "array of Filesystem {fs_device, fs_kind, mounted_on, mount_options, size, block_used, block_available, block_use_percent, kb_blocks, mb_blocks, inodes, iused, ifree, iuse_percent}", "Mounted file systems (storage, not /proc, /sys, /run)."),
     f!("lsblk", ["lsblk()"], None, "map: name -> {name, type, maj, min, size_kib, removable, read_only, mount_point, children}", "Block devices."),
     f!("iostat", ["iostat()"], None, "IoStatSnapshot {cpu_stats: CpuStats, device_stats: array of DeviceStats}; to_string() is iostat -x", "CPU shares and disk I/O rates since boot."),

@@ -261,7 +261,8 @@ impl Host {
         Ok(DirHandle { dir: Rc::new(dir) })
     }
 
-    /// `dir.open_file(name, options)`: needs `open` on the file, `create` with `create`, and
+    /// `dir.open_file(name, options)`: needs `open` on the file, `create` + `write` with
+    /// `create` (a file opened to be made is opened for writing, as in Rex), and
     /// (Tollgate asks at the open what the descriptor will be able to do) `read` (or
     /// `redacted_read`, and reads then return redacted text) with `read`, `write` with
     /// `write`. `name` is one component, opened beneath the directory's descriptor; a
@@ -486,6 +487,24 @@ impl Host {
         h.file.rewind().map_err(io)?;
         h.next_page_line = 1;
         Ok(())
+    }
+
+    /// `file.write(content, WriteOptions().preserve_ownership(false).build())`: Rex writes a
+    /// new file owned by the runner in place of the old. Tollgate writes into the descriptor
+    /// it holds, which keeps the file's owner, so that is the same only for a file the runner
+    /// owns already; any other is refused (after `write` is permitted, before anything is
+    /// written) rather than left with an owner the script asked to change.
+    pub fn write_handle_as_runner(&self, h: &mut FileHandle, content: &str) -> HostResult<()> {
+        let _permit = self.writing(h)?;
+        let st = fstat(h.fd(), &h.path)?;
+        let runner = (rustix::process::geteuid(), rustix::process::getegid());
+        if (st.st_uid, st.st_gid) != (runner.0.as_raw(), runner.1.as_raw()) {
+            return Err(HostError::InvalidInput(format!(
+                "WriteOptions().preserve_ownership(false): {} is not owned by the user and group this runs as, and Tollgate writes a file in place, keeping its owner; write it with preserve_ownership(true) (the default), or change its owner with set_ownership",
+                h.path
+            )));
+        }
+        self.write_handle(h, content)
     }
 
     /// `file.write_in_place(content)`: Rex's in-place write, which is what
@@ -830,7 +849,8 @@ impl Host {
 
     /// `dir.disk_usage(options)`: `du` of the tree below the open directory, asking what
     /// `du` asks (`open` + `read` + `stat` on the directory and on each directory below it
-    /// before entering it, `open` + `stat` on each other entry); it never follows a symlink, and reports at most the run's item limit of entries. With
+    /// before entering it, `open` + `stat` on each other entry); it never follows a
+    /// symlink, and reports at most the run's item limit of entries. With
     /// `track_largest_subdir`, the largest reported subdirectory comes back open (under
     /// `open` on it, asked last), by the descriptor the walk held.
     pub fn disk_usage_handle(
@@ -850,7 +870,8 @@ impl Host {
         let report = self.du_of(&dir.dir, options.du, &mut walk)?;
         let largest_subdir = match walk.largest {
             Some((_, largest)) => {
-                // The walk opened it under `read` + `stat`; handed out, it is an open handle.
+                // The walk opened it under `open` + `read` + `stat` (`MEASURE_DIR`); handed
+                // out, it is an open handle, so `open` is asked again for it.
                 let _opened = self.permit(OPEN, Resource::Dir(largest.path().clone()))?;
                 Some(DirHandle {
                     dir: Rc::new(largest),
@@ -964,9 +985,10 @@ impl Host {
         Ok(())
     }
 
-    /// `dir.delete(options)`: needs `delete` on the directory; with `recursive`, on every
-    /// entry below it too, each checked before anything is removed (Tollgate's `rm -r`).
-    /// Without `recursive` the directory must be empty.
+    /// `dir.delete(options)`: needs `delete` on the directory and `open` on its parent,
+    /// where the name is removed; with `recursive`, as `rm -r`: `delete` on every entry below
+    /// it too, each checked before anything is removed. Without `recursive` the directory
+    /// must be empty.
     pub fn delete_dir_handle(
         &self,
         dir: &DirHandle,

@@ -49,6 +49,14 @@ impl Kind {
     }
 }
 
+/// What an open does with a symlink at the end of the path: follow it (authorizing its
+/// target), or refuse it as Rex's file commands do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FinalLink {
+    Follow,
+    Refuse,
+}
+
 /// A descriptor the gate permitted, with the path it was opened at (the target, when a
 /// symlink was followed).
 pub(crate) struct Opened {
@@ -88,6 +96,22 @@ impl Host {
         contexts: &[Context],
         mode: OpenMode,
     ) -> HostResult<Opened> {
+        self.open_resolving(path, kind, actions, contexts, mode, FinalLink::Follow)
+    }
+
+    /// The one open path: decide, open without following any link, and where the kernel
+    /// met a link, authorize its target and open that (or, with `FinalLink::Refuse`, refuse
+    /// when the link is the last component). A path without links costs one decision and one
+    /// `openat2`; the link checks run only when the kernel met one.
+    pub(crate) fn open_resolving(
+        &self,
+        path: &AbsPath,
+        kind: Kind,
+        actions: &[Action],
+        contexts: &[Context],
+        mode: OpenMode,
+        final_link: FinalLink,
+    ) -> HostResult<Opened> {
         let mut path = path.clone();
         for _ in 0..=MAX_LINK_HOPS {
             self.interrupt.check()?;
@@ -116,6 +140,9 @@ impl Host {
             match self.root.open(&permit, mode) {
                 Ok(fd) => return Ok(Opened { fd, path, permit }),
                 Err(e) if is_link_error(&e) => {
+                    if final_link == FinalLink::Refuse && self.ends_in_link(&path) {
+                        return Err(write::ends_in_link_error(&path));
+                    }
                     if let Some(target) = self
                         .root
                         .find_link(&path)

@@ -9,8 +9,8 @@ use std::io::{self, Write};
 use std::os::fd::AsFd;
 
 use rustix::fs::{AtFlags, Mode, Timespec, Timestamps, UTIME_NOW};
-use tollgate_policy::sdk_actions::{OPEN, OVERWRITE, READ, TOUCH, WRITE};
-use tollgate_policy::{AbsPath, Action, Context, Permit, Request, Resource};
+use tollgate_policy::sdk_actions::{OVERWRITE, READ, TOUCH, WRITE};
+use tollgate_policy::{AbsPath, Action, Context, Permit, Resource};
 
 use super::read::regular_file;
 use super::root::{OpenDir, OpenMode};
@@ -53,7 +53,7 @@ pub struct RmOptions {
 }
 
 /// A file command refused because its path ends in a symlink, under Rex's kind for it.
-fn ends_in_link_error(path: &AbsPath) -> HostError {
+pub(super) fn ends_in_link_error(path: &AbsPath) -> HostError {
     HostError::Rex {
         kind: "FileError",
         message: format!(
@@ -83,7 +83,7 @@ impl Host {
     /// Whether the last component of `path` is a symlink, the directories above it resolved
     /// as [`Host::open_checked`] resolves them. A failure to resolve is `false`: opening
     /// then reports it.
-    fn ends_in_link(&self, path: &AbsPath) -> bool {
+    pub(super) fn ends_in_link(&self, path: &AbsPath) -> bool {
         let Some(mut dir) = path.parent() else {
             return false;
         };
@@ -114,26 +114,14 @@ impl Host {
         actions: &[Action],
         mode: OpenMode,
     ) -> HostResult<Opened> {
-        if self.ends_in_link(path) {
-            let file = Resource::File(path.clone());
-            let dir = path.parent().map(Resource::Dir);
-            let mut requests = Vec::with_capacity(2);
-            if let Some(dir) = &dir {
-                requests.push(Request {
-                    actions: OPEN,
-                    resource: dir,
-                    context: &Context::Empty,
-                });
-            }
-            requests.push(Request {
-                actions,
-                resource: &file,
-                context: &Context::Empty,
-            });
-            let _decided = self.gate.authorize_all(&requests)?;
-            return Err(ends_in_link_error(path));
-        }
-        self.open_checked(path, Kind::File, actions, mode)
+        self.open_resolving(
+            path,
+            Kind::File,
+            actions,
+            &[Context::Empty],
+            mode,
+            super::FinalLink::Refuse,
+        )
     }
 
     /// `write`: needs `open` on the directory and `open` + `create` + `write` on the file.

@@ -325,6 +325,8 @@ pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
     engine.register_fn("filesystems", move |f: &mut Filesystems| {
         filesystems(&h, &f.0)
     });
+    // The options choose mounts, which `filesystems()` lists; `iostat()` reports every
+    // block device whatever they say, as Rex's does (a device is not a mount point).
     let h = Rc::clone(&host);
     engine.register_fn(
         "iostat",

@@ -439,7 +439,10 @@ fn cp(h: &Host, fl: &[Flag], src: &str, dst: &str) -> Result<Dynamic> {
 }
 
 fn rm(h: &Host, fl: &[Flag], path: &str) -> Result<Dynamic> {
-    // `rm::force` is accepted and changes nothing: as in Rex's `rm`, a missing path fails.
+    // `rm::force` is accepted and changes nothing: as in Rex's `rm`, a missing path fails
+    // with or without it (Rex opens the path first). Rex's `force` then only excuses an entry
+    // removed by someone else between that open and its own removal; Tollgate reports that
+    // race as the error it is.
     let opts = RmOptions {
         force: false,
         recursive: flags::has(fl, "recursive"),

@@ -69,11 +69,19 @@ pub(crate) struct ReadPage {
 }
 impl Check for ReadPage {}
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub(crate) struct Write {
     pub(crate) preserve_ownership: bool,
 }
 impl Check for Write {}
+/// As in Rex, a write keeps the file's owner unless told otherwise.
+impl Default for Write {
+    fn default() -> Self {
+        Write {
+            preserve_ownership: true,
+        }
+    }
+}
 
 #[derive(Clone, Debug, Default)]
 pub(crate) struct CopyFile {

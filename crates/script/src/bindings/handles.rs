@@ -334,6 +334,12 @@ fn register_reading(engine: &mut Engine, host: &Rc<Host>) {
     engine.register_fn(
         "disk_usage",
         with_host!(host, move |f: &mut File, o: Built<opts::DiskUsage>| {
+            // One file is one entry whatever the other options say, as `du FILE` is: it is
+            // its own summary and its only file (`summarize`, `all_files`), at depth 0
+            // (`max_depth`), counted once (`count_hard_links`), on its own file system
+            // (`one_file_system`), with no subdirectory to track (`track_largest_subdir`).
+            // Only the size it reports depends on them: `apparent_size`.
+            max_depth(o.0.max_depth)?;
             let h = f.0.borrow();
             let (size, inodes) = host
                 .file_disk_usage(&h, o.0.apparent_size)
@@ -360,10 +366,17 @@ fn register_changing(engine: &mut Engine, host: &Rc<Host>) {
         "write",
         with_host!(host, move |f: &mut File,
                                content: &str,
-                               _: Built<opts::Write>| {
-            // Written in place, the file keeps its owner: `preserve_ownership` always holds.
-            host.write_handle(&mut f.0.borrow_mut(), content)
-                .map_err(host_error)?;
+                               o: Built<opts::Write>| {
+            // Written in place, the file keeps its owner: `preserve_ownership(true)` always
+            // holds, and `false` (the runner's file) only where it is the runner's already.
+            let mut h = f.0.borrow_mut();
+            if o.0.preserve_ownership {
+                host.write_handle(&mut h, content)
+            } else {
+                host.write_handle_as_runner(&mut h, content)
+            }
+            .map_err(host_error)?;
+            drop(h);
             Ok::<File, Box<EvalAltResult>>(f.clone())
         }),
     );
@@ -461,8 +474,10 @@ fn log_move(ctx: &NativeCallContext, o: &opts::Move, line: String) -> Result<()>
     Ok(())
 }
 
-/// The attribute a `SetXAttrOptions` sets: the SELinux context its parts make
-/// (`security.selinux`), or a named attribute with no value.
+/// The attribute a `SetXAttrOptions` sets and its value: the SELinux context its four parts
+/// make, under its `name` (`security.selinux` when not given). All four parts are needed
+/// (Rex keeps the file's own for a missing one, which this does not read), and a part may not
+/// hold the `:` between parts, a space or a control character.
 fn xattr(o: &opts::SetXAttr) -> Result<(String, String)> {
     let parts = [
         &o.selinux_user,
@@ -472,11 +487,13 @@ fn xattr(o: &opts::SetXAttr) -> Result<(String, String)> {
     ];
     if parts.iter().all(|p| p.is_some()) {
         let context: Vec<&str> = parts.iter().filter_map(|p| p.as_deref()).collect();
-        if context
-            .iter()
-            .any(|c| c.is_empty() || c.contains(|ch: char| ch.is_whitespace() || ch == '\0'))
-        {
-            return Err(invalid("an SELinux context part is empty or has a space"));
+        if context.iter().any(|c| {
+            c.is_empty()
+                || c.contains(|ch: char| ch.is_whitespace() || ch.is_control() || ch == ':')
+        }) {
+            return Err(invalid(
+                "an SELinux context part is empty or has a ':', a space or a control character",
+            ));
         }
         return Ok((
             o.name
@@ -614,16 +631,21 @@ fn register_directories(engine: &mut Engine, host: &Rc<Host>) {
     );
 }
 
-/// `dir.disk_usage(options)`.
-fn disk_usage(host: &Host, dir: &DirHandle, o: &opts::DiskUsage) -> Result<DiskUsageResult> {
-    let max_depth = match o.max_depth {
-        Some(d) => Some(usize::try_from(d).map_err(|_| {
+/// `DiskUsageOptions().max_depth(d)`: a depth, 0 or more.
+fn max_depth(d: Option<i64>) -> Result<Option<usize>> {
+    d.map(|d| {
+        usize::try_from(d).map_err(|_| {
             invalid(format!(
                 "DiskUsageOptions: max_depth must be 0 or more, got {d}"
             ))
-        })?),
-        None => None,
-    };
+        })
+    })
+    .transpose()
+}
+
+/// `dir.disk_usage(options)`.
+fn disk_usage(host: &Host, dir: &DirHandle, o: &opts::DiskUsage) -> Result<DiskUsageResult> {
+    let max_depth = max_depth(o.max_depth)?;
     let options = DiskUsageOptions {
         du: DuOptions {
             summarize: o.summarize,
@@ -729,8 +751,18 @@ fn register_entries(engine: &mut Engine, host: &Rc<Host>) {
     engine.register_fn(
         "open_as_dir",
         with_host!(host, move |e: &mut DirEntry,
-                               _: Built<opts::OpenDir>|
+                               o: Built<opts::OpenDir>|
               -> Result<Dir> {
+            // The entry exists (it was listed), so `create` and `recursive` have nothing to
+            // make; a symlink is never followed from an entry (its target is opened by path,
+            // `DirConfig().path(target)`, and asked as that), so `follow_symlinks` is refused
+            // rather than dropped where it would matter.
+            if o.0.follow_symlinks && e.kind == EntryType::Symlink {
+                return Err(invalid(format!(
+                    "open_as_dir: OpenDirOptions().follow_symlinks(true) is not supported for an entry: {} is a symlink, and an entry is opened as it was listed; open its target with DirConfig().path(target).build().open(OpenDirOptions().follow_symlinks(true).build())",
+                    e.path
+                )));
+            }
             if let Some(opened) = e.opened.borrow().as_ref() {
                 if let Some(d) = opened.clone().try_cast::<Dir>() {
                     return Ok(d);

@@ -455,8 +455,9 @@ display_as_type_name!(
 );
 
 enumeration! {
-    /// How a name is resolved (`ResolveOptions().protocol(TransportProtocol::TCP)`). The
-    /// system's resolver chooses for itself, so every value resolves the same way here.
+    /// How a name is resolved (`ResolveOptions().protocol(TransportProtocol::TCP)`). Names
+    /// go to the system's resolver, which chooses its transport itself: only `AUTO` (the
+    /// default) can be honoured, and `resolve_hostname` refuses the others.
     #[allow(clippy::upper_case_acronyms)]
     pub(crate) enum TransportProtocol as "TransportProtocol" in "TransportProtocol" { AUTO, UDP, TCP }
 }
@@ -484,13 +485,29 @@ pub(crate) struct DmesgOptions {
 #[derive(Clone, Debug)]
 pub(crate) struct ResolveConfigBuilder {
     hostname: Option<String>,
+    protocol: TransportProtocol,
     resolver: Option<String>,
     timeout_secs: u64,
 }
 
 #[derive(Clone, Debug)]
 pub(crate) struct ResolveConfig {
+    protocol: TransportProtocol,
     request: ResolveRequest,
+}
+
+impl ResolveConfig {
+    /// The request the host can carry out as asked: a transport other than `AUTO` is refused
+    /// (glibc's resolver takes no such choice per call: UDP, then TCP for a long answer).
+    fn request(&self) -> Fallible<&ResolveRequest> {
+        if self.protocol != TransportProtocol::AUTO {
+            return Err(invalid(format!(
+                "ResolveOptions().protocol(TransportProtocol::{:?}) is not supported: Tollgate resolves names through the system's resolver, which chooses UDP or TCP itself; leave protocol out (AUTO)",
+                self.protocol
+            )));
+        }
+        Ok(&self.request)
+    }
 }
 
 pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
@@ -619,7 +636,7 @@ fn register_system_info(engine: &mut Engine, host: &Rc<Host>) {
     engine.register_fn(
         "resolve_hostname",
         move |_: &mut SystemInfo, c: ResolveConfig| -> Fallible<Array> {
-            h.resolve_with(&c.request)
+            h.resolve_with(c.request()?)
                 .map(addresses)
                 .map_err(host_error)
         },
@@ -700,6 +717,7 @@ fn register_options(engine: &mut Engine) {
         .register_type_with_name::<ResolveConfig>("rust_safe_system_info::options::ResolveConfig");
     engine.register_fn("ResolveOptions", || ResolveConfigBuilder {
         hostname: None,
+        protocol: TransportProtocol::AUTO,
         resolver: None,
         timeout_secs: 5,
     });
@@ -707,15 +725,19 @@ fn register_options(engine: &mut Engine) {
         b.hostname = Some(name.to_owned());
         b.clone()
     });
-    // Accepted, and without effect: the system's resolver picks its own transport.
+    // Kept, and checked by `resolve_hostname` (see `ResolveConfig::request`).
     engine.register_fn(
         "protocol",
-        |b: &mut ResolveConfigBuilder, _: TransportProtocol| b.clone(),
+        |b: &mut ResolveConfigBuilder, p: TransportProtocol| {
+            b.protocol = p;
+            b.clone()
+        },
     );
     engine.register_fn("resolver", |b: &mut ResolveConfigBuilder, address: &str| {
         b.resolver = Some(address.to_owned());
         b.clone()
     });
+    // Whole seconds, as Rex keeps it; the host bounds the lookup by it.
     engine.register_fn(
         "timeout",
         |b: &mut ResolveConfigBuilder, d: std::time::Duration| {
@@ -729,6 +751,7 @@ fn register_options(engine: &mut Engine) {
             .clone()
             .ok_or_else(|| invalid("ResolveOptions: `hostname` must be set, e.g. ResolveOptions().hostname(\"example.com\").build()"))?;
         Ok(ResolveConfig {
+            protocol: b.protocol,
             request: ResolveRequest {
                 hostname,
                 resolver: b.resolver.clone(),
