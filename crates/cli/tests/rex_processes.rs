@@ -5,47 +5,11 @@
 
 mod common;
 
-use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use common::*;
 use serde_json::Value;
-
-/// A `sleep` child, killed on drop if still running.
-struct Sleeper(Child);
-
-impl Sleeper {
-    fn start(seconds: &str) -> Sleeper {
-        Sleeper(Command::new("sleep").arg(seconds).spawn().unwrap())
-    }
-
-    fn pid(&self) -> u32 {
-        self.0.id()
-    }
-
-    /// Waits up to 5 s for the process to end; returns the signal that ended it.
-    fn ended_by(&mut self) -> Option<i32> {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Some(status) = self.0.try_wait().unwrap() {
-                return std::os::unix::process::ExitStatusExt::signal(&status);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        None
-    }
-
-    fn running(&mut self) -> bool {
-        self.0.try_wait().unwrap().is_none()
-    }
-}
-
-impl Drop for Sleeper {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 const ALL_PROCESS: &str =
     r#"permit(principal, action in process_system::Action::"ProcessAction", resource);"#;

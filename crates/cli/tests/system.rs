@@ -2,66 +2,16 @@
 
 mod common;
 
-use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 use serde_json::Value;
-
-/// A process to look at and signal; killed on drop if still running.
-struct Sleeper(Child);
-
-impl Sleeper {
-    fn start() -> Sleeper {
-        use std::os::unix::process::CommandExt;
-        let mut cmd = Command::new("sleep");
-        cmd.arg("300");
-        // A test runner started under nohup or in the background passes on ignored HUP or
-        // INT; the child must react to them as a normal process does.
-        // SAFETY: signal(2) is async-signal-safe, as pre_exec requires.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::signal(libc::SIGHUP, libc::SIG_DFL);
-                libc::signal(libc::SIGINT, libc::SIG_DFL);
-                Ok(())
-            });
-        }
-        Sleeper(cmd.spawn().unwrap())
-    }
-
-    fn pid(&self) -> u32 {
-        self.0.id()
-    }
-
-    /// Waits up to 5 s for the process to end; returns the signal that ended it.
-    fn ended_by(&mut self) -> Option<i32> {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Some(status) = self.0.try_wait().unwrap() {
-                return std::os::unix::process::ExitStatusExt::signal(&status);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        None
-    }
-
-    fn running(&mut self) -> bool {
-        self.0.try_wait().unwrap().is_none()
-    }
-}
-
-impl Drop for Sleeper {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 const LIST_SLEEPERS: &str = r#"permit(principal, action == process_system::Action::"list", resource is process_system::Process) when { resource.name == "sleep" };"#;
 
 #[test]
 fn ps_lists_only_the_processes_the_policy_permits() {
-    let sleeper = Sleeper::start();
+    let sleeper = Sleeper::start("300");
     let s = Sandbox::new();
     let r = s.run(LIST_SLEEPERS, "ps()");
     let list: Vec<Value> = serde_json::from_str(r.ok()).unwrap();
@@ -91,7 +41,7 @@ fn ps_lists_only_the_processes_the_policy_permits() {
 
 #[test]
 fn kill_sends_term_to_a_permitted_process() {
-    let mut sleeper = Sleeper::start();
+    let mut sleeper = Sleeper::start("300");
     let s = Sandbox::new();
     let policy = r#"permit(principal, action == process_system::Action::"kill", resource is process_system::Process) when { resource.name == "sleep" };"#;
     let r = s.run(policy, &format!("kill({})", sleeper.pid()));
@@ -105,7 +55,7 @@ fn kill_sends_term_to_a_permitted_process() {
 
 #[test]
 fn kill_is_denied_and_the_process_lives() {
-    let mut sleeper = Sleeper::start();
+    let mut sleeper = Sleeper::start("300");
     let s = Sandbox::new();
     let r = s.run(
         LIST_SLEEPERS,
@@ -123,7 +73,7 @@ fn kill_is_denied_and_the_process_lives() {
 
 #[test]
 fn hup_and_int_need_interrupt_not_kill() {
-    let mut sleeper = Sleeper::start();
+    let mut sleeper = Sleeper::start("300");
     let s = Sandbox::new();
     let kill_only = r#"permit(principal, action == process_system::Action::"kill", resource);"#;
     let r = s.run(kill_only, &format!("kill([kill::HUP], {})", sleeper.pid()));

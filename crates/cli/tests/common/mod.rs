@@ -259,3 +259,53 @@ pub const READ_IN_ROOT: &str = r#"permit(principal, action in [file_system::Acti
 pub fn exists(p: &str) -> bool {
     Path::new(p).symlink_metadata().is_ok()
 }
+
+/// A process to look at and signal; killed on drop if still running.
+pub struct Sleeper(std::process::Child);
+
+impl Sleeper {
+    /// `sleep SECONDS` (a distinct duration tells tests' processes apart).
+    pub fn start(seconds: &str) -> Sleeper {
+        use std::os::unix::process::CommandExt;
+        let mut cmd = Command::new("sleep");
+        cmd.arg(seconds);
+        // A test runner started under nohup or in the background passes on ignored HUP or
+        // INT; the child must react to them as a normal process does.
+        // SAFETY: signal(2) is async-signal-safe, as pre_exec requires.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::signal(libc::SIGHUP, libc::SIG_DFL);
+                libc::signal(libc::SIGINT, libc::SIG_DFL);
+                Ok(())
+            });
+        }
+        Sleeper(cmd.spawn().unwrap())
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+
+    /// Waits up to 5 s for the process to end; returns the signal that ended it.
+    pub fn ended_by(&mut self) -> Option<i32> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.0.try_wait().unwrap() {
+                return std::os::unix::process::ExitStatusExt::signal(&status);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        None
+    }
+
+    pub fn running(&mut self) -> bool {
+        self.0.try_wait().unwrap().is_none()
+    }
+}
+
+impl Drop for Sleeper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

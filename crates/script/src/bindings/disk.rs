@@ -138,22 +138,7 @@ object! {
     }
 }
 
-/// What Rex prints for a type it gives no `to_string`: the type's name.
-macro_rules! display_as_type_name {
-    ($($t:ident = $name:literal),* $(,)?) => {$(
-        impl fmt::Display for $t {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str($name)
-            }
-        }
-    )*};
-}
-
-display_as_type_name!(
-    Filesystem = "rust_safe_disk_info::df::common::Filesystem",
-    CpuStats = "rust_safe_disk_info::iostat::common::CpuStats",
-    DeviceStats = "rust_safe_disk_info::iostat::common::DeviceStats",
-);
+super::objects::display_as_type_name!(Filesystem, CpuStats, DeviceStats);
 
 impl fmt::Display for IoStatSnapshot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -161,9 +161,12 @@ impl DirEntry {
         m
     }
 
+    /// The name `type_of` gives: Rex's.
+    pub(crate) const TYPE_NAME: &'static str = "rust_safe_io::dir_entry::DirEntry";
+
     pub(crate) const KIND: Kind = Kind {
         register: |engine: &mut Engine| {
-            engine.register_type_with_name::<DirEntry>("rust_safe_io::dir_entry::DirEntry");
+            engine.register_type_with_name::<DirEntry>(DirEntry::TYPE_NAME);
             engine.register_get("name", |e: &mut DirEntry| e.name.clone());
             engine.register_get("inode", |e: &mut DirEntry| clamp(e.inode));
             engine.register_fn("type", |e: &mut DirEntry| e.kind);
@@ -176,13 +179,6 @@ impl DirEntry {
                 .map(|e| Dynamic::from_map(e.to_map()))
         },
     };
-}
-
-/// Rex prints a `DirEntry` as its type name.
-impl fmt::Display for DirEntry {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("rust_safe_io::dir_entry::DirEntry")
-    }
 }
 
 /// A file's metadata, as Rex's `Metadata`: read through methods (`file_size()`,
@@ -230,9 +226,12 @@ impl Metadata {
         m
     }
 
+    /// The name `type_of` gives: Rex's.
+    pub(crate) const TYPE_NAME: &'static str = "rust_safe_io::dir_entry::Metadata";
+
     pub(crate) const KIND: Kind = Kind {
         register: |engine: &mut Engine| {
-            engine.register_type_with_name::<Metadata>("rust_safe_io::dir_entry::Metadata");
+            engine.register_type_with_name::<Metadata>(Metadata::TYPE_NAME);
             engine.register_fn("type", |m: &mut Metadata| m.kind);
             engine.register_fn("file_size", |m: &mut Metadata| clamp(m.file_size));
             engine.register_fn("permissions", |m: &mut Metadata| i64::from(m.mode));
@@ -262,13 +261,6 @@ impl Metadata {
     };
 }
 
-/// Rex prints `Metadata` as its type name.
-impl fmt::Display for Metadata {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("rust_safe_io::dir_entry::Metadata")
-    }
-}
-
 object! {
     /// The owning user and group of a file, by name (the number where the name is unknown).
     pub(crate) struct Ownership as "rust_safe_io::Ownership" {
@@ -277,15 +269,10 @@ object! {
     }
 }
 
-/// Rex prints `Ownership` as its type name.
-impl fmt::Display for Ownership {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("rust_safe_io::Ownership")
-    }
-}
-
 /// A count as a script integer. Rex fails on a value above `i64::MAX`; no file system count
 /// reaches it, so it is clamped instead of failing a listing.
 pub(crate) fn clamp(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
+
+super::objects::display_as_type_name!(DirEntry, Metadata, Ownership);

@@ -27,13 +27,6 @@ object! {
     }
 }
 
-impl std::fmt::Display for ExecuteResult {
-    /// Rex gives the type no text form: `to_string()` is its type name.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("rust_safe_io::execute::ExecuteResult")
-    }
-}
-
 /// The default wall-clock limit of one `execute`; the run's own limit still applies.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -234,3 +227,5 @@ pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
             .map_err(host_error)
     });
 }
+
+super::objects::display_as_type_name!(ExecuteResult);

@@ -6,7 +6,6 @@
 //! Each asks the gate what Rex asks (see `tollgate_host::fs::formats`); the option builders
 //! carry Rex's type names.
 
-use std::fmt;
 use std::rc::Rc;
 
 use rhai::{Array, Dynamic, Engine, EvalAltResult, ImmutableString, Map};
@@ -87,23 +86,13 @@ object! {
     }
 }
 
-/// Rex prints these as their type names.
-macro_rules! rex_display {
-    ($($t:ty => $name:literal),* $(,)?) => {$(
-        impl fmt::Display for $t {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str($name)
-            }
-        }
-    )*};
-}
-rex_display!(
-    GzipInfo => "rust_safe_io::file::gzip::GzipInfo",
-    ElfInfo => "rust_safe_io::file::unix::linux::elf_info::ElfInfo",
-    CoreDump => "rust_safe_io::core_dump_analysis::core_dump::CoreDump",
-    TracedProcess => "rust_safe_io::core_dump_analysis::TracedProcess",
-    TracedThread => "rust_safe_io::core_dump_analysis::TracedThread",
-    Frame => "rust_safe_io::core_dump_analysis::Frame",
+super::objects::display_as_type_name!(
+    GzipInfo,
+    ElfInfo,
+    CoreDump,
+    TracedProcess,
+    TracedThread,
+    Frame
 );
 
 /// `SearchGzipOptions()`: Rex's defaults (every match, case-sensitive, no exclusion).
@@ -243,14 +232,6 @@ fn register_builders(engine: &mut Engine) {
             Ok(())
         },
     );
-}
-
-/// Clones the host for one closure.
-macro_rules! with_host {
-    ($host:ident, $closure:expr) => {{
-        let $host = Rc::clone($host);
-        $closure
-    }};
 }
 
 fn strings(lines: Vec<String>) -> Array {

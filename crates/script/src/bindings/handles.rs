@@ -6,7 +6,6 @@
 //! types in `entries`.
 
 use std::cell::RefCell;
-use std::fmt;
 use std::rc::Rc;
 
 use rhai::{Array, Dynamic, Engine, EvalAltResult, FnPtr, Map, NativeCallContext};
@@ -100,22 +99,7 @@ object! {
     }
 }
 
-/// Rex prints these as their type names.
-macro_rules! type_name_display {
-    ($($t:ty => $name:literal),*) => {$(
-        impl fmt::Display for $t {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str($name)
-            }
-        }
-    )*};
-}
-type_name_display!(
-    Match => "rust_safe_io::file::search::Match",
-    WordCount => "rust_safe_io::file::counts::WordCount",
-    DiskUsageEntry => "rust_safe_io::dir::unix::disk_usage::DiskUsageEntry",
-    DiskUsageResult => "rust_safe_io::dir::unix::disk_usage::DiskUsageResult"
-);
+super::objects::display_as_type_name!(Match, WordCount, DiskUsageEntry, DiskUsageResult);
 
 /// Rex's `Metadata` from the host's.
 pub(crate) fn metadata(m: HandleMetadata) -> Metadata {
@@ -189,14 +173,6 @@ pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
             replace_text(text, old, new, o.0.is_regex, o.0.replace_all).map_err(host_error)
         },
     );
-}
-
-/// Clones the host for one closure.
-macro_rules! with_host {
-    ($host:ident, $closure:expr) => {{
-        let $host = Rc::clone($host);
-        $closure
-    }};
 }
 
 fn register_opening(engine: &mut Engine, host: &Rc<Host>) {

@@ -1,6 +1,15 @@
 //! Bindings: the script functions and what they call. Each area has one module; every
 //! function reaches the host only through `tollgate_host`, which asks the gate first.
 
+/// Clones the host for one closure (a binding's `move` closure owns its own `Rc`). Defined
+/// before the area modules, so that each of them can use it.
+macro_rules! with_host {
+    ($host:ident, $closure:expr) => {{
+        let $host = Rc::clone($host);
+        $closure
+    }};
+}
+
 mod builtins;
 mod common;
 mod datetime;

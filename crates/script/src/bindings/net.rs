@@ -111,13 +111,6 @@ object! {
     }
 }
 
-impl std::fmt::Display for Network {
-    /// Rex gives the type no text form: `to_string()` is its type name.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("rust_safe_network::network::Network")
-    }
-}
-
 object! {
     /// The host's sockets (`network_stats()`).
     pub(crate) struct NetworkStats as "rust_safe_network::netstat::common::NetworkStats" {
@@ -617,3 +610,5 @@ fn register_client(engine: &mut Engine, host: &Rc<Host>) {
             .map_err(net_error)
     });
 }
+
+super::objects::display_as_type_name!(Network);

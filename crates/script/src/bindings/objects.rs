@@ -133,6 +133,9 @@ macro_rules! object {
         }
 
         impl $name {
+            /// The name `type_of` gives: Rex's.
+            pub(crate) const TYPE_NAME: &'static str = $type_name;
+
             /// The fields as a map, nested objects as maps: the script's `to_map()`.
             pub(crate) fn to_map(&self) -> rhai::Map {
                 let mut m = rhai::Map::new();
@@ -149,7 +152,7 @@ macro_rules! object {
 
             pub(crate) const KIND: $crate::bindings::objects::Kind = $crate::bindings::objects::Kind {
                 register: |engine: &mut rhai::Engine| {
-                    engine.register_type_with_name::<$name>($type_name);
+                    engine.register_type_with_name::<$name>($name::TYPE_NAME);
                     $(
                         engine.register_get(
                             stringify!($field).trim_start_matches("r#"),
@@ -174,6 +177,19 @@ macro_rules! object {
     };
 }
 pub(crate) use object;
+
+/// `Display` as the type's `TYPE_NAME`, for types Rex gives no `to_string` of their own
+/// (Rhai then prints the type name): `display_as_type_name!(Match, WordCount);`.
+macro_rules! display_as_type_name {
+    ($($t:ty),* $(,)?) => {$(
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(<$t>::TYPE_NAME)
+            }
+        }
+    )*};
+}
+pub(crate) use display_as_type_name;
 
 /// Declares an enum that scripts see as constants of a module (`IoErrorKind::NotFound`,
 /// `State::Sleep`), compared with `==` and `!=` and printed by `to_string()` as its name.

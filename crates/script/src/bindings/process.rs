@@ -99,28 +99,6 @@ object! {
     }
 }
 
-// Rex gives these types no `to_string` of their own: Rhai prints their type name.
-impl std::fmt::Display for ProcessInfo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("rust_safe_process_mgmt::ProcessInfo")
-    }
-}
-impl std::fmt::Display for PidNamespace {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("rust_safe_process_mgmt::PidNamespace")
-    }
-}
-impl std::fmt::Display for OpenFileInfo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("rust_safe_process_mgmt::OpenFileInfo")
-    }
-}
-impl std::fmt::Display for FuserInfo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("rust_safe_process_mgmt::FuserInfo")
-    }
-}
-
 /// As Rex prints the tables: each under its heading, in the order shm, queues, semaphores.
 impl std::fmt::Display for IpcsInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -718,3 +696,6 @@ pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
         },
     );
 }
+
+// Rex gives these types no `to_string` of their own: Rhai prints their type name.
+super::objects::display_as_type_name!(ProcessInfo, PidNamespace, OpenFileInfo, FuserInfo);

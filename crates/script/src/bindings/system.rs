@@ -175,17 +175,6 @@ fn dmesg_entry(m: KernelMessage, human_readable_time: bool) -> DmesgEntry {
     }
 }
 
-/// What Rex prints for a type it gives no `to_string`: the type's name.
-macro_rules! display_as_type_name {
-    ($($t:ident = $name:literal),* $(,)?) => {$(
-        impl fmt::Display for $t {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str($name)
-            }
-        }
-    )*};
-}
-
 object! {
     /// CPU time of one processor, or of all, in clock ticks and in milliseconds.
     pub(crate) struct RhaiCpuTime as "rhai_safe_system_info::kernel_stats::RhaiCpuTime" {
@@ -446,12 +435,12 @@ object! {
     }
 }
 
-display_as_type_name!(
-    RhaiCpuTime = "rhai_safe_system_info::kernel_stats::RhaiCpuTime",
-    RhaiKernelStats = "rhai_safe_system_info::kernel_stats::RhaiKernelStats",
-    SlabInfo = "rust_safe_system_info::slab::common::SlabInfo",
-    SlabEntry = "rust_safe_system_info::slab::common::SlabEntry",
-    SysctlEntry = "rust_safe_system_info::sysctl::common::SysctlEntry",
+super::objects::display_as_type_name!(
+    RhaiCpuTime,
+    RhaiKernelStats,
+    SlabInfo,
+    SlabEntry,
+    SysctlEntry
 );
 
 enumeration! {
