@@ -12,17 +12,19 @@
 //! `sdk_table.rs`. Calls that need what a test host may lack (systemd, `/dev/kmsg`, a core
 //! dump) are made, and may fail, for the reason their row gives.
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::process::{Child, Command};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use rhai::{Dynamic, Map, Scope};
 use tollgate_host::{Host, Interrupt};
 use tollgate_policy::{Gate, Policies, Recorder, Schema};
 use tollgate_script::sdk::SDK;
 use tollgate_script::Limits;
+
+use common::*;
 
 /// Everything is permitted but what would change the system outside the temp dir.
 const POLICY: &str = r#"
@@ -464,82 +466,6 @@ impl Seen {
     }
 }
 
-/// A server on localhost that answers every request with 200 and the text `ok`; its port.
-fn http_server() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for mut stream in listener.incoming().flatten() {
-            let mut request = Vec::new();
-            let mut buf = [0u8; 1024];
-            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-                match stream.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => request.extend_from_slice(&buf[..n]),
-                }
-            }
-            let _ = stream.write_all(
-                b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
-            );
-        }
-    });
-    port
-}
-
-/// What is made once: a.txt gzipped, a tar of `x.txt` and `newdir/y.txt`, certificates
-/// (`leaf.pem` signed by `root.pem`, `leaf2.pem` by the intermediate `inter.pem`), and a core
-/// dump of `/usr/bin/sleep` where gcore can make one (else a file that is not one).
-struct Made {
-    dir: tempfile::TempDir,
-    core: String,
-}
-
-const MADE_FILES: &[&str] = &[
-    "a.txt.gz",
-    "archive.tar",
-    "archive.tar.gz",
-    "root.pem",
-    "inter.pem",
-    "leaf.pem",
-    "leaf2.pem",
-];
-
-fn made() -> &'static Made {
-    static MADE: OnceLock<Made> = OnceLock::new();
-    MADE.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path();
-        let sh = |script: &str| {
-            let out = Command::new("sh").arg("-ec").arg(script).current_dir(p).output().unwrap();
-            assert!(out.status.success(), "{script}: {out:?}");
-        };
-        sh("printf 'gamma,1\ngamma,2\nalpha beta,3\n' | gzip -c > a.txt.gz");
-        sh("mkdir -p src/newdir && echo x > src/x.txt && echo y > src/newdir/y.txt \
-            && tar -cf archive.tar -C src x.txt newdir && gzip -k archive.tar");
-        sh("printf 'basicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign\n' > ca.ext \
-            && printf 'basicConstraints=CA:false\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost\n' > leaf.ext \
-            && key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out $1.key 2>/dev/null; } \
-            && csr() { key $1 && openssl req -new -key $1.key -subj /CN=$1 -out $1.csr; } \
-            && sign() { openssl x509 -req -in $1.csr -CA $2.pem -CAkey $2.key -CAcreateserial -days 2 -extfile $3 -out $1.pem 2>/dev/null; } \
-            && key root && openssl req -x509 -new -key root.key -subj /CN=root -days 2 \
-                -addext basicConstraints=critical,CA:true -addext keyUsage=critical,keyCertSign -out root.pem \
-            && csr inter && sign inter root ca.ext \
-            && csr leaf && sign leaf root leaf.ext \
-            && csr leaf2 && sign leaf2 inter leaf.ext");
-        let mut sleeper = Command::new("/usr/bin/sleep").arg("60").spawn().unwrap();
-        let core = p.join("core");
-        let gcore = Command::new("gcore").arg("-o").arg(&core).arg(sleeper.id().to_string()).output();
-        let _ = sleeper.kill();
-        let _ = sleeper.wait();
-        let dumped = p.join(format!("core.{}", sleeper.id()));
-        let dumped = matches!(gcore, Ok(out) if out.status.success()) && std::fs::rename(&dumped, &core).is_ok();
-        if !dumped {
-            std::fs::write(&core, "not a core dump\n").unwrap();
-        }
-        Made { core: core.to_str().unwrap().to_owned(), dir }
-    })
-}
-
 /// The temp dir a call works in: `a.txt` (3 lines), `b.txt`, a tree below `sub`, the empty
 /// directory `vacant`, the symlink `link` to `a.txt`, and the files `made` makes.
 fn fixture() -> tempfile::TempDir {
@@ -552,9 +478,7 @@ fn fixture() -> tempfile::TempDir {
     std::fs::write(p.join("sub/deeper/d.txt"), "d\n").unwrap();
     std::fs::create_dir(p.join("vacant")).unwrap();
     std::os::unix::fs::symlink("a.txt", p.join("link")).unwrap();
-    for name in MADE_FILES {
-        std::fs::copy(made().dir.path().join(name), p.join(name)).unwrap();
-    }
+    copy_made(p);
     dir
 }
 
@@ -602,6 +526,7 @@ fn every_sdk_function_returns_the_type_and_fields_its_row_states() {
     assert!(unknown.is_empty(), "rows naming no SDK entry: {unknown:?}");
 
     let port = http_server();
+    let core = core_or_stand_in();
     let mut failures = Vec::new();
     let mut notes = Vec::new();
     for row in &rows {
@@ -610,7 +535,7 @@ fn every_sdk_function_returns_the_type_and_fields_its_row_states() {
         let script = script(row)
             .replace("{dir}", dir.path().to_str().unwrap())
             .replace("{port}", &port.to_string())
-            .replace("{core}", &made().core)
+            .replace("{core}", &core)
             .replace("{pid}", &holder.id().to_string());
         let result = run(&script);
         let _ = holder.kill();
