@@ -30,6 +30,7 @@ fn decision(i: u64) -> Event {
         purpose: None,
         ticket: None,
         labels: None,
+        shadow: None,
     }
 }
 
@@ -79,6 +80,7 @@ fn main() {
             purpose: None,
             ticket: None,
             labels: None,
+            shadow: None,
         });
         gate_log.append_all("bench", &[d]).expect("append");
     }
@@ -152,6 +154,7 @@ fn cat_decisions(policies: &[String]) -> [EventRef<'_>; 3] {
             purpose: None,
             ticket: None,
             labels: None,
+            shadow: None,
         })
     };
     [

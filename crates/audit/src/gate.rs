@@ -58,9 +58,22 @@ fn append_decisions(
     entries: &[DecisionEntry<'_>],
     who: Option<&str>,
 ) -> Result<u64, AuditError> {
-    let events: Vec<EventRef<'_>> = entries
+    // Only a shadow run's differing decisions have one.
+    let shadows: Vec<Option<serde_json::Value>> = entries
         .iter()
         .map(|e| {
+            e.shadow.as_ref().map(|s| {
+                serde_json::json!({
+                    "decision": if s.permitted { "permit" } else { "deny" },
+                    "policies": s.policies,
+                })
+            })
+        })
+        .collect();
+    let events: Vec<EventRef<'_>> = entries
+        .iter()
+        .zip(&shadows)
+        .map(|(e, shadow)| {
             EventRef::Decision(DecisionRef {
                 principal: e.principal,
                 action: action_uid(e.action),
@@ -74,6 +87,7 @@ fn append_decisions(
                 purpose: present(&e.caller.purpose),
                 ticket: present(&e.caller.ticket),
                 labels: e.labels.as_deref().map(Labels::to_json),
+                shadow: shadow.as_ref(),
             })
         })
         .collect();

@@ -59,6 +59,10 @@ pub enum Event {
         /// what it could not apply on this host.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         sandbox: Option<Value>,
+        /// In a shadow run (`--shadow`), the SHA-256 of the candidate policy decided beside
+        /// the enforced one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        shadow_policy_sha256: Option<String>,
     },
     /// A run that was refused before it started (invalid policy or arguments, a token that
     /// did not verify, a host that requires one): nothing ran.
@@ -101,6 +105,10 @@ pub enum Event {
         /// jurisdiction, legal_hold, retention); absent for anything else.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         labels: Option<Value>,
+        /// In a shadow run, the candidate policy's decision where it differs from this one:
+        /// `{"decision": "permit"|"deny", "policies": [...]}`; absent where they agree.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        shadow: Option<Value>,
     },
     /// A run ended.
     RunEnd {
@@ -189,6 +197,8 @@ keys! {
     SchemaVersion = "schema_version",
     ScriptSha256 = "script_sha256",
     Seq = "seq",
+    Shadow = "shadow",
+    ShadowPolicySha256 = "shadow_policy_sha256",
     Status = "status",
     Target = "target",
     Ticket = "ticket",
@@ -323,6 +333,8 @@ pub struct DecisionRef<'a> {
     pub ticket: Option<&'a str>,
     /// The data labels of a labelled file or directory.
     pub labels: Option<&'a Value>,
+    /// The candidate policy's differing decision, in a shadow run.
+    pub shadow: Option<&'a Value>,
 }
 
 impl<'a> DecisionRef<'a> {
@@ -340,6 +352,7 @@ impl<'a> DecisionRef<'a> {
         f.optional(Key::Error, self.error);
         f.delegation(self.on_behalf_of, self.purpose, self.ticket);
         f.json(Key::Labels, self.labels);
+        f.json(Key::Shadow, self.shadow);
     }
 }
 
@@ -421,6 +434,7 @@ impl RecordRef<'_> {
                 token,
                 host_files,
                 sandbox,
+                shadow_policy_sha256,
             } => {
                 f.str(Key::Kind, "run_start");
                 f.str(Key::Principal, principal);
@@ -438,6 +452,7 @@ impl RecordRef<'_> {
                 f.json(Key::Token, token.as_ref());
                 f.json(Key::HostFiles, host_files.as_ref());
                 f.json(Key::Sandbox, sandbox.as_ref());
+                f.optional(Key::ShadowPolicySha256, shadow_policy_sha256.as_deref());
             }
             Event::RunRefused {
                 principal,
@@ -470,6 +485,7 @@ impl RecordRef<'_> {
                 purpose,
                 ticket,
                 labels,
+                shadow,
             } => DecisionRef {
                 principal,
                 action,
@@ -483,6 +499,7 @@ impl RecordRef<'_> {
                 purpose: purpose.as_deref(),
                 ticket: ticket.as_deref(),
                 labels: labels.as_ref(),
+                shadow: shadow.as_ref(),
             }
             .fields(&mut f),
             Event::RunEnd {
@@ -651,6 +668,7 @@ mod tests {
                 purpose: None,
                 ticket: None,
                 labels: None,
+                shadow: None,
             },
         }
     }
@@ -682,6 +700,7 @@ mod tests {
                 token: None,
                 host_files: None,
                 sandbox: Some(serde_json::json!({"landlock": true})),
+                shadow_policy_sha256: None,
             },
             Event::RunStart {
                 principal: "Agent::\"ops\"".into(),
@@ -697,6 +716,7 @@ mod tests {
                 token: Some(serde_json::json!({"sub": "alice", "actors": ["ops"], "jti": "t1"})),
                 host_files: Some(serde_json::json!({"labels_sha256": "ab"})),
                 sandbox: None,
+                shadow_policy_sha256: Some("ab".repeat(32)),
             },
             Event::RunRefused {
                 principal: "Agent::\"ops\"".into(),
@@ -752,6 +772,7 @@ mod tests {
                 purpose: None,
                 ticket: None,
                 labels: None,
+                shadow: None,
             },
             Event::Decision {
                 principal: "Agent::\"ops\"".into(),
@@ -768,6 +789,7 @@ mod tests {
                 labels: Some(serde_json::json!({
                     "classification": "confidential", "categories": ["pii"],
                     "jurisdiction": "EU", "legal_hold": true, "retention": "P90D"})),
+                shadow: Some(serde_json::json!({"decision": "deny", "policies": []})),
             },
         ] {
             r.event = event;

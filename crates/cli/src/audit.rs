@@ -96,6 +96,15 @@ pub enum AuditCommand {
     },
     /// List records, filtered.
     Show(ShowArgs),
+    /// Sum up what the candidate policies of shadow runs (`run --shadow`) would have
+    /// changed: by candidate, each kind of request it would deny or permit otherwise.
+    ShadowReport {
+        #[command(flatten)]
+        dir: DirArg,
+        /// `human` or `json`.
+        #[arg(long, value_enum, default_value = "human")]
+        output: ShowFormat,
+    },
     /// Export records for a SIEM.
     Export {
         #[command(flatten)]
@@ -213,6 +222,16 @@ fn verifier_from(path: &Path) -> Result<tollgate_audit::checkpoint::Verifier, St
 fn execute(cmd: AuditCommand) -> Result<(), String> {
     let s = |e: tollgate_audit::AuditError| e.to_string();
     match cmd {
+        AuditCommand::ShadowReport { dir, output } => {
+            let report = crate::shadow::report(&dir.resolve()?)?;
+            match output {
+                ShowFormat::Human => print!("{}", crate::shadow::human(&report)),
+                ShowFormat::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+                ),
+            }
+        }
         AuditCommand::Init {
             dir,
             key,

@@ -11,6 +11,7 @@ mod control;
 mod exit;
 mod files;
 mod fleet;
+mod learn;
 mod mcp;
 mod output;
 mod own;
@@ -18,6 +19,7 @@ mod policy;
 mod printable;
 mod run;
 mod sandbox;
+mod shadow;
 mod supervisor;
 mod worker;
 

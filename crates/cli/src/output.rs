@@ -6,6 +6,7 @@ use std::io::Write;
 
 use serde::Serialize;
 use tollgate_host::redact::Counts;
+use tollgate_policy::ShadowDifference;
 use tollgate_script::{
     human_text, output_text, plain_value, Alarm, LogEntry, Metric, Reports, RunError,
 };
@@ -17,8 +18,9 @@ pub enum Format {
     Json,
     PrettyJson,
     Human,
-    /// The JSON object with the denied call spelled out in `error` (principal, action,
-    /// resource, reason, policies): what `tollgate mcp` reads from the runs it starts.
+    /// The JSON object with `output` as the script's value in JSON (not the text of it) and
+    /// the denied call spelled out in `error` (principal, action, resource, reason,
+    /// policies): what `tollgate mcp` reads from the runs it starts.
     #[value(hide = true)]
     Agent,
 }
@@ -42,6 +44,10 @@ struct Report<'a> {
     /// `output`, in the output itself.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     redactions: &'a BTreeMap<String, Counts>,
+    /// Tollgate's addition, in a shadow run: each distinct request the candidate policy
+    /// would have decided otherwise.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    shadow: &'a [ShadowDifference],
 }
 
 #[derive(Serialize)]
@@ -65,11 +71,14 @@ impl<'a> Report<'a> {
             metrics: &reports.metrics,
             logs: logs.iter().map(|l| LogLine { attributes: l }).collect(),
             redactions,
+            shadow: &reports.shadow,
         }
     }
 }
 
-/// The `--output json` object as a value, with a denial's call spelled out under `error`.
+/// The `--output json` object as a value, with `output` the script's value (as [`render`]
+/// gives it for [`Format::Agent`]: JSON text, parsed back here) and a denial's call spelled
+/// out under `error`.
 pub fn agent_report(
     output: Option<&str>,
     error: Option<&RunError>,
@@ -88,6 +97,13 @@ pub fn agent_report(
             })
         }
     };
+    // The value's JSON, which redaction (a host owner's pattern over the text) could have
+    // left unparseable: then the text, as it is.
+    if let Some(text) = output {
+        if let Ok(value) = serde_json::from_str::<serde_json::Value>(text) {
+            report["output"] = value;
+        }
+    }
     let denied = error.and_then(|e| e.denied.as_ref());
     if let (Some(d), Some(fields)) = (denied, report["error"].as_object_mut()) {
         fields.insert("principal".into(), serde_json::json!(d.principal));
@@ -99,11 +115,18 @@ pub fn agent_report(
     report
 }
 
-/// The final value as `format` shows it: Rex's `output` text for JSON, readable text for
-/// people (nothing for a unit value), its control characters escaped (see [`printable`]).
+/// The final value as `format` shows it: Rex's `output` text for JSON, the value as JSON
+/// for an agent (`()` as `null`), readable text for people (nothing for a unit value), its
+/// control characters escaped (see [`printable`]).
 pub fn render(format: Format, value: &rhai::Dynamic) -> Option<String> {
     match format {
-        Format::Json | Format::PrettyJson | Format::Agent => Some(output_text(value)),
+        Format::Json | Format::PrettyJson => Some(output_text(value)),
+        // A value serde cannot write (a function pointer) is given as the text Rex's output
+        // would have, a JSON string.
+        Format::Agent => Some(
+            serde_json::to_string(&plain_value(value))
+                .unwrap_or_else(|_| serde_json::Value::String(output_text(value)).to_string()),
+        ),
         Format::Human => (!value.is_unit()).then(|| {
             printable::text(&human_text(&printable_value(&plain_value(value)))).into_owned()
         }),
@@ -214,6 +237,17 @@ pub fn printed(
                     printable::line(details)
                 );
             }
+            for d in &reports.shadow {
+                let _ = writeln!(
+                    err,
+                    "[SHADOW] {}: {} on {} (enforced: {}; candidate: {})",
+                    d.change,
+                    d.action,
+                    printable::line(&d.resource),
+                    policies_or_none(&d.enforced_policies),
+                    policies_or_none(&d.candidate_policies),
+                );
+            }
             if let Some(e) = error {
                 let message = printable::text(&e.message).replace('\n', "\n  ");
                 let _ = writeln!(err, "{}: {message}", e.error_type);
@@ -224,6 +258,15 @@ pub fn printed(
                 .unwrap_or_default();
             (out, err)
         }
+    }
+}
+
+/// The policies named, or what an empty list means.
+fn policies_or_none(policies: &[String]) -> String {
+    if policies.is_empty() {
+        "no policy applies".to_owned()
+    } else {
+        printable::line(&policies.join(", ")).into_owned()
     }
 }
 

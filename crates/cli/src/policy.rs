@@ -19,6 +19,9 @@ use crate::printable;
 
 #[derive(Subcommand)]
 pub enum PolicyCommand {
+    /// Write a least-privilege policy from the requests runs made (their audit records),
+    /// and a `policy test` cases file from the same requests.
+    Learn(crate::learn::LearnArgs),
     /// Validate a policy file against the schema (errors name line and column) and warn
     /// about over-broad grants and grants that cover Tollgate's own files.
     Check {
@@ -93,6 +96,7 @@ enum Expect {
 
 pub fn main(cmd: PolicyCommand) -> ExitCode {
     match cmd {
+        PolicyCommand::Learn(args) => crate::learn::main(args),
         PolicyCommand::Check {
             file,
             strict,

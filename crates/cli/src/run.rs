@@ -44,6 +44,11 @@ pub struct RunArgs {
     /// How to print the result.
     #[arg(long, short = 'o', value_enum, default_value = "json")]
     output: Format,
+    /// After the run, write a least-privilege policy learned from its requests to FILE (and
+    /// its `policy test` cases beside it), as `tollgate policy learn --run` would: for a trial
+    /// run under a permissive policy. Needs the audit log, which holds the requests.
+    #[arg(long, value_name = "FILE", conflicts_with = "job_from_stdin")]
+    learn: Option<PathBuf>,
     #[command(flatten)]
     setup: SetupArgs,
 }
@@ -107,6 +112,11 @@ pub struct SetupArgs {
     /// no seccomp on this host). The host config's `require_sandbox` says the same.
     #[arg(long)]
     require_sandbox: bool,
+    /// A candidate Cedar policy decided beside `--policy` for every request, never deciding:
+    /// the result's `shadow` and the audit records show where it would deny or permit
+    /// otherwise (`tollgate audit shadow-report` sums them up over runs).
+    #[arg(long, value_name = "CANDIDATE.cedar")]
+    shadow: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -141,8 +151,25 @@ impl SetupArgs {
 }
 
 pub fn main(args: RunArgs) -> ExitCode {
+    if args.learn.is_some() && args.setup.no_audit {
+        let e = RunError::new(
+            ErrorType::Validation,
+            "--learn reads the run's requests back from its audit log, so it cannot be used with --no-audit; nothing ran".to_owned(),
+        );
+        output::print(
+            args.output,
+            None,
+            Some(&e),
+            &[],
+            &BTreeMap::new(),
+            &Reports::default(),
+        );
+        return exit::exit_code(Some(e.error_type));
+    }
+    let mut audit_dir = None;
     let finished = match Setup::load(&args.setup) {
         Ok(mut setup) => {
+            audit_dir.clone_from(&setup.audit_dir);
             let limit = setup.limits.max_string_size;
             let invalid = |msg: String| RunError::new(ErrorType::Validation, msg);
             let inputs = if args.job_from_stdin {
@@ -174,6 +201,30 @@ pub fn main(args: RunArgs) -> ExitCode {
         &finished.redactions,
         &finished.reports,
     );
+    if let (Some(out), Some(dir), Some(run)) = (&args.learn, &audit_dir, &finished.run) {
+        // The run's own result is printed either way; a policy that cannot be learned fails
+        // the command, since what was asked for is not there.
+        let learned = crate::learn::learn_to_files(
+            dir,
+            std::slice::from_ref(run),
+            false,
+            out,
+            None,
+            false,
+            args.setup.config.as_deref(),
+        );
+        match learned {
+            Ok(summary) => eprintln!("tollgate: {}", crate::printable::line(&summary)),
+            Err(e) => {
+                eprintln!("tollgate: --learn: {}", crate::printable::line(&e));
+                return exit::exit_code(Some(
+                    finished
+                        .error
+                        .map_or(ErrorType::Validation, |e| e.error_type),
+                ));
+            }
+        }
+    }
     exit::exit_code(finished.error.map(|e| e.error_type))
 }
 
@@ -204,6 +255,8 @@ pub struct Setup {
     pub(crate) begun: Instant,
     /// Tollgate's own files, which every gate keeps from the script.
     own_files: Arc<OwnFiles>,
+    /// The candidate policy of a shadow run, validated as the policy is.
+    shadow: Option<(Schema, Policies)>,
 }
 
 /// How a run ended: the final value as text (when it succeeded), the error, the logs, and
@@ -215,6 +268,8 @@ pub struct Finished {
     pub redactions: BTreeMap<String, Counts>,
     /// The metrics and alarms the script published.
     pub reports: Reports,
+    /// The run's id in the audit log, once its start is recorded.
+    pub run: Option<String>,
 }
 
 impl Finished {
@@ -225,6 +280,7 @@ impl Finished {
             logs: Vec::new(),
             redactions: BTreeMap::new(),
             reports: Reports::default(),
+            run: None,
         }
     }
 }
@@ -282,6 +338,22 @@ impl Setup {
                 ),
             })
             .map_err(|e| refused(&caller, e))?;
+        let shadow = match &args.shadow {
+            Some(path) => Some(
+                Policies::load_for_run(path)
+                    .map_err(|e| {
+                        RunError::new(
+                            ErrorType::Validation,
+                            format!(
+                                "the shadow policy {} is invalid, so nothing ran:\n{e}",
+                                path.display()
+                            ),
+                        )
+                    })
+                    .map_err(|e| refused(&caller, e))?,
+            ),
+            None => None,
+        };
         Ok(Setup {
             policies: (schema, policies),
             caller,
@@ -301,6 +373,7 @@ impl Setup {
                 args.config.as_deref(),
                 &config,
             )),
+            shadow,
         })
     }
 
@@ -309,6 +382,9 @@ impl Setup {
     pub fn compile_policies(&self) -> Result<(), RunError> {
         let invalid = |e: &str| RunError::new(ErrorType::Validation, e.to_owned());
         self.policies.1.compile().map_err(|e| invalid(&e))?;
+        if let Some((_, candidate)) = &self.shadow {
+            candidate.compile().map_err(|e| invalid(&e))?;
+        }
         self.data.labels.ready().map_err(invalid)
     }
 
@@ -316,17 +392,27 @@ impl Setup {
     /// and Tollgate's own files, writing its decisions to `recorder` and denying everything
     /// while `frozen` is raised.
     pub fn gate(&mut self, recorder: Recorder, frozen: Arc<AtomicBool>) -> Result<Gate, RunError> {
-        let (schema, policies) = self.policies.clone();
-        Ok(Gate::for_caller(
-            schema,
-            policies,
-            self.caller.clone(),
-            &self.data.directory,
-            recorder,
-            frozen,
-        )
-        .with_labels(self.data.labels.clone())
-        .with_own_files(Arc::clone(&self.own_files)))
+        let build = |(schema, policies): (Schema, Policies), recorder, frozen| {
+            Gate::for_caller(
+                schema,
+                policies,
+                self.caller.clone(),
+                &self.data.directory,
+                recorder,
+                frozen,
+            )
+            .with_labels(self.data.labels.clone())
+            .with_own_files(Arc::clone(&self.own_files))
+        };
+        let gate = build(self.policies.clone(), recorder, Arc::clone(&frozen));
+        // The candidate's gate records nothing of its own: its verdicts go into the
+        // enforced gate's records.
+        Ok(match &self.shadow {
+            Some(candidate) => {
+                gate.with_shadow(build(candidate.clone(), Recorder::Unaudited, frozen))
+            }
+            None => gate,
+        })
     }
 
     /// The audit log, opened (and created if there is none yet) on first use, with the
@@ -471,6 +557,7 @@ impl Setup {
             }),
             host_files: self.data.digests.clone(),
             sandbox,
+            shadow_policy_sha256: self.shadow.as_ref().map(|(_, p)| p.sha256_hex()),
         };
         log.append(&run, start)
             .map_err(|e| audit_unavailable(e.to_string()))?;

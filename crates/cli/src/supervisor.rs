@@ -548,6 +548,7 @@ fn supervise(
                 logs: r.logs,
                 redactions: r.redactions,
                 reports: r.reports,
+                run: None,
             };
             (finished, r.permits, r.denies, ending)
         }
@@ -760,6 +761,7 @@ fn end(
         mut logs,
         mut redactions,
         mut reports,
+        run: _,
     } = finished;
     if setup.redact_output {
         // Everything the run prints, so that a script cannot build a secret (or read it
@@ -817,6 +819,7 @@ fn end(
             ),
         ));
     }
+    let run = recorder.as_ref().map(|r| r.run().to_owned());
     if let Some(audit) = recorder {
         let end = Event::RunEnd {
             status: if error.is_some() { "ERROR" } else { "SUCCESS" }.to_owned(),
@@ -845,6 +848,7 @@ fn end(
         logs,
         redactions,
         reports,
+        run,
     }
 }
 

@@ -129,6 +129,9 @@ fn run(start: Start<'_>) -> Result<(), RunError> {
     // the supervisor did not parse them) are parsed while the script starts, ready for the
     // first decision.
     gate.policies().compile_in_background();
+    if let Some(candidate) = gate.shadow_policies() {
+        candidate.compile_in_background();
+    }
     setup.data.labels.parse_in_background();
     send(&result, &WorkerMessage::Ready(confinement)).map_err(|e| internal("report", &e))?;
     let go = receive_go(&control).map_err(|e| internal("start", &e))?;

@@ -23,6 +23,7 @@ mod denial;
 mod explain;
 mod permit;
 mod record;
+mod shadow;
 #[cfg(test)]
 mod tests;
 
@@ -32,6 +33,8 @@ use denial::Refusal;
 pub use explain::{Bearing, Explanation, Probe};
 pub use permit::{Permit, Request};
 pub use record::{DecisionEntry, DecisionLog, Recorder};
+pub use shadow::{ShadowDifference, ShadowVerdict};
+use shadow::Shadow;
 
 /// How many requests were permitted and denied in this run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -67,6 +70,8 @@ pub struct Gate {
     /// The policies whose principal tests this gate's principal passes: worked out with the
     /// first decision, which is when the policies are parsed.
     admitted: OnceLock<Admitted>,
+    /// A candidate policy decided beside this one (`--shadow`), never deciding.
+    shadow: Option<Box<Shadow>>,
 }
 
 /// The caller as Cedar sees it, and Cedar's authorizer. Not built with the gate: making the
@@ -168,6 +173,7 @@ impl Gate {
             frozen,
             own_files: Arc::new(OwnFiles::new()),
             admitted: OnceLock::new(),
+            shadow: None,
         }
     }
 
@@ -378,10 +384,14 @@ impl Gate {
                     }
                     (Decision::refused(None), Some(d))
                 };
-                let (decision, refusal) = if frozen {
-                    refused(Refusal::Frozen)
+                // Frozen and own-file refusals hold whatever the policy says, so a candidate
+                // policy would refuse them too: only policy decisions are shadowed.
+                let (decision, refusal, shadow) = if frozen {
+                    let (d, r) = refused(Refusal::Frozen);
+                    (d, r, None)
                 } else if let Some(what) = self.own_files.refuses(action, r.resource) {
-                    refused(Refusal::OwnFile(what))
+                    let (d, r) = refused(Refusal::OwnFile(what));
+                    (d, r, None)
                 } else {
                     let decision = self.decide_remembered(action, r.resource, r.context);
                     let refusal = (!decision.permitted).then(|| Denied {
@@ -389,7 +399,11 @@ impl Gate {
                         errors: decision.errors.clone(),
                         ..self.denial(action, r.resource)
                     });
-                    (decision, refusal)
+                    let shadow = self
+                        .shadow
+                        .as_deref()
+                        .and_then(|s| s.verdict(action, r.resource, r.context, &decision));
+                    (decision, refusal, shadow)
                 };
                 entries.push(DecisionEntry {
                     principal: self.principal(),
@@ -401,6 +415,7 @@ impl Gate {
                     error: refusal.as_ref().map(Denied::to_string),
                     labels: decision.labels,
                     probe,
+                    shadow,
                 });
                 errors = decision.errors;
                 if let Some(refusal) = refusal {

@@ -30,7 +30,7 @@ pub use action::Action;
 pub use error::{PolicyError, SourceLocation};
 pub use gate::{
     Bearing, Decision, DecisionCounts, DecisionEntry, DecisionLog, Denied, Explanation, Gate,
-    Permit, Probe, Recorder, Request,
+    Permit, Probe, Recorder, Request, ShadowDifference, ShadowVerdict,
 };
 pub use identity::{
     verify_token, Caller, Delegation, Directory, IdentityError, Principal, TrustConfig,

@@ -73,7 +73,10 @@ pub fn run(host: Host, script: &str, mut scope: Scope<'static>, limits: Limits) 
         logs: sink.finish(),
         decisions: host.gate().counts(),
         redactions: host.redactions(),
-        reports: bindings::reports::take(),
+        reports: bindings::reports::Reports {
+            shadow: host.gate().shadow_differences(),
+            ..bindings::reports::take()
+        },
     };
 
     let ast = match engine.compile_with_scope(&scope, script) {

@@ -17,5 +17,6 @@ pub fn decision(n: u64) -> Event {
         purpose: None,
         ticket: None,
         labels: None,
+        shadow: None,
     }
 }

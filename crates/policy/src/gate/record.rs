@@ -36,4 +36,6 @@ pub struct DecisionEntry<'a> {
     pub labels: Option<Arc<Labels>>,
     /// A question that ran nothing (see [`Gate::probe`]), not a request of an operation.
     pub probe: bool,
+    /// In a shadow run, the candidate policy's decision where it differs from this one.
+    pub shadow: Option<ShadowVerdict>,
 }

@@ -59,13 +59,16 @@ pub struct Alarm {
     pub alarm_details: Option<String>,
 }
 
-/// What a run reported: its metrics, in the order first published, and its alarms.
+/// What a run reported: its metrics, in the order first published, and its alarms; and, in
+/// a shadow run, where the candidate policy disagreed (the gate's, not the script's).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Reports {
     #[serde(default)]
     pub metrics: Vec<Metric>,
     #[serde(default)]
     pub alarms: Vec<Alarm>,
+    #[serde(default)]
+    pub shadow: Vec<tollgate_policy::ShadowDifference>,
 }
 
 impl Reports {
