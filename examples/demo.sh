@@ -6,7 +6,8 @@
 # (personal data redacted) and is denied files under legal hold, as the audit trail shows.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rm -rf /tmp/tollgate-example /tmp/tollgate-example-audit /tmp/tollgate-example-host
+# The log keeps its signing key beside it: a fresh log needs a fresh key.
+rm -rf /tmp/tollgate-example /tmp/tollgate-example-audit /tmp/tollgate-example-audit.key /tmp/tollgate-example-host
 mkdir -p /tmp/tollgate-example
 cp -r examples/logs /tmp/tollgate-example/logs
 cargo build --release --quiet
@@ -45,3 +46,19 @@ tg run examples/data-layer/incident.rhai --policy examples/data-layer/incident.c
 echo
 echo "== what the audit trail says alice's agent did for the incident"
 tg audit show --audit-log $audit --on-behalf-of alice --purpose incident-response
+
+echo
+echo "== the data layer: a support agent reads an EU customer record for a ticket"
+cp examples/data-layer/config-redacting.json $host/
+cp -r examples/data-layer/data/crm /tmp/tollgate-example/
+set +e
+tg run examples/data-layer/support.rhai --policy examples/data-layer/support.cedar \
+    --token @examples/data-layer/support.jwt --config $host/config.json --audit-log $audit --output human
+echo "exit code: $? (the answer holds personal data and the host does not redact answers)"
+set -e
+tg run examples/data-layer/support.rhai --policy examples/data-layer/support.cedar \
+    --token @examples/data-layer/support.jwt --config $host/config-redacting.json --audit-log $audit --output human
+echo
+echo "== where the customer record's data went"
+tg audit lineage --audit-log $audit /tmp/tollgate-example/crm
+

@@ -31,6 +31,8 @@ fn decision(i: u64) -> Event {
         ticket: None,
         labels: None,
         shadow: None,
+        sources: None,
+        target: None,
     }
 }
 
@@ -81,6 +83,8 @@ fn main() {
             ticket: None,
             labels: None,
             shadow: None,
+            sources: None,
+            target: None,
         });
         gate_log.append_all("bench", &[d]).expect("append");
     }
@@ -155,6 +159,8 @@ fn cat_decisions(policies: &[String]) -> [EventRef<'_>; 3] {
             ticket: None,
             labels: None,
             shadow: None,
+            sources: None,
+            target: None,
         })
     };
     [

@@ -2,9 +2,10 @@
 //! writes every decision through, one append per request to the gate, before the decision is
 //! answered.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
-use tollgate_policy::{Action, Caller, DecisionEntry, DecisionLog, Labels};
+use serde_json::Value;
+use tollgate_policy::{Action, Caller, DecisionEntry, DecisionLog, Labels, Source};
 
 use crate::log::{AuditError, AuditLog};
 use crate::record::{DecisionRef, EventRef};
@@ -18,7 +19,13 @@ pub struct GateRecorder {
     /// The `on_behalf_of` of every decision: a gate decides for one caller, so the uid is
     /// formatted once per run, not once per decision.
     on_behalf_of: Option<String>,
+    /// The last list of sources a sink named, as JSON: the gate hands every sink the same
+    /// list until the run reads another labelled path, so it is encoded once per list.
+    sources: Arc<Mutex<Option<EncodedSources>>>,
 }
+
+/// A list of sources and its JSON.
+type EncodedSources = (Arc<[Source]>, Arc<Value>);
 
 impl GateRecorder {
     /// Records the decisions made for `caller` into `log`, as run `run`.
@@ -27,7 +34,31 @@ impl GateRecorder {
             log,
             run,
             on_behalf_of: on_behalf_of(caller),
+            sources: Arc::default(),
         }
+    }
+
+    /// `list` as records carry it, from the last encoding when it is the same list.
+    fn sources_json(&self, list: &Arc<[Source]>) -> Arc<Value> {
+        let mut last = self.sources.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((seen, json)) = last.as_ref() {
+            if Arc::ptr_eq(seen, list) {
+                return Arc::clone(json);
+            }
+        }
+        let json: Arc<Value> = Arc::new(
+            list.iter()
+                .map(|s| {
+                    serde_json::json!({
+                        "path": s.path.as_str(),
+                        "labels": s.labels,
+                        "redacted": s.redacted,
+                    })
+                })
+                .collect(),
+        );
+        *last = Some((Arc::clone(list), Arc::clone(&json)));
+        json
     }
 
     pub fn log(&self) -> &Arc<AuditLog> {
@@ -42,7 +73,7 @@ impl GateRecorder {
 
 impl DecisionLog for GateRecorder {
     fn record(&self, entries: &[DecisionEntry<'_>]) -> Result<(), String> {
-        append_decisions(&self.log, &self.run, entries, self.on_behalf_of.as_deref())
+        append_decisions(self, entries)
             .map(|_| ())
             .map_err(|e| e.to_string())
     }
@@ -53,11 +84,14 @@ impl DecisionLog for GateRecorder {
 /// be). `who` is [`on_behalf_of`] of the entries' caller. A probe entry is recorded as a
 /// probe: a question that ran nothing.
 fn append_decisions(
-    log: &Arc<AuditLog>,
-    run: &str,
+    recorder: &GateRecorder,
     entries: &[DecisionEntry<'_>],
-    who: Option<&str>,
 ) -> Result<u64, AuditError> {
+    let (log, run, who) = (
+        &recorder.log,
+        recorder.run.as_str(),
+        recorder.on_behalf_of.as_deref(),
+    );
     // Only a shadow run's differing decisions have one.
     let shadows: Vec<Option<serde_json::Value>> = entries
         .iter()
@@ -70,10 +104,19 @@ fn append_decisions(
             })
         })
         .collect();
+    // Only a sink's, in a run that has read labelled data.
+    let sources: Vec<Option<Arc<Value>>> = entries
+        .iter()
+        .map(|e| e.sources.as_ref().map(|list| recorder.sources_json(list)))
+        .collect();
+    let targets: Vec<Option<String>> = entries
+        .iter()
+        .map(|e| e.target.map(ToString::to_string))
+        .collect();
     let events: Vec<EventRef<'_>> = entries
         .iter()
-        .zip(&shadows)
-        .map(|(e, shadow)| {
+        .zip(shadows.iter().zip(sources.iter().zip(&targets)))
+        .map(|(e, (shadow, (sources, target)))| {
             EventRef::Decision(DecisionRef {
                 principal: e.principal,
                 action: action_uid(e.action),
@@ -88,6 +131,8 @@ fn append_decisions(
                 ticket: present(&e.caller.ticket),
                 labels: e.labels.as_deref().map(Labels::to_json),
                 shadow: shadow.as_ref(),
+                sources: sources.as_deref(),
+                target: target.as_deref(),
             })
         })
         .collect();

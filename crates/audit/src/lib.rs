@@ -28,7 +28,7 @@ pub use log::{
     CheckpointRequest, InitOptions, LogConfig, SyncMode,
 };
 pub use read::{
-    check_proof, checkpoints, consistency, latest_checkpoint, prove, scan, verify, Proof, Scanned,
-    VerifyReport,
+    check_proof, checkpoints, consistency, latest_checkpoint, prove, scan, scan_lines_containing,
+    verify, Proof, Scanned, VerifyReport,
 };
 pub use record::{write_canonical, DecisionRef, Event, EventRef, Record};

@@ -51,6 +51,25 @@ pub fn scan(
     })
 }
 
+/// As [`scan`], for a reader that wants only the records whose line holds `needle` (say,
+/// `"sources"`) and decodes what it needs of them itself: every line is still checked as the
+/// walk checks it, but only those lines are handed to `each`, with their sequence number,
+/// unparsed.
+pub fn scan_lines_containing(
+    dir: &Path,
+    needle: &str,
+    mut each: impl FnMut(u64, &str) -> Result<(), AuditError>,
+) -> Result<u64, AuditError> {
+    let config = read_config(dir)?;
+    let finder = memchr::memmem::Finder::new(needle.as_bytes());
+    walk(dir, &config, |line| {
+        if finder.find(line.text.as_bytes()).is_none() {
+            return Ok(());
+        }
+        each(line.index, line.text)
+    })
+}
+
 /// A line as [`walk`] hands it on: where it is, and the fields every reader needs.
 struct Line<'a> {
     index: u64,

@@ -109,6 +109,15 @@ pub enum Event {
         /// `{"decision": "permit"|"deny", "policies": [...]}`; absent where they agree.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         shadow: Option<Value>,
+        /// For a sink (a write, a URL, a command, a service, the run's answer) in a run that
+        /// has read labelled data: the labelled paths read so far, `[{"path", "labels",
+        /// "redacted"}]`, which may flow into it. The lineage of the data.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sources: Option<Value>,
+        /// The operation's target, where it is another resource than this decision's (the
+        /// file a `cat` wanted, when its directory was decided first), as a uid.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target: Option<String>,
     },
     /// A run ended.
     RunEnd {
@@ -137,6 +146,28 @@ pub enum Event {
         target: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
+    },
+    /// A policy proposal: an agent's (`propose_policy`, action `propose`, refused by a proof
+    /// as `refuted`), or the host owner's `approve` or `reject` of one.
+    Proposal {
+        principal: String,
+        action: String,
+        /// The proposal's number in the policy's proposals.
+        proposal: u64,
+        /// The SHA-256 of the proposed statement's text.
+        statement_sha256: String,
+        /// The agent's justification, or the host owner's reason for a rejection.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        /// For an approval: the SHA-256 of the policy file as written.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        policy_sha256: Option<String>,
+        #[serde(default)]
+        on_behalf_of: Option<String>,
+        #[serde(default)]
+        purpose: Option<String>,
+        #[serde(default)]
+        ticket: Option<String>,
     },
     /// A writer found a torn final line (a writer died mid-write) and cut it off.
     Repair {
@@ -187,6 +218,7 @@ keys! {
     Prev = "prev",
     Principal = "principal",
     Probe = "probe",
+    Proposal = "proposal",
     Purpose = "purpose",
     Reason = "reason",
     Redactions = "redactions",
@@ -199,6 +231,8 @@ keys! {
     Seq = "seq",
     Shadow = "shadow",
     ShadowPolicySha256 = "shadow_policy_sha256",
+    Sources = "sources",
+    StatementSha256 = "statement_sha256",
     Status = "status",
     Target = "target",
     Ticket = "ticket",
@@ -335,6 +369,10 @@ pub struct DecisionRef<'a> {
     pub labels: Option<&'a Value>,
     /// The candidate policy's differing decision, in a shadow run.
     pub shadow: Option<&'a Value>,
+    /// What may flow into a sink.
+    pub sources: Option<&'a Value>,
+    /// The operation's target, when it is another resource.
+    pub target: Option<&'a str>,
 }
 
 impl<'a> DecisionRef<'a> {
@@ -353,6 +391,8 @@ impl<'a> DecisionRef<'a> {
         f.delegation(self.on_behalf_of, self.purpose, self.ticket);
         f.json(Key::Labels, self.labels);
         f.json(Key::Shadow, self.shadow);
+        f.json(Key::Sources, self.sources);
+        f.optional(Key::Target, self.target);
     }
 }
 
@@ -486,6 +526,8 @@ impl RecordRef<'_> {
                 ticket,
                 labels,
                 shadow,
+                sources,
+                target,
             } => DecisionRef {
                 principal,
                 action,
@@ -500,6 +542,8 @@ impl RecordRef<'_> {
                 ticket: ticket.as_deref(),
                 labels: labels.as_ref(),
                 shadow: shadow.as_ref(),
+                sources: sources.as_ref(),
+                target: target.as_deref(),
             }
             .fields(&mut f),
             Event::RunEnd {
@@ -531,6 +575,30 @@ impl RecordRef<'_> {
                 f.str(Key::Action, action);
                 f.optional(Key::Target, target.as_deref());
                 f.optional(Key::Reason, reason.as_deref());
+            }
+            Event::Proposal {
+                principal,
+                action,
+                proposal,
+                statement_sha256,
+                reason,
+                policy_sha256,
+                on_behalf_of,
+                purpose,
+                ticket,
+            } => {
+                f.str(Key::Kind, "proposal");
+                f.str(Key::Principal, principal);
+                f.str(Key::Action, action);
+                f.set(Key::Proposal, Field::U64(*proposal));
+                f.str(Key::StatementSha256, statement_sha256);
+                f.optional(Key::Reason, reason.as_deref());
+                f.optional(Key::PolicySha256, policy_sha256.as_deref());
+                f.delegation(
+                    on_behalf_of.as_deref(),
+                    purpose.as_deref(),
+                    ticket.as_deref(),
+                );
             }
             Event::Repair {
                 torn_bytes,
@@ -669,6 +737,8 @@ mod tests {
                 ticket: None,
                 labels: None,
                 shadow: None,
+                sources: None,
+                target: None,
             },
         }
     }
@@ -746,6 +816,28 @@ mod tests {
                 ),
                 ended_by: None,
             },
+            Event::Proposal {
+                principal: "Agent::\"ops\"".into(),
+                action: "propose".into(),
+                proposal: 3,
+                statement_sha256: "ab".repeat(32),
+                reason: Some("needs stat on /var/log to list it".into()),
+                policy_sha256: None,
+                on_behalf_of: Some(ALICE.into()),
+                purpose: Some("incident-response".into()),
+                ticket: None,
+            },
+            Event::Proposal {
+                principal: "User::\"root\"".into(),
+                action: "approve".into(),
+                proposal: 3,
+                statement_sha256: "ab".repeat(32),
+                reason: None,
+                policy_sha256: Some("cd".repeat(32)),
+                on_behalf_of: None,
+                purpose: None,
+                ticket: None,
+            },
             Event::Repair {
                 torn_bytes: 9,
                 torn_sha256: "t".into(),
@@ -773,6 +865,8 @@ mod tests {
                 ticket: None,
                 labels: None,
                 shadow: None,
+                sources: None,
+                target: None,
             },
             Event::Decision {
                 principal: "Agent::\"ops\"".into(),
@@ -790,6 +884,10 @@ mod tests {
                     "classification": "confidential", "categories": ["pii"],
                     "jurisdiction": "EU", "legal_hold": true, "retention": "P90D"})),
                 shadow: Some(serde_json::json!({"decision": "deny", "policies": []})),
+                sources: Some(
+                    serde_json::json!([{"path": "/srv/a", "labels": {}, "redacted": false}]),
+                ),
+                target: Some("file_system::File::\"/srv/a/b\"".into()),
             },
         ] {
             r.event = event;

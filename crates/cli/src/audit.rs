@@ -96,6 +96,9 @@ pub enum AuditCommand {
     },
     /// List records, filtered.
     Show(ShowArgs),
+    /// Where data went once a run read it (`PATH`), or where the data that reached a sink
+    /// came from (`--to SINK`), across the logs given.
+    Lineage(crate::lineage::LineageArgs),
     /// Sum up what the candidate policies of shadow runs (`run --shadow`) would have
     /// changed: by candidate, each kind of request it would deny or permit otherwise.
     ShadowReport {
@@ -222,6 +225,13 @@ fn verifier_from(path: &Path) -> Result<tollgate_audit::checkpoint::Verifier, St
 fn execute(cmd: AuditCommand) -> Result<(), String> {
     let s = |e: tollgate_audit::AuditError| e.to_string();
     match cmd {
+        AuditCommand::Lineage(args) => {
+            let text = crate::lineage::main(args)?;
+            print!("{text}");
+            if !text.ends_with('\n') {
+                println!();
+            }
+        }
         AuditCommand::ShadowReport { dir, output } => {
             let report = crate::shadow::report(&dir.resolve()?)?;
             match output {
@@ -501,6 +511,19 @@ fn human(r: &Record) -> String {
                 .map(|t| format!(" run {t}"))
                 .unwrap_or_default()
         ),
+        Event::Proposal {
+            principal,
+            action,
+            proposal,
+            reason,
+            ..
+        } => format!(
+            "{action:<6} proposal {proposal} by {principal}{}",
+            reason
+                .as_ref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
+        ),
         Event::Repair { torn_bytes, .. } => {
             format!("repair cut off a torn line of {torn_bytes} bytes")
         }
@@ -526,6 +549,7 @@ fn syslog_line(r: &Record, line: &str) -> String {
         Event::RunRefused { .. } => "run_refused",
         Event::Control { .. } => "control",
         Event::RunEnd { .. } => "run_end",
+        Event::Proposal { .. } => "proposal",
         Event::Repair { .. } => "repair",
         Event::Rotate { .. } => "rotate",
     };

@@ -412,7 +412,7 @@ fn record(
     Ok(())
 }
 
-fn whoami() -> String {
+pub(crate) fn whoami() -> String {
     let uid = nix::unistd::geteuid();
     nix::unistd::User::from_uid(uid)
         .ok()

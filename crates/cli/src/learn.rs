@@ -13,6 +13,8 @@
 //! - Never generalized to: `/`, a top-level directory (`/etc`, `/usr`, `/var`, `/home`, ...),
 //!   or a directory that holds, or is inside, one of Tollgate's own files (its policy, config,
 //!   audit log and keys). Entries of those are named one by one.
+//! - The release of a run's answer (`output::Action::"release"`) is not learned: it is
+//!   permitted unless a forbid applies.
 //! - Other resources are named one by one, but processes: their ids change from run to run,
 //!   so `list` is learned for any process (`resource is process_system::Process`), and any
 //!   other process action for the pids seen, marked for review.
@@ -117,7 +119,9 @@ pub fn learn(
         } = &record.event
         {
             found_runs.insert(record.run.clone());
-            let taken = decision == "permit" || (include_denied && policies.is_empty());
+            let release = action == &tollgate_policy::Action::OutputRelease.to_string();
+            let taken =
+                !release && (decision == "permit" || (include_denied && policies.is_empty()));
             if taken {
                 let request = Seen {
                     principal: principal.clone(),
@@ -159,12 +163,15 @@ pub fn learn(
     })
 }
 
+/// A request and the runs that made it.
+type Needed<'a> = (&'a Seen, &'a BTreeSet<String>);
+
 /// Statements by principal, then by scope.
 type Grants = BTreeMap<String, BTreeMap<Scope, Grant>>;
 
 fn grants(seen: &BTreeMap<Seen, BTreeSet<String>>, own: &OwnFiles) -> Grants {
     // Per principal and action: the requests and the runs that made them.
-    let mut by_action: BTreeMap<(&str, &str), Vec<(&Seen, &BTreeSet<String>)>> = BTreeMap::new();
+    let mut by_action: BTreeMap<(&str, &str), Vec<Needed<'_>>> = BTreeMap::new();
     for (s, runs) in seen {
         by_action
             .entry((&s.principal, &s.action))
@@ -191,7 +198,7 @@ fn grants(seen: &BTreeMap<Seen, BTreeSet<String>>, own: &OwnFiles) -> Grants {
 }
 
 /// The directories one action is generalized to, none inside another.
-fn scopes_for(requests: &[(&Seen, &BTreeSet<String>)], own: &OwnFiles) -> Vec<AbsPath> {
+fn scopes_for(requests: &[Needed<'_>], own: &OwnFiles) -> Vec<AbsPath> {
     let mut entries: BTreeMap<AbsPath, BTreeSet<&str>> = BTreeMap::new();
     for (s, _) in requests {
         if s.resource_type != FILE {
@@ -457,8 +464,8 @@ pub fn learn_to_files(
     let own = crate::own::own_files(out, Some(audit_log), config_flag, &config);
     let learned = learn(audit_log, runs, include_denied, &own)?;
     let cases_text = serde_json::to_string_pretty(&learned.cases).map_err(|e| e.to_string())?;
-    write_new(out, &learned.policy)?;
-    write_new(&cases_path, &(cases_text + "\n"))?;
+    crate::files::write_whole(out, &learned.policy)?;
+    crate::files::write_whole(&cases_path, &(cases_text + "\n"))?;
     Ok(format!(
         "learned {} statements from {} requests of {} run(s): {} (cases: {})",
         learned.statements,
@@ -467,18 +474,4 @@ pub fn learn_to_files(
         out.display(),
         cases_path.display()
     ))
-}
-
-/// Writes `text` to `path` whole or not at all: a temporary file beside it, renamed over it.
-fn write_new(path: &Path, text: &str) -> Result<(), String> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let fail = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
-    std::io::Write::write_all(&mut tmp, text.as_bytes()).map_err(fail)?;
-    tmp.as_file().sync_all().map_err(fail)?;
-    tmp.persist(path).map_err(|e| fail(e.error))?;
-    Ok(())
 }

@@ -11,12 +11,16 @@ mod control;
 mod exit;
 mod files;
 mod fleet;
+mod labels_report;
 mod learn;
+mod lineage;
 mod mcp;
 mod output;
 mod own;
 mod policy;
 mod printable;
+mod proposals;
+mod prove;
 mod run;
 mod sandbox;
 mod shadow;
@@ -59,6 +63,9 @@ enum Command {
     /// Explain a decision: which policies bear on a request or a recorded decision, and what
     /// would permit it.
     Explain(policy::ExplainArgs),
+    /// What the data labels say needs the host owner: files past retention, pending erasures.
+    #[command(subcommand)]
+    Labels(labels_report::LabelsCommand),
     /// Make every gate decision on this host a deny, in running runs too, until `thaw`.
     Freeze(control::ControlArgs),
     /// Undo `freeze`.
@@ -78,6 +85,7 @@ fn main() -> ExitCode {
         Command::Fleet(args) => fleet::main(args),
         Command::Policy(cmd) => policy::main(cmd),
         Command::Explain(args) => policy::explain(args),
+        Command::Labels(cmd) => labels_report::main(cmd),
         Command::Freeze(args) => control::freeze(args, true),
         Command::Thaw(args) => control::freeze(args, false),
         Command::Runs(args) => control::runs(args),

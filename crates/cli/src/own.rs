@@ -1,7 +1,7 @@
 //! Tollgate's own files on this host, as the gate keeps them from every script and
 //! `policy check` warns a scope covers them: where the audit log, its key, the kill
-//! switch's state, the host config and what it names, the policy, the policy validation
-//! cache and the binary are.
+//! switch's state, the host config and what it names, the policy and its proposals, the
+//! policy validation cache and the binary are.
 
 use std::path::Path;
 
@@ -67,6 +67,13 @@ pub fn own_files(
         }
     }
     add(policy, "the run's policy", false);
+    // A proposal written there would wait for approval as if an agent had made it through
+    // the server, which checks it first.
+    add(
+        crate::proposals::Store::of(policy).dir(),
+        "the policy's proposals",
+        false,
+    );
     // An entry there makes a policy text pass as validated.
     add(
         Path::new(tollgate_policy::VALIDATION_CACHE_DIR),

@@ -22,6 +22,14 @@ pub enum PolicyCommand {
     /// Write a least-privilege policy from the requests runs made (their audit records),
     /// and a `policy test` cases file from the same requests.
     Learn(crate::learn::LearnArgs),
+    /// List the policy statements agents proposed (MCP `propose_policy`), pending ones by
+    /// default.
+    Proposals(crate::proposals::ListArgs),
+    /// Append a pending proposal to the policy file, after validating and proving it again
+    /// against the file as it is now; the old file is kept.
+    Approve(crate::proposals::ApproveArgs),
+    /// Refuse a pending proposal, with the reason.
+    Reject(crate::proposals::RejectArgs),
     /// Validate a policy file against the schema (errors name line and column) and warn
     /// about over-broad grants and grants that cover Tollgate's own files.
     Check {
@@ -48,6 +56,12 @@ pub enum PolicyCommand {
         #[command(flatten)]
         host: HostFiles,
     },
+    /// Prove or refute invariants of a policy (an invariants file of Cedar statements) with
+    /// the cvc5 solver, printing a counterexample request for each refuted one.
+    Prove(crate::prove::ProveArgs),
+    /// List the kinds of request one policy permits and the other does not, per action and
+    /// resource type, each with a counterexample (proved with the cvc5 solver).
+    Diff(crate::prove::DiffArgs),
 }
 
 /// The host owner's files a decision depends on besides the policy.
@@ -97,6 +111,9 @@ enum Expect {
 pub fn main(cmd: PolicyCommand) -> ExitCode {
     match cmd {
         PolicyCommand::Learn(args) => crate::learn::main(args),
+        PolicyCommand::Proposals(args) => crate::proposals::list_main(args),
+        PolicyCommand::Approve(args) => crate::proposals::approve_main(args),
+        PolicyCommand::Reject(args) => crate::proposals::reject_main(args),
         PolicyCommand::Check {
             file,
             strict,
@@ -110,6 +127,8 @@ pub fn main(cmd: PolicyCommand) -> ExitCode {
                 exit::exit_code(Some(ErrorType::Validation))
             }
         },
+        PolicyCommand::Prove(args) => crate::prove::prove_main(args),
+        PolicyCommand::Diff(args) => crate::prove::diff_main(args),
     }
 }
 
@@ -140,13 +159,15 @@ fn check(
         let warning = format!("warning: policy {}: {}", w.policy, w.message);
         println!("{}", printable::line(&warning));
     }
+    // Permits that can never apply, proved with cvc5; skipped with a note without it.
+    let count = warnings.len() + crate::prove::report_never_applying(file, &policies);
     println!(
         "{}: {} policies, valid against the schema, {} warnings",
         file.display(),
         policies.len(),
-        warnings.len()
+        count
     );
-    if strict && !warnings.is_empty() {
+    if strict && count > 0 {
         return exit::exit_code(Some(ErrorType::Validation));
     }
     ExitCode::SUCCESS

@@ -232,8 +232,11 @@ pub fn main(args: RunArgs) -> ExitCode {
 /// and where the audit log is. Loading starts no thread, opens no log and reads no key: a run
 /// forks its worker from this state (see [`crate::supervisor`]).
 pub struct Setup {
-    /// The policy as validated at load; every gate shares its parse.
+    /// The policy as validated at load (or at the last [`Setup::reload_policy`]); every gate
+    /// shares its parse.
     policies: (Schema, Policies),
+    /// Where the policy file is, for a server to pick up an approved change.
+    pub(crate) policy_path: PathBuf,
     pub(crate) caller: Caller,
     /// The host's directory and data labels.
     pub(crate) data: HostData,
@@ -329,6 +332,11 @@ impl Setup {
         };
         let os_user = Caller::os_user(&user);
         let caller = caller_of(args, &config, os_user.clone()).map_err(|e| refused(&os_user, e))?;
+        // The directory and the token must not disagree on where the user is (issue 16).
+        data.directory.check_jurisdiction(&caller).map_err(|e| {
+            let e = RunError::new(ErrorType::AccessDenied, format!("{e}, so nothing ran"));
+            refused(&caller, e)
+        })?;
         let (schema, policies) = Policies::load_for_run(&args.policy)
             .map_err(|e| match e {
                 PolicyError::Schema(_) => RunError::new(ErrorType::Internal, e.to_string()),
@@ -356,6 +364,7 @@ impl Setup {
         };
         Ok(Setup {
             policies: (schema, policies),
+            policy_path: args.policy.clone(),
             caller,
             data,
             limits: args.limits(),
@@ -375,6 +384,51 @@ impl Setup {
             )),
             shadow,
         })
+    }
+
+    /// Loads the policy file again if it changed since it was loaded (an approved proposal,
+    /// the host owner's edit): what a long-running server does before each question, so it
+    /// answers under the policy its next run will use. A file that no longer validates is an
+    /// error, and the caller denies; the old policy is not kept in its place.
+    pub fn reload_policy(&mut self) -> Result<(), RunError> {
+        let text = std::fs::read(&self.policy_path).map_err(|e| {
+            RunError::new(
+                ErrorType::Validation,
+                format!("cannot read the policy {}: {e}", self.policy_path.display()),
+            )
+        })?;
+        if sha256_hex(&text) == self.policies.1.sha256_hex() {
+            return Ok(());
+        }
+        let loaded = Policies::load_for_run(&self.policy_path).map_err(|e| {
+            RunError::new(
+                ErrorType::Validation,
+                format!("the policy is invalid, so nothing is permitted:\n{e}"),
+            )
+        })?;
+        loaded
+            .1
+            .compile()
+            .map_err(|e| RunError::new(ErrorType::Validation, e))?;
+        self.policies = loaded;
+        Ok(())
+    }
+
+    /// Keeps `path` from every script too, as one of Tollgate's own files (a file the
+    /// server's own flags name, such as its invariants).
+    pub fn protect(&mut self, path: &Path, what: &str) {
+        let own = Arc::make_mut(&mut self.own_files);
+        for p in [
+            std::path::absolute(path).ok(),
+            std::fs::canonicalize(path).ok(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if let Ok(p) = tollgate_policy::AbsPath::parse(&p.to_string_lossy()) {
+                own.protect(p, what);
+            }
+        }
     }
 
     /// Parses the policy and the labels file now if loading did not: a server forks a worker

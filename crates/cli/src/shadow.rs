@@ -149,7 +149,7 @@ pub fn report(dir: &Path) -> Result<Vec<Candidate>, String> {
                 )
                 .collect();
             // The commonest first.
-            list.sort_by(|a, b| b.decisions.cmp(&a.decisions));
+            list.sort_by_key(|c| std::cmp::Reverse(c.decisions));
             Candidate {
                 decisions: decisions.get(&sha).copied().unwrap_or(0),
                 differences: differences.get(&sha).copied().unwrap_or(0),

@@ -198,6 +198,7 @@ fn run(start: Start<'_>) -> Result<(), RunError> {
     let host = Host::new(gate, limits.host(), interrupt.clone())
         .map_err(|e| RunError::new(ErrorType::Internal, e.to_string()))?
         .with_redactor(setup.redactor.clone())
+        .with_output_redacted(setup.redact_output)
         .with_supervisor(supervisor);
     let outcome = tollgate_script::run(host, &script, scope, limits);
     let output = match (&outcome.error, &outcome.value) {

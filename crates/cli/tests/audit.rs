@@ -331,11 +331,14 @@ fn segments_rotate_by_size_and_still_verify_as_one_log() {
     }
     let segments = fs::read_dir(format!("{dir}/segments")).unwrap().count();
     assert!(segments > 3, "only {segments} segments");
+    // One at each run's end, and those that fell due mid-run: a run asks its supervisor for
+    // them without waiting, so two that fall due close together may be one.
     let checkpoints = s.checkpoint_notes().len();
-    assert!(checkpoints > 10, "only {checkpoints} checkpoints");
+    assert!(checkpoints > 6, "only {checkpoints} checkpoints");
     let (code, out) = verify(&s, &[]);
     assert_eq!(code, 0, "{out}");
-    assert_eq!(s.records().len(), 3 * (2 + 30) + segments - 1);
+    // Each run: its start and end, ten cats of three decisions, and the release of its answer.
+    assert_eq!(s.records().len(), 3 * (2 + 30 + 1) + segments - 1);
     // A segment slipped in that the rotation chain does not name is caught.
     fs::write(format!("{dir}/segments/999999.jsonl"), "").unwrap();
     let (code, out) = verify(&s, &[]);

@@ -186,6 +186,6 @@ fn concurrent_runs_share_one_log_safely() {
     let (code, out, err) = s.audit(&["verify", "--dir", &s.audit_dir()]);
     assert_eq!(code, 0, "{out}{err}");
     let records = s.records();
-    // Per run: start, 200 cats of three decisions each, end.
-    assert_eq!(records.len(), 4 * (2 + 600));
+    // Per run: start, 200 cats of three decisions each, the release of its answer, end.
+    assert_eq!(records.len(), 4 * (2 + 600 + 1));
 }

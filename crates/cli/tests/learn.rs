@@ -257,11 +257,12 @@ r"#;
     ]);
     assert_eq!(code, 0, "{err}");
     let text = std::fs::read_to_string(&with).unwrap();
-    // The request nothing permitted is learned; the one a forbid denied never is.
+    // The request nothing permitted is learned (the run stops at it: `open` on the secret's
+    // directory, the first thing reading it asks); the one a forbid denied never is.
     assert!(
         text.contains(&format!(
-            "resource == file_system::File::\"{}\"",
-            s.path("secret.txt")
+            "action == file_system::Action::\"open\",\n    resource == file_system::Dir::\"{}\"",
+            s.path("")
         )),
         "{text}"
     );

@@ -5,10 +5,16 @@
 
 Starts the server over stdio, initializes, lists the tools, makes each call in CALLS_JSON
 (a JSON list of {"tool": name, "arguments": {...}}) in order, and prints one JSON object:
-{"server": {...}, "tools": [...], "results": [{"is_error", "structured", "text", "seconds"}, ...]}.
+{"server": {...}, "tools": [{name, input_schema, output_schema, annotations}, ...],
+ "results": [{"is_error", "structured", "text", "seconds"}, ...]}.
+The SDK checks each successful result against its tool's output schema; a result that does
+not fit is a protocol failure.
 A call with "background": true is started without waiting for it, and the next calls are
 made meanwhile; its result is taken at the end, in its place in the list. "seconds" is when
-the call's answer came, counted from the first call.
+the call's answer came, counted from the first call. A call with "progress": true gives a
+progress callback (so a progressToken), and its result has "progress": [{progress,
+message}, ...] as they came. A call with "expect_error": true may fail with a JSON-RPC error;
+its result is then {"error": {"code", "message"}}.
 Steps that are not tool calls:
 - {"cancel": I}: cancels the background call at index I the way an application does, by
   cancelling its task (the SDK then sends `notifications/cancelled`); that call's result is
@@ -20,7 +26,8 @@ Steps that are not tool calls:
 - {"text_in": DIR, "text": T, "within": SECONDS}: waits until a file below DIR contains T
   (e.g. a record kind in the audit log); the result is {"ok": BOOL, "seconds": waited}.
 - {"ping": true}: a ping; the result is {"ok": true, "seconds": ...}.
-Any protocol failure ends the client with a non-zero exit code.
+Any other protocol failure ends the client with a non-zero exit code.
+mcp_ts/client.mjs is the same client on the official TypeScript SDK.
 """
 import asyncio
 import json
@@ -30,6 +37,11 @@ import time
 
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
+
+try:
+    from mcp import MCPError
+except ImportError:  # the 1.x releases named it so
+    from mcp.shared.exceptions import McpError as MCPError
 
 
 def matching_processes(parts):
@@ -81,7 +93,6 @@ async def wait_for_processes(parts, present, within):
     return {"ok": bool(pids) == present, "pids": pids, "seconds": waited}
 
 
-
 async def main(calls, command, args):
     params = StdioServerParameters(command=command, args=args)
     async with stdio_client(params) as (read, write):
@@ -91,13 +102,33 @@ async def main(calls, command, args):
             start = time.monotonic()
 
             async def call_one(call):
-                r = await session.call_tool(call["tool"], call.get("arguments") or {})
-                return {
+                progress = []
+
+                async def on_progress(value, total, message):
+                    progress.append({"progress": value, "message": message})
+
+                try:
+                    r = await session.call_tool(
+                        call["tool"],
+                        call.get("arguments"),
+                        progress_callback=on_progress if call.get("progress") else None,
+                    )
+                except MCPError as e:
+                    if not call.get("expect_error"):
+                        raise
+                    return {
+                        "error": {"code": e.error.code, "message": e.error.message},
+                        "seconds": time.monotonic() - start,
+                    }
+                out = {
                     "is_error": bool(r.is_error),
                     "structured": r.structured_content,
                     "text": "".join(getattr(c, "text", "") for c in r.content),
                     "seconds": time.monotonic() - start,
                 }
+                if call.get("progress"):
+                    out["progress"] = progress
+                return out
 
             async def taken(p):
                 if not isinstance(p, asyncio.Task):
@@ -138,7 +169,15 @@ async def main(calls, command, args):
                     "protocol_version": str(init.protocol_version),
                 },
                 "tools": [
-                    {"name": t.name, "input_schema": t.input_schema} for t in listed.tools
+                    {
+                        "name": t.name,
+                        "input_schema": t.input_schema,
+                        "output_schema": t.output_schema,
+                        "annotations": t.annotations.model_dump(by_alias=True, exclude_none=True)
+                        if t.annotations
+                        else None,
+                    }
+                    for t in listed.tools
                 ],
                 "results": results,
             }

@@ -69,6 +69,9 @@ pub struct Host {
     redactions: Mutex<BTreeMap<String, redact::Counts>>,
     /// Carries out what a confined worker may not do itself (see [`supervisor_call`]).
     supervisor: Box<SupervisorHook>,
+    /// Whether the host redacts the run's whole answer (the host config's `redact_output`),
+    /// which the release of the answer is decided with.
+    output_redacted: bool,
 }
 
 impl Host {
@@ -92,7 +95,21 @@ impl Host {
             supervisor: Box::new(move |permit, call| {
                 supervisor_call::carry_out(permit, call, &bounds)
             }),
+            output_redacted: false,
         })
+    }
+
+    /// Says that the run's answer will be redacted whole before it leaves (the host
+    /// config's `redact_output`): `context.redacted` of its release.
+    pub fn with_output_redacted(mut self, redacted: bool) -> Host {
+        self.output_redacted = redacted;
+        self
+    }
+
+    /// Decides whether the run's answer (its value, logs, metrics and alarms, or its error)
+    /// may go to its caller: `output::Action::"release"` with the run's taint.
+    pub fn release_output(&self) -> Result<(), Box<tollgate_policy::Denied>> {
+        self.gate.release(self.output_redacted).map(|_| ())
     }
 
     /// Has `hook` carry out what this host may not do itself (a confined worker's calls to

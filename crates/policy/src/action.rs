@@ -59,6 +59,7 @@ actions! {
     SysinfoList => "sysinfo", "list";
     SysinfoResolveHostname => "sysinfo", "resolve_hostname";
     SysctlLoad => "sysctl", "load";
+    OutputRelease => "output", "release";
 }
 
 impl Action {
@@ -85,6 +86,30 @@ impl Action {
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}::Action::\"{}\"", self.namespace(), self.name())
+    }
+}
+
+/// The ways data leaves a run: into a file (written, created, moved, an extended
+/// attribute), to the network, into a command or a service's action, or in the run's answer.
+/// Their decisions record where the data the run has read may go (see [`crate::taint`]).
+pub const SINKS: &[Action] = &[
+    Action::FsWrite,
+    Action::FsCreate,
+    Action::FsMove,
+    Action::FsSetXattr,
+    Action::FsExecute,
+    Action::NetGet,
+    Action::NetConnect,
+    Action::ServiceStart,
+    Action::ServiceStop,
+    Action::ServiceRestart,
+    Action::OutputRelease,
+];
+
+impl Action {
+    /// Whether this action lets data out of the run (one of [`SINKS`]).
+    pub fn is_sink(self) -> bool {
+        SINKS.contains(&self)
     }
 }
 

@@ -17,10 +17,13 @@ use crate::labels::{LabelRules, Labels};
 use crate::own::OwnFiles;
 use crate::policies::{Policies, Schema};
 use crate::resource::{Context, Resource};
+use crate::taint::Taint;
 
 mod decide;
 mod denial;
 mod explain;
+// Pending erasures and file ages (issue 16, items 4 and 5).
+mod labelled;
 mod permit;
 mod record;
 mod shadow;
@@ -33,8 +36,8 @@ use denial::Refusal;
 pub use explain::{Bearing, Explanation, Probe};
 pub use permit::{Permit, Request};
 pub use record::{DecisionEntry, DecisionLog, Recorder};
-pub use shadow::{ShadowDifference, ShadowVerdict};
 use shadow::Shadow;
+pub use shadow::{ShadowDifference, ShadowVerdict};
 
 /// How many requests were permitted and denied in this run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -72,6 +75,9 @@ pub struct Gate {
     admitted: OnceLock<Admitted>,
     /// A candidate policy decided beside this one (`--shadow`), never deciding.
     shadow: Option<Box<Shadow>>,
+    /// What the run has read so far, in every request's context; shared with the shadow's
+    /// gate, which decides under the same.
+    taint: Arc<Mutex<Taint>>,
 }
 
 /// The caller as Cedar sees it, and Cedar's authorizer. Not built with the gate: making the
@@ -174,6 +180,7 @@ impl Gate {
             own_files: Arc::new(OwnFiles::new()),
             admitted: OnceLock::new(),
             shadow: None,
+            taint: Arc::default(),
         }
     }
 
@@ -405,6 +412,18 @@ impl Gate {
                         .and_then(|s| s.verdict(action, r.resource, r.context, &decision));
                     (decision, refusal, shadow)
                 };
+                let sources = if action.is_sink() {
+                    self.taint_sources()
+                } else {
+                    None
+                };
+                if decision.permitted && !probe {
+                    self.taint_with(action, r.resource, decision.labels.as_deref());
+                }
+                let target = requests
+                    .last()
+                    .map(|last| last.resource)
+                    .filter(|t| *t != r.resource);
                 entries.push(DecisionEntry {
                     principal: self.principal(),
                     caller: &self.caller,
@@ -416,6 +435,8 @@ impl Gate {
                     labels: decision.labels,
                     probe,
                     shadow,
+                    sources,
+                    target,
                 });
                 errors = decision.errors;
                 if let Some(refusal) = refusal {
@@ -444,6 +465,71 @@ impl Gate {
         }
     }
 
+    /// Adds to the run's taint what a permitted `read` or `redacted_read` of a labelled path
+    /// carries (see [`crate::taint`]). Decisions remembered under the smaller taint are
+    /// forgotten: every request's context holds it.
+    fn taint_with(&self, action: Action, resource: &Resource, labels: Option<&Labels>) {
+        let redacted = match action {
+            Action::FsRead => false,
+            Action::FsRedactedRead => true,
+            _ => return,
+        };
+        let (Some(path), Some(labels)) = (resource.path(), labels) else {
+            return;
+        };
+        let grew = self.taint.lock().unwrap_or_else(|p| p.into_inner()).add(
+            path,
+            labels,
+            redacted,
+            &self.labels,
+        );
+        if grew {
+            self.forget_decisions();
+            if let Some(s) = self.shadow.as_deref() {
+                s.forget_decisions();
+            }
+        }
+    }
+
+    fn forget_decisions(&self) {
+        self.decided
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
+    /// The labelled paths the run has read, once it has read one.
+    fn taint_sources(&self) -> Option<Arc<[crate::taint::Source]>> {
+        let mut taint = self.taint.lock().unwrap_or_else(|p| p.into_inner());
+        (!taint.is_empty()).then(|| taint.shared_sources())
+    }
+
+    /// `context.taint` as it stands.
+    pub(crate) fn taint_expression(&self) -> cedar_policy::RestrictedExpression {
+        self.taint
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .expression()
+    }
+
+    /// What the run has read so far.
+    pub fn taint(&self) -> Taint {
+        self.taint.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Whether the run's answer may go to its caller: `output::Action::"release"` on
+    /// `output::Result::"run"`, with the run's taint and whether the host redacts the
+    /// answer (`redacted`). Recorded as every decision is. Permitted unless a forbid applies
+    /// (or a policy errors on it), so that a policy written without the action still gets
+    /// its answers.
+    pub fn release(&self, redacted: bool) -> Result<Permit, Box<Denied>> {
+        self.authorize_in(
+            &[Action::OutputRelease],
+            &Resource::Output,
+            &Context::Release { redacted },
+        )
+    }
+
     /// A denial of `action` on `resource` that says nothing yet of why.
     fn denial(&self, action: Action, resource: &Resource) -> Denied {
         Denied {
@@ -455,6 +541,8 @@ impl Gate {
             unrecorded: None,
             frozen: false,
             own_file: None,
+            // A pending erasure the default refuses this for, whatever the policy said.
+            erasure: self.erasure_of(action, resource),
         }
     }
 

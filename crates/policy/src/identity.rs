@@ -7,6 +7,11 @@
 //! its own error. The host's directory file says which groups a user is in and carries their
 //! attributes, so a policy can ask `principal.on_behalf_of in Group::"oncall"`.
 //!
+//! A user's jurisdiction (where the person is, for comparing with the data's and an
+//! endpoint's) comes from the directory's `jurisdiction` for the user or the token's
+//! `jurisdiction` claim; where both give one and they differ, the run is refused
+//! ([`Directory::check_jurisdiction`]) rather than one of them guessed at.
+//!
 //! This module reads no file itself: the caller hands it the texts.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -45,6 +50,12 @@ pub enum IdentityError {
     Jwks(String),
     #[error("the host's directory file is invalid: {0}")]
     Directory(String),
+    #[error("the host's directory says user {user:?} is in jurisdiction {directory:?}, but the delegation token says {token:?}; correct the directory or have the token reissued")]
+    JurisdictionConflict {
+        user: String,
+        directory: String,
+        token: String,
+    },
 }
 
 /// What the host trusts: the issuers' public keys and the audiences that mean this host.
@@ -80,6 +91,8 @@ pub struct Delegation {
     pub issuer: String,
     pub token_id: String,
     pub expires: u64,
+    /// Where the human is (`jurisdiction`), if the token says.
+    pub jurisdiction: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -95,6 +108,7 @@ struct Claims {
     #[serde(default)]
     jti: String,
     exp: Option<u64>,
+    jurisdiction: Option<String>,
 }
 
 /// RFC 8693 actor claim: the current actor, and the one before it, nested.
@@ -202,6 +216,8 @@ pub fn verify_token(token: &str, trust: &TrustConfig) -> Result<Delegation, Iden
         issuer: claims.iss,
         token_id: claims.jti,
         expires: claims.exp.unwrap_or_default(),
+        // An empty claim says nothing, as an absent one.
+        jurisdiction: claims.jurisdiction.filter(|j| !j.is_empty()),
     })
 }
 
@@ -315,8 +331,8 @@ impl Caller {
     }
 
     /// The entities a request needs to decide about this caller: the agent, the user it acts
-    /// for (or the user itself) with its groups as ancestors and its attributes as tags, and
-    /// those groups.
+    /// for (or the user itself) with its groups as ancestors, its jurisdiction and its
+    /// attributes as tags, and those groups.
     pub(crate) fn entities(&self, directory: &Directory) -> Vec<ast::Entity> {
         let user_name = self.user_name();
         let mut out = Vec::new();
@@ -350,9 +366,13 @@ impl Caller {
                     .collect()
             })
             .unwrap_or_default();
+        let jurisdiction = directory.jurisdiction_of(self).unwrap_or_default();
         out.push(ast::Entity::new_with_attr_partial_value(
             uid("User", user_name).into(),
-            [],
+            [(
+                SmolStr::new_static("jurisdiction"),
+                ast::PartialValue::Value(ast::Value::from(jurisdiction)),
+            )],
             HashSet::new(),
             groups.iter().map(|g| uid("Group", g).into()).collect(),
             tags,
@@ -380,9 +400,9 @@ fn uid(ty: &str, id: &str) -> EntityUid {
     EntityUid::from_type_name_and_id(ty, EntityId::new(id))
 }
 
-/// The host's directory: users with their groups and attributes, groups with the groups they
-/// are in. JSON:
-/// `{"users": {"alice": {"groups": ["oncall"], "attributes": {"team": "sre"}}},
+/// The host's directory: users with their groups, jurisdiction and attributes, groups with
+/// the groups they are in. JSON:
+/// `{"users": {"alice": {"groups": ["oncall"], "jurisdiction": "EU", "attributes": {"team": "sre"}}},
 ///   "groups": {"oncall": {"groups": ["engineering"]}}}`.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -398,6 +418,7 @@ pub struct Directory {
 struct DirectoryUser {
     #[serde(default)]
     groups: Vec<String>,
+    jurisdiction: Option<String>,
     #[serde(default)]
     attributes: BTreeMap<String, String>,
 }
@@ -414,6 +435,11 @@ impl Directory {
         let directory: Directory =
             serde_json::from_str(text).map_err(|e| IdentityError::Directory(e.to_string()))?;
         for (name, user) in &directory.users {
+            if user.jurisdiction.as_deref() == Some("") {
+                return Err(IdentityError::Directory(format!(
+                    "user {name:?} has an empty jurisdiction; give one (e.g. \"EU\") or leave it out"
+                )));
+            }
             for group in &user.groups {
                 if !directory.groups.contains_key(group) {
                     return Err(IdentityError::Directory(format!(
@@ -427,6 +453,40 @@ impl Directory {
 
     pub fn user_count(&self) -> usize {
         self.users.len()
+    }
+
+    /// The jurisdiction of the user `caller` is or acts for: the directory's, else the
+    /// token's; `None` when neither says.
+    pub fn jurisdiction_of<'a>(&'a self, caller: &'a Caller) -> Option<&'a str> {
+        let listed = self
+            .users
+            .get(caller.user_name())
+            .and_then(|u| u.jurisdiction.as_deref());
+        let claimed = caller
+            .delegation
+            .as_ref()
+            .and_then(|d| d.jurisdiction.as_deref());
+        listed.or(claimed)
+    }
+
+    /// Refuses a caller whose token states another jurisdiction than the directory gives the
+    /// same user: a policy comparing jurisdictions must not decide on one of two answers. A
+    /// run checks this before it starts.
+    pub fn check_jurisdiction(&self, caller: &Caller) -> Result<(), IdentityError> {
+        let user = caller.user_name();
+        let listed = self.users.get(user).and_then(|u| u.jurisdiction.as_deref());
+        let claimed = caller
+            .delegation
+            .as_ref()
+            .and_then(|d| d.jurisdiction.as_deref());
+        match (listed, claimed) {
+            (Some(d), Some(t)) if d != t => Err(IdentityError::JurisdictionConflict {
+                user: user.to_owned(),
+                directory: d.to_owned(),
+                token: t.to_owned(),
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// The part of the directory that `caller`'s entities are read from: its user and the
@@ -726,5 +786,81 @@ mod tests {
         let mut groups: Vec<&String> = alice.groups.keys().collect();
         groups.sort();
         assert_eq!(groups, ["engineering", "oncall", "staff"]);
+    }
+
+    fn user_jurisdiction(caller: &Caller, directory: &Directory) -> String {
+        let user = caller
+            .entities(directory)
+            .into_iter()
+            .find(|e| e.uid().entity_type().to_string() == "User")
+            .unwrap();
+        match user.get("jurisdiction") {
+            Some(ast::PartialValue::Value(v)) => v.to_string().trim_matches('"').to_owned(),
+            other => panic!("no jurisdiction: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_users_jurisdiction_comes_from_the_directory_or_the_token() {
+        let (key, jwk) = ed25519("k1");
+        let t = trust(&[&jwk]);
+        let token = |jurisdiction: Option<&str>| {
+            let mut c = claims();
+            if let Some(j) = jurisdiction {
+                c["jurisdiction"] = json!(j);
+            }
+            Caller::delegated(verify_token(&sign(Algorithm::EdDSA, "k1", &key, &c), &t).unwrap())
+        };
+        let listed = Directory::parse(r#"{"users": {"alice": {"jurisdiction": "EU"}}}"#).unwrap();
+        let silent = Directory::parse(r#"{"users": {"alice": {}}}"#).unwrap();
+        // From the token, for the human it names (the agent's principal acts for alice).
+        assert_eq!(user_jurisdiction(&token(Some("EU")), &silent), "EU");
+        assert_eq!(
+            token(Some("EU"))
+                .delegation
+                .unwrap()
+                .jurisdiction
+                .as_deref(),
+            Some("EU")
+        );
+        // From the directory, with or without a token.
+        assert_eq!(user_jurisdiction(&token(None), &listed), "EU");
+        assert_eq!(user_jurisdiction(&Caller::os_user("alice"), &listed), "EU");
+        // Neither: "", which equals no labelled jurisdiction.
+        assert_eq!(user_jurisdiction(&token(None), &silent), "");
+        assert_eq!(user_jurisdiction(&token(Some("")), &silent), "");
+        assert_eq!(user_jurisdiction(&Caller::os_user("bob"), &listed), "");
+        // Both, agreeing: fine; differing: refused, naming both.
+        listed.check_jurisdiction(&token(Some("EU"))).unwrap();
+        listed.check_jurisdiction(&token(None)).unwrap();
+        silent.check_jurisdiction(&token(Some("US"))).unwrap();
+        let e = listed.check_jurisdiction(&token(Some("US"))).unwrap_err();
+        assert_eq!(
+            e,
+            IdentityError::JurisdictionConflict {
+                user: "alice".into(),
+                directory: "EU".into(),
+                token: "US".into()
+            }
+        );
+        assert!(
+            e.to_string().contains("\"EU\"") && e.to_string().contains("\"US\""),
+            "{e}"
+        );
+        // Case is not folded: "eu" is another answer than "EU".
+        assert!(listed.check_jurisdiction(&token(Some("eu"))).is_err());
+        // The caller's part of the directory keeps the jurisdiction.
+        assert_eq!(
+            user_jurisdiction(&token(None), &listed.about(&token(None))),
+            "EU"
+        );
+    }
+
+    #[test]
+    fn an_empty_or_mistyped_directory_jurisdiction_is_refused() {
+        let e = Directory::parse(r#"{"users": {"alice": {"jurisdiction": ""}}}"#).unwrap_err();
+        assert!(e.to_string().contains("empty jurisdiction"), "{e}");
+        assert!(Directory::parse(r#"{"users": {"alice": {"jurisdiction": ["EU"]}}}"#).is_err());
+        assert!(Directory::parse(r#"{"users": {"alice": {"jurisdictions": "EU"}}}"#).is_err());
     }
 }

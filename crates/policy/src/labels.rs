@@ -1,7 +1,8 @@
 //! Data labels: what the host owner says the data under a path is (its classification, the
 //! kinds of personal or secret data it holds, where it may be processed, whether it is under
-//! legal hold, how long it is kept), so that policies can decide on what a file holds and not
-//! only on where it lies.
+//! legal hold, how long it is kept, whether its deletion was requested), and where an
+//! endpoint is, so that policies can decide on what a file holds and where it goes, not only
+//! on where it lies.
 //!
 //! The labels file is JSON:
 //!
@@ -10,19 +11,44 @@
 //!  "rules": [
 //!    {"paths": ["/srv/app/logs"], "classification": "confidential", "categories": ["pii"],
 //!     "jurisdiction": "EU", "retention": "P90D"},
-//!    {"paths": ["/srv/legal/case-*"], "legal_hold": true}]}
+//!    {"paths": ["/srv/legal/case-*"], "legal_hold": true},
+//!    {"paths": ["/srv/crm/customers/17"],
+//!     "erasure_requested": {"id": "DSR-17", "date": "2026-11-30"}}],
+//!  "urls": [{"prefixes": ["https://api.eu.example.com/"], "jurisdiction": "EU"}],
+//!  "erasure_default": "deny_reads"}
 //! ```
 //!
 //! A rule labels every path one of its globs matches and everything below it, so a label on a
 //! directory is inherited down the tree. Globs are absolute; `*`, `?` and `[...]` stay within
 //! one path component and `**` crosses components. When several rules apply, the highest
 //! classification wins (`classifications` lists them from lowest to highest; default the four
-//! above), categories add up, any legal hold holds, and jurisdiction and retention come from
-//! the most specific rule that sets them: the one matching nearest the path, the later one in
-//! the file on a tie.
+//! above), categories add up, any legal hold holds, any erasure request is pending, and
+//! jurisdiction, retention and the erasure request named come from the most specific rule
+//! that sets them: the one matching nearest the path, the later one in the file on a tie.
+//!
+//! `retention` is an ISO 8601 duration ([`retention`]): a file whose last modification is
+//! longer ago than that is `expired`. Its age is read from the descriptor the host opened,
+//! never from a path looked up again ([`LabelRules::note_age`]), so a decision made before
+//! the file is open sees `expired` false; one made after (the same request asked again, a
+//! handle's later reads) sees what the descriptor said. A policy refuses expired data with a
+//! forbid.
+//!
+//! `erasure_requested` marks a pending deletion request. By default (`"erasure_default":
+//! "deny_reads"`) the gate refuses, whatever the policy says, the actions that would disclose
+//! or carry off such data (`read`, `redacted_read`, `execute`, `move`) unless the run's
+//! purpose is `erasure` ([`LabelRules::erasure_refusal`]); with `"policy_decides"` the policy
+//! decides alone, from `resource.labels.erasure_requested`. Deleting is never refused by it.
+//!
+//! `urls` give endpoints a jurisdiction, by prefix of the canonical URL ([`urls`]); the
+//! longest prefix that matches wins, the later rule on a tie.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+mod retention;
+mod urls;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::SystemTime;
 
 use cedar_policy::RestrictedExpression;
 use cedar_policy_core::ast;
@@ -30,11 +56,27 @@ use globset::{Glob, GlobBuilder, GlobMatcher};
 use serde::Deserialize;
 use smol_str::SmolStr;
 
+use crate::action::Action;
 use crate::path::AbsPath;
+use crate::resource::Resource;
 use crate::validated::ValidationCache;
+pub use retention::Period;
 
 /// The classification of a path no rule classifies.
 pub const UNLABELLED: &str = "unlabelled";
+
+/// The purpose that may read data whose deletion was requested, under the default.
+pub const ERASURE_PURPOSE: &str = "erasure";
+
+/// What the default refuses on data pending erasure: the reads, running it (its content goes
+/// to the interpreter and out), and moving it (a read at its new path would no longer see the
+/// request). Writing and deleting, which are how it is erased, are left to the policy.
+pub const ERASURE_REFUSES: [Action; 4] = [
+    Action::FsRead,
+    Action::FsRedactedRead,
+    Action::FsExecute,
+    Action::FsMove,
+];
 
 const DEFAULT_CLASSIFICATIONS: [&str; 4] = ["public", "internal", "confidential", "restricted"];
 
@@ -46,6 +88,8 @@ pub enum LabelError {
     Syntax(String),
     #[error("labels rule {rule}: {message}")]
     Rule { rule: usize, message: String },
+    #[error("labels URL rule {rule}: {message}")]
+    UrlRule { rule: usize, message: String },
 }
 
 #[derive(Deserialize)]
@@ -53,7 +97,12 @@ pub enum LabelError {
 struct LabelsFile {
     #[serde(default)]
     classifications: Option<Vec<String>>,
+    #[serde(default)]
     rules: Vec<RuleFile>,
+    #[serde(default)]
+    urls: Vec<UrlRuleFile>,
+    #[serde(default)]
+    erasure_default: ErasureDefault,
 }
 
 #[derive(Deserialize)]
@@ -67,6 +116,34 @@ struct RuleFile {
     #[serde(default)]
     legal_hold: bool,
     retention: Option<String>,
+    erasure_requested: Option<Erasure>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UrlRuleFile {
+    prefixes: Vec<String>,
+    jurisdiction: String,
+}
+
+/// What the gate does with data whose deletion was requested.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErasureDefault {
+    /// Refuse [`ERASURE_REFUSES`] unless the purpose is [`ERASURE_PURPOSE`], whatever the
+    /// policy says.
+    #[default]
+    DenyReads,
+    /// Leave it to the policy (`resource.labels.erasure_requested`).
+    PolicyDecides,
+}
+
+/// A pending deletion request: its id and the date it was made (`YYYY-MM-DD`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Erasure {
+    pub id: String,
+    pub date: String,
 }
 
 /// One rule, with its classification as a rank.
@@ -75,10 +152,17 @@ struct Rule {
     categories: Vec<String>,
     jurisdiction: Option<String>,
     legal_hold: bool,
-    retention: Option<String>,
+    retention: Option<(String, Period)>,
+    erasure: Option<Erasure>,
 }
 
-/// What the labels of one path are.
+/// One URL rule, its prefixes in canonical form.
+struct UrlRule {
+    prefixes: Vec<String>,
+    labels: Arc<Labels>,
+}
+
+/// What the labels of one path (or endpoint) are.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Labels {
     pub classification: String,
@@ -86,6 +170,15 @@ pub struct Labels {
     pub jurisdiction: Option<String>,
     pub legal_hold: bool,
     pub retention: Option<String>,
+    /// Past its retention, as the descriptor the host opened says.
+    pub expired: bool,
+    /// A pending deletion request (the nearest rule's, if several apply).
+    pub erasure: Option<Erasure>,
+    period: Option<Period>,
+    /// The rules (numbered from 1, as messages count them) the retention and the erasure
+    /// request come from.
+    retention_rule: Option<usize>,
+    erasure_rule: Option<usize>,
     /// The same, as the Cedar record policies read (`resource.labels`).
     value: ast::Value,
     /// The same, as decision records carry them; made once, as the Cedar value is, because
@@ -93,87 +186,157 @@ pub struct Labels {
     json: serde_json::Value,
 }
 
+/// One field of the Cedar record, in the two forms it is made in.
+enum Field<'a> {
+    Text(&'a str),
+    Texts(&'a BTreeSet<String>),
+    Bool(bool),
+}
+
 impl Labels {
-    fn new(
-        classification: String,
-        categories: BTreeSet<String>,
-        jurisdiction: Option<String>,
-        legal_hold: bool,
-        retention: Option<String>,
-    ) -> Labels {
-        let text = |s: &str| ast::Value::from(s);
+    /// Labels with nothing set: unlabelled, no categories, no hold, no request.
+    fn empty() -> Labels {
+        Labels {
+            classification: UNLABELLED.to_owned(),
+            categories: BTreeSet::new(),
+            jurisdiction: None,
+            legal_hold: false,
+            retention: None,
+            expired: false,
+            erasure: None,
+            period: None,
+            retention_rule: None,
+            erasure_rule: None,
+            value: ast::Value::from(false),
+            json: serde_json::Value::Null,
+        }
+    }
+
+    /// The record's fields, in the schema's order; absent texts read as "".
+    fn fields(&self) -> [(&'static str, Field<'_>); 9] {
+        let erasure = self.erasure.as_ref();
+        [
+            ("classification", Field::Text(&self.classification)),
+            ("categories", Field::Texts(&self.categories)),
+            (
+                "jurisdiction",
+                Field::Text(self.jurisdiction.as_deref().unwrap_or_default()),
+            ),
+            ("legal_hold", Field::Bool(self.legal_hold)),
+            (
+                "retention",
+                Field::Text(self.retention.as_deref().unwrap_or_default()),
+            ),
+            ("expired", Field::Bool(self.expired)),
+            ("erasure_requested", Field::Bool(erasure.is_some())),
+            (
+                "erasure_request",
+                Field::Text(erasure.map_or("", |e| e.id.as_str())),
+            ),
+            (
+                "erasure_date",
+                Field::Text(erasure.map_or("", |e| e.date.as_str())),
+            ),
+        ]
+    }
+
+    /// Makes the Cedar and audit forms of what the fields say.
+    fn sealed(mut self) -> Labels {
         let value = ast::Value::record(
-            [
-                ("classification", text(&classification)),
-                (
-                    "categories",
-                    ast::Value::set(categories.iter().map(|c| text(c)), None),
-                ),
-                (
-                    "jurisdiction",
-                    text(jurisdiction.as_deref().unwrap_or_default()),
-                ),
-                ("legal_hold", ast::Value::from(legal_hold)),
-                ("retention", text(retention.as_deref().unwrap_or_default())),
-            ],
+            self.fields().map(|(name, field)| {
+                let v = match field {
+                    Field::Text(s) => ast::Value::from(s),
+                    Field::Texts(set) => {
+                        ast::Value::set(set.iter().map(|c| ast::Value::from(c.as_str())), None)
+                    }
+                    Field::Bool(b) => ast::Value::from(b),
+                };
+                (name, v)
+            }),
             None,
         );
         let mut json = BTreeMap::new();
-        json.insert("classification", serde_json::json!(classification));
-        json.insert("categories", serde_json::json!(categories));
-        if let Some(j) = &jurisdiction {
+        json.insert("classification", serde_json::json!(self.classification));
+        json.insert("categories", serde_json::json!(self.categories));
+        if let Some(j) = &self.jurisdiction {
             json.insert("jurisdiction", serde_json::json!(j));
         }
-        json.insert("legal_hold", serde_json::json!(legal_hold));
-        if let Some(r) = &retention {
+        json.insert("legal_hold", serde_json::json!(self.legal_hold));
+        if let Some(r) = &self.retention {
             json.insert("retention", serde_json::json!(r));
         }
-        Labels {
-            classification,
-            categories,
-            jurisdiction,
-            legal_hold,
-            retention,
-            value,
-            json: serde_json::json!(json),
+        // Set only: records of data with neither stay as they were.
+        if self.expired {
+            json.insert("expired", serde_json::json!(true));
         }
+        if let Some(e) = &self.erasure {
+            json.insert(
+                "erasure_request",
+                serde_json::json!({"id": e.id, "date": e.date}),
+            );
+        }
+        self.value = value;
+        self.json = serde_json::json!(json);
+        self
     }
 
-    /// The labels of a path no rule applies to: unlabelled, no categories, no hold; absent
-    /// jurisdiction and retention read as "" in Cedar.
+    /// The labels of an endpoint a URL rule gives a jurisdiction; records carry only that.
+    fn endpoint(jurisdiction: String) -> Labels {
+        let mut labels = Labels {
+            jurisdiction: Some(jurisdiction),
+            ..Labels::empty()
+        }
+        .sealed();
+        labels.json = serde_json::json!({"jurisdiction": labels.jurisdiction});
+        labels
+    }
+
+    /// The labels of a path no rule applies to: unlabelled, no categories, no hold, not
+    /// expired, no erasure request; absent texts read as "" in Cedar.
     pub fn unlabelled() -> &'static Labels {
         static NONE: OnceLock<Labels> = OnceLock::new();
-        NONE.get_or_init(|| Labels::new(UNLABELLED.to_owned(), BTreeSet::new(), None, false, None))
+        NONE.get_or_init(|| Labels::empty().sealed())
     }
 
-    /// The labels as the audit trail records them; absent jurisdiction and retention are
-    /// left out.
+    /// The labels as the audit trail records them; absent jurisdiction and retention, and
+    /// `expired` and `erasure_request` when not set, are left out.
     pub fn to_json(&self) -> &serde_json::Value {
         &self.json
     }
 
+    /// The retention period, when the rules set one.
+    pub fn period(&self) -> Option<Period> {
+        self.period
+    }
+
+    /// The rule (numbered from 1) the retention comes from.
+    pub fn retention_rule(&self) -> Option<usize> {
+        self.retention_rule
+    }
+
+    /// The rule (numbered from 1) the erasure request comes from.
+    pub fn erasure_rule(&self) -> Option<usize> {
+        self.erasure_rule
+    }
+
+    /// Whether data last modified at `modified` is past the retention at `now`.
+    pub fn expired_at(&self, modified: SystemTime, now: SystemTime) -> bool {
+        self.period.is_some_and(|p| p.expired(modified, now))
+    }
+
     /// The same record as an expression, the form a request's context takes.
     pub(crate) fn expression(&self) -> RestrictedExpression {
-        let text = |s: &str| RestrictedExpression::new_string(s.to_owned());
-        let record = RestrictedExpression::new_record([
-            ("classification".to_owned(), text(&self.classification)),
-            (
-                "categories".to_owned(),
-                RestrictedExpression::new_set(self.categories.iter().map(|c| text(c))),
-            ),
-            (
-                "jurisdiction".to_owned(),
-                text(self.jurisdiction.as_deref().unwrap_or_default()),
-            ),
-            (
-                "legal_hold".to_owned(),
-                RestrictedExpression::new_bool(self.legal_hold),
-            ),
-            (
-                "retention".to_owned(),
-                text(self.retention.as_deref().unwrap_or_default()),
-            ),
-        ]);
+        let record = RestrictedExpression::new_record(self.fields().map(|(name, field)| {
+            let e = match field {
+                Field::Text(s) => RestrictedExpression::new_string(s.to_owned()),
+                Field::Texts(set) => RestrictedExpression::new_set(
+                    set.iter()
+                        .map(|c| RestrictedExpression::new_string(c.clone())),
+                ),
+                Field::Bool(b) => RestrictedExpression::new_bool(b),
+            };
+            (name.to_owned(), e)
+        }));
         // The keys are distinct literals, so the record builds.
         record.unwrap_or_else(|_| unreachable!())
     }
@@ -197,6 +360,11 @@ impl Labels {
 pub struct LabelRules {
     text: Arc<str>,
     index: Arc<OnceLock<Result<Index, String>>>,
+    /// The paths the host found past their retention in this run, by the descriptors it
+    /// opened ([`LabelRules::note_age`]); `any_expired` says whether there are any, so that
+    /// a lookup costs nothing more while there are none.
+    expired: Mutex<HashSet<AbsPath>>,
+    any_expired: AtomicBool,
 }
 
 /// The rules indexed for lookups. Nothing is compiled up front: a literal path is a hash key,
@@ -209,10 +377,18 @@ struct Index {
     under: HashMap<String, Vec<Wildcard>>,
     rules: Vec<Rule>,
     classifications: Vec<String>,
-    /// Labels already merged, by the rules they were merged from in order: the files of one
-    /// directory share them, and a merge allocates the Cedar and audit forms.
-    merged: Mutex<HashMap<Vec<usize>, Arc<Labels>>>,
+    urls: Vec<UrlRule>,
+    erasure_default: ErasureDefault,
+    /// Whether any rule sets a retention: if none does, no file's age is ever asked.
+    any_retention: bool,
+    /// Labels already merged, by the rules they were merged from in order (and whether
+    /// expired): the files of one directory share them, and a merge allocates the Cedar and
+    /// audit forms.
+    merged: Mutex<HashMap<MergeKey, Arc<Labels>>>,
 }
+
+/// The rules applying to a path, in the order they merge, and whether it is expired.
+type MergeKey = (Vec<usize>, bool);
 
 /// Bound on remembered merges; past it the memory starts over.
 const MAX_MERGED: usize = 4096;
@@ -226,22 +402,28 @@ struct Wildcard {
 impl Default for LabelRules {
     /// No rules: every path is unlabelled.
     fn default() -> LabelRules {
-        LabelRules {
-            text: Arc::from(""),
-            index: Arc::new(OnceLock::from(Ok(Index::default()))),
-        }
+        LabelRules::with_index(Arc::from(""), OnceLock::from(Ok(Index::default())))
     }
 }
 
 impl LabelRules {
+    fn with_index(text: Arc<str>, index: OnceLock<Result<Index, String>>) -> LabelRules {
+        LabelRules {
+            text,
+            index: Arc::new(index),
+            expired: Mutex::new(HashSet::new()),
+            any_expired: AtomicBool::new(false),
+        }
+    }
+
     /// Parses and indexes a labels file now.
     pub fn parse(text: &str) -> Result<LabelRules, LabelError> {
         let index = Index::parse(text)?;
-        Ok(LabelRules {
-            // Parsed: the text is not needed again.
-            text: Arc::from(""),
-            index: Arc::new(OnceLock::from(Ok(index))),
-        })
+        // Parsed: the text is not needed again.
+        Ok(LabelRules::with_index(
+            Arc::from(""),
+            OnceLock::from(Ok(index)),
+        ))
     }
 
     /// [`LabelRules::parse`] for a run: a text this build parsed before, as the host's
@@ -250,10 +432,7 @@ impl LabelRules {
     pub fn load_for_run(text: &str) -> Result<LabelRules, LabelError> {
         let cache = ValidationCache::system();
         if cache.as_ref().is_some_and(|c| c.vouches_for_labels(text)) {
-            return Ok(LabelRules {
-                text: Arc::from(text),
-                index: Arc::new(OnceLock::new()),
-            });
+            return Ok(LabelRules::with_index(Arc::from(text), OnceLock::new()));
         }
         let rules = LabelRules::parse(text)?;
         if let Some(cache) = cache {
@@ -292,11 +471,100 @@ impl LabelRules {
             .map_err(String::as_str)
     }
 
-    /// The labels of `path`: every rule matching it or one of its ancestors, merged. `None`
-    /// when no rule applies, and when the rules cannot be parsed (which [`LabelRules::ready`]
-    /// reports, and the gate denies on).
+    /// The labels of `path`: every rule matching it or one of its ancestors, merged, and
+    /// `expired` if the host found it so in this run. `None` when no rule applies, and when
+    /// the rules cannot be parsed (which [`LabelRules::ready`] reports, and the gate denies
+    /// on).
     pub fn labels_of(&self, path: &AbsPath) -> Option<Arc<Labels>> {
-        self.index().ok()?.labels_of(path)
+        let expired = self.any_expired.load(Ordering::Relaxed)
+            && self
+                .expired
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .contains(path);
+        self.index().ok()?.labels_of(path, expired)
+    }
+
+    /// The labels a request about `resource` is decided with: a path's (as
+    /// [`LabelRules::labels_of`]), or for a `network::url` the jurisdiction its URL rule
+    /// gives. `None` for anything else, and for what no rule labels.
+    pub fn labels_of_resource(&self, resource: &Resource) -> Option<Arc<Labels>> {
+        match resource {
+            Resource::File(p) | Resource::Dir(p) => self.labels_of(p),
+            Resource::Url(url) => self.index().ok()?.labels_of_url(url),
+            _ => None,
+        }
+    }
+
+    /// The retention period the rules give `path`, so that its age decides `expired`: what
+    /// the host asks before it reads an opened file's modification time. Costs nothing more
+    /// than a flag where no rule sets a retention.
+    pub fn retention_of(&self, path: &AbsPath) -> Option<Period> {
+        let index = self.index().ok().filter(|i| i.any_retention)?;
+        index.labels_of(path, false)?.period
+    }
+
+    /// Records what the host read from the descriptor it holds open on `path`, whose
+    /// retention is `period` ([`LabelRules::retention_of`]): that the file was last modified
+    /// at `modified`. From here on in the run, `path` is expired if that is longer ago than
+    /// `period` at `now`, and not otherwise. `true` when this changed what
+    /// [`LabelRules::labels_of`] says of `path`, so that decisions made with the old labels
+    /// must be made again.
+    pub fn note_age(
+        &self,
+        path: &AbsPath,
+        period: Period,
+        modified: SystemTime,
+        now: SystemTime,
+    ) -> bool {
+        let expired = period.expired(modified, now);
+        if !expired && !self.any_expired.load(Ordering::Relaxed) {
+            return false;
+        }
+        let mut all = self.expired.lock().unwrap_or_else(|p| p.into_inner());
+        let changed = if expired {
+            all.insert(path.clone())
+        } else {
+            all.remove(path)
+        };
+        self.any_expired.store(!all.is_empty(), Ordering::Relaxed);
+        changed
+    }
+
+    /// The deletion request the default refuses `action` for, on a resource labelled
+    /// `labels`, to a run whose purpose is `purpose`: `None` when the labels file leaves it to
+    /// the policy (`"erasure_default": "policy_decides"`), when no request is pending, when
+    /// the action is not one of [`ERASURE_REFUSES`], and for purpose `erasure`.
+    pub fn erasure_refusal(
+        &self,
+        action: Action,
+        labels: Option<&Labels>,
+        purpose: &str,
+    ) -> Option<Erasure> {
+        let erasure = labels?.erasure.as_ref()?;
+        let default = self
+            .index()
+            .map_or(ErasureDefault::DenyReads, |i| i.erasure_default);
+        (default == ErasureDefault::DenyReads
+            && purpose != ERASURE_PURPOSE
+            && ERASURE_REFUSES.contains(&action))
+        .then(|| erasure.clone())
+    }
+
+    /// What the labels file does with data whose deletion was requested.
+    pub fn erasure_default(&self) -> ErasureDefault {
+        self.index()
+            .map_or(ErasureDefault::DenyReads, |i| i.erasure_default)
+    }
+
+    /// Where `classification` stands among the file's classifications, lowest first;
+    /// `None` for one it does not list ("unlabelled").
+    pub(crate) fn rank(&self, classification: &str) -> Option<usize> {
+        self.index()
+            .ok()?
+            .classifications
+            .iter()
+            .position(|c| c == classification)
     }
 }
 
@@ -304,10 +572,7 @@ impl LabelRules {
 impl LabelRules {
     /// Rules over `text` as a run takes a text the cache vouches for: not parsed yet.
     pub(crate) fn unparsed(text: &str) -> LabelRules {
-        LabelRules {
-            text: Arc::from(text),
-            index: Arc::new(OnceLock::new()),
-        }
+        LabelRules::with_index(Arc::from(text), OnceLock::new())
     }
 }
 
@@ -325,6 +590,9 @@ impl Default for Index {
             under: HashMap::new(),
             rules: Vec::new(),
             classifications: DEFAULT_CLASSIFICATIONS.map(str::to_owned).to_vec(),
+            urls: Vec::new(),
+            erasure_default: ErasureDefault::DenyReads,
+            any_retention: false,
             merged: Mutex::new(HashMap::new()),
         }
     }
@@ -350,6 +618,7 @@ impl Index {
             // Most rules name one literal path: sized once, the map is not rehashed while
             // ten thousand of them go in.
             exact: HashMap::with_capacity(file.rules.len()),
+            erasure_default: file.erasure_default,
             ..Index::default()
         };
         let mut rules = Vec::with_capacity(file.rules.len());
@@ -367,6 +636,7 @@ impl Index {
                 && r.jurisdiction.is_none()
                 && !r.legal_hold
                 && r.retention.is_none()
+                && r.erasure_requested.is_none()
             {
                 return Err(fail("sets no label".to_owned()));
             }
@@ -381,6 +651,25 @@ impl Index {
                     },
                 )?),
             };
+            let retention = match r.retention {
+                None => None,
+                Some(text) => {
+                    let period =
+                        Period::parse(&text).map_err(|e| fail(format!("retention {e}")))?;
+                    out.any_retention = true;
+                    Some((text, period))
+                }
+            };
+            if let Some(e) = &r.erasure_requested {
+                if e.id.trim().is_empty() {
+                    return Err(fail(
+                        "erasure_requested has an empty id; give the request's id, e.g. \"DSR-17\""
+                            .to_owned(),
+                    ));
+                }
+                retention::check_date(&e.date)
+                    .map_err(|why| fail(format!("erasure_requested date {why}")))?;
+            }
             for pattern in &r.paths {
                 out.add(pattern, i).map_err(fail)?;
             }
@@ -389,10 +678,32 @@ impl Index {
                 categories: r.categories,
                 jurisdiction: r.jurisdiction,
                 legal_hold: r.legal_hold,
-                retention: r.retention,
+                retention,
+                erasure: r.erasure_requested,
             });
         }
         out.rules = rules;
+        for (i, u) in file.urls.into_iter().enumerate() {
+            let fail = |message: String| LabelError::UrlRule {
+                rule: i + 1,
+                message,
+            };
+            if u.prefixes.is_empty() {
+                return Err(fail("has no prefixes".to_owned()));
+            }
+            if u.jurisdiction.is_empty() {
+                return Err(fail("has an empty jurisdiction".to_owned()));
+            }
+            let prefixes = u
+                .prefixes
+                .iter()
+                .map(|p| urls::canonical_prefix(p).map_err(|e| fail(format!("URL prefix {e}"))))
+                .collect::<Result<Vec<_>, _>>()?;
+            out.urls.push(UrlRule {
+                prefixes,
+                labels: Arc::new(Labels::endpoint(u.jurisdiction)),
+            });
+        }
         Ok(out)
     }
 
@@ -451,7 +762,7 @@ impl Index {
         Ok(())
     }
 
-    fn labels_of(&self, path: &AbsPath) -> Option<Arc<Labels>> {
+    fn labels_of(&self, path: &AbsPath, expired: bool) -> Option<Arc<Labels>> {
         if self.rules.is_empty() {
             return None;
         }
@@ -483,47 +794,59 @@ impl Index {
         applying.sort_unstable();
         applying.dedup();
         let order: Vec<usize> = applying.iter().map(|&(_, r)| r).collect();
+        let key = (order, expired);
         // A poisoned lock only means a panic elsewhere; the map is still a valid memo.
         let mut merged = self.merged.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(labels) = merged.get(&order) {
+        if let Some(labels) = merged.get(&key) {
             return Some(labels.clone());
         }
-        let labels = Arc::new(self.merge(&order));
+        let labels = Arc::new(self.merge(&key.0, expired));
         if merged.len() >= MAX_MERGED {
             merged.clear();
         }
-        merged.insert(order, labels.clone());
+        merged.insert(key, labels.clone());
         Some(labels)
     }
 
-    /// The labels of rules applied in `order`.
-    fn merge(&self, order: &[usize]) -> Labels {
+    /// The labels of rules applied in `order`; `expired` only where they set a retention.
+    fn merge(&self, order: &[usize], expired: bool) -> Labels {
         let mut rank = None;
-        let mut categories = BTreeSet::new();
-        let mut jurisdiction = None;
-        let mut legal_hold = false;
-        let mut retention = None;
+        let mut labels = Labels::empty();
         for &r in order {
             let rule = &self.rules[r];
             rank = rank.max(rule.rank);
-            categories.extend(rule.categories.iter().cloned());
-            legal_hold |= rule.legal_hold;
+            labels.categories.extend(rule.categories.iter().cloned());
+            labels.legal_hold |= rule.legal_hold;
             if rule.jurisdiction.is_some() {
-                jurisdiction.clone_from(&rule.jurisdiction);
+                labels.jurisdiction.clone_from(&rule.jurisdiction);
             }
-            if rule.retention.is_some() {
-                retention.clone_from(&rule.retention);
+            if let Some((text, period)) = &rule.retention {
+                labels.retention = Some(text.clone());
+                labels.period = Some(*period);
+                labels.retention_rule = Some(r + 1);
+            }
+            if rule.erasure.is_some() {
+                labels.erasure.clone_from(&rule.erasure);
+                labels.erasure_rule = Some(r + 1);
             }
         }
-        let classification =
+        labels.classification =
             rank.map_or(UNLABELLED.to_owned(), |k| self.classifications[k].clone());
-        Labels::new(
-            classification,
-            categories,
-            jurisdiction,
-            legal_hold,
-            retention,
-        )
+        labels.expired = expired && labels.period.is_some();
+        labels.sealed()
+    }
+
+    /// The labels the longest URL prefix matching `url` gives (the later rule on a tie).
+    fn labels_of_url(&self, url: &str) -> Option<Arc<Labels>> {
+        let mut best: Option<(usize, &Arc<Labels>)> = None;
+        for rule in &self.urls {
+            for prefix in &rule.prefixes {
+                if urls::under(url, prefix) && best.is_none_or(|(len, _)| prefix.len() >= len) {
+                    best = Some((prefix.len(), &rule.labels));
+                }
+            }
+        }
+        best.map(|(_, labels)| Arc::clone(labels))
     }
 }
 
@@ -727,5 +1050,279 @@ mod tests {
             labels(&r, "/h/x").unwrap().to_json().to_string(),
             r#"{"categories":["phi","pii"],"classification":"unlabelled","legal_hold":true}"#
         );
+    }
+
+    // Deletion requests, retention and URL rules.
+
+    const ERASURE: &str = r#"{"rules": [
+        {"paths": ["/srv/crm/customers/17"], "erasure_requested": {"id": "DSR-17", "date": "2026-11-30"}},
+        {"paths": ["/srv/crm/exports/*-17.csv"], "erasure_requested": {"id": "DSR-18", "date": "2026-12-01"}},
+        {"paths": ["/srv/crm"], "classification": "confidential", "categories": ["pii"]}]}"#;
+
+    #[test]
+    fn an_erasure_request_on_a_directory_is_pending_for_everything_below_it_and_globs_match() {
+        let r = rules(ERASURE);
+        for (path, id) in [
+            ("/srv/crm/customers/17", "DSR-17"),
+            ("/srv/crm/customers/17/profile.json", "DSR-17"),
+            ("/srv/crm/customers/17/tickets/2026/a.txt", "DSR-17"),
+            ("/srv/crm/exports/2026-11-17.csv", "DSR-18"),
+        ] {
+            let l = labels(&r, path).unwrap();
+            assert_eq!(
+                l.erasure.as_ref().map(|e| e.id.as_str()),
+                Some(id),
+                "{path}"
+            );
+            // The request adds to the other labels; it takes none away.
+            assert_eq!(l.classification, "confidential", "{path}");
+        }
+        for path in [
+            "/srv/crm/customers/170",
+            "/srv/crm/customers/1",
+            "/srv/crm/exports/2026-11-17.csv.bak",
+            "/srv/crm/exports/x/2026-11-17.csv",
+        ] {
+            assert_eq!(labels(&r, path).unwrap().erasure, None, "{path}");
+        }
+        let l = labels(&r, "/srv/crm/customers/17/a").unwrap();
+        assert_eq!(l.erasure_rule(), Some(1));
+        assert_eq!(
+            l.to_json()["erasure_request"],
+            serde_json::json!({"id": "DSR-17", "date": "2026-11-30"})
+        );
+    }
+
+    #[test]
+    fn the_nearest_erasure_request_is_the_one_named() {
+        let r = rules(
+            r#"{"rules": [
+                {"paths": ["/srv/c"], "erasure_requested": {"id": "DSR-1", "date": "2026-01-01"}},
+                {"paths": ["/srv/c/17"], "erasure_requested": {"id": "DSR-2", "date": "2026-02-01"}}]}"#,
+        );
+        assert_eq!(
+            labels(&r, "/srv/c/17/x")
+                .unwrap()
+                .erasure
+                .as_ref()
+                .unwrap()
+                .id,
+            "DSR-2"
+        );
+        assert_eq!(
+            labels(&r, "/srv/c/18")
+                .unwrap()
+                .erasure
+                .as_ref()
+                .unwrap()
+                .id,
+            "DSR-1"
+        );
+    }
+
+    #[test]
+    fn the_default_refuses_disclosing_actions_to_every_purpose_but_erasure() {
+        let r = rules(ERASURE);
+        let l = labels(&r, "/srv/crm/customers/17/profile.json").unwrap();
+        for action in ERASURE_REFUSES {
+            let e = r.erasure_refusal(action, Some(&l), "support").unwrap();
+            assert_eq!((e.id.as_str(), e.date.as_str()), ("DSR-17", "2026-11-30"));
+            assert_eq!(r.erasure_refusal(action, Some(&l), "erasure"), None);
+            // Purposes are compared exactly, as policies compare them.
+            for spoof in ["", "Erasure", "erasure ", "erasure,support"] {
+                assert!(
+                    r.erasure_refusal(action, Some(&l), spoof).is_some(),
+                    "{spoof:?}"
+                );
+            }
+        }
+        // Erasing it is not refused, nor looking at its metadata; that is the policy's call.
+        for action in [
+            Action::FsDelete,
+            Action::FsWrite,
+            Action::FsStat,
+            Action::FsOpen,
+        ] {
+            assert_eq!(
+                r.erasure_refusal(action, Some(&l), "support"),
+                None,
+                "{action}"
+            );
+        }
+        let other = labels(&r, "/srv/crm/customers/18").unwrap();
+        assert_eq!(
+            r.erasure_refusal(Action::FsRead, Some(&other), "support"),
+            None
+        );
+        assert_eq!(r.erasure_refusal(Action::FsRead, None, "support"), None);
+
+        let by_policy =
+            rules(&ERASURE.replacen('{', r#"{"erasure_default": "policy_decides", "#, 1));
+        assert_eq!(by_policy.erasure_default(), ErasureDefault::PolicyDecides);
+        let l = labels(&by_policy, "/srv/crm/customers/17").unwrap();
+        assert!(l.erasure.is_some(), "the policy still sees the request");
+        assert_eq!(
+            by_policy.erasure_refusal(Action::FsRead, Some(&l), "support"),
+            None
+        );
+    }
+
+    #[test]
+    fn erasure_requests_and_retention_are_checked_when_the_file_is_read() {
+        for (json, why) in [
+            (
+                r#"{"rules": [{"paths": ["/a"], "erasure_requested": {"id": "", "date": "2026-11-30"}}]}"#,
+                "empty id",
+            ),
+            (
+                r#"{"rules": [{"paths": ["/a"], "erasure_requested": {"id": "D", "date": "30.11.2026"}}]}"#,
+                "YYYY-MM-DD",
+            ),
+            (
+                r#"{"rules": [{"paths": ["/a"], "erasure_requested": {"id": "D"}}]}"#,
+                "missing field `date`",
+            ),
+            (
+                r#"{"rules": [{"paths": ["/a"], "erasure_requested": true}]}"#,
+                "invalid type",
+            ),
+            (
+                r#"{"rules": [{"paths": ["/a"], "erasure_requested": {"id": "D", "date": "2026-11-30", "by": "x"}}]}"#,
+                "unknown field",
+            ),
+            (
+                r#"{"erasure_default": "allow", "rules": []}"#,
+                "unknown variant",
+            ),
+            (
+                r#"{"rules": [{"paths": ["/a"], "retention": "until-released"}]}"#,
+                "rule 1: retention \"until-released\" does not start with P",
+            ),
+            (
+                r#"{"rules": [{"paths": ["/a"], "legal_hold": true}, {"paths": ["/b"], "retention": "90 days"}]}"#,
+                "rule 2: retention",
+            ),
+            (
+                r#"{"urls": [{"prefixes": ["https://u@api.eu.example.com/"], "jurisdiction": "EU"}]}"#,
+                "URL rule 1: URL prefix",
+            ),
+            (
+                r#"{"urls": [{"prefixes": [], "jurisdiction": "EU"}]}"#,
+                "no prefixes",
+            ),
+            (
+                r#"{"urls": [{"prefixes": ["https://h/"], "jurisdiction": ""}]}"#,
+                "empty jurisdiction",
+            ),
+            (
+                r#"{"urls": [{"prefixes": ["https://h/"]}]}"#,
+                "missing field `jurisdiction`",
+            ),
+        ] {
+            let e = LabelRules::parse(json)
+                .err()
+                .unwrap_or_else(|| panic!("{json} loaded"));
+            assert!(e.to_string().contains(why), "{json}: {e}");
+        }
+        // A rule that only requests erasure sets a label.
+        rules(
+            r#"{"rules": [{"paths": ["/a"], "erasure_requested": {"id": "D", "date": "2026-11-30"}}]}"#,
+        );
+    }
+
+    #[test]
+    fn a_file_past_its_retention_is_expired_once_the_host_has_read_its_age() {
+        use std::time::Duration;
+        let r = rules(
+            r#"{"rules": [{"paths": ["/srv/logs"], "retention": "P90D", "classification": "internal"},
+                          {"paths": ["/srv/logs/keep"], "retention": "P10Y"},
+                          {"paths": ["/srv/other"], "classification": "internal"}]}"#,
+        );
+        let (old, young) = (
+            AbsPath::parse("/srv/logs/2025.log").unwrap(),
+            AbsPath::parse("/srv/logs/today.log").unwrap(),
+        );
+        let now = SystemTime::now();
+        let long_ago = now - Duration::from_secs(91 * 86_400);
+        let of = |p: &AbsPath| r.retention_of(p).unwrap();
+        assert_eq!(r.retention_of(&old), Some(Period::parse("P90D").unwrap()));
+        assert_eq!(
+            r.retention_of(&AbsPath::parse("/srv/other/x").unwrap()),
+            None
+        );
+        assert_eq!(r.retention_of(&AbsPath::parse("/etc/hosts").unwrap()), None);
+        assert!(
+            !labels(&r, old.as_str()).unwrap().expired,
+            "before its age is known"
+        );
+        assert!(
+            r.note_age(&old, of(&old), long_ago, now),
+            "the labels changed"
+        );
+        assert!(
+            !r.note_age(&old, of(&old), long_ago, now),
+            "no change the second time"
+        );
+        let l = r.labels_of(&old).unwrap();
+        assert!(l.expired);
+        assert_eq!(l.to_json()["expired"], true);
+        assert_eq!(l.retention_rule(), Some(1));
+        // Only that path: its neighbour and the longer retention below are not.
+        assert!(!r.note_age(&young, of(&young), now, now));
+        assert!(!r.labels_of(&young).unwrap().expired);
+        let kept = AbsPath::parse("/srv/logs/keep/2025.log").unwrap();
+        assert!(!r.note_age(&kept, of(&kept), long_ago, now));
+        assert!(!r.labels_of(&kept).unwrap().expired);
+        // Rewritten since: the descriptor says so, and it is no longer expired.
+        assert!(r.note_age(&old, of(&old), now, now));
+        assert!(!r.labels_of(&old).unwrap().expired);
+        assert!(r
+            .labels_of(&old)
+            .unwrap()
+            .to_json()
+            .get("expired")
+            .is_none());
+        // Without a retention nothing expires, however old, whatever is noted of it.
+        let other = AbsPath::parse("/srv/other/x").unwrap();
+        r.note_age(&other, of(&old), SystemTime::UNIX_EPOCH, now);
+        assert!(!r.labels_of(&other).unwrap().expired);
+    }
+
+    #[test]
+    fn url_rules_give_endpoints_a_jurisdiction_by_the_longest_canonical_prefix() {
+        let r = rules(
+            r#"{"rules": [],
+                "urls": [{"prefixes": ["https://api.eu.example.com/", "tcp://db.eu.internal:5432"], "jurisdiction": "EU"},
+                         {"prefixes": ["HTTPS://API.EU.EXAMPLE.COM/us-mirror/"], "jurisdiction": "US"}]}"#,
+        );
+        let of = |url: &str| {
+            r.labels_of_resource(&Resource::Url(url.to_owned()))
+                .and_then(|l| l.jurisdiction.clone())
+        };
+        assert_eq!(of("https://api.eu.example.com:443/").as_deref(), Some("EU"));
+        assert_eq!(
+            of("https://api.eu.example.com:443/v1/x?y=1").as_deref(),
+            Some("EU")
+        );
+        assert_eq!(
+            of("https://api.eu.example.com:443/us-mirror/a").as_deref(),
+            Some("US")
+        );
+        assert_eq!(of("tcp://db.eu.internal:5432").as_deref(), Some("EU"));
+        for elsewhere in [
+            "https://api.eu.example.com.evil.net:443/",
+            "https://evil.net:443/",
+            "http://api.eu.example.com:80/",
+            "https://api.eu.example.com:8443/",
+            "tcp://db.eu.internal:54321",
+        ] {
+            assert_eq!(of(elsewhere), None, "{elsewhere}");
+        }
+        let l = r
+            .labels_of_resource(&Resource::Url("https://api.eu.example.com:443/".into()))
+            .unwrap();
+        assert_eq!(l.to_json(), &serde_json::json!({"jurisdiction": "EU"}));
+        // Paths are untouched by URL rules, and URLs by path rules.
+        assert_eq!(labels(&r, "/srv"), None);
     }
 }

@@ -24,9 +24,10 @@ mod policies;
 mod resource;
 mod schema;
 pub mod sdk_actions;
+mod taint;
 mod validated;
 
-pub use action::Action;
+pub use action::{Action, SINKS};
 pub use error::{PolicyError, SourceLocation};
 pub use gate::{
     Bearing, Decision, DecisionCounts, DecisionEntry, DecisionLog, Denied, Explanation, Gate,
@@ -43,4 +44,5 @@ pub use path::{AbsPath, PathError};
 pub use policies::Policies;
 pub use resource::{Context, ProcessInfo, Resource};
 pub use schema::{Schema, SCHEMA_SOURCE};
+pub use taint::{Source, Taint, REDACTED_CATEGORIES};
 pub use validated::VALIDATION_CACHE_DIR;

@@ -36,6 +36,9 @@ pub enum Resource {
     /// port, path, and the query if any; never user-info or a fragment); the caller
     /// canonicalizes.
     Url(String),
+    /// `output::Result::"run"`: the run's answer to its caller, released through one
+    /// decision (`output::Action::"release"`).
+    Output,
 }
 
 /// The attributes a policy sees of a process.
@@ -71,6 +74,10 @@ pub enum Context {
     /// `file_system::Action::"execute"`: one view of the arguments, environment, user and
     /// group (see [`crate::execute`]).
     Execute(Box<ExecuteView>),
+    /// `output::Action::"release"`: whether the host redacts the answer.
+    Release {
+        redacted: bool,
+    },
 }
 
 struct TypeNames {
@@ -83,6 +90,7 @@ struct TypeNames {
     service: EntityTypeName,
     systemd: EntityTypeName,
     url: EntityTypeName,
+    output: EntityTypeName,
 }
 
 fn type_names() -> &'static TypeNames {
@@ -99,6 +107,7 @@ fn type_names() -> &'static TypeNames {
         service: parse("systemd::Service"),
         systemd: parse("systemd::Systemd"),
         url: parse("network::url"),
+        output: parse("output::Result"),
     })
 }
 
@@ -129,6 +138,7 @@ impl Resource {
             "systemd::Service" => Resource::Service(id),
             "systemd::Systemd" => Resource::Systemd,
             "network::url" => Resource::Url(id),
+            "output::Result" => Resource::Output,
             "process_system::Process" => {
                 return Err(unknown(format!(
                     "{text}: a process cannot be probed by uid, because policies see its name, user and command; run a script that calls ps or kill instead"
@@ -136,7 +146,7 @@ impl Resource {
             }
             other => {
                 return Err(unknown(format!(
-                    "{other} is not a resource type of the schema; use one of file_system::File, file_system::Dir, sysinfo::Sysinfo, sysinfo::Uname, sysinfo::Hostname, systemd::Service, systemd::Systemd, network::url"
+                    "{other} is not a resource type of the schema; use one of file_system::File, file_system::Dir, sysinfo::Sysinfo, sysinfo::Uname, sysinfo::Hostname, systemd::Service, systemd::Systemd, network::url, output::Result"
                 )))
             }
         })
@@ -154,6 +164,7 @@ impl Resource {
             Resource::Service(_) => "systemd::Service",
             Resource::Systemd => "systemd::Systemd",
             Resource::Url(_) => "network::url",
+            Resource::Output => "output::Result",
         }
     }
 
@@ -166,6 +177,7 @@ impl Resource {
             Resource::Uname => "uname",
             Resource::Hostname(h) | Resource::Service(h) | Resource::Url(h) => h,
             Resource::Systemd => "systemd",
+            Resource::Output => "run",
         }
     }
 
@@ -189,6 +201,7 @@ impl Resource {
             Resource::Service(_) => &names.service,
             Resource::Systemd => &names.systemd,
             Resource::Url(_) => &names.url,
+            Resource::Output => &names.output,
         };
         EntityUid::from_type_name_and_id(ty.clone(), EntityId::new(self.id()))
     }
@@ -205,8 +218,9 @@ impl Resource {
         own.chain(ancestors)
     }
 
-    /// The resource entity, with its `path` and `labels` attributes (files and dirs) and
-    /// every ancestor Dir as a parent.
+    /// The resource entity, with its `path` and `labels` attributes (files and dirs), or its
+    /// `url` and `jurisdiction` (an endpoint, whose labels give that), and every ancestor Dir
+    /// as a parent.
     ///
     /// The ancestors are given directly, already transitively closed, so the entity store
     /// needs no closure computation (it dominated the cost of a decision). Policies cannot
@@ -232,8 +246,17 @@ impl Resource {
             ],
             Resource::Hostname(h) => vec![(SmolStr::new_static("hostname"), string(h))],
             Resource::Service(name) => vec![(SmolStr::new_static("name"), string(name))],
-            Resource::Url(url) => vec![(SmolStr::new_static("url"), string(url))],
-            Resource::Sysinfo | Resource::Uname | Resource::Systemd => Vec::new(),
+            // `labels` of an endpoint are what its URL rule gives (see `LabelRules`).
+            Resource::Url(url) => vec![
+                (SmolStr::new_static("url"), string(url)),
+                (
+                    SmolStr::new_static("jurisdiction"),
+                    string(labels.jurisdiction.as_deref().unwrap_or_default()),
+                ),
+            ],
+            Resource::Sysinfo | Resource::Uname | Resource::Systemd | Resource::Output => {
+                Vec::new()
+            }
         };
         ast::Entity::new_with_attr_partial_value(
             self.uid().into(),
@@ -250,15 +273,25 @@ impl Context {
     pub(crate) fn entities(&self) -> Vec<ast::Entity> {
         match self {
             Context::Execute(view) => view.entities().into(),
-            Context::Empty | Context::Move { .. } => Vec::new(),
+            Context::Empty | Context::Move { .. } | Context::Release { .. } => Vec::new(),
         }
     }
 
-    /// The Cedar context: this request's own pairs, then the run's purpose and ticket.
-    /// `labels` gives the labels of a path (a move's destination has them too).
-    pub(crate) fn to_cedar(&self, caller: &Caller, labels: &LabelRules) -> cedar_policy::Context {
+    /// The Cedar context: this request's own pairs, then the run's purpose and ticket, and
+    /// `taint`, what the run has read so far. `labels` gives the labels of a path (a move's
+    /// destination has them too).
+    pub(crate) fn to_cedar(
+        &self,
+        caller: &Caller,
+        labels: &LabelRules,
+        taint: RestrictedExpression,
+    ) -> cedar_policy::Context {
         let mut pairs = match self {
             Context::Empty => Vec::new(),
+            Context::Release { redacted } => vec![(
+                "redacted".to_owned(),
+                RestrictedExpression::new_bool(*redacted),
+            )],
             Context::Execute(view) => view.pairs(),
             Context::Move { destination } => {
                 let parent = destination.parent().unwrap_or_else(AbsPath::root);
@@ -290,7 +323,8 @@ impl Context {
             }
         };
         pairs.extend(caller.context_pairs());
-        // No request's own pairs are named purpose or ticket, so the keys are distinct.
+        pairs.push(("taint".to_owned(), taint));
+        // No request's own pairs are named purpose, ticket or taint, so the keys are distinct.
         cedar_policy::Context::from_pairs(pairs).unwrap_or_else(|_| unreachable!())
     }
 }

@@ -64,6 +64,29 @@ pub struct DeniedCall {
     pub policies: Vec<String>,
 }
 
+impl DeniedCall {
+    /// The call `d` refused, in a policy's terms.
+    pub(crate) fn of(d: &tollgate_policy::Denied) -> DeniedCall {
+        DeniedCall {
+            principal: d.principal.clone(),
+            action: d.action.to_string(),
+            resource: d.resource.to_string(),
+            reason: d.reason(),
+            policies: d.forbidden_by.clone(),
+        }
+    }
+}
+
+/// The run's error for a denial that ended it (one the script could not catch, such as the
+/// release of its answer).
+pub(crate) fn of_denial(d: &tollgate_policy::Denied) -> RunError {
+    RunError {
+        error_type: ErrorType::AccessDenied,
+        message: format!("access denied: {d}"),
+        denied: Some(Box::new(DeniedCall::of(d))),
+    }
+}
+
 impl RunError {
     pub fn new(error_type: ErrorType, message: impl Into<String>) -> RunError {
         RunError {

@@ -67,16 +67,30 @@ pub fn run(host: Host, script: &str, mut scope: Scope<'static>, limits: Limits) 
         interrupt.clone(),
     );
 
-    let finish = |value: Option<Dynamic>, error: Option<RunError>| Outcome {
-        value,
-        error,
-        logs: sink.finish(),
-        decisions: host.gate().counts(),
-        redactions: host.redactions(),
-        reports: bindings::reports::Reports {
-            shadow: host.gate().shadow_differences(),
-            ..bindings::reports::take()
-        },
+    // Whatever the run hands back (a value, logs, metrics, or an error a script may have
+    // built from what it read) leaves only if its release is permitted.
+    let finish = |value: Option<Dynamic>, error: Option<RunError>| {
+        let (value, error, withheld) = match host.release_output() {
+            Ok(()) => (value, error, false),
+            Err(d) => (None, Some(error::of_denial(&d)), true),
+        };
+        let reports = bindings::reports::take();
+        let logs = sink.finish();
+        let (logs, mut reports) = if withheld {
+            (Vec::new(), bindings::reports::Reports::default())
+        } else {
+            (logs, reports)
+        };
+        // Where a candidate policy disagreed: names of requests, none of the data.
+        reports.shadow = host.gate().shadow_differences();
+        Outcome {
+            value,
+            error,
+            logs,
+            decisions: host.gate().counts(),
+            redactions: host.redactions(),
+            reports,
+        }
     };
 
     let ast = match engine.compile_with_scope(&scope, script) {

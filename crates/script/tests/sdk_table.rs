@@ -737,7 +737,15 @@ fn run(script: &str, policy: &str) -> (Vec<(Action, Resource)>, Option<String>) 
     let limits = Limits::default();
     let host = Host::new(gate, limits.host(), Interrupt::new()).unwrap();
     let outcome = tollgate_script::run(host, script, Scope::new(), limits);
-    let seen = kept.0.lock().unwrap().clone();
+    // Every run ends with the release of its answer, which is no function's ask.
+    let seen = kept
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(action, _)| *action != Action::OutputRelease)
+        .cloned()
+        .collect();
     (seen, outcome.error.map(|e| e.to_string()))
 }
 

@@ -18,5 +18,7 @@ pub fn decision(n: u64) -> Event {
         ticket: None,
         labels: None,
         shadow: None,
+        sources: None,
+        target: None,
     }
 }

@@ -1,6 +1,8 @@
 //! Shared by the integration tests: a temp directory, a policy, and the real binary.
 #![allow(dead_code)]
 
+pub mod mcp;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -292,6 +292,8 @@ impl Host {
             let (permit, redacted) = self.file_permit(&path, access)?;
             match parent.open_file(&permit, access) {
                 Ok(fd) => {
+                    // Its age, for retention, from the descriptor just opened.
+                    let _aged = self.aged(permit, fd.as_fd(), &path, &[])?;
                     return Ok(FileHandle {
                         file: regular_file(fd, &path)?,
                         path,
@@ -299,7 +301,7 @@ impl Host {
                         access,
                         redacted,
                         next_page_line: 1,
-                    })
+                    });
                 }
                 Err(e) if is_link_error(&e) && options.follow_symlinks => {
                     let link = self.permit(&[Action::FsOpen], Resource::File(path.clone()))?;
@@ -371,6 +373,9 @@ impl Host {
         };
         let resource = Resource::File(h.path.clone());
         let permit = self.permit(&[action], resource.clone())?;
+        // The file may have aged past its retention, or been changed, since it was opened:
+        // its age is the handle's descriptor's now.
+        let permit = self.aged(permit, h.file.as_fd(), &h.path, &[])?;
         crate::effect::check(&permit, &[action], &resource)
             .map_err(|e| HostError::io("read", &h.path, e))?;
         let mut copy = h

@@ -20,7 +20,8 @@ pub use walk::{DuEntry, DuOptions, DuReport, Entry, EntryKind, LsOptions};
 pub use write::{CpOptions, MvOptions, RmOptions, WriteMode};
 
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tollgate_policy::sdk_actions::OPEN;
 use tollgate_policy::{AbsPath, Action, Context, Permit, Request, Resource};
@@ -138,7 +139,10 @@ impl Host {
             }));
             let permit = self.gate.authorize_all(&requests)?;
             match self.root.open(&permit, mode) {
-                Ok(fd) => return Ok(Opened { fd, path, permit }),
+                Ok(fd) => {
+                    let permit = self.aged(permit, fd.as_fd(), &path, &requests)?;
+                    return Ok(Opened { fd, path, permit });
+                }
                 Err(e) if is_link_error(&e) => {
                     if final_link == FinalLink::Refuse && self.ends_in_link(&path) {
                         return Err(write::ends_in_link_error(&path));
@@ -159,6 +163,26 @@ impl Host {
             path: path.to_string(),
             source: io::Error::other(format!("more than {MAX_LINK_HOPS} symlinks to follow")),
         })
+    }
+
+    /// The permit for a file just opened on `fd`, once its age is known: where the labels
+    /// give the file a retention period, its modification time is read from that descriptor
+    /// (never from the path again, which may by now name another file), and if that makes it
+    /// expired, or no longer, the gate decides `requests` again ([`tollgate_policy::Gate::
+    /// confirm_age`]). A denial then drops the descriptor unused.
+    pub(crate) fn aged(
+        &self,
+        permit: Permit,
+        fd: BorrowedFd<'_>,
+        path: &AbsPath,
+        requests: &[Request<'_>],
+    ) -> HostResult<Permit> {
+        let Some(period) = self.gate.needs_age(&permit) else {
+            return Ok(permit);
+        };
+        let st = rustix::fs::fstat(fd).map_err(|e| HostError::io("stat", path, e.into()))?;
+        let modified = modified(st.st_mtime, st.st_mtime_nsec as u32);
+        Ok(self.gate.confirm_age(permit, period, requests, modified)?)
     }
 
     /// Authorizes `open` on the parent of `path` and opens that directory, for `*at` calls on
@@ -193,6 +217,15 @@ impl Host {
     ) -> HostResult<Permit> {
         self.interrupt.check()?;
         Ok(self.gate.authorize_in(actions, &resource, context)?)
+    }
+}
+
+/// A stat's modification time (seconds and nanoseconds since the epoch, before it if negative).
+fn modified(seconds: i64, nanos: u32) -> SystemTime {
+    let nanos = Duration::from_nanos(u64::from(nanos.min(999_999_999)));
+    match u64::try_from(seconds) {
+        Ok(s) => UNIX_EPOCH + Duration::from_secs(s) + nanos,
+        Err(_) => UNIX_EPOCH - Duration::from_secs(seconds.unsigned_abs()) + nanos,
     }
 }
 

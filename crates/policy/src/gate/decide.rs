@@ -71,13 +71,29 @@ impl Gate {
 
     /// Asks Cedar, over the slice of policies that can apply. Any failure to build the
     /// request is a deny. Not public: a decision is only answered once it is recorded (see
-    /// [`Gate::authorize_all`] and [`Gate::probe`]).
+    /// [`Gate::authorize_all`] and [`Gate::probe`]). The run's answer is released unless a
+    /// forbid applies (see [`Gate::release`]).
     pub(super) fn decide(
         &self,
         action: Action,
         resource: &Resource,
         context: &Context,
     ) -> Decision {
+        let decision = self.decide_cedar(action, resource, context);
+        // Data pending erasure: refused by default whatever the policy says (gate/labelled.rs).
+        let decision = self.with_erasure_default(action, decision);
+        let unforbidden =
+            !decision.permitted && decision.policies.is_empty() && decision.errors.is_empty();
+        if action == Action::OutputRelease && unforbidden {
+            return Decision {
+                permitted: true,
+                ..decision
+            };
+        }
+        decision
+    }
+
+    fn decide_cedar(&self, action: Action, resource: &Resource, context: &Context) -> Decision {
         let deny = |error: String, labels| Decision {
             permitted: false,
             policies: Vec::new(),
@@ -88,7 +104,8 @@ impl Gate {
         if let Err(e) = self.labels.ready() {
             return deny(e.to_owned(), None);
         }
-        let labels = resource.path().and_then(|p| self.labels.labels_of(p));
+        // A path's labels, or an endpoint's jurisdiction.
+        let labels = self.labels.labels_of_resource(resource);
         let slice = match self.slice(action, resource) {
             Ok(Some(slice)) => slice,
             Ok(None) => return Decision::refused(labels),
@@ -134,7 +151,7 @@ impl Gate {
             principal.uid.clone(),
             schema.action_uid[action.index()].clone(),
             resource.uid(),
-            context.to_cedar(&self.caller, &self.labels),
+            context.to_cedar(&self.caller, &self.labels, self.taint_expression()),
             None,
         )
         .map_err(|e| format!("cannot build the request: {e}"))?;

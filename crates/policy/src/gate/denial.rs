@@ -20,6 +20,9 @@ pub struct Denied {
     /// Set when the request touches one of Tollgate's own files (what it is): denied
     /// whatever the policy says.
     pub own_file: Option<String>,
+    /// Set when the data's deletion was requested (the request) and the labels file's
+    /// default refuses this action to every purpose but `erasure`, whatever the policy says.
+    pub erasure: Option<crate::labels::Erasure>,
 }
 
 impl Denied {
@@ -38,9 +41,33 @@ impl Denied {
                 "the decision could not be written to the audit log ({e}), so it is denied; fix the audit log (disk space, permissions, lock) and run again"
             );
         }
-        let mut out = if self.forbidden_by.is_empty() {
-            "no policy permits it; add a permit for this action and resource to the policy"
-                .to_owned()
+        let mut out = if let Some(e) = &self.erasure {
+            // The default decides it: a permit added, or a forbid removed, would change nothing.
+            let mut out = format!(
+                "its deletion was requested (erasure request {} of {}, in the host's labels file), so it is refused to every purpose but \"{}\", whatever the policy says; {}",
+                e.id,
+                e.date,
+                crate::labels::ERASURE_PURPOSE,
+                self.would_permit()
+            );
+            let policies: Vec<&str> = self
+                .forbidden_by
+                .iter()
+                .map(String::as_str)
+                .filter(|p| *p != labelled::ERASURE_DEFAULT)
+                .collect();
+            if !policies.is_empty() {
+                out.push_str(&format!(
+                    "; it is also forbidden by policy {}",
+                    policies.join(", ")
+                ));
+            }
+            out
+        } else if self.forbidden_by.is_empty() {
+            format!(
+                "no policy permits it; add one, e.g. {}",
+                self.would_permit()
+            )
         } else {
             format!(
                 "forbidden by policy {}; a forbid overrides every permit",
@@ -52,6 +79,42 @@ impl Denied {
             out.push_str(e);
         }
         out
+    }
+
+    /// What would permit it. For a request nothing permits, the narrowest permit that would
+    /// (and, for a path, the one for its directory); for a forbidden one, the forbids to
+    /// change; where no policy decided (a frozen host, one of Tollgate's own files, a
+    /// decision that could not be recorded), why no policy change would. The one text every
+    /// denial says it with: a run's error, `check_access` and `tollgate explain`.
+    pub fn would_permit(&self) -> String {
+        if self.frozen || self.own_file.is_some() || self.unrecorded.is_some() {
+            return format!("no policy change would: {}", self.reason());
+        }
+        if self.erasure.is_some() {
+            return format!(
+                "only a run for purpose \"{}\" may (a delegation token stating it), and a policy must permit that run too; or the host owner sets \"erasure_default\": \"policy_decides\" in the labels file to let the policy decide",
+                crate::labels::ERASURE_PURPOSE
+            );
+        }
+        if !self.forbidden_by.is_empty() {
+            return format!(
+                "forbidden by {}: a forbid overrides every permit, so change that policy or what its condition looks at",
+                self.forbidden_by.join(", ")
+            );
+        }
+        let mut narrowest = format!(
+            "permit(principal == {}, action == {}, resource == {});",
+            self.principal, self.action, self.resource
+        );
+        if let Some(dir) = self.resource.path().and_then(|p| p.parent()) {
+            narrowest.push_str(&format!(
+                " or, for its directory, permit(principal == {}, action == {}, resource in {});",
+                self.principal,
+                self.action,
+                Resource::Dir(dir)
+            ));
+        }
+        narrowest
     }
 }
 

@@ -2,6 +2,9 @@
 
 use super::*;
 
+// Public within the gate so that the gate can re-export what it answers with.
+pub mod permissions;
+
 /// The answer to a question that runs nothing (see [`Gate::probe`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Probe {
@@ -35,8 +38,22 @@ pub struct Explanation {
     pub decision: Decision,
     /// The policies whose scope covers the request, in policy order.
     pub bearings: Vec<Bearing>,
-    /// For a denial: the statement that would permit it, or the forbid to change.
+    /// For a denial: the statement that would permit it, or the forbid to change
+    /// ([`Denied::would_permit`]).
     pub would_permit: Option<String>,
+    /// For a denial: what an operation would be told.
+    pub denied: Option<Box<Denied>>,
+}
+
+/// The answer for the requests one operation makes (see [`Gate::explain_all`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OperationProbe {
+    /// Each action of each request, in the order asked, with its explanation.
+    pub explained: Vec<(Action, Resource, Explanation)>,
+    /// What the operation would be told, exactly as [`Gate::authorize_all`] would tell it:
+    /// the first denial, or a later forbid that no permit added for the first could get
+    /// past. `None` when every request is permitted.
+    pub denied: Option<Box<Denied>>,
 }
 
 impl Gate {
@@ -47,7 +64,7 @@ impl Gate {
         let Probe { decision, denied } = self.probe(action, resource, context);
         // The resource's own labels, also where the probe was refused before any policy
         // was asked (and so carries none).
-        let labels = resource.path().and_then(|p| self.labels.labels_of(p));
+        let labels = self.labels.labels_of_resource(resource);
         let labels = labels.as_deref().unwrap_or(Labels::unlabelled());
         let mut bearings = Vec::new();
         if let (Some(slice), Ok((request, entities))) = (
@@ -74,41 +91,39 @@ impl Gate {
                 });
             }
         }
-        let forbids: Vec<&str> = bearings
-            .iter()
-            .filter(|b| !b.permit && b.applies)
-            .map(|b| b.policy.as_str())
-            .collect();
-        let refused_before_policies = denied
+        // One text for what would permit it, whoever asks: see `Denied::would_permit`.
+        let would_permit = denied
             .as_ref()
-            .filter(|d| d.frozen || d.own_file.is_some() || d.unrecorded.is_some());
-        let would_permit = if decision.permitted {
-            None
-        } else if let Some(d) = refused_before_policies {
-            Some(d.reason())
-        } else if !forbids.is_empty() {
-            Some(format!(
-                "forbidden by {}: a forbid overrides every permit, so change that policy or what its condition looks at",
-                forbids.join(", ")
-            ))
-        } else {
-            let mut narrowest = format!(
-                "permit(principal == {}, action == {action}, resource == {resource});",
-                self.principal()
-            );
-            if let Some(dir) = resource.path().and_then(|p| p.parent()) {
-                narrowest.push_str(&format!(
-                    " or, for its directory, permit(principal == {}, action == {action}, resource in {});",
-                    self.principal(),
-                    Resource::Dir(dir)
-                ));
-            }
-            Some(narrowest)
-        };
+            .filter(|_| !decision.permitted)
+            .map(|d| d.would_permit());
         Explanation {
             decision,
             bearings,
             would_permit,
+            denied,
         }
+    }
+
+    /// [`Gate::explain`] for every action of every request an operation makes, each one
+    /// recorded as a probe, and the denial the operation would get, made by the same code
+    /// that makes a run's ([`Gate::authorize_all`]): so a question about an operation and
+    /// the operation itself say the same thing. Unlike an operation, it asks every request,
+    /// not only those up to the first denial.
+    pub fn explain_all(&self, requests: &[Request<'_>]) -> OperationProbe {
+        let mut explained = Vec::new();
+        let mut first = None;
+        for (at, r) in requests.iter().enumerate() {
+            for &action in r.actions {
+                let e = self.explain(action, r.resource, r.context);
+                if first.is_none() {
+                    first = e.denied.as_ref().map(|d| (at, action, (**d).clone()));
+                }
+                explained.push((action, r.resource.clone(), e));
+            }
+        }
+        let denied = first.map(|(at, action, refusal)| {
+            Box::new(self.what_mattered(refusal, requests, &requests[at], action))
+        });
+        OperationProbe { explained, denied }
     }
 }

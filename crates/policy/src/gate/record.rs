@@ -38,4 +38,10 @@ pub struct DecisionEntry<'a> {
     pub probe: bool,
     /// In a shadow run, the candidate policy's decision where it differs from this one.
     pub shadow: Option<ShadowVerdict>,
+    /// For a sink (see [`crate::action::SINKS`]) in a run that has read labelled data: the
+    /// labelled paths read so far, which may flow there (the lineage of the data).
+    pub sources: Option<Arc<[crate::taint::Source]>>,
+    /// The operation's target, where it is another resource than this decision's (`cat` of
+    /// a file decided on its directory first).
+    pub target: Option<&'a Resource>,
 }

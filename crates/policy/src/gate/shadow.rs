@@ -82,6 +82,10 @@ impl Shadow {
         })
     }
 
+    pub(super) fn forget_decisions(&self) {
+        self.gate.forget_decisions();
+    }
+
     pub(super) fn policies(&self) -> &Policies {
         &self.gate.policies
     }
@@ -97,7 +101,8 @@ impl Shadow {
 impl Gate {
     /// Decides every request under `candidate` too (a gate for the same caller, with the same
     /// labels and own files), and records where it differs; `candidate` never decides.
-    pub fn with_shadow(mut self, candidate: Gate) -> Gate {
+    pub fn with_shadow(mut self, mut candidate: Gate) -> Gate {
+        candidate.taint = Arc::clone(&self.taint);
         self.shadow = Some(Box::new(Shadow::new(candidate)));
         self
     }

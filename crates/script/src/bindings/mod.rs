@@ -75,13 +75,7 @@ pub(crate) fn host_error(e: HostError) -> Box<EvalAltResult> {
         }
         HostError::Denied(d) => {
             let message = format!("access denied: {d}");
-            let call = DeniedCall {
-                principal: d.principal.clone(),
-                action: d.action.to_string(),
-                resource: d.resource.to_string(),
-                reason: d.reason(),
-                policies: d.forbidden_by.clone(),
-            };
+            let call = DeniedCall::of(&d);
             let source = errors::source_of_action(&call.action);
             let mut m = error_map(ErrorKind::PermissionDenied, &message, source);
             m.insert("action".into(), Dynamic::from(call.action.clone()));

@@ -390,6 +390,7 @@ mod tests {
                 alarm_type: "A".into(),
                 alarm_details: None,
             }],
+            ..Reports::default()
         };
         assert_eq!(r.size(), serde_json::to_string(&r.alarms).unwrap().len());
         assert_eq!(Reports::default().size(), 0);
