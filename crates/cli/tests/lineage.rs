@@ -19,6 +19,24 @@ forbid(principal, action == output::Action::"release", resource)
 when { context.taint.categories.contains("pii") && !context.redacted };
 "#;
 
+/// `graph` rendered by Graphviz's `dot` in `format`.
+fn render(graph: &str, format: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = std::process::Command::new("dot")
+        .arg(format)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("Graphviz (dot) is needed: .ci/run installs it");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(graph.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
 fn host() -> (Sandbox, String) {
     let s = Sandbox::new();
     s.write("crm/eu/alice.txt", "alice@example.com ordered 3 items\n");
@@ -198,22 +216,7 @@ try { write("{ROOT}/crm/export.txt", cat("{ROOT}/secret/plan.txt")); } catch (e)
     let graph = lineage(&[&alice, "--output", "dot"]);
     assert!(graph.starts_with("digraph lineage {"), "{graph}");
     assert!(graph.contains("style=dashed"), "a denied flow: {graph}");
-    let rendered = std::process::Command::new("dot")
-        .args(["-Tsvg"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .map(|mut child| {
-            use std::io::Write;
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(graph.as_bytes())
-                .unwrap();
-            child.wait_with_output().unwrap()
-        })
-        .expect("Graphviz (dot) is needed: .ci/run installs it");
+    let rendered = render(&graph, "-Tsvg");
     assert!(rendered.status.success(), "{graph}");
     let svg = String::from_utf8_lossy(&rendered.stdout);
     assert!(svg.contains("<svg") && svg.contains("alice.txt"), "{svg}");
@@ -243,22 +246,7 @@ fn a_name_cannot_break_out_of_the_graph() {
         "dot",
     ]);
     assert_eq!(code, 0, "{err}");
-    let out = std::process::Command::new("sh")
-        .args(["-c", "dot -Tplain"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .map(|mut child| {
-            use std::io::Write;
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(graph.as_bytes())
-                .unwrap();
-            child.wait_with_output().unwrap()
-        })
-        .unwrap();
+    let out = render(&graph, "-Tplain");
     assert!(out.status.success(), "{graph}");
     // One source node and one sink node (the file, and the vault copy and the answer).
     let nodes = String::from_utf8_lossy(&out.stdout)

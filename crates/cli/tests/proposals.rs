@@ -68,6 +68,19 @@ fn stat_script(h: &Host) -> Value {
         "script": format!(r#"stat("{}").size"#, h.s.path("app.log"))}})
 }
 
+/// `tollgate policy approve N` of the host's policy: (exit code, stdout, stderr).
+fn approve(h: &Host, n: u32) -> (i32, String, String) {
+    tollgate_output(&[
+        "policy",
+        "approve",
+        &n.to_string(),
+        "--policy",
+        &h.policy,
+        "--audit-log",
+        &h.s.audit_dir(),
+    ])
+}
+
 fn proposals_dir(h: &Host) -> String {
     format!("{}.proposals", h.policy)
 }
@@ -166,15 +179,7 @@ fn a_proposal_is_pending_until_approved_and_then_the_running_server_uses_it() {
     assert_eq!(run_policies[2], new_sha);
 
     // Approved once only.
-    let (code, _, err) = tollgate_output(&[
-        "policy",
-        "approve",
-        "1",
-        "--policy",
-        &h.policy,
-        "--audit-log",
-        &h.s.audit_dir(),
-    ]);
+    let (code, _, err) = approve(&h, 1);
     assert_ne!(code, 0);
     assert!(err.contains("approved already"), "{err}");
 }
@@ -309,15 +314,7 @@ fn the_host_owner_lists_and_rejects_proposals_and_scripts_cannot_reach_them() {
     assert_eq!(all[0]["status"], "rejected");
     assert_eq!(all[0]["reason"], "use the app's own directory");
     // A rejected proposal cannot be approved.
-    let (code, _, err) = tollgate_output(&[
-        "policy",
-        "approve",
-        "1",
-        "--policy",
-        &h.policy,
-        "--audit-log",
-        &h.s.audit_dir(),
-    ]);
+    let (code, _, err) = approve(&h, 1);
     assert_ne!(code, 0);
     assert!(err.contains("rejected"), "{err}");
     assert!(!std::fs::read_to_string(&h.policy)
@@ -334,15 +331,7 @@ fn approval_checks_again_against_the_policy_as_it_is_then() {
     let mut text = std::fs::read_to_string(&h.policy).unwrap();
     text.push_str("\n@id(\"stat-logs\")\npermit(principal, action == file_system::Action::\"stat\", resource == file_system::File::\"/etc/hostname\");\n");
     std::fs::write(&h.policy, &text).unwrap();
-    let (code, _, err) = tollgate_output(&[
-        "policy",
-        "approve",
-        "1",
-        "--policy",
-        &h.policy,
-        "--audit-log",
-        &h.s.audit_dir(),
-    ]);
+    let (code, _, err) = approve(&h, 1);
     assert_ne!(code, 0, "{err}");
     assert_eq!(std::fs::read_to_string(&h.policy).unwrap(), text);
 }
