@@ -302,11 +302,12 @@ impl Worker {
 }
 
 /// Whether this process has exactly one thread (the condition for a safe fork). A thread
-/// that was joined can still be counted for a few microseconds while the kernel finishes its
-/// exit (policy loading parses the schema on one), so the count is looked at again for up to
-/// 50 ms before the answer is no.
+/// that was joined can still be counted while the kernel finishes its exit (policy loading
+/// parses the schema on one): microseconds on an idle host, possibly far longer on a loaded
+/// one, where a run must not fail to start for it. So the count is looked at again for up
+/// to a second before the answer is no; a run whose threads are gone never waits.
 fn single_threaded() -> Result<(), String> {
-    let deadline = Instant::now() + Duration::from_millis(50);
+    let deadline = Instant::now() + Duration::from_secs(1);
     loop {
         let status = std::fs::read_to_string("/proc/self/status").map_err(|e| e.to_string())?;
         let threads = status
