@@ -33,6 +33,7 @@ fn decision(i: u64) -> Event {
         shadow: None,
         sources: None,
         target: None,
+        call: Some("cat".into()),
     }
 }
 
@@ -85,6 +86,7 @@ fn main() {
             shadow: None,
             sources: None,
             target: None,
+            call: Some("cat"),
         });
         gate_log.append_all("bench", &[d]).expect("append");
     }
@@ -161,6 +163,7 @@ fn cat_decisions(policies: &[String]) -> [EventRef<'_>; 3] {
             shadow: None,
             sources: None,
             target: None,
+            call: Some("cat"),
         })
     };
     [

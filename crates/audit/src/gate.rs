@@ -49,11 +49,19 @@ impl GateRecorder {
         let json: Arc<Value> = Arc::new(
             list.iter()
                 .map(|s| {
-                    serde_json::json!({
+                    let mut source = serde_json::json!({
                         "path": s.path.as_str(),
                         "labels": s.labels,
                         "redacted": s.redacted,
-                    })
+                    });
+                    // A directory, a file over the hash limit or one that is not regular has no hash.
+                    if let Some(sha256) = &s.sha256 {
+                        source["sha256"] = sha256.as_str().into();
+                    }
+                    if let Some(size) = s.size {
+                        source["size"] = size.into();
+                    }
+                    source
                 })
                 .collect(),
         );
@@ -133,6 +141,7 @@ fn append_decisions(
                 shadow: shadow.as_ref(),
                 sources: sources.as_deref(),
                 target: target.as_deref(),
+                call: e.call,
             })
         })
         .collect();

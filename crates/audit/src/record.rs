@@ -111,13 +111,18 @@ pub enum Event {
         shadow: Option<Value>,
         /// For a sink (a write, a URL, a command, a service, the run's answer) in a run that
         /// has read labelled data: the labelled paths read so far, `[{"path", "labels",
-        /// "redacted"}]`, which may flow into it. The lineage of the data.
+        /// "redacted", "sha256", "size"}]` (a file's hash of the content read and its size;
+        /// none for a directory), which may flow into it. The lineage of the data.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         sources: Option<Value>,
         /// The operation's target, where it is another resource than this decision's (the
         /// file a `cat` wanted, when its directory was decided first), as a uid.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         target: Option<String>,
+        /// The SDK call the decision served, as the SDK table names it (`cat`,
+        /// `RcFileHandle.read`); absent for the release of a run's answer.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        call: Option<String>,
     },
     /// A run ended.
     RunEnd {
@@ -198,6 +203,7 @@ macro_rules! keys {
 keys! {
     Action = "action",
     ArgsSha256 = "args_sha256",
+    Call = "call",
     Decision = "decision",
     Denies = "denies",
     DurationMs = "duration_ms",
@@ -373,6 +379,8 @@ pub struct DecisionRef<'a> {
     pub sources: Option<&'a Value>,
     /// The operation's target, when it is another resource.
     pub target: Option<&'a str>,
+    /// The SDK call served.
+    pub call: Option<&'a str>,
 }
 
 impl<'a> DecisionRef<'a> {
@@ -393,10 +401,14 @@ impl<'a> DecisionRef<'a> {
         f.json(Key::Shadow, self.shadow);
         f.json(Key::Sources, self.sources);
         f.optional(Key::Target, self.target);
+        f.optional(Key::Call, self.call);
     }
 }
 
 /// An event to append, borrowed: any [`Event`], or a decision as the gate hands it over.
+// Decisions are nearly every event appended, and a run appends them by the thousand: boxing
+// the large variant would cost an allocation for each, to save stack for the rare other.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Copy, Debug)]
 pub enum EventRef<'a> {
     Event(&'a Event),
@@ -528,6 +540,7 @@ impl RecordRef<'_> {
                 shadow,
                 sources,
                 target,
+                call,
             } => DecisionRef {
                 principal,
                 action,
@@ -544,6 +557,7 @@ impl RecordRef<'_> {
                 shadow: shadow.as_ref(),
                 sources: sources.as_ref(),
                 target: target.as_deref(),
+                call: call.as_deref(),
             }
             .fields(&mut f),
             Event::RunEnd {
@@ -739,6 +753,7 @@ mod tests {
                 shadow: None,
                 sources: None,
                 target: None,
+                call: None,
             },
         }
     }
@@ -867,6 +882,7 @@ mod tests {
                 shadow: None,
                 sources: None,
                 target: None,
+                call: None,
             },
             Event::Decision {
                 principal: "Agent::\"ops\"".into(),
@@ -888,6 +904,7 @@ mod tests {
                     serde_json::json!([{"path": "/srv/a", "labels": {}, "redacted": false}]),
                 ),
                 target: Some("file_system::File::\"/srv/a/b\"".into()),
+                call: Some("cat".into()),
             },
         ] {
             r.event = event;

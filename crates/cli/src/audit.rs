@@ -455,9 +455,19 @@ fn human(r: &Record) -> String {
             policies,
             probe,
             labels,
+            call,
+            target,
             ..
         } => format!(
-            "{decision:<6} {principal} {action} {resource_type}::{resource_id:?}{}{}{}",
+            "{decision:<6} {principal} {action} {resource_type}::{resource_id:?}{}{}{}{}{}",
+            // What the script called, and on what, e.g. ` in cat of file_system::File::"/x/b"`.
+            call.as_ref()
+                .map(|c| format!(" in {c}"))
+                .unwrap_or_default(),
+            target
+                .as_ref()
+                .map(|t| format!(" of {t}"))
+                .unwrap_or_default(),
             if policies.is_empty() {
                 String::new()
             } else {

@@ -21,6 +21,10 @@ pub struct Flow {
     /// The source's labels as recorded.
     #[serde(skip)]
     pub labels: String,
+    /// The SHA-256 of the source's content as the run read it (none for a directory or a
+    /// file over the hash limit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
     /// The sink's uid, e.g. `network::url::"https://api.example.com/x"`.
     pub sink: String,
     pub action: String,
@@ -116,6 +120,8 @@ struct SourceLine<'a> {
     labels: &'a serde_json::value::RawValue,
     #[serde(default)]
     redacted: bool,
+    #[serde(borrow, default)]
+    sha256: Option<Cow<'a, str>>,
 }
 
 /// The flows of the log `dir` out of `from` and into `to` (either may be absent).
@@ -153,6 +159,7 @@ pub fn flows_in(
             flows.push(Flow {
                 source: s.path.clone().into_owned(),
                 labels: s.labels.get().to_owned(),
+                sha256: s.sha256.as_ref().map(|h| h.clone().into_owned()),
                 sink: sink.clone(),
                 action: r.action.clone().into_owned(),
                 decision: r.decision.clone().into_owned(),
@@ -196,7 +203,7 @@ fn human(flows: &[Flow]) -> String {
     let mut out = String::new();
     for f in flows {
         let line = format!(
-            "{} {} {} run {} seq {}: {}{} -> {} {} ({})",
+            "{} {} {} run {} seq {}: {}{}{} -> {} {} ({})",
             f.time,
             f.host,
             if f.decision == "permit" {
@@ -207,6 +214,10 @@ fn human(flows: &[Flow]) -> String {
             f.run,
             f.seq,
             f.source,
+            f.sha256
+                .as_ref()
+                .map(|h| format!(" sha256:{h}"))
+                .unwrap_or_default(),
             if f.redacted { " (redacted)" } else { "" },
             f.action,
             f.sink,

@@ -58,8 +58,12 @@ pub(crate) enum WorkerMessage {
     Due,
     /// What the worker may not do itself and its gate has permitted (another process's
     /// descriptors, a trace, an unmount): decided again here against the run's policy, then
-    /// carried out; answered with [`ANSWER`] and a JSON line.
-    Call(SupervisorCall),
+    /// carried out; answered with [`ANSWER`] and a JSON line. `sdk_call` is the SDK call it
+    /// serves, which the supervisor's decision records too.
+    Call {
+        call: SupervisorCall,
+        sdk_call: Option<String>,
+    },
     Done(WorkerResult),
 }
 
@@ -489,8 +493,16 @@ fn supervise(
                                     let _ = worker.send(&[FREEZE]);
                                 }
                             }
-                            WorkerMessage::Call(call) => {
-                                calls.take(setup, &call, &info.run_id, &log, &frozen, &worker);
+                            WorkerMessage::Call { call, sdk_call } => {
+                                calls.take(
+                                    setup,
+                                    &call,
+                                    sdk_call.as_deref(),
+                                    &info.run_id,
+                                    &log,
+                                    &frozen,
+                                    &worker,
+                                );
                             }
                             WorkerMessage::Done(r) => done = Some(r),
                             WorkerMessage::Ready(_) | WorkerMessage::Failed(_) => {}
@@ -591,12 +603,15 @@ impl Calls {
         }
     }
 
-    /// Decides `call` and carries it out, answering the worker now, or, for a trace, once
-    /// it has finished (see [`Calls::answer_finished`]).
+    /// Decides `call` (for the SDK call `sdk_call`, which its record names) and carries it
+    /// out, answering the worker now, or, for a trace, once it has finished (see
+    /// [`Calls::answer_finished`]).
+    #[allow(clippy::too_many_arguments)]
     fn take(
         &mut self,
         setup: &mut Setup,
         call: &SupervisorCall,
+        sdk_call: Option<&str>,
         run_id: &str,
         log: &Option<std::sync::Arc<tollgate_audit::AuditLog>>,
         frozen: &std::sync::Arc<std::sync::atomic::AtomicBool>,
@@ -623,6 +638,15 @@ impl Calls {
             }
         }
         let Some(gate) = &self.gate else { return };
+        // The worker's word for which SDK call this serves is only a name on the records:
+        // one the SDK does not have is left off.
+        let sdk_call = sdk_call.and_then(|name| {
+            tollgate_script::sdk::SDK
+                .iter()
+                .find(|f| f.name == name)
+                .map(|f| f.name)
+        });
+        let _named = sdk_call.map(|name| gate.calling(name));
         let permit = match supervisor_call::decide(gate, call, &self.bounds) {
             Ok(p) => p,
             Err(e) => return answer(worker, &Err(e)),

@@ -175,26 +175,31 @@ fn run(start: Start<'_>) -> Result<(), RunError> {
     let to_supervisor = result.try_clone().map_err(|e| internal("start", &e))?;
     let answered = std::sync::Mutex::new(answered);
     let call_interrupt = interrupt.clone();
-    let supervisor: Box<tollgate_host::SupervisorHook> = Box::new(move |_permit, call| {
-        let fail = |m: &str| CallError {
-            kind: CallErrorKind::Failed,
-            message: m.to_owned(),
-        };
-        // One call at a time: the answers come back in order on one channel.
-        let answered = answered
-            .lock()
-            .map_err(|_| fail("the control thread panicked"))?;
-        send(&to_supervisor, &WorkerMessage::Call(call.clone()))
-            .map_err(|e| fail(&format!("the supervisor could not be asked: {e}")))?;
-        let wait = call_interrupt
-            .bound(Duration::MAX)
-            .saturating_add(ANSWER_GRACE);
-        let line = answered
-            .recv_timeout(wait)
-            .map_err(|_| fail("the supervisor did not answer"))?;
-        serde_json::from_slice::<Result<SupervisorAnswer, CallError>>(&line)
-            .map_err(|e| fail(&format!("the supervisor's answer is malformed: {e}")))?
-    });
+    let supervisor: Box<tollgate_host::SupervisorHook> =
+        Box::new(move |_permit, call, sdk_call| {
+            let fail = |m: &str| CallError {
+                kind: CallErrorKind::Failed,
+                message: m.to_owned(),
+            };
+            // One call at a time: the answers come back in order on one channel.
+            let answered = answered
+                .lock()
+                .map_err(|_| fail("the control thread panicked"))?;
+            let message = WorkerMessage::Call {
+                call: call.clone(),
+                sdk_call: sdk_call.map(str::to_owned),
+            };
+            send(&to_supervisor, &message)
+                .map_err(|e| fail(&format!("the supervisor could not be asked: {e}")))?;
+            let wait = call_interrupt
+                .bound(Duration::MAX)
+                .saturating_add(ANSWER_GRACE);
+            let line = answered
+                .recv_timeout(wait)
+                .map_err(|_| fail("the supervisor did not answer"))?;
+            serde_json::from_slice::<Result<SupervisorAnswer, CallError>>(&line)
+                .map_err(|e| fail(&format!("the supervisor's answer is malformed: {e}")))?
+        });
     let host = Host::new(gate, limits.host(), interrupt.clone())
         .map_err(|e| RunError::new(ErrorType::Internal, e.to_string()))?
         .with_redactor(setup.redactor.clone())

@@ -6,6 +6,8 @@
 mod common;
 
 use common::*;
+use std::collections::BTreeSet;
+
 use serde_json::{json, Value};
 
 /// Everything below the sandbox, with the egress rules a host owner writes on the taint.
@@ -254,4 +256,231 @@ fn a_name_cannot_break_out_of_the_graph() {
         .filter(|l| l.starts_with("node "))
         .count();
     assert_eq!(nodes, 3, "{graph}");
+}
+
+/// The first sink's decision record: the first that names sources.
+fn first_sink(s: &Sandbox) -> Value {
+    s.records()
+        .into_iter()
+        .find(|r| r["kind"] == "decision" && r.get("sources").is_some())
+        .expect("a sink's record")
+}
+
+/// The SHA-256 of `content` in hex, as sources record it.
+fn sha256(content: &str) -> String {
+    use sha2::Digest;
+    format!("{:x}", sha2::Sha256::digest(content.as_bytes()))
+}
+
+#[test]
+fn each_source_carries_the_hash_of_the_content_the_run_read() {
+    let (s, cfg) = host();
+    let before = "alice@example.com ordered 3 items\n";
+    // `write` appends, as in Rex.
+    let after = &format!("{before}alice@example.com ordered 4 items\n");
+    // Read, changed and read again (through a path, then a handle), the directory listed,
+    // then a sink: the sink's record names each content read, with its hash.
+    let script = r#"
+let t = cat("{ROOT}/crm/eu/alice.txt");
+touch("{ROOT}/crm/eu/alice.txt");
+t = cat("{ROOT}/crm/eu/alice.txt");
+write("{ROOT}/crm/eu/alice.txt", "alice@example.com ordered 4 items\n");
+let dir = DirConfig().path("{ROOT}/crm/eu").build().open(OpenDirOptions().build());
+let h = dir.open_file("alice.txt", OpenFileOptions().read(true).build());
+let again = h.read();
+ls("{ROOT}/crm/eu");
+write("{ROOT}/vault/export.txt", "count: " + t.len() + again.len());
+"done""#;
+    let r = s.run_with(POLICY, script, &["--config", &cfg]);
+    assert_eq!(r.error_type(), "ACCESS_DENIED_EXCEPTION", "{:#}", r.json);
+    let records = s.records();
+    let export = s.path("vault/export.txt");
+    let sink = records
+        .iter()
+        .rev()
+        .find(|r| {
+            r["kind"] == "decision"
+                && r["action"] == "file_system::Action::\"write\""
+                && r["resource_id"] == export.as_str()
+        })
+        .unwrap_or_else(|| panic!("no write of the export: {records:#?}"));
+    let sources = sink["sources"].as_array().unwrap();
+    let alice = s.path("crm/eu/alice.txt");
+    let hashes: Vec<&str> = sources
+        .iter()
+        .filter(|s| s["path"] == alice.as_str())
+        .map(|s| s["sha256"].as_str().unwrap())
+        .collect();
+    // Read twice unchanged (touched between, so hashed twice): one source; changed and read
+    // through a handle: a second.
+    assert_eq!(hashes, [sha256(before), sha256(after)], "{sink:#}");
+    let sizes: Vec<&Value> = sources
+        .iter()
+        .filter(|s| s["path"] == alice.as_str())
+        .map(|s| &s["size"])
+        .collect();
+    assert_eq!(sizes, [before.len(), after.len()], "{sink:#}");
+    // A listing is a source without a hash: a directory has no content to hash.
+    let eu = s.path("crm/eu");
+    let listing = sources
+        .iter()
+        .find(|s| s["path"] == eu.as_str())
+        .unwrap_or_else(|| panic!("the listing is no source: {sink:#}"));
+    assert!(listing.get("sha256").is_none(), "{listing:#}");
+    // The count in the taint is the sources', the changed content included.
+    let (code, out, err) = s.audit(&[
+        "lineage",
+        "--audit-log",
+        &s.audit_dir(),
+        &alice,
+        "--output",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let flows: Value = serde_json::from_str(&out).unwrap();
+    let into_export: Vec<&Value> = flows["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["sink"].as_str().unwrap().contains("vault/export.txt"))
+        .collect();
+    assert!(
+        into_export.iter().any(|f| f["sha256"] == sha256(before))
+            && into_export.iter().any(|f| f["sha256"] == sha256(after)),
+        "{into_export:#?}"
+    );
+    let (_, human, _) = s.audit(&["lineage", "--audit-log", &s.audit_dir(), &alice]);
+    assert!(
+        human.contains(&format!("sha256:{}", sha256(after))),
+        "{human}"
+    );
+}
+
+#[test]
+fn a_redacted_read_records_the_hash_of_the_file_not_of_what_redaction_left() {
+    let (s, cfg) = host();
+    let content = "alice@example.com ordered 3 items\n";
+    let redacting = r#"
+permit(principal, action in [file_system::Action::"open", file_system::Action::"redacted_read", file_system::Action::"write", file_system::Action::"create"], resource in file_system::Dir::"{ROOT}");
+"#;
+    let r = s.run_with(
+        redacting,
+        r#"let t = cat("{ROOT}/crm/eu/alice.txt"); write("{ROOT}/vault/r.txt", t); t"#,
+        &["--config", &cfg],
+    );
+    assert!(r.ok().contains("[EMAIL]"), "{:#}", r.json);
+    let sink = first_sink(&s);
+    let source = &sink["sources"][0];
+    assert_eq!(source["redacted"], true, "{sink:#}");
+    assert_eq!(source["sha256"], sha256(content), "{sink:#}");
+}
+
+#[test]
+fn a_file_over_the_hash_limit_is_a_source_with_its_size_and_no_hash() {
+    let (s, cfg) = host();
+    let big = std::fs::File::create(s.path("crm/eu/big.bin")).unwrap();
+    let size = tollgate_policy::HASH_LIMIT + 1;
+    big.set_len(size).unwrap();
+    let r = s.run_with(
+        POLICY,
+        r#"
+let dir = DirConfig().path("{ROOT}/crm/eu").build().open(OpenDirOptions().build());
+let h = dir.open_file("big.bin", OpenFileOptions().read(true).build());
+write("{ROOT}/vault/o.txt", "x");
+"done""#,
+        &["--config", &cfg],
+    );
+    assert_eq!(r.error_type(), "ACCESS_DENIED_EXCEPTION", "{:#}", r.json);
+    let sink = first_sink(&s);
+    let source = &sink["sources"][0];
+    assert_eq!(
+        source["path"],
+        s.path("crm/eu/big.bin").as_str(),
+        "{sink:#}"
+    );
+    assert_eq!(source["size"], size, "{sink:#}");
+    assert!(source.get("sha256").is_none(), "{sink:#}");
+}
+
+#[test]
+fn every_decision_names_the_sdk_call_it_served_and_its_target() {
+    let (s, cfg) = host();
+    // Only the crm directory's files may be opened: a cat below `secret` is denied on its
+    // directory, and the record still says which call wanted which file.
+    let policy = r#"
+permit(principal, action == file_system::Action::"open", resource in file_system::Dir::"{ROOT}/crm");
+permit(principal, action in [file_system::Action::"read", file_system::Action::"create", file_system::Action::"write"], resource in file_system::Dir::"{ROOT}");
+permit(principal, action == file_system::Action::"open", resource in file_system::Dir::"{ROOT}/vault");
+"#;
+    let script = r#"
+try { cat("{ROOT}/secret/plan.txt"); } catch (e) {}
+// A call in another's arguments, and calls made from a callback while a walk is under way.
+write("{ROOT}/vault/notes.txt", cat("{ROOT}/crm/notes.txt"));
+let d = DirConfig().path("{ROOT}/crm").build().open(OpenDirOptions().build());
+d.find(FindOptions().name("*.txt").build(), |e| { wc("{ROOT}/crm/notes.txt"); });
+"done""#;
+    let r = s.run_with(policy, script, &["--config", &cfg]);
+    let records = s.records();
+    let decisions: Vec<&Value> = records.iter().filter(|r| r["kind"] == "decision").collect();
+    let plan = s.path("secret/plan.txt");
+    let denied = decisions
+        .iter()
+        .find(|d| d["decision"] == "deny")
+        .unwrap_or_else(|| panic!("no denial: {:#} {decisions:#?}", r.json));
+    assert_eq!(
+        denied["resource_id"],
+        s.path("secret").as_str(),
+        "{denied:#}"
+    );
+    assert_eq!(denied["call"], "cat", "{denied:#}");
+    assert_eq!(
+        denied["target"],
+        format!("file_system::File::\"{plan}\""),
+        "{denied:#}"
+    );
+    let calls_on = |id: &str| -> BTreeSet<String> {
+        decisions
+            .iter()
+            .filter(|d| d["resource_id"] == id)
+            .map(|d| d["call"].as_str().unwrap_or("(none)").to_owned())
+            .collect()
+    };
+    // The cat in write's arguments is decided as a cat, the write as a write.
+    assert_eq!(
+        calls_on(&s.path("vault/notes.txt")),
+        ["write".to_owned()].into()
+    );
+    // The walk's decisions and the callback's, each under its own call.
+    assert_eq!(
+        calls_on(&s.path("crm/notes.txt")),
+        ["cat".to_owned(), "wc".to_owned()].into()
+    );
+    assert!(
+        calls_on(&s.path("crm")).contains("DirConfig.open"),
+        "{decisions:#?}"
+    );
+    // The walk decides its entries before it calls back (how a callback's call gives the
+    // walk's back is the gate's unit test).
+    let calls: Vec<&str> = decisions
+        .iter()
+        .filter_map(|d| d["call"].as_str())
+        .collect();
+    let walk = calls.iter().position(|c| *c == "RcDirHandle.find").unwrap();
+    assert!(calls[walk..].contains(&"wc"), "{calls:?}");
+    // Every decision the script's calls made names one; only the release of the answer,
+    // which the runner asks, names none.
+    for d in &decisions {
+        assert_eq!(
+            d.get("call").is_none(),
+            d["resource_type"] == "output::Result",
+            "{d:#}"
+        );
+    }
+    // `audit show` says it too.
+    let (code, out, err) = s.audit(&["show", "--audit-log", &s.audit_dir(), "--decision", "deny"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(&format!("in cat of file_system::File::\"{plan}\"")),
+        "{out}"
+    );
 }

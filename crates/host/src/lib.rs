@@ -92,7 +92,7 @@ impl Host {
             http: net::agent(),
             redactor: redact::Redactor::default(),
             redactions: Mutex::new(BTreeMap::new()),
-            supervisor: Box::new(move |permit, call| {
+            supervisor: Box::new(move |permit, call, _| {
                 supervisor_call::carry_out(permit, call, &bounds)
             }),
             output_redacted: false,

@@ -114,8 +114,10 @@ impl CallError {
 }
 
 /// Carries out a call under the permit the host's gate gave for it: [`carry_out`] when the
-/// host runs unconfined, a message to the supervisor in a worker.
-pub type SupervisorHook = dyn Fn(&Permit, &SupervisorCall) -> Result<SupervisorAnswer, CallError>;
+/// host runs unconfined, a message to the supervisor in a worker. Given too the SDK call it
+/// serves ([`Gate::calling`]), which the supervisor's own decision records.
+pub type SupervisorHook =
+    dyn Fn(&Permit, &SupervisorCall, Option<&'static str>) -> Result<SupervisorAnswer, CallError>;
 
 /// What bounds a call's work: the run's time and the size of what it may return.
 #[derive(Clone, Debug)]
@@ -255,7 +257,7 @@ impl Host {
         op: &'static str,
         target: &str,
     ) -> HostResult<SupervisorAnswer> {
-        (self.supervisor)(permit, call).map_err(|e| match e.kind {
+        (self.supervisor)(permit, call, self.gate.current_call()).map_err(|e| match e.kind {
             CallErrorKind::NotFound => HostError::NotFound {
                 path: target.to_owned(),
             },

@@ -17,8 +17,9 @@ use crate::labels::{LabelRules, Labels};
 use crate::own::OwnFiles;
 use crate::policies::{Policies, Schema};
 use crate::resource::{Context, Resource};
-use crate::taint::Taint;
+use crate::taint::{Stamp, Taint, ToHash};
 
+mod call;
 mod decide;
 mod denial;
 mod explain;
@@ -30,6 +31,7 @@ mod shadow;
 #[cfg(test)]
 mod tests;
 
+pub use call::CallScope;
 pub use decide::Decision;
 pub use denial::Denied;
 use denial::Refusal;
@@ -78,6 +80,8 @@ pub struct Gate {
     /// What the run has read so far, in every request's context; shared with the shadow's
     /// gate, which decides under the same.
     taint: Arc<Mutex<Taint>>,
+    /// The SDK call being served, which every decision record names ([`Gate::calling`]).
+    call: Mutex<Option<&'static str>>,
 }
 
 /// The caller as Cedar sees it, and Cedar's authorizer. Not built with the gate: making the
@@ -181,6 +185,7 @@ impl Gate {
             admitted: OnceLock::new(),
             shadow: None,
             taint: Arc::default(),
+            call: Mutex::new(None),
         }
     }
 
@@ -378,6 +383,7 @@ impl Gate {
     /// denies.
     fn ask<'a>(&'a self, requests: &[Request<'a>], probe: bool) -> Answer<'a> {
         let frozen = self.is_frozen();
+        let call = self.current_call();
         let mut entries = Vec::new();
         let mut errors = Vec::new();
         let mut denied = None;
@@ -437,6 +443,7 @@ impl Gate {
                     shadow,
                     sources,
                     target,
+                    call,
                 });
                 errors = decision.errors;
                 if let Some(refusal) = refusal {
@@ -484,10 +491,16 @@ impl Gate {
             &self.labels,
         );
         if grew {
-            self.forget_decisions();
-            if let Some(s) = self.shadow.as_deref() {
-                s.forget_decisions();
-            }
+            self.forget_all_decisions();
+        }
+    }
+
+    /// Forgets the decisions remembered, the shadow policy's too: the context they were
+    /// made in has changed.
+    fn forget_all_decisions(&self) {
+        self.forget_decisions();
+        if let Some(s) = self.shadow.as_deref() {
+            s.forget_decisions();
         }
     }
 
@@ -510,6 +523,42 @@ impl Gate {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .expression()
+    }
+
+    /// The source the host must hash for `permit`, a permitted read (or redacted read) of
+    /// a labelled file it has just opened: it hashes the content from that descriptor unless
+    /// [`ToHash::is_hashed`] says its stamp is the one hashed, then gives the hash to
+    /// [`Gate::note_hash`]. `None` for anything else (see [`crate::taint`]).
+    pub fn source_to_hash(&self, permit: &Permit) -> Option<ToHash> {
+        let Resource::File(path) = &permit.resource else {
+            return None;
+        };
+        let redacted = if permit.allows(Action::FsRead) {
+            false
+        } else if permit.allows(Action::FsRedactedRead) {
+            true
+        } else {
+            return None;
+        };
+        self.taint
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .to_hash(path, redacted)
+    }
+
+    /// Records the hash of `source` read from a descriptor with `stamp` (`None` if the file
+    /// was over [`crate::taint::HASH_LIMIT`] or is not a regular file), for the records of
+    /// every later sink. Content
+    /// other than the one hashed before makes a new source, which `context.taint` counts.
+    pub fn note_hash(&self, source: &ToHash, stamp: Stamp, sha256: Option<String>) {
+        let grew = self
+            .taint
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .note_hash(source, stamp, sha256);
+        if grew {
+            self.forget_all_decisions();
+        }
     }
 
     /// What the run has read so far.

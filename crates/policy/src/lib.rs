@@ -30,8 +30,8 @@ mod validated;
 pub use action::{Action, SINKS};
 pub use error::{PolicyError, SourceLocation};
 pub use gate::{
-    Bearing, Decision, DecisionCounts, DecisionEntry, DecisionLog, Denied, Explanation, Gate,
-    Permit, Probe, Recorder, Request, ShadowDifference, ShadowVerdict,
+    Bearing, CallScope, Decision, DecisionCounts, DecisionEntry, DecisionLog, Denied, Explanation,
+    Gate, Permit, Probe, Recorder, Request, ShadowDifference, ShadowVerdict,
 };
 pub use identity::{
     verify_token, Caller, Delegation, Directory, IdentityError, Principal, TrustConfig,
@@ -44,5 +44,5 @@ pub use path::{AbsPath, PathError};
 pub use policies::Policies;
 pub use resource::{Context, ProcessInfo, Resource};
 pub use schema::{Schema, SCHEMA_SOURCE};
-pub use taint::{Source, Taint, REDACTED_CATEGORIES};
+pub use taint::{Source, Stamp, Taint, ToHash, HASH_LIMIT, REDACTED_CATEGORIES};
 pub use validated::VALIDATION_CACHE_DIR;

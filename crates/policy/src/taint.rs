@@ -14,6 +14,17 @@
 //!   means those should forbid `redacted_read` of it, or forbid its release.
 //! - It is added when the read is permitted, before the bytes are read: a read that then
 //!   fails still taints, so nothing read leaves untracked.
+//!
+//! Each labelled file read is a source with the SHA-256 of its content: the host hashes it
+//! from the descriptor it opened, right after the open and before any byte reaches the
+//! script ([`Gate::source_to_hash`](crate::Gate::source_to_hash)), so the hash is of the
+//! file that was read, not of whatever the path names later. A redacted read's hash is of
+//! the content before redaction. Read again with the same descriptor stamp (device, inode,
+//! size, modification and change time) it is not hashed again; read again with other
+//! content, it is a source once more, with the new hash. Directories (their listings) have
+//! no hash, nor do files over [`HASH_LIMIT`] (their size is recorded instead), nor what is
+//! not a regular file (a device or a pipe may never end). The hash is of the content when
+//! the file was opened: a writer that changes it between then and the read is not seen.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -29,6 +40,10 @@ pub const REDACTED_CATEGORIES: &[&str] = &["pii", "pci", "secrets", "credentials
 
 /// Labelled sources named in a lineage record; past this many they are counted only.
 pub const MAX_SOURCES: usize = 256;
+
+/// The largest file hashed on each read (64 MiB): hashing reads the whole file, which a
+/// `tail` or a `head` of a large log would not.
+pub const HASH_LIMIT: u64 = 64 << 20;
 
 /// The union of the labels of what a run has read.
 #[derive(Clone, Debug, Default)]
@@ -56,6 +71,41 @@ pub struct Source {
     /// As decision records carry labels.
     pub labels: Value,
     pub redacted: bool,
+    /// The SHA-256 of the file's content as read, in hex: none for a directory, a file
+    /// larger than [`HASH_LIMIT`], or before the host has hashed it.
+    pub sha256: Option<String>,
+    /// The file's size in bytes when hashed.
+    pub size: Option<u64>,
+    /// What the descriptor said of the file when it was hashed.
+    stamp: Option<Stamp>,
+}
+
+/// What a descriptor's `fstat` says of a file's content: while none of it changes the
+/// content is taken to be the one hashed, as `make` and `rsync` take it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stamp {
+    pub device: u64,
+    pub inode: u64,
+    pub size: u64,
+    /// Modification and change times, in nanoseconds since the epoch.
+    pub modified: i128,
+    pub changed: i128,
+}
+
+/// A source the host must hash: the file just opened under a permitted read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ToHash {
+    pub(crate) path: AbsPath,
+    pub(crate) redacted: bool,
+    /// The stamp it was last hashed with, if it was.
+    stamp: Option<Stamp>,
+}
+
+impl ToHash {
+    /// Whether a file with `stamp` is the one already hashed.
+    pub fn is_hashed(&self, stamp: &Stamp) -> bool {
+        self.stamp.as_ref() == Some(stamp)
+    }
 }
 
 impl Taint {
@@ -80,6 +130,9 @@ impl Taint {
                     path: path.clone(),
                     labels: labels.to_json().clone(),
                     redacted,
+                    sha256: None,
+                    size: None,
+                    stamp: None,
                 });
             }
         }
@@ -107,6 +160,62 @@ impl Taint {
             self.expression = None;
         }
         grew || !known
+    }
+
+    /// The source a permitted read of the file `path` is, to be hashed: `None` when it is
+    /// not one (unlabelled), or is past [`MAX_SOURCES`].
+    pub(crate) fn to_hash(&self, path: &AbsPath, redacted: bool) -> Option<ToHash> {
+        let last = self
+            .sources
+            .iter()
+            .rev()
+            .find(|s| s.path == *path && s.redacted == redacted)?;
+        Some(ToHash {
+            path: path.clone(),
+            redacted,
+            stamp: last.stamp,
+        })
+    }
+
+    /// Records the hash of `source`'s content (`None` for a file too large to hash), read
+    /// from a descriptor with `stamp`. The first hash of a source is its own; other content
+    /// read later from the same path is a new source. `true` when the count of sources grew.
+    pub(crate) fn note_hash(
+        &mut self,
+        source: &ToHash,
+        stamp: Stamp,
+        sha256: Option<String>,
+    ) -> bool {
+        let Some(last) = self
+            .sources
+            .iter_mut()
+            .rev()
+            .find(|s| s.path == source.path && s.redacted == source.redacted)
+        else {
+            return false;
+        };
+        if last.stamp.is_none() || last.sha256 == sha256 {
+            if last.sha256 != sha256 || last.size != Some(stamp.size) {
+                self.shared = None;
+            }
+            last.sha256 = sha256;
+            last.size = Some(stamp.size);
+            last.stamp = Some(stamp);
+            return false;
+        }
+        let again = Source {
+            sha256,
+            size: Some(stamp.size),
+            stamp: Some(stamp),
+            ..last.clone()
+        };
+        self.count += 1;
+        self.shared = None;
+        self.expression = None;
+        if self.sources.len() < MAX_SOURCES {
+            self.sources.push(again);
+        }
+        true
     }
 
     /// Whether nothing labelled was read.

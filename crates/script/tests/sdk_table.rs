@@ -55,14 +55,21 @@ const NOT_CALLED: &[(&str, &str)] = &[
     ),
 ];
 
-/// A log that keeps each decision's action and resource.
+/// A log that keeps each decision's action and resource, and the SDK call it names.
 #[derive(Clone, Default)]
-struct KeptDecisions(Arc<Mutex<Vec<(Action, Resource)>>>);
+struct KeptDecisions(Arc<Mutex<Vec<Seen>>>);
+
+/// A decision: its action, its resource, and the SDK call its record names.
+type Seen = (Action, Resource, Option<&'static str>);
 
 impl DecisionLog for KeptDecisions {
     fn record(&self, entries: &[DecisionEntry<'_>]) -> Result<(), String> {
         let mut seen = self.0.lock().unwrap();
-        seen.extend(entries.iter().map(|e| (e.action, e.resource.clone())));
+        seen.extend(
+            entries
+                .iter()
+                .map(|e| (e.action, e.resource.clone(), e.call)),
+        );
         Ok(())
     }
 }
@@ -728,7 +735,7 @@ fn fixture() -> tempfile::TempDir {
 }
 
 /// Runs `script` and returns the decisions the gate made, and the run's error if any.
-fn run(script: &str, policy: &str) -> (Vec<(Action, Resource)>, Option<String>) {
+fn run(script: &str, policy: &str) -> (Vec<Seen>, Option<String>) {
     let schema = Schema::tollgate().unwrap();
     let policies = Policies::parse("sdk_table.cedar", policy, &schema).unwrap();
     let kept = KeptDecisions::default();
@@ -743,14 +750,14 @@ fn run(script: &str, policy: &str) -> (Vec<(Action, Resource)>, Option<String>) 
         .lock()
         .unwrap()
         .iter()
-        .filter(|(action, _)| *action != Action::OutputRelease)
+        .filter(|(action, _, _)| *action != Action::OutputRelease)
         .cloned()
         .collect();
     (seen, outcome.error.map(|e| e.to_string()))
 }
 
 /// What is wrong with the decisions `seen` of `c`, measured against the table.
-fn mismatches(c: &Call, seen: &[(Action, Resource)]) -> Vec<String> {
+fn mismatches(c: &Call, seen: &[Seen]) -> Vec<String> {
     let expected: Vec<_> = sdk_actions::asks(c.function)
         .iter()
         .filter(|ask| ask.when.is_none_or(|w| c.cases.contains(&w)))
@@ -764,10 +771,16 @@ fn mismatches(c: &Call, seen: &[(Action, Resource)]) -> Vec<String> {
             }
     };
     let mut out = Vec::new();
-    for (action, resource) in seen {
+    for (action, resource, call) in seen {
         if !expected.iter().any(|ask| fits(ask, *action, resource)) {
             out.push(format!(
                 "asked {action} on {resource}, which the table does not list"
+            ));
+        }
+        // The record names the call it served, as the SDK table names it.
+        if *call != Some(c.function) {
+            out.push(format!(
+                "the decision of {action} on {resource} names the call {call:?}"
             ));
         }
     }
@@ -775,7 +788,7 @@ fn mismatches(c: &Call, seen: &[(Action, Resource)]) -> Vec<String> {
         for &action in ask.actions {
             if !seen
                 .iter()
-                .any(|(a, r)| fits(ask, action, r) && *a == action)
+                .any(|(a, r, _)| fits(ask, action, r) && *a == action)
             {
                 out.push(format!("never asked {action} of `{}`", ask.describe()));
             }

@@ -20,5 +20,6 @@ pub fn decision(n: u64) -> Event {
         shadow: None,
         sources: None,
         target: None,
+        call: None,
     }
 }

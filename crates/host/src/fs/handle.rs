@@ -292,8 +292,9 @@ impl Host {
             let (permit, redacted) = self.file_permit(&path, access)?;
             match parent.open_file(&permit, access) {
                 Ok(fd) => {
-                    // Its age, for retention, from the descriptor just opened.
-                    let _aged = self.aged(permit, fd.as_fd(), &path, &[])?;
+                    // Its age, for retention, and its hash, for lineage, from the
+                    // descriptor just opened.
+                    let _opened = self.opened(permit, fd.as_fd(), &path, &[])?;
                     return Ok(FileHandle {
                         file: regular_file(fd, &path)?,
                         path,
@@ -374,8 +375,8 @@ impl Host {
         let resource = Resource::File(h.path.clone());
         let permit = self.permit(&[action], resource.clone())?;
         // The file may have aged past its retention, or been changed, since it was opened:
-        // its age is the handle's descriptor's now.
-        let permit = self.aged(permit, h.file.as_fd(), &h.path, &[])?;
+        // its age and hash are the handle's descriptor's now.
+        let permit = self.opened(permit, h.file.as_fd(), &h.path, &[])?;
         crate::effect::check(&permit, &[action], &resource)
             .map_err(|e| HostError::io("read", &h.path, e))?;
         let mut copy = h

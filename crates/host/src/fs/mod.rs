@@ -6,6 +6,7 @@ pub mod formats;
 mod handle;
 mod read;
 mod root;
+mod source_hash;
 
 pub mod text;
 mod walk;
@@ -140,7 +141,7 @@ impl Host {
             let permit = self.gate.authorize_all(&requests)?;
             match self.root.open(&permit, mode) {
                 Ok(fd) => {
-                    let permit = self.aged(permit, fd.as_fd(), &path, &requests)?;
+                    let permit = self.opened(permit, fd.as_fd(), &path, &requests)?;
                     return Ok(Opened { fd, path, permit });
                 }
                 Err(e) if is_link_error(&e) => {
@@ -165,12 +166,27 @@ impl Host {
         })
     }
 
+    /// The permit for a file just opened on `fd`, once the gate has learnt from that
+    /// descriptor what it needs: the file's age ([`Host::aged`]) and, for a labelled file
+    /// read, the hash of its content ([`Host::hash_source`]).
+    pub(crate) fn opened(
+        &self,
+        permit: Permit,
+        fd: BorrowedFd<'_>,
+        path: &AbsPath,
+        requests: &[Request<'_>],
+    ) -> HostResult<Permit> {
+        let permit = self.aged(permit, fd, path, requests)?;
+        self.hash_source(&permit, fd, path)?;
+        Ok(permit)
+    }
+
     /// The permit for a file just opened on `fd`, once its age is known: where the labels
     /// give the file a retention period, its modification time is read from that descriptor
     /// (never from the path again, which may by now name another file), and if that makes it
     /// expired, or no longer, the gate decides `requests` again ([`tollgate_policy::Gate::
     /// confirm_age`]). A denial then drops the descriptor unused.
-    pub(crate) fn aged(
+    fn aged(
         &self,
         permit: Permit,
         fd: BorrowedFd<'_>,

@@ -79,10 +79,7 @@ impl Gate {
         {
             return Ok(permit);
         }
-        self.forget_decisions();
-        if let Some(s) = self.shadow.as_deref() {
-            s.forget_decisions();
-        }
+        self.forget_all_decisions();
         let again: Vec<Request<'_>> = requests
             .iter()
             .filter(|r| *r.resource == permit.resource)

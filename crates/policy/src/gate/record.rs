@@ -44,4 +44,7 @@ pub struct DecisionEntry<'a> {
     /// The operation's target, where it is another resource than this decision's (`cat` of
     /// a file decided on its directory first).
     pub target: Option<&'a Resource>,
+    /// The SDK call the decision serves (`cat`, `RcFileHandle.read`), as the SDK table
+    /// names it; none for what the runner asks itself (the release of the run's answer).
+    pub call: Option<&'static str>,
 }

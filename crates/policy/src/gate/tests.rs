@@ -611,3 +611,52 @@ fn without_a_labels_file_everything_reads_as_unlabelled() {
         )
         .is_ok());
 }
+
+/// A decision log that keeps the SDK call each decision names.
+#[derive(Default)]
+struct Calls(Mutex<Vec<Option<&'static str>>>);
+
+impl DecisionLog for Arc<Calls> {
+    fn record(&self, entries: &[DecisionEntry<'_>]) -> Result<(), String> {
+        self.0
+            .lock()
+            .unwrap()
+            .extend(entries.iter().map(|e| e.call));
+        Ok(())
+    }
+}
+
+#[test]
+fn each_decision_names_the_call_being_served_and_a_nested_call_gives_it_back() {
+    let calls = Arc::new(Calls::default());
+    let g = gate_with(
+        r#"permit(principal, action, resource);"#,
+        Recorder::Log(Box::new(Arc::clone(&calls))),
+        Arc::default(),
+    );
+    let ask = || {
+        let _permit = g.authorize(&[Action::FsOpen], &file("/a")).unwrap();
+    };
+    ask();
+    {
+        let _walk = g.calling("RcDirHandle.find");
+        ask();
+        {
+            // A callback's call, made while the walk is under way.
+            let _wc = g.calling("wc");
+            ask();
+        }
+        ask();
+    }
+    ask();
+    assert_eq!(
+        *calls.0.lock().unwrap(),
+        [
+            None,
+            Some("RcDirHandle.find"),
+            Some("wc"),
+            Some("RcDirHandle.find"),
+            None
+        ]
+    );
+}

@@ -4,7 +4,6 @@
 //! the host's `unmount`).
 
 use std::fmt;
-use std::rc::Rc;
 
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
 use tollgate_host::disk::{
@@ -13,6 +12,7 @@ use tollgate_host::disk::{
 use tollgate_host::Host;
 
 use super::objects::{enumeration, object, Kind};
+use super::sdk_host::Sdk;
 use super::{host_error, invalid};
 
 type Fallible<T> = Result<T, Box<EvalAltResult>>;
@@ -263,16 +263,21 @@ fn lsblk_map(devices: Vec<BlockDevice>) -> Map {
         .collect()
 }
 
-pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
-    let h = Rc::clone(&host);
-    engine.register_fn("df", move || filesystems(&h, &FilesystemFilter::default()));
-    let h = Rc::clone(&host);
+pub(crate) fn register(engine: &mut Engine, host: Sdk) {
+    let h = host.clone();
+    engine.register_fn("df", move || {
+        let h = h.call("df");
+        filesystems(&h, &FilesystemFilter::default())
+    });
+    let h = host.clone();
     engine.register_fn("iostat", move || -> Fallible<Dynamic> {
+        let h = h.call("iostat");
         let s = h.iostat().map_err(host_error)?;
         Ok(Dynamic::from(snapshot(s)))
     });
-    let h = Rc::clone(&host);
+    let h = host.clone();
     engine.register_fn("lsblk", move || -> Fallible<Map> {
+        let h = h.call("lsblk");
         h.lsblk().map(lsblk_map).map_err(host_error)
     });
 
@@ -306,16 +311,18 @@ pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
         FilesystemOptions(b.0.clone())
     });
     engine.register_fn("Filesystems", |o: FilesystemOptions| Filesystems(o.0));
-    let h = Rc::clone(&host);
+    let h = host.clone();
     engine.register_fn("filesystems", move |f: &mut Filesystems| {
+        let h = h.call("Filesystems.filesystems");
         filesystems(&h, &f.0)
     });
     // The options choose mounts, which `filesystems()` lists; `iostat()` reports every
     // block device whatever they say, as Rex's does (a device is not a mount point).
-    let h = Rc::clone(&host);
+    let h = host.clone();
     engine.register_fn(
         "iostat",
         move |_: &mut Filesystems| -> Fallible<IoStatSnapshot> {
+            let h = h.call("Filesystems.iostat");
             h.iostat().map(snapshot).map_err(host_error)
         },
     );
@@ -350,6 +357,7 @@ pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
     });
     let h = host;
     engine.register_fn("unmount", move |o: UnmountOptions| -> Fallible<()> {
+        let h = h.call("unmount");
         h.unmount(&o.path).map_err(host_error)
     });
 }

@@ -3,7 +3,6 @@
 //! `ExecuteOptions().args(["-n", ["--lines", "5"]]).env(#{LANG: "C"}).user("nobody").build()`,
 //! and its `ExecuteResult` (`exit_code`, `stdout`, `stderr`; Tollgate adds `truncated`).
 
-use std::rc::Rc;
 use std::time::Duration;
 
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
@@ -11,6 +10,7 @@ use tollgate_host::exec::{ExecuteOptions as HostOptions, ExecuteResult as Finish
 use tollgate_host::Host;
 
 use super::objects::{object, Kind};
+use super::sdk_host::Sdk;
 use super::{host_error, invalid};
 
 /// The result object types of this area (see `objects`).
@@ -131,7 +131,7 @@ pub(crate) fn result(r: Finished) -> Dynamic {
     })
 }
 
-pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
+pub(crate) fn register(engine: &mut Engine, host: Sdk) {
     type Builder = ExecuteOptionsBuilder;
     type Fallible = Result<Builder, Box<EvalAltResult>>;
     engine
@@ -205,13 +205,15 @@ pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
             })
     });
 
-    let h = Rc::clone(&host);
+    let h = host.clone();
     engine.register_fn("execute", move |path: &str| {
+        let h = h.call("execute");
         let options = ExecuteOptions::default().for_host(&h)?;
         h.execute(path, &options).map(result).map_err(host_error)
     });
-    let h = Rc::clone(&host);
+    let h = host.clone();
     engine.register_fn("execute", move |path: &str, args: Array| {
+        let h = h.call("execute");
         let options = ExecuteOptions {
             arguments: parse_args(args)?,
             ..Default::default()
@@ -222,6 +224,7 @@ pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
     });
     let h = host;
     engine.register_fn("execute", move |path: &str, o: ExecuteOptions| {
+        let h = h.call("execute");
         h.execute(path, &o.for_host(&h)?)
             .map(result)
             .map_err(host_error)

@@ -6,16 +6,14 @@
 //! Each asks the gate what Rex asks (see `tollgate_host::fs::formats`); the option builders
 //! carry Rex's type names.
 
-use std::rc::Rc;
-
 use rhai::{Array, Dynamic, Engine, EvalAltResult, ImmutableString, Map};
 use tollgate_host::fs::formats::{self as host_formats, ExtractOptions, LineRange, SearchGzip};
-use tollgate_host::Host;
 
 use super::entries::clamp;
 use super::handle_options::{self as opts, Builder, Built, Check};
 use super::handles::{Dir, File, Match};
 use super::objects::{object, Kind};
+use super::sdk_host::Sdk;
 use super::{host_error, invalid};
 
 type Result<T> = std::result::Result<T, Box<EvalAltResult>>;
@@ -238,10 +236,11 @@ fn strings(lines: Vec<String>) -> Array {
     lines.into_iter().map(Dynamic::from).collect()
 }
 
-fn register_gzip(engine: &mut Engine, host: &Rc<Host>) {
+fn register_gzip(engine: &mut Engine, host: &Sdk) {
     engine.register_fn(
         "read_gzip_lines",
         with_host!(host, move |f: &mut File, o: Built<opts::ReadLines>| {
+            let host = host.call("RcFileHandle.read_gzip_lines");
             let range = LineRange {
                 count: o.0.count,
                 start: o.0.start,
@@ -256,6 +255,7 @@ fn register_gzip(engine: &mut Engine, host: &Rc<Host>) {
         with_host!(
             host,
             move |f: &mut File, pattern: &str, o: Built<SearchGzipOpts>| {
+                let host = host.call("RcFileHandle.search_gzip");
                 let found = host
                     .search_gzip(&f.0.borrow(), pattern, &o.0 .0)
                     .map_err(host_error)?;
@@ -278,6 +278,7 @@ fn register_gzip(engine: &mut Engine, host: &Rc<Host>) {
         with_host!(
             host,
             move |f: &mut File, pattern: &str, o: Built<SearchGzipOpts>| {
+                let host = host.call("RcFileHandle.search_gzip_exists");
                 host.search_gzip_exists(&f.0.borrow(), pattern, &o.0 .0)
                     .map_err(host_error)
             }
@@ -286,6 +287,7 @@ fn register_gzip(engine: &mut Engine, host: &Rc<Host>) {
     engine.register_fn(
         "gzip_info",
         with_host!(host, move |f: &mut File| {
+            let host = host.call("RcFileHandle.gzip_info");
             let i = host.gzip_info(&f.0.borrow()).map_err(host_error)?;
             Ok::<_, Box<EvalAltResult>>(GzipInfo {
                 compressed_size_bytes: clamp(i.compressed_size_bytes),
@@ -299,6 +301,7 @@ fn register_gzip(engine: &mut Engine, host: &Rc<Host>) {
         with_host!(
             host,
             move |f: &mut File, dest: File, o: Built<CompressGzipOpts>| {
+                let host = host.call("RcFileHandle.compress_gzip");
                 // Checked by build(); a level outside 1..=9 cannot reach here.
                 let level = u32::try_from(o.0.level).map_err(|_| invalid("bad level"))?;
                 host.compress_gzip(&f.0.borrow(), &dest.0.borrow(), level)
@@ -308,10 +311,11 @@ fn register_gzip(engine: &mut Engine, host: &Rc<Host>) {
     );
 }
 
-fn register_binaries(engine: &mut Engine, host: &Rc<Host>) {
+fn register_binaries(engine: &mut Engine, host: &Sdk) {
     engine.register_fn(
         "elf_info",
         with_host!(host, move |f: &mut File| {
+            let host = host.call("RcFileHandle.elf_info");
             let i = host.elf_info(&f.0.borrow()).map_err(host_error)?;
             Ok::<_, Box<EvalAltResult>>(ElfInfo {
                 execfn: i.execfn,
@@ -324,6 +328,7 @@ fn register_binaries(engine: &mut Engine, host: &Rc<Host>) {
     engine.register_fn(
         "extract_strings",
         with_host!(host, move |f: &mut File| {
+            let host = host.call("RcFileHandle.extract_strings");
             host.extract_strings(&f.0.borrow())
                 .map(strings)
                 .map_err(host_error)
@@ -334,6 +339,7 @@ fn register_binaries(engine: &mut Engine, host: &Rc<Host>) {
         with_host!(
             host,
             move |f: &mut File, dest: Dir, o: Built<ExtractArchiveOpts>| {
+                let host = host.call("RcFileHandle.extract_archive");
                 host.extract_archive(&f.0.borrow(), &dest.0, o.0 .0)
                     .map_err(host_error)
             }
@@ -342,6 +348,7 @@ fn register_binaries(engine: &mut Engine, host: &Rc<Host>) {
     engine.register_fn(
         "verify_cert",
         with_host!(host, move |f: &mut File, root: File| {
+            let host = host.call("RcFileHandle.verify_cert");
             host.verify_cert_chain(&f.0.borrow(), &root.0.borrow(), &[])
                 .map_err(host_error)
         }),
@@ -351,6 +358,7 @@ fn register_binaries(engine: &mut Engine, host: &Rc<Host>) {
         with_host!(host, move |f: &mut File,
                                root: File,
                                intermediates: Array| {
+            let host = host.call("RcFileHandle.verify_cert_chain");
             let handles = intermediates
                 .into_iter()
                 .map(|v| {
@@ -405,7 +413,7 @@ fn values(map: std::collections::BTreeMap<String, String>) -> Map {
         .collect()
 }
 
-fn register_core_dumps(engine: &mut Engine, host: &Rc<Host>) {
+fn register_core_dumps(engine: &mut Engine, host: &Sdk) {
     engine.register_fn("CoreDump", |exe: &str, core: &str| CoreDump {
         exe_path: exe.to_owned(),
         core_dump_path: core.to_owned(),
@@ -413,6 +421,7 @@ fn register_core_dumps(engine: &mut Engine, host: &Rc<Host>) {
     engine.register_fn(
         "backtrace",
         with_host!(host, move |c: &mut CoreDump| {
+            let host = host.call("CoreDump.backtrace");
             host.core_backtrace(&c.exe_path, &c.core_dump_path)
                 .map(traced_process)
                 .map_err(host_error)
@@ -423,6 +432,7 @@ fn register_core_dumps(engine: &mut Engine, host: &Rc<Host>) {
         with_host!(host, move |c: &mut CoreDump,
                                frame: i64,
                                variables: Array| {
+            let host = host.call("CoreDump.get_variables");
             let frame = number(frame, "the frame number")?;
             host.core_variables(
                 &c.exe_path,
@@ -441,6 +451,7 @@ fn register_core_dumps(engine: &mut Engine, host: &Rc<Host>) {
                                thread: i64,
                                frame: i64,
                                variables: Array| {
+            let host = host.call("CoreDump.get_variables");
             let thread = number(thread, "the thread id")?;
             let frame = number(frame, "the frame number")?;
             host.core_variables(
@@ -456,7 +467,7 @@ fn register_core_dumps(engine: &mut Engine, host: &Rc<Host>) {
     );
 }
 
-pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
+pub(crate) fn register(engine: &mut Engine, host: Sdk) {
     register_builders(engine);
     register_gzip(engine, &host);
     register_binaries(engine, &host);

@@ -3,11 +3,10 @@
 //! as its first argument (`ls([ls::all], "/var/log")`).
 
 use super::objects::Kind;
+use super::sdk_host::Sdk;
 
 /// The result object and enum types of this area (see `objects`).
 pub(crate) const KINDS: &[Kind] = &[];
-
-use std::rc::Rc;
 
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map, NativeCallContext};
 use tollgate_host::fs::text::{self, GrepOptions, GrepOutput, SedOptions, TailLines};
@@ -64,31 +63,33 @@ fn flag_module(command: &str) -> &str {
     }
 }
 
-pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
+pub(crate) fn register(engine: &mut Engine, host: Sdk) {
     for &(name, f) in ONE {
         let module = flag_module(name);
-        let h = Rc::clone(&host);
-        engine.register_fn(name, move |a: &str| f(&h, &[], a));
-        let h = Rc::clone(&host);
+        let h = host.clone();
+        engine.register_fn(name, move |a: &str| f(&h.call(name), &[], a));
+        let h = host.clone();
         engine.register_fn(name, move |fl: Array, a: &str| {
-            f(&h, &flags::parse(module, &fl)?, a)
+            f(&h.call(name), &flags::parse(module, &fl)?, a)
         });
     }
     for &(name, f) in TWO {
         let module = flag_module(name);
-        let h = Rc::clone(&host);
-        engine.register_fn(name, move |a: &str, b: &str| f(&h, &[], a, b));
-        let h = Rc::clone(&host);
+        let h = host.clone();
+        engine.register_fn(name, move |a: &str, b: &str| f(&h.call(name), &[], a, b));
+        let h = host.clone();
         engine.register_fn(name, move |fl: Array, a: &str, b: &str| {
-            f(&h, &flags::parse(module, &fl)?, a, b)
+            f(&h.call(name), &flags::parse(module, &fl)?, a, b)
         });
     }
     for &(name, f) in THREE {
-        let h = Rc::clone(&host);
-        engine.register_fn(name, move |a: &str, b: &str, c: &str| f(&h, &[], a, b, c));
-        let h = Rc::clone(&host);
+        let h = host.clone();
+        engine.register_fn(name, move |a: &str, b: &str, c: &str| {
+            f(&h.call(name), &[], a, b, c)
+        });
+        let h = host.clone();
         engine.register_fn(name, move |fl: Array, a: &str, b: &str, c: &str| {
-            f(&h, &flags::parse(name, &fl)?, a, b, c)
+            f(&h.call(name), &flags::parse(name, &fl)?, a, b, c)
         });
     }
     register_mv(engine, &host);
@@ -103,7 +104,7 @@ pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
 }
 
 /// `mv`, which with `mv::verbose` logs what it moved (as Rex does) and returns `()`.
-fn register_mv(engine: &mut Engine, host: &Rc<Host>) {
+fn register_mv(engine: &mut Engine, host: &Sdk) {
     let mv = |ctx: &NativeCallContext, h: &Host, fl: &[Flag], src: &str, dst: &str| {
         let opts = MvOptions {
             backup: flags::has(fl, "backup"),
@@ -114,30 +115,34 @@ fn register_mv(engine: &mut Engine, host: &Rc<Host>) {
         }
         Ok::<_, Box<EvalAltResult>>(())
     };
-    let h = Rc::clone(host);
+    let h = host.clone();
     engine.register_fn("mv", move |ctx: NativeCallContext, src: &str, dst: &str| {
+        let h = h.call("mv");
         mv(&ctx, &h, &[], src, dst)
     });
-    let h = Rc::clone(host);
+    let h = host.clone();
     engine.register_fn(
         "mv",
         move |ctx: NativeCallContext, fl: Array, src: &str, dst: &str| {
+            let h = h.call("mv");
             mv(&ctx, &h, &flags::parse("mv", &fl)?, src, dst)
         },
     );
 }
 
 /// The awk commands that take a field number and a delimiter.
-fn register_awk_fields(engine: &mut Engine, host: &Rc<Host>) {
-    let h = Rc::clone(host);
+fn register_awk_fields(engine: &mut Engine, host: &Sdk) {
+    let h = host.clone();
     engine.register_fn("awk_field", move |n: i64, delim: &str, path: &str| {
+        let h = h.call("awk_field");
         let mut f = h.open_text(path).map_err(host_error)?;
         lines(text::awk_field(&mut f, field(n)?, delim, &h.text_ctx()))
     });
-    let h = Rc::clone(host);
+    let h = host.clone();
     engine.register_fn(
         "awk_filter_field",
         move |n: i64, delim: &str, pattern: &str, path: &str| {
+            let h = h.call("awk_filter_field");
             let mut f = h.open_text(path).map_err(host_error)?;
             lines(text::awk_filter_field(
                 &mut f,
@@ -148,10 +153,10 @@ fn register_awk_fields(engine: &mut Engine, host: &Rc<Host>) {
             ))
         },
     );
-    let h = Rc::clone(host);
+    let h = host.clone();
     engine.register_fn(
         "awk_filter_range",
-        move |start: i64, end: i64, path: &str| {
+        move |start: i64, end: i64, path: &str| { let h = h.call("awk_filter_range"); 
             // Refused before the file is opened, as in Rex.
             let (first, last) = match (u64::try_from(start), u64::try_from(end)) {
                 (Ok(first @ 1..), Ok(last)) if last >= first => (first, last),
@@ -165,15 +170,17 @@ fn register_awk_fields(engine: &mut Engine, host: &Rc<Host>) {
             lines(text::awk_filter_range(&mut f, first, last, &h.text_ctx()))
         },
     );
-    let h = Rc::clone(host);
+    let h = host.clone();
     engine.register_fn("awk_sum", move |n: i64, delim: &str, path: &str| {
+        let h = h.call("awk_sum");
         let mut f = h.open_text(path).map_err(host_error)?;
         text::awk_sum(&mut f, field(n)?, delim, &h.text_ctx()).map_err(host_error)
     });
-    let h = Rc::clone(host);
+    let h = host.clone();
     engine.register_fn(
         "awk_count_unique",
         move |n: i64, delim: &str, path: &str| -> Result<Dynamic> {
+            let h = h.call("awk_count_unique");
             let mut f = h.open_text(path).map_err(host_error)?;
             let counts = text::awk_count_unique(&mut f, field(n)?, delim, &h.text_ctx())
                 .map_err(host_error)?;

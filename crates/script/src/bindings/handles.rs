@@ -19,6 +19,7 @@ use super::entries::{clamp, DirEntry, EntryType, Metadata, Ownership};
 use super::exec::{self, ExecuteOptions};
 use super::handle_options::{self as opts, Built};
 use super::objects::{object, Kind};
+use super::sdk_host::Sdk;
 use super::{host_error, invalid};
 
 type Result<T> = std::result::Result<T, Box<EvalAltResult>>;
@@ -153,7 +154,7 @@ fn file(f: FileHandle) -> File {
     File(Rc::new(RefCell::new(f)))
 }
 
-pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
+pub(crate) fn register(engine: &mut Engine, host: Sdk) {
     opts::register(engine);
     engine
         .register_type_with_name::<Dir>(DIR_TYPE)
@@ -175,12 +176,13 @@ pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
     );
 }
 
-fn register_opening(engine: &mut Engine, host: &Rc<Host>) {
+fn register_opening(engine: &mut Engine, host: &Sdk) {
     engine.register_fn(
         "open",
         with_host!(
             host,
             move |c: &mut Built<opts::DirConfig>, o: Built<opts::OpenDir>| {
+                let host = host.call("DirConfig.open");
                 let path = c.0.path.clone().unwrap_or_default();
                 let options = DirOptions {
                     create: o.0.create,
@@ -198,6 +200,7 @@ fn register_opening(engine: &mut Engine, host: &Rc<Host>) {
         with_host!(
             host,
             move |d: &mut Dir, name: &str, o: Built<opts::OpenFile>| {
+                let host = host.call("RcDirHandle.open_file");
                 host.open_file(&d.0, name, file_options(&o.0)?)
                     .map(file)
                     .map_err(host_error)
@@ -207,6 +210,7 @@ fn register_opening(engine: &mut Engine, host: &Rc<Host>) {
     engine.register_fn(
         "open_symlink",
         with_host!(host, move |d: &mut Dir, name: &str| {
+            let host = host.call("RcDirHandle.open_symlink");
             host.open_symlink(&d.0, name)
                 .map(|s| Symlink(Rc::new(s)))
                 .map_err(host_error)
@@ -215,6 +219,7 @@ fn register_opening(engine: &mut Engine, host: &Rc<Host>) {
     engine.register_fn(
         "execute",
         with_host!(host, move |f: &mut File, o: ExecuteOptions| {
+            let host = host.call("RcFileHandle.execute");
             host.execute_handle(&f.0.borrow(), &o.for_host(&host)?)
                 .map(exec::result)
                 .map_err(host_error)
@@ -226,16 +231,18 @@ fn strings(lines: Vec<String>) -> Array {
     lines.into_iter().map(Dynamic::from).collect()
 }
 
-fn register_reading(engine: &mut Engine, host: &Rc<Host>) {
+fn register_reading(engine: &mut Engine, host: &Sdk) {
     engine.register_fn(
         "read",
         with_host!(host, move |f: &mut File| {
+            let host = host.call("RcFileHandle.read");
             host.read_handle(&mut f.0.borrow_mut()).map_err(host_error)
         }),
     );
     engine.register_fn(
         "read_lines",
         with_host!(host, move |f: &mut File, o: Built<opts::ReadLines>| {
+            let host = host.call("RcFileHandle.read_lines");
             let wanted = LinesWanted {
                 count: o.0.count,
                 start: o.0.start,
@@ -248,6 +255,7 @@ fn register_reading(engine: &mut Engine, host: &Rc<Host>) {
     engine.register_fn(
         "read_page",
         with_host!(host, move |f: &mut File, o: Built<opts::ReadPage>| {
+            let host = host.call("RcFileHandle.read_page");
             host.read_page(&mut f.0.borrow_mut(), o.0.num_lines)
                 .map(strings)
                 .map_err(host_error)
@@ -256,6 +264,7 @@ fn register_reading(engine: &mut Engine, host: &Rc<Host>) {
     engine.register_fn(
         "search",
         with_host!(host, move |f: &mut File, pattern: &str| {
+            let host = host.call("RcFileHandle.search");
             let found = host
                 .search_handle(&mut f.0.borrow_mut(), pattern)
                 .map_err(host_error)?;
@@ -275,6 +284,7 @@ fn register_reading(engine: &mut Engine, host: &Rc<Host>) {
     engine.register_fn(
         "counts",
         with_host!(host, move |f: &mut File| {
+            let host = host.call("RcFileHandle.counts");
             let c = host
                 .counts_handle(&mut f.0.borrow_mut())
                 .map_err(host_error)?;
@@ -288,6 +298,7 @@ fn register_reading(engine: &mut Engine, host: &Rc<Host>) {
     engine.register_fn(
         "metadata",
         with_host!(host, move |f: &mut File| {
+            let host = host.call("RcFileHandle.metadata");
             host.file_metadata(&f.0.borrow())
                 .map(metadata)
                 .map_err(host_error)
@@ -296,6 +307,7 @@ fn register_reading(engine: &mut Engine, host: &Rc<Host>) {
     engine.register_fn(
         "get_ownership",
         with_host!(host, move |f: &mut File| {
+            let host = host.call("RcFileHandle.get_ownership");
             host.file_owner(&f.0.borrow())
                 .map(ownership)
                 .map_err(host_error)
@@ -304,12 +316,14 @@ fn register_reading(engine: &mut Engine, host: &Rc<Host>) {
     engine.register_fn(
         "get_last_modified_time",
         with_host!(host, move |f: &mut File| {
+            let host = host.call("RcFileHandle.get_last_modified_time");
             host.modified_nanos(&f.0.borrow()).map_err(host_error)
         }),
     );
     engine.register_fn(
         "disk_usage",
         with_host!(host, move |f: &mut File, o: Built<opts::DiskUsage>| {
+            let host = host.call("RcFileHandle.disk_usage");
             // One file is one entry whatever the other options say, as `du FILE` is: it is
             // its own summary and its only file (`summarize`, `all_files`), at depth 0
             // (`max_depth`), counted once (`count_hard_links`), on its own file system
@@ -329,10 +343,11 @@ fn register_reading(engine: &mut Engine, host: &Rc<Host>) {
     );
 }
 
-fn register_changing(engine: &mut Engine, host: &Rc<Host>) {
+fn register_changing(engine: &mut Engine, host: &Sdk) {
     engine.register_fn(
         "write",
         with_host!(host, move |f: &mut File, content: &str| {
+            let host = host.call("RcFileHandle.write");
             host.write_handle(&mut f.0.borrow_mut(), content)
                 .map_err(host_error)?;
             Ok::<File, Box<EvalAltResult>>(f.clone())
@@ -343,6 +358,7 @@ fn register_changing(engine: &mut Engine, host: &Rc<Host>) {
         with_host!(host, move |f: &mut File,
                                content: &str,
                                o: Built<opts::Write>| {
+            let host = host.call("RcFileHandle.write");
             // Written in place, the file keeps its owner: `preserve_ownership(true)` always
             // holds, and `false` (the runner's file) only where it is the runner's already.
             let mut h = f.0.borrow_mut();
@@ -359,6 +375,7 @@ fn register_changing(engine: &mut Engine, host: &Rc<Host>) {
     engine.register_fn(
         "write_in_place",
         with_host!(host, move |f: &mut File, content: &str| {
+            let host = host.call("RcFileHandle.write_in_place");
             host.write_in_place(&mut f.0.borrow_mut(), content)
                 .map_err(host_error)
         }),
@@ -366,6 +383,7 @@ fn register_changing(engine: &mut Engine, host: &Rc<Host>) {
     engine.register_fn(
         "truncate",
         with_host!(host, move |f: &mut File, o: Built<opts::Sized>| {
+            let host = host.call("RcFileHandle.truncate");
             host.truncate_handle(&f.0.borrow(), o.0.bytes()?)
                 .map_err(host_error)
         }),
@@ -373,6 +391,7 @@ fn register_changing(engine: &mut Engine, host: &Rc<Host>) {
     engine.register_fn(
         "fallocate",
         with_host!(host, move |f: &mut File, o: Built<opts::Allocate>| {
+            let host = host.call("RcFileHandle.fallocate");
             host.fallocate_handle(&f.0.borrow(), o.0 .0.bytes()?)
                 .map_err(host_error)
         }),
@@ -380,6 +399,7 @@ fn register_changing(engine: &mut Engine, host: &Rc<Host>) {
     engine.register_fn(
         "chmod",
         with_host!(host, move |f: &mut File, m: i64| {
+            let host = host.call("RcFileHandle.chmod");
             host.chmod_handle(&f.0.borrow(), mode(m)?)
                 .map_err(host_error)
         }),
@@ -387,6 +407,7 @@ fn register_changing(engine: &mut Engine, host: &Rc<Host>) {
     engine.register_fn(
         "set_ownership",
         with_host!(host, move |f: &mut File, o: Built<opts::SetOwnership>| {
+            let host = host.call("RcFileHandle.set_ownership");
             host.chown_handle(&f.0.borrow(), o.0.user.as_deref(), o.0.group.as_deref())
                 .map_err(host_error)
         }),
@@ -394,6 +415,7 @@ fn register_changing(engine: &mut Engine, host: &Rc<Host>) {
     engine.register_fn(
         "set_extended_attr",
         with_host!(host, move |f: &mut File, o: Built<opts::SetXAttr>| {
+            let host = host.call("RcFileHandle.set_extended_attr");
             let (name, value) = xattr(&o.0)?;
             host.set_xattr_handle(&f.0.borrow(), &name, &value)
                 .map_err(host_error)
@@ -402,6 +424,7 @@ fn register_changing(engine: &mut Engine, host: &Rc<Host>) {
     engine.register_fn(
         "delete",
         with_host!(host, move |f: &mut File, o: Built<opts::DeleteFile>| {
+            let host = host.call("RcFileHandle.delete");
             host.delete_file_handle(&f.0.borrow(), o.0.force)
                 .map_err(host_error)
         }),
@@ -411,6 +434,7 @@ fn register_changing(engine: &mut Engine, host: &Rc<Host>) {
         with_host!(
             host,
             move |f: &mut File, dest: File, o: Built<opts::CopyFile>| {
+                let host = host.call("RcFileHandle.copy");
                 if Rc::ptr_eq(&f.0, &dest.0) {
                     return Err(invalid("a file cannot be copied onto itself"));
                 }
@@ -433,6 +457,7 @@ fn register_changing(engine: &mut Engine, host: &Rc<Host>) {
                                name: &str,
                                o: Built<opts::Move>|
               -> Result<File> {
+            let host = host.call("RcFileHandle.move");
             let line = host
                 .move_file_handle(&mut f.0.borrow_mut(), &dest.0, name, o.0.backup)
                 .map_err(host_error)?;
@@ -483,10 +508,11 @@ fn xattr(o: &opts::SetXAttr) -> Result<(String, String)> {
     ))
 }
 
-fn register_directories(engine: &mut Engine, host: &Rc<Host>) {
+fn register_directories(engine: &mut Engine, host: &Sdk) {
     engine.register_fn(
         "list_entries",
         with_host!(host, move |d: &mut Dir| {
+            let host = host.call("RcDirHandle.list_entries");
             let entries = host.list_handle(&d.0).map_err(host_error)?;
             Ok::<Map, Box<EvalAltResult>>(
                 entries
@@ -504,18 +530,21 @@ fn register_directories(engine: &mut Engine, host: &Rc<Host>) {
     engine.register_fn(
         "metadata",
         with_host!(host, move |d: &mut Dir| {
+            let host = host.call("RcDirHandle.metadata");
             host.dir_metadata(&d.0).map(metadata).map_err(host_error)
         }),
     );
     engine.register_fn(
         "get_ownership",
         with_host!(host, move |d: &mut Dir| {
+            let host = host.call("RcDirHandle.get_ownership");
             host.dir_owner(&d.0).map(ownership).map_err(host_error)
         }),
     );
     engine.register_fn(
         "chmod",
         with_host!(host, move |d: &mut Dir, o: Built<opts::ChmodDir>| {
+            let host = host.call("RcDirHandle.chmod");
             let m = mode(o.0.permissions.unwrap_or(0))?;
             host.chmod_dir_handle(&d.0, m, o.0.recursive)
                 .map_err(host_error)
@@ -524,6 +553,7 @@ fn register_directories(engine: &mut Engine, host: &Rc<Host>) {
     engine.register_fn(
         "set_ownership",
         with_host!(host, move |d: &mut Dir, o: Built<opts::SetOwnership>| {
+            let host = host.call("RcDirHandle.set_ownership");
             host.chown_dir_handle(
                 &d.0,
                 o.0.user.as_deref(),
@@ -536,6 +566,7 @@ fn register_directories(engine: &mut Engine, host: &Rc<Host>) {
     engine.register_fn(
         "delete",
         with_host!(host, move |d: &mut Dir, o: Built<opts::DeleteDir>| {
+            let host = host.call("RcDirHandle.delete");
             host.delete_dir_handle(&d.0, o.0.recursive, o.0.force)
                 .map_err(host_error)
         }),
@@ -549,6 +580,7 @@ fn register_directories(engine: &mut Engine, host: &Rc<Host>) {
                                name: &str,
                                o: Built<opts::Move>|
               -> Result<Dir> {
+            let host = host.call("RcDirHandle.move");
             let (moved, line) = host
                 .move_dir_handle(&parent.0, &src.0, &dest.0, name, o.0.backup)
                 .map_err(host_error)?;
@@ -559,6 +591,7 @@ fn register_directories(engine: &mut Engine, host: &Rc<Host>) {
     engine.register_fn(
         "disk_usage",
         with_host!(host, move |d: &mut Dir, o: Built<opts::DiskUsage>| {
+            let host = host.call("RcDirHandle.disk_usage");
             disk_usage(&host, &d.0, &o.0)
         }),
     );
@@ -567,6 +600,7 @@ fn register_directories(engine: &mut Engine, host: &Rc<Host>) {
         with_host!(
             host,
             move |d: &mut Dir, target: &str, name: &str, o: Built<opts::CreateSymlink>| {
+                let host = host.call("RcDirHandle.create_symlink");
                 host.create_symlink(&d.0, target, name, o.0.force)
                     .map_err(host_error)
             }
@@ -575,12 +609,14 @@ fn register_directories(engine: &mut Engine, host: &Rc<Host>) {
     engine.register_fn(
         "read_link_target",
         with_host!(host, move |d: &mut Dir, name: &str| {
+            let host = host.call("RcDirHandle.read_link_target");
             host.read_link_target(&d.0, name).map_err(host_error)
         }),
     );
     engine.register_fn(
         "metadata",
         with_host!(host, move |s: &mut Symlink| {
+            let host = host.call("RcSymlinkHandle.metadata");
             host.symlink_metadata(&s.0)
                 .map(metadata)
                 .map_err(host_error)
@@ -591,6 +627,7 @@ fn register_directories(engine: &mut Engine, host: &Rc<Host>) {
         with_host!(
             host,
             move |s: &mut Symlink, o: Built<opts::SetOwnership>| {
+                let host = host.call("RcSymlinkHandle.set_ownership");
                 host.chown_symlink(&s.0, o.0.user.as_deref(), o.0.group.as_deref())
                     .map_err(host_error)
             }
@@ -602,6 +639,7 @@ fn register_directories(engine: &mut Engine, host: &Rc<Host>) {
                                d: &mut Dir,
                                o: Built<opts::Find>,
                                f: FnPtr| {
+            let host = host.call("RcDirHandle.find");
             find(&host, &ctx, &d.0, &o.0, &f)
         }),
     );
@@ -696,10 +734,11 @@ fn find(
     Ok(())
 }
 
-fn register_entries(engine: &mut Engine, host: &Rc<Host>) {
+fn register_entries(engine: &mut Engine, host: &Sdk) {
     engine.register_fn(
         "metadata",
         with_host!(host, move |e: &mut DirEntry| {
+            let host = host.call("DirEntry.metadata");
             let dir = e.dir.as_deref();
             host.entry_metadata(dir, &e.path)
                 .map(metadata)
@@ -711,6 +750,7 @@ fn register_entries(engine: &mut Engine, host: &Rc<Host>) {
         with_host!(host, move |e: &mut DirEntry,
                                o: Built<opts::OpenFile>|
               -> Result<File> {
+            let host = host.call("DirEntry.open_as_file");
             if let Some(opened) = e.opened.borrow().as_ref() {
                 if let Some(f) = opened.clone().try_cast::<File>() {
                     return Ok(f);
@@ -728,7 +768,7 @@ fn register_entries(engine: &mut Engine, host: &Rc<Host>) {
         "open_as_dir",
         with_host!(host, move |e: &mut DirEntry,
                                o: Built<opts::OpenDir>|
-              -> Result<Dir> {
+              -> Result<Dir> { let host = host.call("DirEntry.open_as_dir"); 
             // The entry exists (it was listed), so `create` and `recursive` have nothing to
             // make; a symlink is never followed from an entry (its target is opened by path,
             // `DirConfig().path(target)`, and asked as that), so `follow_symlinks` is refused

@@ -1,11 +1,11 @@
 //! Bindings: the script functions and what they call. Each area has one module; every
 //! function reaches the host only through `tollgate_host`, which asks the gate first.
 
-/// Clones the host for one closure (a binding's `move` closure owns its own `Rc`). Defined
+/// Clones the host for one closure (a binding's `move` closure owns its own [`Sdk`]). Defined
 /// before the area modules, so that each of them can use it.
 macro_rules! with_host {
     ($host:ident, $closure:expr) => {{
-        let $host = Rc::clone($host);
+        let $host = $host.clone();
         $closure
     }};
 }
@@ -27,6 +27,7 @@ mod net;
 pub(crate) mod objects;
 mod process;
 pub(crate) mod reports;
+mod sdk_host;
 mod service;
 mod system;
 
@@ -39,6 +40,7 @@ pub(crate) use builtins::register as register_builtins;
 pub(crate) use logging::register as register_logging;
 
 use crate::error::{raised, DeniedCall};
+use sdk_host::Sdk;
 
 /// The script-visible error value, as Rex shapes it: a map with `kind` (an error kind enum
 /// value, see `errors`), `message` and `source` (the kind's module), and for a denial also the
@@ -119,16 +121,17 @@ pub(crate) fn invalid(message: impl AsRef<str>) -> Box<EvalAltResult> {
 
 /// Registers every SDK function and flag module.
 pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
+    let host = Sdk::new(host);
     objects::register(engine);
     common::register(engine);
     flags::register(engine);
-    fs::register(engine, Rc::clone(&host));
-    system::register(engine, Rc::clone(&host));
-    process::register(engine, Rc::clone(&host));
-    disk::register(engine, Rc::clone(&host));
-    exec::register(engine, Rc::clone(&host));
-    service::register(engine, Rc::clone(&host));
-    net::register(engine, Rc::clone(&host));
-    formats::register(engine, Rc::clone(&host));
+    fs::register(engine, host.clone());
+    system::register(engine, host.clone());
+    process::register(engine, host.clone());
+    disk::register(engine, host.clone());
+    exec::register(engine, host.clone());
+    service::register(engine, host.clone());
+    net::register(engine, host.clone());
+    formats::register(engine, host.clone());
     handles::register(engine, host);
 }

@@ -6,7 +6,6 @@
 //! `Client().get(url).send()` or `http_get`.
 
 use std::net::SocketAddr;
-use std::rc::Rc;
 use std::time::Duration;
 
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map};
@@ -14,9 +13,10 @@ use tollgate_host::net::{
     ConnectReport, HttpOptions, HttpResponse, Interface, Socket, SocketOwner, SocketTables,
     UnixSocket as HostUnixSocket, CONNECT_TIMEOUT,
 };
-use tollgate_host::{Host, HostError};
+use tollgate_host::HostError;
 
 use super::objects::{enumeration, object, Kind};
+use super::sdk_host::Sdk;
 use super::system::TransportProtocol;
 use super::{host_error, invalid, map};
 
@@ -495,42 +495,47 @@ fn connect_report(r: ConnectReport) -> Dynamic {
     ])
 }
 
-pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
-    let h = Rc::clone(&host);
+pub(crate) fn register(engine: &mut Engine, host: Sdk) {
+    let h = host.clone();
     engine.register_fn("curl", move |url: &str| {
+        let h = h.call("curl");
         h.http_get(url, &HttpOptions::default())
             .map(response_object)
             .map_err(net_error)
     });
     register_client(engine, &host);
-    let h = Rc::clone(&host);
+    let h = host.clone();
     engine.register_fn("http_get", move |url: &str| {
+        let h = h.call("http_get");
         h.http_get(url, &HttpOptions::default())
             .map(response)
             .map_err(net_error)
     });
-    let h = Rc::clone(&host);
+    let h = host.clone();
     engine.register_fn("http_get", move |url: &str, options: Map| {
+        let h = h.call("http_get");
         let options = http_options(&options)?;
         h.http_get(url, &options).map(response).map_err(net_error)
     });
-    let h = Rc::clone(&host);
+    let h = host.clone();
     engine.register_fn("connect", move |host: &str, port: i64| {
+        let h = h.call("connect");
         h.connect(host, port, CONNECT_TIMEOUT)
             .map(connect_report)
             .map_err(net_error)
     });
-    let h = Rc::clone(&host);
+    let h = host.clone();
     engine.register_fn("connect", move |host: &str, port: i64, options: Map| {
+        let h = h.call("connect");
         let timeout = connect_timeout(&options)?;
         h.connect(host, port, timeout)
             .map(connect_report)
             .map_err(net_error)
     });
-    let h = Rc::clone(&host);
+    let h = host.clone();
     engine.register_fn(
         "connect",
-        move |host: &str, port: i64, protocol: TransportProtocol| {
+        move |host: &str, port: i64, protocol: TransportProtocol| { let h = h.call("connect"); 
             // Tollgate checks TCP reachability only: a UDP "connection" sends nothing, so it
             // cannot tell whether anything listens (Rex's AUTO falls back to it, which always
             // succeeds). AUTO is TCP here.
@@ -554,18 +559,20 @@ pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
             })
         },
     );
-    let h = Rc::clone(&host);
+    let h = host.clone();
     engine.register_fn("netstat", move || {
+        let h = h.call("netstat");
         h.netstat(false).map(netstat_map).map_err(net_error)
     });
-    let h = Rc::clone(&host);
+    let h = host.clone();
     engine.register_fn("network_stats", move || {
+        let h = h.call("network_stats");
         h.netstat(true).map(network_stats).map_err(net_error)
     });
     for name in ["ip_addr", "ip_addresses"] {
-        let h = Rc::clone(&host);
+        let h = host.clone();
         engine.register_fn(name, move || {
-            let interfaces = h.ip_addr().map_err(host_error)?;
+            let interfaces = h.call(name).ip_addr().map_err(host_error)?;
             Ok::<_, Box<EvalAltResult>>(
                 interfaces
                     .into_iter()
@@ -577,7 +584,7 @@ pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
 }
 
 /// `Client()`, `client.max_text_bytes(n)`, `client.get(url)` and `request.send()`.
-fn register_client(engine: &mut Engine, host: &Rc<Host>) {
+fn register_client(engine: &mut Engine, host: &Sdk) {
     engine.register_fn("Client", Client::default);
     engine.register_fn(
         "max_text_bytes",
@@ -597,8 +604,9 @@ fn register_client(engine: &mut Engine, host: &Rc<Host>) {
         method: "Get".to_owned(),
         max_text_size: c.max_text_bytes.map(|n| n.min(i64::MAX as u64) as i64),
     });
-    let h = Rc::clone(host);
+    let h = host.clone();
     engine.register_fn("send", move |r: &mut Request| {
+        let h = h.call("Request.send");
         let mut options = HttpOptions::default();
         if let Some(n) = r.max_text_size {
             // Within the run's string limit, which the host applies on top.

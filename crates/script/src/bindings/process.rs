@@ -8,17 +8,16 @@
 //! the builder it is called on and returns it, so both the chained and the statement form
 //! work.
 
-use std::rc::Rc;
 use std::time::Duration;
 
 use rhai::{Array, Dynamic, Engine, EvalAltResult, FnPtr, ImmutableString};
 use tollgate_host::open_files::{OpenFile, OpenFilesOf, PathUser};
 use tollgate_host::process::{Ipcs, ListOptions, ProcessEntry, ProcessMatch};
-use tollgate_host::Host;
 
 use super::flags;
 use super::formats::{traced_process, TracedProcess};
 use super::objects::{enumeration, object, Kind};
+use super::sdk_host::Sdk;
 use super::{host_error, invalid, map};
 
 type Result<T> = std::result::Result<T, Box<EvalAltResult>>;
@@ -555,7 +554,7 @@ fn signal_of(fl: &Array) -> Result<&'static str> {
     }
 }
 
-pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
+pub(crate) fn register(engine: &mut Engine, host: Sdk) {
     register_builders(engine);
     engine.register_get("access", |o: &mut OpenFileInfo| o.access_type.clone());
     engine.register_get("access", |o: &mut FuserInfo| {
@@ -566,41 +565,47 @@ pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
         names.join(", ")
     });
 
-    let h = Rc::clone(&host);
+    let h = host.clone();
     engine.register_fn("ps", move || -> Result<Array> {
+        let h = h.call("ps");
         h.ps().map(processes_array).map_err(host_error)
     });
-    let h = Rc::clone(&host);
+    let h = host.clone();
     engine.register_fn("kill", move |pid: i64| -> Result<Array> {
+        let h = h.call("kill");
         let one = h.kill(pid, "TERM").map_err(host_error)?;
         Ok(killed(vec![one]))
     });
-    let h = Rc::clone(&host);
+    let h = host.clone();
     engine.register_fn("kill", move |fl: Array, pid: i64| -> Result<Array> {
+        let h = h.call("kill");
         let one = h.kill(pid, signal_of(&fl)?).map_err(host_error)?;
         Ok(killed(vec![one]))
     });
 
     engine.register_type_with_name::<RcProcessManager>("rust_safe_process_mgmt::RcProcessManager");
     engine.register_fn("ProcessManager", || RcProcessManager);
-    let h = Rc::clone(&host);
+    let h = host.clone();
     engine.register_fn(
         "processes",
         move |_: &mut RcProcessManager| -> Result<Array> {
+            let h = h.call("RcProcessManager.processes");
             h.ps().map(processes_array).map_err(host_error)
         },
     );
-    let h = Rc::clone(&host);
+    let h = host.clone();
     engine.register_fn(
         "processes",
         move |_: &mut RcProcessManager, o: ProcessOptions| -> Result<Array> {
+            let h = h.call("RcProcessManager.processes");
             h.processes(o.0).map(processes_array).map_err(host_error)
         },
     );
-    let h = Rc::clone(&host);
+    let h = host.clone();
     engine.register_fn(
         "kill",
         move |_: &mut RcProcessManager, o: KillOptions| -> Result<Array> {
+            let h = h.call("RcProcessManager.kill");
             let o = o.0;
             // `build()` made sure there is a signal; TERM is Rex's default elsewhere.
             let signal = o.signal.map_or("TERM", Signal::host_name);
@@ -619,33 +624,37 @@ pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
             Ok(killed(list))
         },
     );
-    let h = Rc::clone(&host);
+    let h = host.clone();
     engine.register_fn(
         "list_open_files",
         move |_: &mut RcProcessManager, o: LsofOptions| -> Result<Array> {
+            let h = h.call("RcProcessManager.list_open_files");
             let files = h.open_files(&o.0).map_err(host_error)?;
             Ok(files.into_iter().map(open_file).collect())
         },
     );
-    let h = Rc::clone(&host);
+    let h = host.clone();
     engine.register_fn(
         "processes_using_inode",
         move |_: &mut RcProcessManager, path: &str| -> Result<Array> {
+            let h = h.call("RcProcessManager.processes_using_inode");
             let users = h.processes_using(path).map_err(host_error)?;
             Ok(users.into_iter().map(path_user).collect())
         },
     );
-    let h = Rc::clone(&host);
+    let h = host.clone();
     engine.register_fn(
         "ipcs_info",
         move |_: &mut RcProcessManager| -> Result<IpcsInfo> {
+            let h = h.call("RcProcessManager.ipcs_info");
             h.ipcs().map(ipcs_info).map_err(host_error)
         },
     );
-    let h = Rc::clone(&host);
+    let h = host.clone();
     engine.register_fn(
         "monitor_processes_cpu",
         move |_: &mut RcProcessManager, o: MonitorProcessesCpuOptions| -> Result<Array> {
+            let h = h.call("RcProcessManager.monitor_processes_cpu");
             let o = o.0;
             let batches = h
                 .monitor_cpu(
@@ -661,17 +670,19 @@ pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
                 .collect())
         },
     );
-    let h = Rc::clone(&host);
+    let h = host.clone();
     engine.register_fn(
         "trace",
         move |_: &mut RcProcessManager, pid: i64| -> Result<TracedProcess> {
+            let h = h.call("RcProcessManager.trace");
             h.trace(pid, None).map(traced_process).map_err(host_error)
         },
     );
-    let h = Rc::clone(&host);
+    let h = host.clone();
     engine.register_fn(
         "trace",
         move |_: &mut RcProcessManager, pid: i64, o: TraceOptions| -> Result<TracedProcess> {
+            let h = h.call("RcProcessManager.trace");
             h.trace(pid, Some(o.ns_pid))
                 .map(traced_process)
                 .map_err(host_error)
@@ -681,6 +692,7 @@ pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
     engine.register_fn(
         "nsenter",
         move |_: &mut RcProcessManager, o: NamespaceOptions, _: FnPtr| -> Result<Dynamic> {
+            let h = h.call("RcProcessManager.nsenter");
             let o = o.0;
             let target = match (o.pid, &o.net_ns_name) {
                 (Some(pid), _) => format!("the namespaces of process {pid}"),

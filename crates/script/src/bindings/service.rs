@@ -3,26 +3,46 @@
 //! (`SystemctlManager().restart(name)`, `.status(name)`, ...). A status is Rex's
 //! `ServiceInfo`, its `active_state` a value of Rex's `State` enum (`State::ACTIVE`, ...).
 
-use std::rc::Rc;
-
 use rhai::{Dynamic, Engine, ImmutableString, Module};
 use serde::Serialize;
 use tollgate_host::service::{ServiceStatus, UnitJob};
-use tollgate_host::Host;
 
 use super::host_error;
 use super::objects::{object, Kind};
+use super::sdk_host::Sdk;
 
 /// Rex's handle; it holds nothing, every call goes through the host.
 #[derive(Clone, Debug)]
 struct SystemctlManager;
 
 /// The unit jobs, by the name of their handle method (the command adds `service_`).
-const JOBS: &[(&str, UnitJob)] = &[
-    ("start", UnitJob::Start),
-    ("stop", UnitJob::Stop),
-    ("restart", UnitJob::Restart),
-    ("try_restart", UnitJob::TryRestart),
+/// The unit jobs: the verb, the SDK function (`service_start`) and method
+/// (`SystemctlManager.start`) names, and the job.
+const JOBS: &[(&str, &str, &str, UnitJob)] = &[
+    (
+        "start",
+        "service_start",
+        "SystemctlManager.start",
+        UnitJob::Start,
+    ),
+    (
+        "stop",
+        "service_stop",
+        "SystemctlManager.stop",
+        UnitJob::Stop,
+    ),
+    (
+        "restart",
+        "service_restart",
+        "SystemctlManager.restart",
+        UnitJob::Restart,
+    ),
+    (
+        "try_restart",
+        "service_try_restart",
+        "SystemctlManager.try_restart",
+        UnitJob::TryRestart,
+    ),
 ];
 
 /// A unit's active state, as Rex's `State` enum: the constants `State::ACTIVE`, ...,
@@ -201,38 +221,42 @@ fn service_info(s: ServiceStatus) -> ServiceInfo {
     }
 }
 
-pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
+pub(crate) fn register(engine: &mut Engine, host: Sdk) {
     engine.register_type_with_name::<SystemctlManager>(
         "rust_safe_process_mgmt::systemctl::SystemctlManager",
     );
     engine.register_fn("SystemctlManager", || SystemctlManager);
 
-    for &(verb, job) in JOBS {
-        let h = Rc::clone(&host);
-        engine.register_fn(format!("service_{verb}"), move |name: &str| {
-            h.service_job(job, name).map_err(host_error)
+    for &(verb, function, method, job) in JOBS {
+        let h = host.clone();
+        engine.register_fn(function, move |name: &str| {
+            h.call(function).service_job(job, name).map_err(host_error)
         });
-        let h = Rc::clone(&host);
+        let h = host.clone();
         engine.register_fn(verb, move |_: &mut SystemctlManager, name: &str| {
-            h.service_job(job, name).map_err(host_error)
+            h.call(method).service_job(job, name).map_err(host_error)
         });
     }
 
-    let h = Rc::clone(&host);
+    let h = host.clone();
     engine.register_fn("service_status", move |name: &str| {
+        let h = h.call("service_status");
         h.service_status(name).map(service_info).map_err(host_error)
     });
-    let h = Rc::clone(&host);
+    let h = host.clone();
     engine.register_fn("status", move |_: &mut SystemctlManager, name: &str| {
+        let h = h.call("SystemctlManager.status");
         h.service_status(name).map(service_info).map_err(host_error)
     });
 
-    let h = Rc::clone(&host);
+    let h = host.clone();
     engine.register_fn("daemon_reload", move || {
+        let h = h.call("daemon_reload");
         h.daemon_reload().map_err(host_error)
     });
     let h = host;
     engine.register_fn("daemon_reload", move |_: &mut SystemctlManager| {
+        let h = h.call("SystemctlManager.daemon_reload");
         h.daemon_reload().map_err(host_error)
     });
 }

@@ -6,7 +6,6 @@
 //! Tollgate's own `uptime` and `loadavg` stay.
 
 use std::fmt;
-use std::rc::Rc;
 
 use rhai::{Array, Dynamic, Engine, EvalAltResult};
 use tollgate_host::kernel::{ticks_per_second, CpuTime, KernelMessage, KernelStats, SlabCache};
@@ -14,6 +13,7 @@ use tollgate_host::system::{Memory, ResolveRequest, Uname};
 use tollgate_host::Host;
 
 use super::objects::{enumeration, object, Kind};
+use super::sdk_host::Sdk;
 use super::{host_error, invalid, map};
 
 type Fallible<T> = Result<T, Box<EvalAltResult>>;
@@ -499,16 +499,20 @@ impl ResolveConfig {
     }
 }
 
-pub(crate) fn register(engine: &mut Engine, host: Rc<Host>) {
+pub(crate) fn register(engine: &mut Engine, host: Sdk) {
     register_getters(engine);
     register_commands(engine, &host);
     register_system_info(engine, &host);
     register_sysctl(engine, &host);
     register_options(engine);
-    let h = Rc::clone(&host);
-    engine.register_fn("uptime", move || h.uptime().map_err(host_error));
+    let h = host.clone();
+    engine.register_fn("uptime", move || {
+        let h = h.call("uptime");
+        h.uptime().map_err(host_error)
+    });
     let h = host;
     engine.register_fn("loadavg", move || {
+        let h = h.call("loadavg");
         let l = h.loadavg().map_err(host_error)?;
         Ok::<_, Box<EvalAltResult>>(map([
             ("one", Dynamic::from(l.one)),
@@ -539,92 +543,111 @@ fn addresses(list: Vec<String>) -> Array {
 }
 
 /// Rex's command forms.
-fn register_commands(engine: &mut Engine, host: &Rc<Host>) {
-    let h = Rc::clone(host);
+fn register_commands(engine: &mut Engine, host: &Sdk) {
+    let h = host.clone();
     engine.register_fn("uname", move || -> Fallible<Dynamic> {
+        let h = h.call("uname");
         Ok(Dynamic::from(UnameInfo::from(
             h.uname().map_err(host_error)?,
         )))
     });
-    let h = Rc::clone(host);
-    engine.register_fn("hostname", move || h.hostname().map_err(host_error));
-    let h = Rc::clone(host);
+    let h = host.clone();
+    engine.register_fn("hostname", move || {
+        let h = h.call("hostname");
+        h.hostname().map_err(host_error)
+    });
+    let h = host.clone();
     engine.register_fn("nproc", move || -> Fallible<i64> {
+        let h = h.call("nproc");
         h.nproc().map(int).map_err(host_error)
     });
-    let h = Rc::clone(host);
+    let h = host.clone();
     engine.register_fn("free", move || -> Fallible<rhai::Map> {
+        let h = h.call("free");
         let m = h.free().map_err(host_error)?;
         let mut out = rhai::Map::new();
         out.insert("memory".into(), Dynamic::from(meminfo(&m)));
         out.insert("swap".into(), Dynamic::from(swapinfo(&m)));
         Ok(out)
     });
-    let h = Rc::clone(host);
-    engine.register_fn("dmesg", move || dmesg_entries(&h, false));
-    let h = Rc::clone(host);
+    let h = host.clone();
+    engine.register_fn("dmesg", move || {
+        let h = h.call("dmesg");
+        dmesg_entries(&h, false)
+    });
+    let h = host.clone();
     engine.register_fn("resolve", move |name: &str| -> Fallible<Array> {
+        let h = h.call("resolve");
         h.resolve(name).map(addresses).map_err(host_error)
     });
 }
 
 /// `SystemInfo()` and its methods.
-fn register_system_info(engine: &mut Engine, host: &Rc<Host>) {
+fn register_system_info(engine: &mut Engine, host: &Sdk) {
     engine.register_type_with_name::<SystemInfo>("rust_safe_system_info::system::SystemInfo");
     engine.register_fn("SystemInfo", || SystemInfo);
-    let h = Rc::clone(host);
+    let h = host.clone();
     engine.register_fn(
         "uname_info",
         move |_: &mut SystemInfo| -> Fallible<UnameInfo> {
+            let h = h.call("SystemInfo.uname_info");
             h.uname().map(UnameInfo::from).map_err(host_error)
         },
     );
-    let h = Rc::clone(host);
+    let h = host.clone();
     engine.register_fn("hostname", move |_: &mut SystemInfo| {
+        let h = h.call("SystemInfo.hostname");
         h.hostname().map_err(host_error)
     });
-    let h = Rc::clone(host);
+    let h = host.clone();
     engine.register_fn("cpu_count", move |_: &mut SystemInfo| -> Fallible<i64> {
+        let h = h.call("SystemInfo.cpu_count");
         h.nproc().map(int).map_err(host_error)
     });
-    let h = Rc::clone(host);
+    let h = host.clone();
     engine.register_fn(
         "memory_info",
         move |_: &mut SystemInfo| -> Fallible<Meminfo> {
+            let h = h.call("SystemInfo.memory_info");
             h.free().map(|m| meminfo(&m)).map_err(host_error)
         },
     );
-    let h = Rc::clone(host);
+    let h = host.clone();
     engine.register_fn(
         "swap_info",
         move |_: &mut SystemInfo| -> Fallible<Swapinfo> {
+            let h = h.call("SystemInfo.swap_info");
             h.free().map(|m| swapinfo(&m)).map_err(host_error)
         },
     );
-    let h = Rc::clone(host);
+    let h = host.clone();
     engine.register_fn("dmesg_info", move |_: &mut SystemInfo, o: DmesgOptions| {
+        let h = h.call("SystemInfo.dmesg_info");
         dmesg_entries(&h, o.human_readable_time)
     });
-    let h = Rc::clone(host);
+    let h = host.clone();
     engine.register_fn(
         "kernel_stats",
         move |_: &mut SystemInfo| -> Fallible<RhaiKernelStats> {
+            let h = h.call("SystemInfo.kernel_stats");
             h.kernel_stats()
                 .map(|s| kernel_stats(&s))
                 .map_err(host_error)
         },
     );
-    let h = Rc::clone(host);
+    let h = host.clone();
     engine.register_fn(
         "slab_info",
         move |_: &mut SystemInfo| -> Fallible<SlabInfo> {
+            let h = h.call("SystemInfo.slab_info");
             h.slab_info().map(|c| slab_info(&c)).map_err(host_error)
         },
     );
-    let h = Rc::clone(host);
+    let h = host.clone();
     engine.register_fn(
         "resolve_hostname",
         move |_: &mut SystemInfo, c: ResolveConfig| -> Fallible<Array> {
+            let h = h.call("SystemInfo.resolve_hostname");
             h.resolve_with(c.request()?)
                 .map(addresses)
                 .map_err(host_error)
@@ -633,17 +656,20 @@ fn register_system_info(engine: &mut Engine, host: &Rc<Host>) {
 }
 
 /// `sysctl_read`, `sysctl_write`, `sysctl_find` and `SysctlManager()`.
-fn register_sysctl(engine: &mut Engine, host: &Rc<Host>) {
-    let h = Rc::clone(host);
+fn register_sysctl(engine: &mut Engine, host: &Sdk) {
+    let h = host.clone();
     engine.register_fn("sysctl_read", move |key: &str| {
+        let h = h.call("sysctl_read");
         h.sysctl_read(key).map_err(host_error)
     });
-    let h = Rc::clone(host);
+    let h = host.clone();
     engine.register_fn("sysctl_write", move |key: &str, value: &str| {
+        let h = h.call("sysctl_write");
         h.sysctl_write(key, value).map_err(host_error)
     });
-    let h = Rc::clone(host);
+    let h = host.clone();
     engine.register_fn("sysctl_find", move |pattern: &str| -> Fallible<Array> {
+        let h = h.call("sysctl_find");
         let found = h.sysctl_find(pattern).map_err(host_error)?;
         Ok(found
             .into_iter()
@@ -652,21 +678,24 @@ fn register_sysctl(engine: &mut Engine, host: &Rc<Host>) {
     });
     engine.register_type_with_name::<SysctlManager>("rust_safe_system_info::system::SysctlManager");
     engine.register_fn("SysctlManager", || SysctlManager);
-    let h = Rc::clone(host);
+    let h = host.clone();
     engine.register_fn("read", move |_: &mut SysctlManager, key: &str| {
+        let h = h.call("SysctlManager.read");
         h.sysctl_read(key).map_err(host_error)
     });
-    let h = Rc::clone(host);
+    let h = host.clone();
     engine.register_fn(
         "write",
         move |_: &mut SysctlManager, key: &str, value: &str| {
+            let h = h.call("SysctlManager.write");
             h.sysctl_write(key, value).map_err(host_error)
         },
     );
-    let h = Rc::clone(host);
+    let h = host.clone();
     engine.register_fn(
         "find",
         move |_: &mut SysctlManager, pattern: &str| -> Fallible<Array> {
+            let h = h.call("SysctlManager.find");
             let found = h.sysctl_find(pattern).map_err(host_error)?;
             Ok(found
                 .into_iter()
